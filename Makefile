@@ -1,0 +1,242 @@
+# aemp - GNU Makefile.  See README.md and docs/build.md.
+#
+#   make                 release build: libaemp.a, libaemp.so, aemp, aemp-perf
+#   make test            unit + integration tests (release, then ASan+UBSan),
+#                        brief fuzz runs; last line "N passed, N failed"
+#   make bench           micro-benchmarks and aemp-perf comparison
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS each
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make deps            install missing Debian packages (apt-get)
+#   make asan|debug      other flavors, each in build/<flavor>/
+#   make format          clang-format in place; format-check verifies
+#   make check-headers   compile every header on its own
+#   V=1                  print full command lines
+
+.DEFAULT_GOAL := all
+FLAVOR ?= release
+B := build/$(FLAVOR)
+PREFIX ?= /usr/local
+DESTDIR ?=
+FUZZ_SECONDS ?= 300
+FUZZ_TEST_SECONDS ?= 30
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SOVERSION := 0
+VERSION := $(shell sed -n 's/^\#define AEMP_VERSION_STRING "\(.*\)"/\1/p' include/aemp.h)
+
+# ---- flavors ---------------------------------------------------------------
+# Sanitizer and fuzz builds use libc malloc (ASan must see every allocation);
+# release builds link jemalloc.  One allocator variant file is picked here.
+ifeq ($(FLAVOR),release)
+CC := gcc
+CXX := g++
+OPT := -O2 -g
+SAN :=
+ALLOC_SRC := ring/alloc_je.c
+MALLOC_LIBS := -ljemalloc
+else ifeq ($(FLAVOR),asan)
+CC := gcc
+CXX := g++
+OPT := -O1 -g -fno-omit-frame-pointer
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+ALLOC_SRC := ring/alloc_libc.c
+MALLOC_LIBS :=
+else ifeq ($(FLAVOR),debug)
+CC := gcc
+CXX := g++
+OPT := -O0 -g -DAEMP_DEBUG=1
+SAN :=
+ALLOC_SRC := ring/alloc_libc.c
+MALLOC_LIBS :=
+else ifeq ($(FLAVOR),fuzz)
+CC := clang
+CXX := clang++
+OPT := -O1 -g -fno-omit-frame-pointer -DAEMP_FUZZ=1
+SAN := -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all
+ALLOC_SRC := ring/alloc_libc.c
+MALLOC_LIBS :=
+else
+$(error unknown FLAVOR '$(FLAVOR)' (release, asan, debug, fuzz))
+endif
+
+ifeq ($(DEBUG),1)
+OPT += -DAEMP_DEBUG=1
+endif
+
+WARN := -Wall -Wextra -Werror
+CPPFLAGS := -D_GNU_SOURCE -Iinclude -I. -MMD -MP
+CFLAGS := -std=c11 $(WARN) -Wstrict-prototypes -fvisibility=hidden -fPIC \
+	-pthread $(OPT) $(SAN)
+CXXFLAGS := -std=c++17 $(WARN) -fvisibility=hidden -fPIC -pthread \
+	-fno-exceptions -fno-rtti -DSIMDJSON_EXCEPTIONS=0 $(OPT) $(SAN)
+LDFLAGS := -pthread $(SAN)
+LIBS := -luring -lwolfssl -lsimdjson -lstdc++ -lm $(MALLOC_LIBS)
+
+# ---- sources ---------------------------------------------------------------
+LIB_C := $(filter-out ring/alloc_%.c,$(wildcard ring/*.c codec/*.c crypto/*.c engine/*.c)) $(ALLOC_SRC)
+LIB_CXX := $(wildcard codec/*.cc)
+LIB_OBJ := $(LIB_C:%.c=$(B)/obj/%.o) $(LIB_CXX:%.cc=$(B)/obj/%.o)
+CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard cli/*.c))
+PERF_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard perf/*.c))
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+INTEG_SRC := $(wildcard tests/integ/*.c)
+BENCH_SRC := $(wildcard tests/bench/*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/*.c)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+UNIT_BIN := $(UNIT_SRC:%.c=$(B)/%)
+INTEG_BIN := $(INTEG_SRC:%.c=$(B)/%)
+BENCH_BIN := $(BENCH_SRC:%.c=$(B)/%)
+FUZZ_BIN := $(FUZZ_SRC:%.c=build/fuzz/%)
+HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/obj/%.o)
+
+STATIC_LIB := $(B)/libaemp.a
+SHARED_LIB := $(B)/libaemp.so.$(VERSION)
+PROGS := $(B)/aemp $(B)/aemp-perf
+
+DEPS_STAMP := build/.deps-ok
+
+# ---- top-level targets -----------------------------------------------------
+.PHONY: all lib progs test test-build check bench fuzz fuzz-build install \
+	uninstall deps clean asan debug format format-check check-headers
+
+all: lib progs
+
+lib: $(STATIC_LIB) $(SHARED_LIB)
+
+progs: $(PROGS)
+
+asan:
+	$(Q)$(MAKE) --no-print-directory FLAVOR=asan all
+
+debug:
+	$(Q)$(MAKE) --no-print-directory FLAVOR=debug all
+
+deps:
+	$(Q)tools/deps.sh
+
+$(DEPS_STAMP): tools/deps.sh
+	$(Q)tools/deps.sh
+	$(Q)mkdir -p $(@D) && touch $@
+
+# ---- compile and link ------------------------------------------------------
+$(B)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC     $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/obj/%.o: %.cc | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CXX    $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AR     $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD     $@")
+	$(Q)$(CC) -shared -Wl,-soname,libaemp.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)ln -sf libaemp.so.$(VERSION) $(B)/libaemp.so.$(SOVERSION)
+	$(Q)ln -sf libaemp.so.$(SOVERSION) $(B)/libaemp.so
+
+$(B)/aemp: $(CLI_OBJ) $(STATIC_LIB)
+	@$(if $(Q),echo "  LD     $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC_LIB) $(LIBS)
+
+$(B)/aemp-perf: $(PERF_OBJ) $(STATIC_LIB)
+	@$(if $(Q),echo "  LD     $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(PERF_OBJ) $(STATIC_LIB) $(LIBS)
+
+# Tests and benchmarks link the static library; a test may also #include a
+# .c file to reach its static functions (STYLE.md §12).
+$(B)/tests/%: $(B)/obj/tests/%.o $(HELPER_OBJ) $(STATIC_LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD     $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(HELPER_OBJ) $(STATIC_LIB) $(LIBS)
+
+# ---- tests -----------------------------------------------------------------
+test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
+
+# `make test`: both flavors, then brief fuzzing; tools/runtests.sh prints
+# the summary line and fails if anything failed.
+test:
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=release test-build
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=asan test-build
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=fuzz fuzz-build
+	$(Q)tools/runtests.sh --fuzz-seconds $(FUZZ_TEST_SECONDS) build/release build/asan
+
+# `make check`: this flavor only, no fuzzing.
+check: test-build
+	$(Q)tools/runtests.sh --fuzz-seconds 0 $(B)
+
+# ---- fuzzing ---------------------------------------------------------------
+fuzz-build: $(FUZZ_BIN)
+
+build/fuzz/tests/fuzz/%: tests/fuzz/%.c $(STATIC_LIB) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ   $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC_LIB) $(LIBS)
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=fuzz fuzz-build
+	$(Q)tools/fuzz.sh $(FUZZ_SECONDS)
+
+# ---- benchmarks ------------------------------------------------------------
+bench:
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=release test-build
+	$(Q)tools/bench.sh build/release
+
+# ---- install ---------------------------------------------------------------
+LIBDIR := $(PREFIX)/lib
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 include/aemp.h $(DESTDIR)$(PREFIX)/include/aemp.h
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libaemp.a
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libaemp.so.$(VERSION)
+	ln -sf libaemp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libaemp.so.$(SOVERSION)
+	ln -sf libaemp.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaemp.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@MALLOC_LIBS@|$(MALLOC_LIBS)|' \
+		tools/aemp.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/aemp.pc
+	install -m 755 $(B)/aemp $(B)/aemp-perf $(DESTDIR)$(PREFIX)/bin/
+	if [ -f docs/aemp.1 ]; then install -m 644 docs/aemp.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/aemp.1; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/aemp.h $(DESTDIR)$(LIBDIR)/libaemp.* \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/aemp.pc $(DESTDIR)$(PREFIX)/bin/aemp \
+		$(DESTDIR)$(PREFIX)/bin/aemp-perf \
+		$(DESTDIR)$(PREFIX)/share/man/man1/aemp.1
+
+# ---- hygiene ---------------------------------------------------------------
+FORMAT_SRC := $(wildcard include/*.h ring/*.[ch] codec/*.[ch] codec/*.cc \
+	crypto/*.[ch] engine/*.[ch] cli/*.[ch] perf/*.[ch] tests/*.h \
+	tests/*/*.[ch])
+
+format:
+	$(Q)clang-format -i $(FORMAT_SRC)
+
+format-check:
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRC)
+
+check-headers: | $(DEPS_STAMP)
+	$(Q)for h in include/aemp.h $(wildcard ring/*.h codec/*.h crypto/*.h engine/*.h); do \
+		echo "  HDR    $$h"; \
+		echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) $(CFLAGS) -x c -fsyntax-only - || exit 1; \
+	done
+
+clean:
+	rm -rf build
+
+-include $(shell find build/$(FLAVOR) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -1,0 +1,890 @@
+/*
+ * aemp.h - the public API of aemp, AnyEvent::MP in C.
+ *
+ * aemp gives C programs Erlang-style nodes and ports that speak the AEMP 2.x
+ * wire protocol of Perl's AnyEvent::MP, so a C node and a Perl node talk as
+ * equals.  This is the only public header; everything else is internal.
+ *
+ * Conventions used by every declaration below:
+ *
+ *  - Errors: functions return int; >= 0 is success (or a count), < 0 is a
+ *    negated errno value or one of the AEMP_E* codes (all outside the errno
+ *    range).  aemp_strerror() maps every code to text.  Control-plane calls
+ *    (configuration, node creation, certificates) additionally leave a
+ *    human-readable message for the calling thread, read with aemp_errmsg().
+ *  - Ownership: every pointer argument is *borrowed* (only read during the
+ *    call) unless the comment says the function *takes* it.  Results are
+ *    either *borrowed* (valid for a stated time) or *new* (the caller frees
+ *    them with the named function).
+ *  - Threads: a node runs N shards, one thread each.  Handlers and callbacks
+ *    run on a shard thread.  Functions taking an aemp_node may be called
+ *    from any thread: on a shard thread of that node they take the fast path
+ *    (no locks, no system calls); on any other thread ("foreign thread")
+ *    the call is posted to the responsible shard through a mutex-protected
+ *    queue and, where it returns a result, waits for it.  Exceptions are
+ *    stated at the function.
+ *  - Port and node IDs are strings: "NODEID#PORTNAME"; a bare node ID or
+ *    "NODEID#" names the node port of that node.
+ */
+#ifndef AEMP_H
+#define AEMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AEMP_VERSION_MAJOR 0
+#define AEMP_VERSION_MINOR 1
+#define AEMP_VERSION_PATCH 0
+#define AEMP_VERSION_STRING "0.1.0"
+/* Numeric version for compile-time comparisons: 0x00MMmmpp. */
+#define AEMP_VERSION                                                           \
+	((AEMP_VERSION_MAJOR << 16) | (AEMP_VERSION_MINOR << 8) |              \
+	 (AEMP_VERSION_PATCH))
+
+#if defined(__GNUC__)
+#define AEMP_API __attribute__((visibility("default")))
+#else
+#define AEMP_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Error codes                                                               */
+/* ------------------------------------------------------------------------ */
+
+#define AEMP_ENOPORT (-5001)     /* no such port */
+#define AEMP_ENONODE (-5002)     /* node unknown or unreachable */
+#define AEMP_EMALFORMED (-5003)  /* malformed packet or value */
+#define AEMP_EDEPTH (-5004)      /* nesting deeper than AEMP_MAX_DEPTH */
+#define AEMP_ETOOBIG (-5005)     /* packet or value above the size limit */
+#define AEMP_EAUTH (-5006)       /* authentication failed */
+#define AEMP_ECONFIG (-5007)     /* bad configuration (see aemp_errmsg) */
+#define AEMP_ESTATE (-5008)      /* call not valid in this state */
+#define AEMP_ESECURE (-5009)     /* refused by secure mode */
+#define AEMP_EUNKFUNC (-5010)    /* function name not registered */
+#define AEMP_EHANDSHAKE (-5011)  /* handshake refused or failed */
+#define AEMP_ETLS (-5012)        /* TLS failure */
+#define AEMP_ENOCONTEXT (-5013)  /* needs port context ($SELF) */
+#define AEMP_EDIE (-5014)        /* handler failed (port dies with "die") */
+#define AEMP_EOVERFLOW (-5015)   /* a bounded queue overflowed */
+
+/*
+ * aemp_strerror - text for any error code returned by aemp.
+ * Returns a static string (never NULL); works for negated errno values too.
+ * Any thread.
+ */
+AEMP_API const char *aemp_strerror(int err);
+
+/*
+ * aemp_errmsg - the detailed message of the last control-plane error on the
+ * calling thread (configuration, node creation, certificates, files), e.g.
+ * "binds: cannot listen on 127.0.0.1:4040: Address already in use".
+ * Returns a borrowed thread-local string, valid until the next aemp call on
+ * this thread; "" if none.  Any thread.
+ */
+AEMP_API const char *aemp_errmsg(void);
+
+/* ------------------------------------------------------------------------ */
+/* Message values                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A message is an ordered list of values.  A value is one of the kinds AEMP
+ * carries in JSON and CBOR: null, boolean, 64-bit integer, double, string
+ * (bytes, not necessarily NUL-terminated or UTF-8), array, map with string
+ * keys.  aemp_val is a 16-byte plain struct; building a message is writing
+ * an array of them (usually on the stack, see AEMP_MSG), so sending needs no
+ * allocation per element.
+ *
+ * A received message is a read-only array of aemp_val whose strings point
+ * into the receive buffer (or the decoder's scratch space for JSON strings
+ * that needed unescaping).  It is valid only during the handler call; keep a
+ * message with aemp_msg_dup().
+ */
+typedef enum aemp_type {
+	AEMP_NULL = 0,
+	AEMP_BOOL = 1,
+	AEMP_INT = 2,
+	AEMP_FLOAT = 3,
+	AEMP_STR = 4,
+	AEMP_ARRAY = 5,
+	AEMP_MAP = 6,
+} aemp_type;
+
+/* Value flag: the string is binary; CBOR sends it as a byte string. */
+#define AEMP_VF_BYTES 0x01
+
+/* Deepest nesting of arrays and maps accepted and produced (Perl's limit). */
+#define AEMP_MAX_DEPTH 512
+
+typedef struct aemp_val {
+	uint8_t type;   /* aemp_type */
+	uint8_t flags;  /* AEMP_VF_* */
+	uint16_t pad;   /* zero */
+	uint32_t len;   /* STR: bytes; ARRAY: elements; MAP: key/value pairs */
+	union {
+		int64_t i;  /* INT; BOOL (0 or 1) */
+		double f;   /* FLOAT */
+		const char *s;             /* STR: len bytes */
+		const struct aemp_val *a;  /* ARRAY: len values; MAP: 2*len
+		                              values, key0, val0, key1, ...;
+		                              keys are STR */
+	} u;
+} aemp_val;
+
+/* Constructors: plain values, no allocation.  Strings are borrowed: the
+ * bytes must stay valid until the value has been sent (aemp_snd returns). */
+static inline aemp_val
+aemp_null(void)
+{
+	aemp_val v = {AEMP_NULL, 0, 0, 0, {0}};
+	return v;
+}
+
+static inline aemp_val
+aemp_bool(int b)
+{
+	aemp_val v = {AEMP_BOOL, 0, 0, 0, {0}};
+	v.u.i = b ? 1 : 0;
+	return v;
+}
+
+static inline aemp_val
+aemp_int(int64_t i)
+{
+	aemp_val v = {AEMP_INT, 0, 0, 0, {0}};
+	v.u.i = i;
+	return v;
+}
+
+static inline aemp_val
+aemp_float(double f)
+{
+	aemp_val v = {AEMP_FLOAT, 0, 0, 0, {0}};
+	v.u.f = f;
+	return v;
+}
+
+static inline aemp_val
+aemp_strn(const char *s, size_t len)
+{
+	aemp_val v = {AEMP_STR, 0, 0, (uint32_t)len, {0}};
+	v.u.s = s;
+	return v;
+}
+
+static inline aemp_val
+aemp_str(const char *s)
+{
+	return aemp_strn(s, strlen(s));
+}
+
+static inline aemp_val
+aemp_bytes(const void *p, size_t len)
+{
+	aemp_val v = aemp_strn((const char *)p, len);
+	v.flags = AEMP_VF_BYTES;
+	return v;
+}
+
+static inline aemp_val
+aemp_array(const aemp_val *elems, size_t n)
+{
+	aemp_val v = {AEMP_ARRAY, 0, 0, (uint32_t)n, {0}};
+	v.u.a = elems;
+	return v;
+}
+
+/* kv holds 2*npairs values: key0, value0, key1, value1, ...; keys are STR. */
+static inline aemp_val
+aemp_map(const aemp_val *kv, size_t npairs)
+{
+	aemp_val v = {AEMP_MAP, 0, 0, (uint32_t)npairs, {0}};
+	v.u.a = kv;
+	return v;
+}
+
+/* Number of values in a braced list of aemp_val expressions. */
+#define AEMP_COUNT(...)                                                        \
+	(sizeof((const aemp_val[]){__VA_ARGS__}) / sizeof(aemp_val))
+
+/*
+ * AEMP_MSG(v, ...) expands to the two arguments "elements, count" of a
+ * message built on the stack, for the (msg, n) parameter pairs below:
+ *     aemp_snd(node, port, AEMP_MSG(aemp_str("ping"), aemp_int(7)));
+ */
+#define AEMP_MSG(...) ((const aemp_val[]){__VA_ARGS__}), AEMP_COUNT(__VA_ARGS__)
+
+/* AEMP_ARR(v, ...) is an array value of the listed elements (stack). */
+#define AEMP_ARR(...)                                                          \
+	(aemp_array((const aemp_val[]){__VA_ARGS__}, AEMP_COUNT(__VA_ARGS__)))
+
+/* Accessors: read-only views, no allocation. */
+
+/* Element i of an array value, or NULL if v is not an array or i is out of
+ * range.  The result is borrowed from v. */
+static inline const aemp_val *
+aemp_at(const aemp_val *v, size_t i)
+{
+	if (v == NULL || v->type != AEMP_ARRAY || i >= v->len)
+		return NULL;
+	return &v->u.a[i];
+}
+
+/* 1 if v is a string equal to the NUL-terminated s (byte comparison). */
+static inline int
+aemp_str_eq(const aemp_val *v, const char *s)
+{
+	size_t n;
+
+	if (v == NULL || v->type != AEMP_STR)
+		return 0;
+	n = strlen(s);
+	return v->len == n && (n == 0 || memcmp(v->u.s, s, n) == 0);
+}
+
+/*
+ * aemp_get_int - the integer value of v, leniently (Perl scalar typing):
+ * INT; BOOL as 0/1; FLOAT with no fractional part inside the int64 range;
+ * a STR holding a decimal integer.  Returns 0 and sets *out, or
+ * AEMP_EMALFORMED if v has no integer value.  Any thread.
+ */
+AEMP_API int aemp_get_int(const aemp_val *v, int64_t *out);
+
+/* aemp_get_float - like aemp_get_int for doubles (INT, FLOAT, numeric STR).
+ * Returns 0 or AEMP_EMALFORMED.  Any thread. */
+AEMP_API int aemp_get_float(const aemp_val *v, double *out);
+
+/* aemp_truthy - Perl truth: null, false, 0, 0.0, "" and "0" are false,
+ * everything else true (arrays and maps are true).  Returns 0 or 1. */
+AEMP_API int aemp_truthy(const aemp_val *v);
+
+/* aemp_map_get - the value stored under key in map v (first match), or NULL
+ * if v is not a map or has no such key.  Borrowed from v. */
+AEMP_API const aemp_val *aemp_map_get(const aemp_val *v, const char *key);
+
+/* aemp_val_eq - structural equality (same kinds, same bytes, arrays and maps
+ * element by element; map key order matters not).  INT and FLOAT compare
+ * numerically.  Returns 1 if equal, 0 if not. */
+AEMP_API int aemp_val_eq(const aemp_val *a, const aemp_val *b);
+
+/*
+ * aemp_val_dup - deep copy of v in one allocation (strings included).
+ * Returns new (free with aemp_val_free) or NULL on out of memory or a value
+ * nested deeper than AEMP_MAX_DEPTH.  Any thread.
+ */
+AEMP_API aemp_val *aemp_val_dup(const aemp_val *v);
+
+/* aemp_msg_dup - deep copy of the message (msg, n) as one new ARRAY value.
+ * Returns new (free with aemp_val_free) or NULL.  Any thread. */
+AEMP_API aemp_val *aemp_msg_dup(const aemp_val *msg, size_t n);
+
+/* aemp_val_free - free a value returned by aemp_val_dup, aemp_msg_dup or
+ * aemp_json_parse.  NULL is a no-op. */
+AEMP_API void aemp_val_free(aemp_val *v);
+
+/*
+ * aemp_json_parse - parse one JSON text (array, object, string, number,
+ * true, false, null; surrounding whitespace allowed) into a new value.
+ * Returns 0 and *out (new, free with aemp_val_free), AEMP_EMALFORMED,
+ * AEMP_EDEPTH or -ENOMEM.  Any thread.
+ */
+AEMP_API int aemp_json_parse(const char *text, size_t len, aemp_val **out);
+
+/*
+ * aemp_json_format - write v as compact JSON (the form Perl nodes send) into
+ * buf (at most cap bytes, always NUL-terminated when cap > 0).  Returns the
+ * length the full text needs (excluding the NUL), like snprintf, or
+ * AEMP_EDEPTH / AEMP_EMALFORMED (non-string map key).  Any thread.
+ */
+AEMP_API int aemp_json_format(const aemp_val *v, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A configuration is what AnyEvent::MP's configure() takes: key/value
+ * pairs, resolved against the configuration file shared with the Perl tool
+ * ($PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp) and its profiles.
+ * Keys of AnyEvent::MP: profile, nodeid, secret, cert, binds, seeds,
+ * services, secure, monitor_timeout, connect_interval, framing_format,
+ * auth_offer, auth_accept, autocork, nodelay, norc, force.  aemp adds:
+ * shards (number of shard threads, default: CPUs), max_packet (largest
+ * packet accepted, bytes), max_queue (per-connection outgoing queue limit,
+ * bytes), max_handshakes (concurrent unauthenticated connections),
+ * log_level (1..9).  See docs/config.md.
+ */
+typedef struct aemp_conf aemp_conf;
+
+/* aemp_conf_new - an empty configuration (built-in defaults only).
+ * Returns 0 and *out (new, free with aemp_conf_free) or -ENOMEM.  Any
+ * thread; a configuration is not shared between threads while modified. */
+AEMP_API int aemp_conf_new(aemp_conf **out);
+
+/* aemp_conf_free - free a configuration.  NULL is a no-op. */
+AEMP_API void aemp_conf_free(aemp_conf *c);
+
+/*
+ * aemp_conf_set - set a configure() argument (second precedence level,
+ * first with "force").  v is deep-copied.  Setting a key that was set
+ * before replaces it.  Returns 0, AEMP_ECONFIG (unknown key, or value of
+ * the wrong kind; message in aemp_errmsg) or -ENOMEM.
+ */
+AEMP_API int aemp_conf_set(aemp_conf *c, const char *key, const aemp_val *v);
+
+/* aemp_conf_set_str - aemp_conf_set with a string value. */
+AEMP_API int aemp_conf_set_str(aemp_conf *c, const char *key, const char *s);
+
+/* aemp_conf_set_json - aemp_conf_set with the value given as JSON text
+ * (e.g. "[\"127.0.0.1:4040\"]").  Returns as aemp_conf_set, or
+ * AEMP_ECONFIG for bad JSON. */
+AEMP_API int aemp_conf_set_json(aemp_conf *c, const char *key,
+                                const char *json);
+
+/*
+ * aemp_conf_resolve - compute the effective configuration as
+ * AnyEvent::MP's configure does: defaults < arguments < file's global
+ * section < profile chain (parent first) < profile, or arguments on top
+ * with "force"; the file is skipped with "norc".  Also expands the node-ID
+ * template (%n, %u, trailing "/").  Calling it again recomputes.
+ * Returns 0, AEMP_ECONFIG (unreadable or invalid file, parent cycle, bad
+ * value; message in aemp_errmsg) or -ENOMEM.
+ */
+AEMP_API int aemp_conf_resolve(aemp_conf *c);
+
+/* aemp_conf_get - the effective value of key after aemp_conf_resolve (NULL
+ * before, or if the key is unset).  Borrowed; valid until the next call
+ * that modifies or resolves c. */
+AEMP_API const aemp_val *aemp_conf_get(const aemp_conf *c, const char *key);
+
+/*
+ * aemp_conf_format - the effective configuration (after aemp_conf_resolve)
+ * as pretty-printed JSON, as `aemp showconfig` prints it.  Returns 0 and
+ * *out (new, free with aemp_free), AEMP_ESTATE before resolve, -ENOMEM.
+ */
+AEMP_API int aemp_conf_format(const aemp_conf *c, char **out);
+
+/* aemp_free - free memory aemp returned as "new, free with aemp_free".
+ * NULL is a no-op.  Any thread. */
+AEMP_API void aemp_free(void *p);
+
+/* ------------------------------------------------------------------------ */
+/* The configuration file                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The file shared with Perl's aemp tool: a JSON object read in relaxed mode
+ * (# comments, trailing commas); top-level keys are the global defaults,
+ * "profile" maps profile names to objects of the same keys plus "parent".
+ * Entries aemp does not use (Perl services, "eval") are kept untouched.
+ * All functions: any thread, one thread at a time per aemp_rc.
+ */
+typedef struct aemp_rc aemp_rc;
+
+/*
+ * aemp_rc_path - the file's path: $PERL_ANYEVENT_MP_RC, else
+ * $HOME/.perl-anyevent-mp.  Writes it into buf (NUL-terminated).  Returns
+ * the length, -ERANGE if cap is too small, AEMP_ECONFIG if neither
+ * variable is set.
+ */
+AEMP_API int aemp_rc_path(char *buf, size_t cap);
+
+/*
+ * aemp_rc_open - read the file at path (NULL: aemp_rc_path()).  A missing
+ * file gives {"version": 1}.  Returns 0 and *out (new, close with
+ * aemp_rc_close), AEMP_ECONFIG for an unreadable file or invalid JSON
+ * (message with line and column in aemp_errmsg), -ENOMEM.
+ */
+AEMP_API int aemp_rc_open(const char *path, aemp_rc **out);
+
+/* aemp_rc_close - free rc without saving.  NULL is a no-op. */
+AEMP_API void aemp_rc_close(aemp_rc *rc);
+
+/* aemp_rc_get - the value of key in profile (NULL: the global section),
+ * as stored in the file (no inheritance).  Borrowed until rc changes;
+ * NULL if absent. */
+AEMP_API const aemp_val *aemp_rc_get(const aemp_rc *rc, const char *profile,
+                                     const char *key);
+
+/* aemp_rc_set - set key in profile (NULL: global section; the profile is
+ * created if missing); v is deep-copied.  Returns 0, -ENOMEM. */
+AEMP_API int aemp_rc_set(aemp_rc *rc, const char *profile, const char *key,
+                         const aemp_val *v);
+
+/* aemp_rc_del - remove key from profile (NULL: global section).  Returns 0
+ * (also if absent). */
+AEMP_API int aemp_rc_del(aemp_rc *rc, const char *profile, const char *key);
+
+/* aemp_rc_has_profile - 1 if the profile exists, else 0. */
+AEMP_API int aemp_rc_has_profile(const aemp_rc *rc, const char *profile);
+
+/* aemp_rc_add_profile - create an empty profile if missing.  Returns 0 or
+ * -ENOMEM. */
+AEMP_API int aemp_rc_add_profile(aemp_rc *rc, const char *profile);
+
+/* aemp_rc_del_profile - delete a profile.  Returns 0, or AEMP_ECONFIG if it
+ * does not exist. */
+AEMP_API int aemp_rc_del_profile(aemp_rc *rc, const char *profile);
+
+/*
+ * aemp_rc_format - profile's own values (NULL: the whole file) as
+ * pretty-printed JSON.  Returns 0 and *out (new, aemp_free), AEMP_ECONFIG
+ * for a missing profile, -ENOMEM.
+ */
+AEMP_API int aemp_rc_format(const aemp_rc *rc, const char *profile,
+                            char **out);
+
+/*
+ * aemp_rc_save - if rc was modified, write it the way the Perl tool does:
+ * pretty JSON to FILE~new~, the old file hard-linked to FILE~ (backup),
+ * then FILE~new~ renamed over FILE.  Returns 0 or a negated errno
+ * (message in aemp_errmsg).
+ */
+AEMP_API int aemp_rc_save(aemp_rc *rc);
+
+/* ------------------------------------------------------------------------ */
+/* Secrets and certificates                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* aemp_gensecret - len random characters of 0-9A-Za-z from a CSPRNG into
+ * out (cap >= len + 1, NUL-terminated); Perl's aemp uses len = 180.
+ * Returns 0, -EINVAL, or a negated errno from the random source. */
+AEMP_API int aemp_gensecret(char *out, size_t len);
+
+#define AEMP_CERT_RSA2048 1 /* what Perl's `aemp gencert` makes */
+#define AEMP_CERT_EC256 2   /* ECDSA P-256, accepted by Perl's TLS stack */
+
+/*
+ * aemp_gencert - a new self-signed certificate (CN=AnyEvent::MP, valid
+ * 3650 days) and its unencrypted private key, as one PEM text (certificate
+ * first, then key), for the "cert" configuration key.  Returns 0 and
+ * *pem_out (new, aemp_free), -EINVAL for an unknown kind, AEMP_ETLS if
+ * generation fails (message in aemp_errmsg).
+ */
+AEMP_API int aemp_gencert(int kind, char **pem_out);
+
+/*
+ * aemp_cert_check - check that pem (len bytes) holds a private key and a
+ * certificate that belong together (in either order, optionally followed
+ * by CA certificates).  Returns 0 or AEMP_ECONFIG with the reason in
+ * aemp_errmsg.
+ */
+AEMP_API int aemp_cert_check(const char *pem, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Nodes                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct aemp_node aemp_node;
+
+/* Port or node ID buffer filled by the API.  IDs longer than
+ * AEMP_ID_MAX - 1 bytes are refused everywhere (AEMP_ETOOBIG). */
+#define AEMP_ID_MAX 256
+typedef struct aemp_id {
+	char s[AEMP_ID_MAX];  /* NUL-terminated */
+} aemp_id;
+
+/*
+ * aemp_node_new - create a node from a configuration: resolves it if that
+ * was not done yet, fixes the node ID, creates the shards (not yet
+ * running) and binds the listeners of "binds".  The node takes nothing from
+ * c; c may be freed afterwards.  Returns 0 and *out (new, free with
+ * aemp_node_free), AEMP_ECONFIG (bad value, message in aemp_errmsg),
+ * -EADDRINUSE or another bind error (message in aemp_errmsg), -ENOMEM.
+ * Any thread but a shard thread.
+ */
+AEMP_API int aemp_node_new(const aemp_conf *c, aemp_node **out);
+
+/*
+ * aemp_node_start - start the shard threads, seeds and services.  Returns
+ * 0, AEMP_ESTATE if already started, or a negated errno if a thread or
+ * ring cannot be created (message in aemp_errmsg).  Any thread but a
+ * shard thread.
+ */
+AEMP_API int aemp_node_start(aemp_node *node);
+
+/*
+ * aemp_node_run - start the node if needed and block until aemp_node_stop
+ * is called.  Returns 0 or an error of aemp_node_start.  Any thread but a
+ * shard thread.
+ */
+AEMP_API int aemp_node_run(aemp_node *node);
+
+/*
+ * aemp_node_stop - ask the node to stop: shards finish their current loop
+ * turn, close connections (peers see the connection drop) and exit.
+ * Returns at once.  Any thread, including shard threads, and
+ * async-signal-safe (usable from a SIGINT handler).
+ */
+AEMP_API void aemp_node_stop(aemp_node *node);
+
+/*
+ * aemp_node_wait - block until the node has stopped (all shard threads
+ * joined).  Returns 0, or AEMP_ESTATE if it was never started.  Any thread
+ * but a shard thread.
+ */
+AEMP_API int aemp_node_wait(aemp_node *node);
+
+/* aemp_node_free - stop (if running), wait and free the node and every
+ * port, monitor and connection it holds.  NULL is a no-op.  Any thread but
+ * a shard thread. */
+AEMP_API void aemp_node_free(aemp_node *node);
+
+/* aemp_node_id - this node's ID.  Borrowed, valid for the node's life.
+ * Any thread. */
+AEMP_API const char *aemp_node_id(const aemp_node *node);
+
+/* aemp_node_shards - the number of shards of the node.  Any thread. */
+AEMP_API int aemp_node_shards(const aemp_node *node);
+
+/*
+ * aemp_node_listeners - the node's actually bound listener addresses
+ * ("IP:PORT"), written into out as a JSON array text (like
+ * aemp_json_format).  Returns the length needed.  Any thread.
+ */
+AEMP_API int aemp_node_listeners(const aemp_node *node, char *out,
+                                 size_t cap);
+
+/* Log levels of AnyEvent::Log. */
+enum {
+	AEMP_LOG_FATAL = 1,
+	AEMP_LOG_ALERT = 2,
+	AEMP_LOG_CRIT = 3,
+	AEMP_LOG_ERROR = 4,
+	AEMP_LOG_WARN = 5,
+	AEMP_LOG_NOTE = 6,
+	AEMP_LOG_INFO = 7,
+	AEMP_LOG_DEBUG = 8,
+	AEMP_LOG_TRACE = 9,
+};
+
+/* A log sink: level, the node's ID and the message (borrowed, no newline). */
+typedef void (*aemp_log_fn)(int level, const char *nodeid, const char *msg,
+                            void *arg);
+
+/*
+ * aemp_set_log - route the node's log messages at or below level to fn
+ * (NULL: the default, one line on stderr).  Called before aemp_node_start;
+ * fn may run on any shard thread concurrently.  Returns 0 or AEMP_ESTATE
+ * after start.
+ */
+AEMP_API int aemp_set_log(aemp_node *node, int level, aemp_log_fn fn,
+                          void *arg);
+
+/* aemp_exec - run fn(node, arg) on shard `shard` (0..shards-1) in a later
+ * loop turn, outside any port context.  Returns 0, -EINVAL for a bad shard
+ * number or -ENOMEM.  Any thread. */
+AEMP_API int aemp_exec(aemp_node *node, int shard,
+                       void (*fn)(aemp_node *node, void *arg), void *arg);
+
+/* ------------------------------------------------------------------------ */
+/* Identity                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* aemp_node_of - length of the node part of a port or node ID (up to the
+ * first '#', or the whole string).  Any thread, no node needed. */
+AEMP_API size_t aemp_node_of(const char *id);
+
+/* aemp_port_is_local - 1 if the node part of id is this node's ID, else 0.
+ * Any thread. */
+AEMP_API int aemp_port_is_local(const aemp_node *node, const char *id);
+
+/*
+ * aemp_self - the port ID of the port whose handler, init function or
+ * peval is running on the calling thread ($SELF), or NULL outside port
+ * context (and on foreign threads).  Borrowed, valid during the call.
+ */
+AEMP_API const char *aemp_self(aemp_node *node);
+
+/* aemp_srcnode - during a handler, the ID of the node the message came
+ * from (this node's ID for local messages); NULL elsewhere.  Borrowed,
+ * valid during the handler call. */
+AEMP_API const char *aemp_srcnode(aemp_node *node);
+
+/* ------------------------------------------------------------------------ */
+/* Ports                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A receive handler.  msg/n is the message (borrowed, valid during the
+ * call).  Returns 0; a negative return kills the port with
+ * ("die", TEXT), TEXT being the message set by aemp_fail() during this call
+ * or else aemp_strerror() of the return value.  Runs on the port's shard.
+ */
+typedef int (*aemp_rcv_fn)(aemp_node *node, const aemp_val *msg, size_t n,
+                           void *arg);
+
+/*
+ * aemp_port - create a local port.  With fn NULL, the first message kills
+ * it with ("unhandled_message", "no callback found for message 'TAG'");
+ * otherwise fn(msg, arg) is its default handler.  arg is borrowed for the
+ * port's life (free it from a monitor callback if needed).  Created on the
+ * calling shard, or on shard 0 from a foreign thread.  Returns 0 and the
+ * new port ID in *out, or -ENOMEM.
+ */
+AEMP_API int aemp_port(aemp_node *node, aemp_rcv_fn fn, void *arg,
+                       aemp_id *out);
+
+/*
+ * aemp_rcv - replace the default handler of a local port, creating the
+ * port if it does not exist (this is how spawned ports come to be).  fn
+ * NULL restores the "unhandled_message" behaviour.  Returns 0,
+ * AEMP_ENOPORT if port is not local or is a node port, -ENOMEM.
+ */
+AEMP_API int aemp_rcv(aemp_node *node, const char *port, aemp_rcv_fn fn,
+                      void *arg);
+
+/*
+ * aemp_rcv_tag - add, replace (fn non-NULL) or remove (fn NULL) the handler
+ * for messages whose first element is the string tag.  Such messages go to
+ * fn without the tag; all others to the default handler with all elements.
+ * Creates the port if missing, like aemp_rcv.  Returns as aemp_rcv.
+ */
+AEMP_API int aemp_rcv_tag(aemp_node *node, const char *port, const char *tag,
+                          aemp_rcv_fn fn, void *arg);
+
+/*
+ * aemp_fail - set the "die" text for the handler returning on this thread
+ * and return AEMP_EDIE, so a handler can write
+ *     return aemp_fail(node, "bad request %d", x);
+ * printf-style; the text is truncated at 1 KiB.  Shard threads only.
+ */
+AEMP_API int aemp_fail(aemp_node *node, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * aemp_snd - send the message (msg, n) to a port anywhere.  Asynchronous:
+ * the message is copied or encoded before return, so msg may be reused at
+ * once.  Local delivery to a port on the calling shard is immediate (the
+ * handler runs before aemp_snd returns), except that nesting deeper than
+ * 50 defers to the next loop turn; order per sender and destination is kept
+ * in every case.  Messages to ports that do not exist are dropped silently
+ * (AnyEvent::MP semantics: monitor a port to learn of its death).
+ * Returns 0; -EAGAIN (back pressure: the queue towards that shard or node
+ * is above its limit; nothing was sent, retry later); AEMP_ETOOBIG (ID too
+ * long or message above max_packet); AEMP_EMALFORMED (value that cannot be
+ * encoded, e.g. non-string map key) or AEMP_EDEPTH.
+ */
+AEMP_API int aemp_snd(aemp_node *node, const char *port, const aemp_val *msg,
+                      size_t n);
+
+/*
+ * A resolved destination, for senders that send many messages to the same
+ * port: resolving once saves parsing and looking up the ID per message.
+ */
+typedef struct aemp_ref {
+	uint64_t v;
+} aemp_ref;
+
+/* aemp_ref_new - resolve a port ID into *out.  Returns 0, AEMP_ETOOBIG or
+ * -ENOMEM.  Release with aemp_ref_free.  Any thread. */
+AEMP_API int aemp_ref_new(aemp_node *node, const char *port, aemp_ref *out);
+
+/* aemp_ref_free - release a resolved destination.  Any thread. */
+AEMP_API void aemp_ref_free(aemp_node *node, aemp_ref ref);
+
+/* aemp_snd_ref - aemp_snd to a resolved destination; same results. */
+AEMP_API int aemp_snd_ref(aemp_node *node, aemp_ref ref, const aemp_val *msg,
+                          size_t n);
+
+/*
+ * aemp_kil - kill a port.  reason/n is the kill reason (n == 0: normal
+ * termination).  Local ports die asynchronously (monitors run in a later
+ * loop turn, never inside aemp_kil); remote ports get a kil1 request.
+ * Returns 0; AEMP_ESTATE for a node port (node ports cannot be killed);
+ * AEMP_ETOOBIG; -EAGAIN as aemp_snd.  Killing a port that does not exist
+ * is not an error.
+ */
+AEMP_API int aemp_kil(aemp_node *node, const char *port, const aemp_val *reason,
+                      size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Monitoring                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* A cancellation handle for a monitor, timer or registration. Zero-filled
+ * means "none". */
+typedef struct aemp_guard {
+	uint64_t v;
+} aemp_guard;
+
+/*
+ * A monitor callback: the monitored port died with reason (borrowed,
+ * n == 0 for normal death).  Runs once, on the shard that created the
+ * monitor, in the port context ($SELF) of its creator if any.
+ */
+typedef void (*aemp_mon_fn)(aemp_node *node, const aemp_val *reason,
+                            size_t n, void *arg);
+
+/*
+ * aemp_mon - call cb(reason) once when port dies.  A port that does not
+ * exist fires at once (in a later loop turn) with ("no_such_port",
+ * "cannot monitor nonexistent port", PORTID); a remote port also fires with
+ * ("transport_error", NODE, TEXT) when the connection to its node fails.
+ * Monitoring a node ID (no port name) fires only on such transport errors
+ * and starts a connection to the node.  If guard is non-NULL it receives a
+ * handle for aemp_guard_cancel.  Returns 0, AEMP_ETOOBIG, -ENOMEM.
+ */
+AEMP_API int aemp_mon(aemp_node *node, const char *port, aemp_mon_fn cb,
+                      void *arg, aemp_guard *guard);
+
+/*
+ * aemp_mon_kill - link: when port dies with a non-empty reason, kill
+ * victim with the same reason (nothing on normal death).  victim NULL means
+ * the current port ($SELF; AEMP_ENOCONTEXT outside port context).
+ * Returns as aemp_mon.
+ */
+AEMP_API int aemp_mon_kill(aemp_node *node, const char *port,
+                           const char *victim, aemp_guard *guard);
+
+/*
+ * aemp_mon_snd - when port dies, send msg followed by the reason values to
+ * dest (always, also on normal death).  msg is copied.  Returns as
+ * aemp_mon.
+ */
+AEMP_API int aemp_mon_snd(aemp_node *node, const char *port, const char *dest,
+                          const aemp_val *msg, size_t n, aemp_guard *guard);
+
+/*
+ * aemp_mon_guard - keep references alive for a port's life: release(ref)
+ * is called once, when port dies (at once, in a later turn, if it does not
+ * exist).  Returns as aemp_mon.
+ */
+AEMP_API int aemp_mon_guard(aemp_node *node, const char *port,
+                            void (*release)(void *ref), void *ref,
+                            aemp_guard *guard);
+
+/*
+ * aemp_guard_cancel - cancel the monitor, timer or registration behind
+ * guard.  After it returns on the guard's shard, the callback will not
+ * run; from another thread the cancellation is asynchronous and races
+ * with firing (the callback runs at most once either way).  Cancelling a
+ * fired, cancelled or zero guard is a no-op.  Clears *guard.  Returns 0.
+ */
+AEMP_API int aemp_guard_cancel(aemp_node *node, aemp_guard *guard);
+
+/* ------------------------------------------------------------------------ */
+/* Spawn, functions, timers, calls                                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A registered function ("My::Worker::init").  As a spawn init function it
+ * runs in the new port's context (aemp_self) and must install handlers
+ * with aemp_rcv; a negative return kills the port with ("die", TEXT) as
+ * for handlers.  As a function-name request to the node port it runs
+ * outside port context and its return value is only logged.
+ */
+typedef int (*aemp_func_fn)(aemp_node *node, const aemp_val *args, size_t n,
+                            void *arg);
+
+/*
+ * aemp_register - make fn callable by name, for spawn and for remote
+ * function-name requests.  Names are fully qualified ("Pkg::name"; "::name"
+ * for the main program).  Before aemp_node_start only.  Returns 0,
+ * -EEXIST if the name is taken, -EINVAL for a name without "::",
+ * AEMP_ESTATE after start, -ENOMEM.
+ */
+AEMP_API int aemp_register(aemp_node *node, const char *name, aemp_func_fn fn,
+                           void *arg);
+
+/*
+ * aemp_spawn - create a port running func(args) on the node of
+ * node_or_port and return its ID at once in *out.  The name is chosen here
+ * (AnyEvent::MP style), the init function runs in a later loop turn (also
+ * locally).  If it is unknown there, the request is logged and ignored and
+ * the port never exists.  Returns 0, AEMP_ETOOBIG, -EAGAIN, -ENOMEM.
+ */
+AEMP_API int aemp_spawn(aemp_node *node, const char *node_or_port,
+                        const char *func, const aemp_val *args, size_t n,
+                        aemp_id *out);
+
+/* aemp_snd_to_func - send ["", FUNC, ARGS...] to a node (a function-name
+ * request).  Returns as aemp_snd. */
+AEMP_API int aemp_snd_to_func(aemp_node *node, const char *nodeid,
+                              const char *func, const aemp_val *args,
+                              size_t n);
+
+/*
+ * aemp_after - call cb(node, arg) once after `seconds`, on the calling
+ * shard (shard 0 from a foreign thread), in the caller's port context if
+ * any.  guard (optional) cancels it.  Returns 0, -EINVAL for a negative or
+ * non-finite delay, -ENOMEM.
+ */
+AEMP_API int aemp_after(aemp_node *node, double seconds,
+                        void (*cb)(aemp_node *node, void *arg), void *arg,
+                        aemp_guard *guard);
+
+/* aemp_after_snd - send msg to port after `seconds` (msg is copied).
+ * Returns as aemp_after. */
+AEMP_API int aemp_after_snd(aemp_node *node, double seconds, const char *port,
+                            const aemp_val *msg, size_t n, aemp_guard *guard);
+
+/*
+ * A reply callback for aemp_cal: status 0 and the reply message, or status
+ * -ETIMEDOUT (timeout) or AEMP_ENOPORT (the called port died; its reason
+ * is in reply/n) with no reply.
+ */
+typedef void (*aemp_cal_fn)(aemp_node *node, int status, const aemp_val *reply,
+                            size_t n, void *arg);
+
+/*
+ * aemp_cal - simple RPC: create a reply port, send msg followed by the
+ * reply port ID to port, and call cb once with the first reply.  With
+ * timeout_s > 0 the call fails with -ETIMEDOUT after that time; otherwise
+ * port is monitored and its death fails the call (the monitor is
+ * cancelled on reply).  Runs cb on the calling shard.  The reply port ID
+ * goes to *reply_port if non-NULL.  Returns 0 or an error of aemp_snd.
+ */
+AEMP_API int aemp_cal(aemp_node *node, const char *port, const aemp_val *msg,
+                      size_t n, aemp_cal_fn cb, void *arg, double timeout_s,
+                      aemp_id *reply_port);
+
+/*
+ * aemp_peval - run fn(node, arg) in the context of local port `port`
+ * ($SELF = port), like AnyEvent::MP's peval/psub: a negative return kills
+ * the port with ("die", TEXT).  Runs before returning if the port lives on
+ * the calling shard, else in a later loop turn on the port's shard.  To
+ * capture the current context for later (psub), copy aemp_self() into an
+ * aemp_id and pass it here.  Returns 0 (or fn's result when run
+ * synchronously), AEMP_ENOPORT if port is not local.
+ */
+AEMP_API int aemp_peval(aemp_node *node, const char *port,
+                        int (*fn)(aemp_node *node, void *arg), void *arg);
+
+/* ------------------------------------------------------------------------ */
+/* Node queries and events                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* aemp_node_is_up - 1 if nodeid is this node or connected, 0 if known but
+ * not connected, AEMP_ENONODE if unknown.  Any thread. */
+AEMP_API int aemp_node_is_up(aemp_node *node, const char *nodeid);
+
+/*
+ * aemp_up_nodes - the IDs of all connected nodes (this node excluded),
+ * written into out as a JSON array text, like aemp_json_format.  Returns
+ * the length needed.  Any thread.
+ */
+AEMP_API int aemp_up_nodes(aemp_node *node, char *out, size_t cap);
+
+/* A node event: nodeid came up (up = 1) or went down (up = 0, reason). */
+typedef void (*aemp_node_fn)(aemp_node *node, const char *nodeid, int up,
+                             const aemp_val *reason, size_t n, void *arg);
+
+/*
+ * aemp_mon_nodes - call cb for every node up/down event until the guard is
+ * cancelled.  Events per node alternate strictly.  Runs cb on the calling
+ * shard.  Returns 0 or -ENOMEM.
+ */
+AEMP_API int aemp_mon_nodes(aemp_node *node, aemp_node_fn cb, void *arg,
+                            aemp_guard *guard);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AEMP_H */

@@ -1,0 +1,35 @@
+/*
+ * ring/alloc.h - the allocator under every pool and buffer of aemp.
+ *
+ * Two variants, picked by the Makefile (one file each, STYLE.md §1):
+ * ring/alloc_je.c (release: jemalloc's sized deallocation) and
+ * ring/alloc_libc.c (sanitizer and fuzz builds: plain malloc, so ASan sees
+ * every object).  Any thread; memory may be freed by another thread than
+ * the one that allocated it, though aemp frees on the allocating shard.
+ */
+#ifndef RING_ALLOC_H
+#define RING_ALLOC_H
+
+#include <stddef.h>
+
+/* ring_alloc - n bytes (n > 0), or NULL when out of memory. */
+void *ring_alloc(size_t n);
+
+/* ring_zalloc - n zeroed bytes, or NULL. */
+void *ring_zalloc(size_t n);
+
+/* ring_realloc - resize p (NULL allocates); NULL on failure (p kept). */
+void *ring_realloc(void *p, size_t n);
+
+/* ring_free - free p, which ring_alloc returned with size n (n may be 0 when
+ * unknown).  NULL is a no-op. */
+void ring_free(void *p, size_t n);
+
+/* ring_alloc_aligned - n bytes aligned to align (a power of two, multiple
+ * of sizeof(void *)), freed with ring_free. NULL on failure. */
+void *ring_alloc_aligned(size_t align, size_t n);
+
+/* ring_alloc_name - "jemalloc" or "libc", for reports. */
+const char *ring_alloc_name(void);
+
+#endif /* RING_ALLOC_H */

@@ -1,0 +1,117 @@
+#!/bin/bash
+# Run aemp's tests for one or more build flavors and print one summary line.
+#
+#   tools/runtests.sh [--fuzz-seconds N] [--only PATTERN] BUILD_DIR...
+#
+# For each BUILD_DIR (build/release, build/asan, ...) it runs the unit test
+# programs, the integration programs and scripts, and the CLI scripts; then,
+# with --fuzz-seconds N > 0, every fuzz target in build/fuzz for N seconds.
+# A test passes with exit 0, is skipped with exit 77 (reported, not a
+# failure) and fails otherwise.  Every test runs under a time limit: 60 s,
+# or the value of a line "aemp-test-timeout: N" in its source.
+# The last line printed is "N passed, N failed"; the exit status is 1 if
+# anything failed.
+set -u
+
+fuzz_seconds=0
+only=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--fuzz-seconds) fuzz_seconds=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
+	--) shift; break ;;
+	-*) echo "runtests: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || { echo "usage: $0 [--fuzz-seconds N] BUILD_DIR..." >&2; exit 2; }
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+passed=0 failed=0 skipped=0 n=0
+failures=""
+
+# Isolate tests from the user's AnyEvent::MP configuration file.
+export PERL_ANYEVENT_MP_RC=/nonexistent/aemp-test-rc
+export AEMP_SRC="$top"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+timeout_of() {	# $1 = source file
+	local t
+	t=$(grep -o 'aemp-test-timeout: *[0-9]*' "$1" 2>/dev/null | head -n1 | grep -o '[0-9]*$')
+	echo "${t:-60}"
+}
+
+run_one() {	# $1 = label, $2 = source (for timeout), $3... = command
+	local label=$1 src=$2 lim log rc t0 t1 dt
+	shift 2
+	if [ -n "$only" ] && [[ "$label" != *$only* ]]; then
+		return
+	fi
+	n=$((n + 1))
+	lim=$(timeout_of "$src")
+	log="$logdir/$(echo "$label" | tr '/ ' '__').log"
+	t0=$(date +%s.%N)
+	timeout -k 5 "$lim" "$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	t1=$(date +%s.%N)
+	dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	case $rc in
+	0) passed=$((passed + 1)); echo "ok $n - $label (${dt}s)" ;;
+	77) skipped=$((skipped + 1)); echo "ok $n - $label # SKIP $(grep -m1 -o 'SKIP.*' "$log" | cut -c6-)" ;;
+	124|137) failed=$((failed + 1)); failures="$failures $label"
+		echo "not ok $n - $label (timed out after ${lim}s)"; tail -n 30 "$log" | sed 's/^/#   /' ;;
+	*) failed=$((failed + 1)); failures="$failures $label"
+		echo "not ok $n - $label (exit $rc, ${dt}s)"; tail -n 40 "$log" | sed 's/^/#   /' ;;
+	esac
+}
+
+for bdir in "$@"; do
+	bdir=${bdir%/}
+	flavor=$(basename "$bdir")
+	[ -d "$bdir" ] || { echo "runtests: no build directory $bdir" >&2; exit 2; }
+	export AEMP_BUILD="$top/$bdir"
+	logdir="$bdir/test-logs"
+	rm -rf "$logdir"; mkdir -p "$logdir"
+	for t in "$bdir"/tests/unit/*; do
+		[ -x "$t" ] && [ -f "$t" ] || continue
+		name=$(basename "$t")
+		run_one "$flavor/unit/$name" "tests/unit/$name.c" "$t"
+	done
+	for t in "$bdir"/tests/integ/*; do
+		[ -x "$t" ] && [ -f "$t" ] || continue
+		name=$(basename "$t")
+		run_one "$flavor/integ/$name" "tests/integ/$name.c" "$t"
+	done
+	for t in tests/integ/*.sh tests/cli/*.sh; do
+		[ -f "$t" ] || continue
+		run_one "$flavor/${t#tests/}" "$t" bash "$t"
+	done
+done
+
+if [ "$fuzz_seconds" -gt 0 ] && [ -d build/fuzz/tests/fuzz ]; then
+	logdir=build/fuzz/test-logs
+	rm -rf "$logdir"; mkdir -p "$logdir"
+	for f in build/fuzz/tests/fuzz/*; do
+		[ -x "$f" ] && [ -f "$f" ] || continue
+		name=$(basename "$f")
+		work=$(mktemp -d)
+		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
+		run_one "fuzz/$name (${fuzz_seconds}s)" /dev/null \
+			env ASAN_OPTIONS="$ASAN_OPTIONS" "$f" -max_total_time="$fuzz_seconds" \
+			-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix="$work/" "$work"
+		grep -h 'stat::number_of_executed_units' "$logdir"/*"$name"*.log 2>/dev/null | \
+			sed "s/^/#   $name: /"
+		rm -rf "$work"
+	done
+fi
+
+if [ "$skipped" -gt 0 ]; then
+	echo "# $skipped skipped"
+fi
+if [ "$failed" -gt 0 ]; then
+	echo "# failed:$failures"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
