@@ -9,10 +9,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #define CRY_SHA3_512_LEN 64
-#define CRY_HMAC_BLOCK 72   /* SHA3-512 rate: the HMAC block size AEMP uses */
+#define CRY_HMAC_BLOCK 72 /* SHA3-512 rate: the HMAC block size AEMP uses */
 #define CRY_TOKEN_HEX_MAX (2 * CRY_SHA3_512_LEN + 1)
 
 /* cry_sha3_512 - FIPS 202 SHA3-512 of the concatenation of iov[0..n).
@@ -38,6 +39,12 @@ int cry_random_alnum(char *out, size_t n);
 /* cry_base64 - standard Base64 (A-Z a-z 0-9 + /, '=' padding) of p[0..n)
  * into out (4 * ceil(n / 3) + 1 bytes, NUL-terminated).  Returns the length. */
 size_t cry_base64(const uint8_t *p, size_t n, char *out);
+
+/* cry_base64_decode - decode standard Base64 ('=' padding required, ASCII
+ * whitespace skipped, as in PEM bodies) of s[0..n) into out (cap bytes;
+ * 3 * (n / 4) always suffices).  Returns the decoded length, -EINVAL for
+ * bad symbols or padding, -ENOBUFS if cap is too small. */
+ssize_t cry_base64_decode(const char *s, size_t n, uint8_t *out, size_t cap);
 
 /* cry_memeq - 1 if a and b (n bytes) are equal, in time independent of the
  * contents; else 0. */

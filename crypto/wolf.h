@@ -1,0 +1,41 @@
+/*
+ * crypto/wolf.h - the one way crypto/ includes wolfSSL, and the process-wide
+ * library set-up.
+ *
+ * wolfssl/options.h must come before every other wolfSSL header, or the
+ * structures seen here differ from the ones the library was built with; this
+ * header fixes that order for all of crypto/.  Nothing outside crypto/
+ * includes it (STYLE.md §1: only crypto/ talks to wolfSSL).
+ *
+ * Threads: cry_wolf_init may be called from any thread, any number of times;
+ * the library is set up once.  cry_wolf_errtext is reentrant.
+ */
+#ifndef CRYPTO_WOLF_H
+#define CRYPTO_WOLF_H
+
+#include <stddef.h>
+
+/* clang-format off */
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/asn.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/random.h>
+#include <wolfssl/wolfcrypt/rsa.h>
+#include <wolfssl/wolfcrypt/sha3.h>
+/* clang-format on */
+
+/* cry_wolf_init - wolfSSL_Init once per process (never cleaned up: contexts
+ * may live until exit).  Returns 0 or AEMP_ETLS. */
+int cry_wolf_init(void);
+
+/* cry_wolf_errtext - wolfSSL's text for error code err (a negative wolfSSL
+ * or wolfCrypt code), written into buf (cap bytes, NUL-terminated).  Also
+ * empties wolfSSL's per-thread error queue, so failed calls leave nothing
+ * behind on the thread.  Returns buf. */
+const char *cry_wolf_errtext(int err, char *buf, size_t cap);
+
+#endif /* CRYPTO_WOLF_H */
