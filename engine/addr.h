@@ -36,6 +36,14 @@ int eng_addr_resolve(char *const *specs, size_t nspecs, struct eng_addr **out,
 
 void eng_addr_free(struct eng_addr *a);
 
+/*
+ * eng_addr_spec_check - check the syntax of one binds/seeds entry (one or
+ * more comma-separated specs, §7.2) without resolving anything.  *noport
+ * receives the number of specs with no port or port 0/'*' (fine for binds,
+ * useless for seeds).  Returns 0 or AEMP_ECONFIG naming the bad spec.
+ */
+int eng_addr_spec_check(const char *entry, size_t *noport);
+
 /* eng_addr_format - numeric text of sa into buf ("" for unknown families).
  * Returns the length. */
 int eng_addr_format(const struct sockaddr *sa, char *buf, size_t cap);
