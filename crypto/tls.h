@@ -24,48 +24,79 @@
 struct cry_tls_ctx;
 struct cry_tls;
 
+/* Most received ciphertext a session holds unprocessed (cry_tls_feed). */
+#define CRY_TLS_IN_MAX (256u * 1024)
+
 /*
  * cry_tls_ctx_new - a context from the PEM blob (private key, certificate,
- * optional CA certificates, in either order).  Returns 0 and *out (new,
- * cry_tls_ctx_free), AEMP_ECONFIG with the reason in aemp_errmsg (no key,
- * no certificate, key does not match, unparsable PEM), -ENOMEM.
+ * optional CA certificates, in either order).  The certificate that
+ * matches the key is the node's own and is sent first, followed by the
+ * other certificates as its chain; every certificate of the blob is
+ * trusted.  Returns 0 and *out (new, cry_tls_ctx_free), AEMP_ECONFIG with
+ * the reason in aemp_errmsg (no key, no certificate, key does not match,
+ * unparsable PEM, encrypted key, expired certificate), AEMP_ETLS if
+ * wolfSSL cannot be initialised, -ENOMEM.  Borrows pem.
  */
 int cry_tls_ctx_new(struct cry_tls_ctx **out, const char *pem, size_t len);
+
+/* cry_tls_ctx_free - drop the context.  Sessions made from it stay valid
+ * (wolfSSL counts references), so certificates can be reloaded while
+ * connections live.  NULL is a no-op. */
 void cry_tls_ctx_free(struct cry_tls_ctx *ctx);
 
 /* cry_tls_new - a session in the client (is_client = 1) or server role.
  * Returns 0 and *out (new, cry_tls_free), AEMP_ETLS, -ENOMEM. */
 int cry_tls_new(struct cry_tls **out, struct cry_tls_ctx *ctx, int is_client);
+
+/* cry_tls_free - free the session and its buffers.  NULL is a no-op. */
 void cry_tls_free(struct cry_tls *t);
 
 /*
  * cry_tls_feed - hand n bytes of received ciphertext to the session
- * (copied).  Returns 0, or AEMP_EOVERFLOW if more than 256 KiB of
- * ciphertext is waiting unprocessed (a peer that floods).
+ * (copied).  Returns 0, AEMP_EOVERFLOW if more than CRY_TLS_IN_MAX
+ * (256 KiB) of ciphertext would be waiting unprocessed (a peer that
+ * floods; nothing is taken), or -ENOMEM.  Call cry_tls_handshake or
+ * cry_tls_read after each feed: they drain the input.
  */
 int cry_tls_feed(struct cry_tls *t, const uint8_t *p, size_t n);
 
 /*
  * cry_tls_handshake - advance the handshake with the input fed so far.
  * Returns 1 when complete, 0 when it needs more input (send the pending
- * output first), AEMP_ETLS on failure (reason in cry_tls_error).
+ * output first), AEMP_ETLS on failure (reason in cry_tls_error; send the
+ * pending output, it holds the alert), -ENOMEM.  With TLS 1.3 the client
+ * completes before the server has checked the client's certificate: a
+ * refusal then shows up as AEMP_ETLS from the client's next cry_tls_read.
  */
 int cry_tls_handshake(struct cry_tls *t);
 
 /*
- * cry_tls_read - decrypt into buf (cap bytes).  Returns the number of
- * plaintext bytes (> 0), 0 when no complete record is available, -EPIPE
- * when the peer closed the session, AEMP_ETLS on failure (corrupted
- * record, alert).
+ * cry_tls_read - decrypt into buf (cap bytes), after the handshake.
+ * Returns the number of plaintext bytes (> 0), 0 when no complete record
+ * is available, -EPIPE when the peer closed the session (close_notify),
+ * AEMP_ETLS on failure (corrupted record, alert), -ENOMEM.  A record larger
+ * than cap is returned in pieces: call again until it returns 0.  Reading
+ * may queue output (alerts, TLS 1.3 key update replies): check
+ * cry_tls_pending afterwards.
  */
 ssize_t cry_tls_read(struct cry_tls *t, uint8_t *buf, size_t cap);
 
 /*
- * cry_tls_write - encrypt n bytes of plaintext into the pending output.
- * Returns n, or AEMP_ETLS.  The output grows as needed; the engine bounds
- * it through its own queue limits.
+ * cry_tls_write - encrypt n bytes of plaintext into the pending output,
+ * after the handshake.  Returns n; AEMP_ETLS, -EPIPE (dead session) or
+ * -ENOMEM.  The output grows as needed; the engine bounds it through its
+ * own queue limits.  Only if wolfSSL reports that it must wait (it does
+ * not with these buffers once the handshake is done) does it return fewer
+ * than n bytes, or -EAGAIN: then call again with the rest.
  */
 ssize_t cry_tls_write(struct cry_tls *t, const uint8_t *p, size_t n);
+
+/*
+ * cry_tls_shutdown - queue a close_notify alert (send the pending output,
+ * then close the connection).  Returns 0, or the session's error if it is
+ * dead.  The peer's cry_tls_read then returns -EPIPE.
+ */
+int cry_tls_shutdown(struct cry_tls *t);
 
 /* cry_tls_pending - ciphertext waiting to be sent: sets *p and returns its
  * length (0 if none).  Valid until the next call on t. */
@@ -74,7 +105,9 @@ size_t cry_tls_pending(struct cry_tls *t, const uint8_t **p);
 /* cry_tls_consume - n bytes of the pending output were sent. */
 void cry_tls_consume(struct cry_tls *t, size_t n);
 
-/* cry_tls_error - text of the last failure of t ("" if none). */
+/* cry_tls_error - text of the last failure of t ("" if none): what
+ * failed and why, e.g. "TLS handshake: peer certificate not signed by any
+ * certificate of our PEM text (wolfSSL -188)"; never key material. */
 const char *cry_tls_error(const struct cry_tls *t);
 
 /* cry_tls_version - negotiated protocol ("TLSv1.3", ...) or "". */

@@ -1,0 +1,566 @@
+/*
+ * tests/unit/crypto_tls.c - the sans-I/O TLS layer (crypto/tls.h): two
+ * sessions in one process, ciphertext moved between them by hand.
+ *
+ * Covered: handshakes with generated RSA and EC certificates, TLS 1.3 and
+ * TLS 1.2, TLS 1.1 refused; data both ways, small and > 1 MiB, whole and
+ * one byte at a time, read buffers smaller than a record; a TLS 1.3 key
+ * update (a read that has to write); certificates checked in both roles
+ * (unrelated certificates, a peer trusted only through the CA of the
+ * blob, a client without a certificate); corrupted records; close_notify;
+ * the input bound; garbage instead of TLS.
+ *
+ * The session internals are reached by including crypto/tls.c
+ * (STYLE.md §12), for the key update and the protocol version pinning.
+ *
+ * aemp-test-timeout: 180
+ */
+#include <errno.h>
+
+#include "crypto/crypto.h"
+#include "crypto/tls.c"
+#include "ring/alloc.h"
+#include "tests/tap.h"
+
+/* CA "aemp test CA" and two leaves it signed ("aemp leaf", "aemp leaf2"),
+ * all EC P-256, valid 2000-2125, made with OpenSSL 3 (genpkey, req, ca). */
+static const char fx_ca_crt[] =
+        "-----BEGIN CERTIFICATE-----\n"
+        "MIIBUTCB+KADAgECAgIQADAKBggqhkjOPQQDAjAXMRUwEwYDVQQDDAxhZW1wIHRl\n"
+        "c3QgQ0EwIBcNMDAwMTAxMDAwMDAwWhgPMjEyNTAxMDEwMDAwMDBaMBcxFTATBgNV\n"
+        "BAMMDGFlbXAgdGVzdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABBECgt6T\n"
+        "vt6woojLlguO4Nnrlo5fyU5S/LAS+1f9FJwWXTLobdSFFm49CtOyD+jBflf8Keug\n"
+        "KQFUak0H4HLClfijMjAwMA8GA1UdEwEB/wQFMAMBAf8wHQYDVR0OBBYEFH4F/aI2\n"
+        "aiIAEIUbEfmOgFDt4JuQMAoGCCqGSM49BAMCA0gAMEUCIQD8s1eGHEHpjeCCRU0G\n"
+        "uW5K/TGLYY+7qks3rjajbevDCQIgIbNtgrE24wbdfpnc19bb3VWceX0hAJS+Dc1/\n"
+        "tbLSRgo=\n"
+        "-----END CERTIFICATE-----\n";
+
+static const char fx_leaf_crt[] =
+        "-----BEGIN CERTIFICATE-----\n"
+        "MIIBajCCARCgAwIBAgICEAEwCgYIKoZIzj0EAwIwFzEVMBMGA1UEAwwMYWVtcCB0\n"
+        "ZXN0IENBMCAXDTAwMDEwMTAwMDAwMFoYDzIxMjUwMTAxMDAwMDAwWjAUMRIwEAYD\n"
+        "VQQDDAlhZW1wIGxlYWYwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQYvq07iVjL\n"
+        "tVuckT9Vgs1VAVOLvQBZJFcIsGQYi7354gziPzA4or1lxJRPAoNoJdAvBRf1COQr\n"
+        "lEOiMayvgjyio00wSzAJBgNVHRMEAjAAMB0GA1UdDgQWBBQOx6qxjlX73mQYCiE/\n"
+        "YO2w3KH8TjAfBgNVHSMEGDAWgBR+Bf2iNmoiABCFGxH5joBQ7eCbkDAKBggqhkjO\n"
+        "PQQDAgNIADBFAiEA4Kfqv17DdLKfyqJ//N3Fz2YrFgIblTGlMVSijQqbKfcCIEO8\n"
+        "1ZaXRaN1ceeaj/18Oe9SzywvN4+c4bRY/cgq3/Bs\n"
+        "-----END CERTIFICATE-----\n";
+
+static const char fx_leaf_key[] =
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrIqyo+j7I5Jj3hIV\n"
+        "AWxp74HLukzqvHUyN+qieA6s9SmhRANCAAQYvq07iVjLtVuckT9Vgs1VAVOLvQBZ\n"
+        "JFcIsGQYi7354gziPzA4or1lxJRPAoNoJdAvBRf1COQrlEOiMayvgjyi\n"
+        "-----END PRIVATE KEY-----\n";
+
+static const char fx_leaf2_crt[] =
+        "-----BEGIN CERTIFICATE-----\n"
+        "MIIBbDCCARGgAwIBAgICEAIwCgYIKoZIzj0EAwIwFzEVMBMGA1UEAwwMYWVtcCB0\n"
+        "ZXN0IENBMCAXDTAwMDEwMTAwMDAwMFoYDzIxMjUwMTAxMDAwMDAwWjAVMRMwEQYD\n"
+        "VQQDDAphZW1wIGxlYWYyMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZu6grZzK\n"
+        "b+pXpJoeBVw1BPCoHyJ4yqpzCVpcfR/0bCf4JtcPZcZEwqk0cpWZCNxPXivXeEWC\n"
+        "5CkRUTKzIL9d/aNNMEswCQYDVR0TBAIwADAdBgNVHQ4EFgQUDYj3NLeg8aJGDghF\n"
+        "78/QLrSYRmowHwYDVR0jBBgwFoAUfgX9ojZqIgAQhRsR+Y6AUO3gm5AwCgYIKoZI\n"
+        "zj0EAwIDSQAwRgIhAM/B0tbVDfUA3/c0qjyWqRSttsR+qGHCqhxEggRTjYASAiEA\n"
+        "/dIS4lTAtHvHqwlv6LaLwdyRx5SLfhuoaq8PfCAB1bc=\n"
+        "-----END CERTIFICATE-----\n";
+
+static const char fx_leaf2_key[] =
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg8aV/yR/m8IFy+k+I\n"
+        "BjKb/LrXuT8aWUXuRDHdguLoRsehRANCAARm7qCtnMpv6lekmh4FXDUE8KgfInjK\n"
+        "qnMJWlx9H/RsJ/gm1w9lxkTCqTRylZkI3E9eK9d4RYLkKRFRMrMgv139\n"
+        "-----END PRIVATE KEY-----\n";
+
+struct peer {
+	struct cry_tls *t;
+	int done;     /* handshake complete */
+	size_t rcap;  /* read buffer size for cry_tls_read */
+	uint8_t *got; /* plaintext received */
+	size_t got_len, got_cap;
+};
+
+static void
+peer_init(struct peer *p, struct cry_tls_ctx *ctx, int is_client)
+{
+	memset(p, 0, sizeof(*p));
+	p->rcap = 16384;
+	if (cry_tls_new(&p->t, ctx, is_client) < 0)
+		abort();
+}
+
+static void
+peer_fini(struct peer *p)
+{
+	cry_tls_free(p->t);
+	free(p->got);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+peer_keep(struct peer *p, const uint8_t *b, size_t n)
+{
+	if (p->got_len + n > p->got_cap) {
+		p->got_cap = (p->got_len + n) * 2;
+		p->got = realloc(p->got, p->got_cap);
+		if (p->got == NULL)
+			abort();
+	}
+	memcpy(p->got + p->got_len, b, n);
+	p->got_len += n;
+}
+
+/* Advance after input: the handshake, then read all there is. */
+static int
+peer_step(struct peer *p)
+{
+	uint8_t buf[65536];
+	ssize_t n;
+
+	if (!p->done) {
+		int rc = cry_tls_handshake(p->t);
+
+		if (rc <= 0)
+			return rc;
+		p->done = 1;
+	}
+	while ((n = cry_tls_read(p->t, buf, AEMP_MIN(p->rcap, sizeof(buf)))) >
+	       0)
+		peer_keep(p, buf, (size_t)n);
+	return (int)n;
+}
+
+/* Moves a's pending output to b, chunk bytes per feed (0: 64 KiB), and
+ * lets b process each piece. */
+static int
+xfer(struct peer *a, struct peer *b, size_t chunk)
+{
+	const uint8_t *p;
+	size_t n;
+	int rc;
+
+	while ((n = cry_tls_pending(a->t, &p)) > 0) {
+		size_t k = AEMP_MIN(n, chunk != 0 ? chunk : 65536);
+
+		rc = cry_tls_feed(b->t, p, k);
+		cry_tls_consume(a->t, k);
+		if (rc < 0 || (rc = peer_step(b)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Runs the handshake between client c and server s to its end; returns
+ * 0, or the first error either side reported. */
+static int
+handshake(struct peer *c, struct peer *s, size_t chunk)
+{
+	int rc;
+
+	for (int i = 0; i < 64 && !(c->done && s->done); i++) {
+		if ((rc = peer_step(c)) < 0 || (rc = xfer(c, s, chunk)) < 0 ||
+		    (rc = xfer(s, c, chunk)) < 0)
+			return rc;
+	}
+	return c->done && s->done ? 0 : -ETIMEDOUT;
+}
+
+/* After a failure: deliver what is still queued (alerts) both ways, so
+ * that each side has seen everything the other said. */
+static void
+drain(struct peer *c, struct peer *s)
+{
+	for (int i = 0; i < 4; i++) {
+		xfer(c, s, 0);
+		xfer(s, c, 0);
+	}
+}
+
+static struct cry_tls_ctx *
+ctx_of(const char *pem)
+{
+	struct cry_tls_ctx *ctx = NULL;
+	int rc = cry_tls_ctx_new(&ctx, pem, strlen(pem));
+
+	if (rc < 0)
+		DIAG("cry_tls_ctx_new: %s: %s", aemp_strerror(rc),
+		     aemp_errmsg());
+	return ctx;
+}
+
+static struct cry_tls_ctx *
+ctx_generated(int kind)
+{
+	struct cry_tls_ctx *ctx;
+	char *pem = NULL;
+
+	if (aemp_gencert(kind, &pem) < 0)
+		abort();
+	ctx = ctx_of(pem);
+	ring_free(pem, 0);
+	return ctx;
+}
+
+/* Writes msg on a, moves it to b (chunked), checks b got exactly it. */
+static void
+check_data(struct peer *a, struct peer *b, const uint8_t *msg, size_t n,
+           size_t chunk)
+{
+	b->got_len = 0;
+	CHECK_EQ(cry_tls_write(a->t, msg, n), n);
+	CHECK_OK(xfer(a, b, chunk));
+	CHECK_MEMEQ(b->got, b->got_len, msg, n);
+}
+
+static void
+test_generated(int kind, const char *name)
+{
+	struct cry_tls_ctx *ctx = ctx_generated(kind);
+	struct peer c, s;
+
+	DIAG("handshake with a generated %s certificate", name);
+	CHECK(ctx != NULL);
+	if (ctx == NULL)
+		return;
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_STREQ(cry_tls_version(c.t), "");
+	CHECK_OK(handshake(&c, &s, 0));
+	CHECK_STREQ(cry_tls_version(c.t), "TLSv1.3");
+	CHECK_STREQ(cry_tls_version(s.t), "TLSv1.3");
+	CHECK_STREQ(cry_tls_error(c.t), "");
+	CHECK_EQ(cry_tls_handshake(c.t), 1); /* done stays done */
+	check_data(&c, &s, (const uint8_t *)"ping", 4, 0);
+	check_data(&s, &c, (const uint8_t *)"pong", 4, 0);
+	CHECK_EQ(cry_tls_write(c.t, (const uint8_t *)"", 0), 0);
+	peer_fini(&c);
+	peer_fini(&s);
+	cry_tls_ctx_free(ctx);
+}
+
+/* Handshake and data fed one byte at a time, and read through a buffer
+ * of 7 bytes (records come out in pieces). */
+static void
+test_bytewise(struct cry_tls_ctx *ctx)
+{
+	uint8_t msg[3000];
+	struct peer c, s;
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 7 + 3);
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	c.rcap = s.rcap = 7;
+	CHECK_OK(handshake(&c, &s, 1));
+	check_data(&c, &s, msg, sizeof(msg), 1);
+	check_data(&s, &c, msg, sizeof(msg), 1);
+	peer_fini(&c);
+	peer_fini(&s);
+}
+
+/* More than 1 MiB each way, in one write, in feeds of 65536 and 1000. */
+static void
+test_large(struct cry_tls_ctx *ctx)
+{
+	size_t n = (1u << 20) + 12345;
+	uint8_t *a = malloc(n), *b = malloc(n);
+	struct peer c, s;
+
+	CHECK_OK(cry_random(a, n));
+	CHECK_OK(cry_random(b, n));
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_OK(handshake(&c, &s, 0));
+	check_data(&c, &s, a, n, 0);
+	check_data(&s, &c, b, n, 1000);
+	/* Both directions in flight at once. */
+	c.got_len = s.got_len = 0;
+	CHECK_EQ(cry_tls_write(c.t, a, n), n);
+	CHECK_EQ(cry_tls_write(s.t, b, n), n);
+	CHECK_OK(xfer(&c, &s, 4096));
+	CHECK_OK(xfer(&s, &c, 0));
+	CHECK_MEMEQ(s.got, s.got_len, a, n);
+	CHECK_MEMEQ(c.got, c.got_len, b, n);
+	/* The output buffers shrank back once sent. */
+	CHECK(c.t->out.cap <= TLS_BUF_KEEP);
+	CHECK(s.t->in.cap <= TLS_BUF_KEEP);
+	peer_fini(&c);
+	peer_fini(&s);
+	free(a);
+	free(b);
+}
+
+/* The client offers at most `version`; the server takes what the context
+ * allows (1.2 and 1.3). */
+static int
+handshake_max(struct cry_tls_ctx *ctx, int version, struct peer *c,
+              struct peer *s)
+{
+	peer_init(c, ctx, 1);
+	peer_init(s, ctx, 0);
+	CHECK_EQ(wolfSSL_set_max_proto_version(c->t->ssl, version),
+	         WOLFSSL_SUCCESS);
+	return handshake(c, s, 0);
+}
+
+static void
+test_versions(struct cry_tls_ctx *ctx)
+{
+	struct peer c, s;
+
+	CHECK_OK(handshake_max(ctx, TLS1_2_VERSION, &c, &s));
+	CHECK_STREQ(cry_tls_version(c.t), "TLSv1.2");
+	CHECK_STREQ(cry_tls_version(s.t), "TLSv1.2");
+	check_data(&c, &s, (const uint8_t *)"tls12", 5, 0);
+	check_data(&s, &c, (const uint8_t *)"tls12 reply", 11, 1);
+	peer_fini(&c);
+	peer_fini(&s);
+
+	CHECK_ERR(handshake_max(ctx, TLS1_1_VERSION, &c, &s), AEMP_ETLS);
+	drain(&c, &s);
+	DIAG("TLS 1.1 client: %s / server: %s", cry_tls_error(c.t),
+	     cry_tls_error(s.t));
+	peer_fini(&c);
+	peer_fini(&s);
+}
+
+/* A TLS 1.3 KeyUpdate asks the peer to update too: the peer's read has
+ * to write, and the data keeps flowing both ways afterwards. */
+static void
+test_key_update(struct cry_tls_ctx *ctx)
+{
+	const uint8_t *p;
+	struct peer c, s;
+
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_OK(handshake(&c, &s, 0));
+	CHECK_EQ(wolfSSL_update_keys(c.t->ssl), WOLFSSL_SUCCESS);
+	CHECK(cry_tls_pending(c.t, &p) > 0);
+	CHECK(cry_tls_pending(s.t, &p) == 0);
+	CHECK_OK(xfer(&c, &s, 0));
+	CHECK(cry_tls_pending(s.t, &p) > 0); /* the server's own KeyUpdate */
+	CHECK_OK(xfer(&s, &c, 0));
+	check_data(&c, &s, (const uint8_t *)"after update", 12, 0);
+	check_data(&s, &c, (const uint8_t *)"after update too", 16, 3);
+	peer_fini(&c);
+	peer_fini(&s);
+}
+
+static int
+errs_contain(const struct peer *c, const struct peer *s, const char *text)
+{
+	return strstr(cry_tls_error(c->t), text) != NULL ||
+	       strstr(cry_tls_error(s->t), text) != NULL;
+}
+
+/* Client with blob cb, server with blob sb: the handshake result. */
+static int
+pair_result(const char *cb, const char *sb, struct peer *c, struct peer *s)
+{
+	struct cry_tls_ctx *cc = ctx_of(cb), *sc = ctx_of(sb);
+	int rc;
+
+	if (cc == NULL || sc == NULL)
+		abort();
+	peer_init(c, cc, 1);
+	peer_init(s, sc, 0);
+	rc = handshake(c, s, 0);
+	drain(c, s);
+	DIAG("client: \"%s\" / server: \"%s\"", cry_tls_error(c->t),
+	     cry_tls_error(s->t));
+	/* Sessions hold their own reference to the wolfSSL contexts. */
+	cry_tls_ctx_free(cc);
+	cry_tls_ctx_free(sc);
+	return rc;
+}
+
+static char *
+cat3(const char *a, const char *b, const char *c)
+{
+	size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+	char *s = malloc(n);
+
+	if (s == NULL)
+		abort();
+	snprintf(s, n, "%s%s%s", a, b, c);
+	return s;
+}
+
+static void
+test_verification(void)
+{
+	char *leaf_ca = cat3(fx_leaf_crt, fx_leaf_key, fx_ca_crt);
+	char *leaf2_ca = cat3(fx_leaf2_key, fx_leaf2_crt, fx_ca_crt);
+	char *leaf2 = cat3(fx_leaf2_crt, fx_leaf2_key, "");
+	char *g1 = NULL, *g2 = NULL;
+	struct peer c, s;
+
+	/* Different leaves, the same CA in both blobs: accepted. */
+	CHECK_OK(pair_result(leaf_ca, leaf2_ca, &c, &s));
+	check_data(&c, &s, (const uint8_t *)"via CA", 6, 0);
+	peer_fini(&c);
+	peer_fini(&s);
+
+	/* The server trusts only its own leaf2: it refuses the client. */
+	CHECK_ERR(pair_result(leaf_ca, leaf2, &c, &s), AEMP_ETLS);
+	CHECK(strstr(cry_tls_error(s.t), "peer certificate not signed") !=
+	      NULL);
+	CHECK(strstr(cry_tls_error(c.t), "peer sent alert") != NULL);
+	peer_fini(&c);
+	peer_fini(&s);
+
+	/* The client trusts only leaf2: it refuses the server. */
+	CHECK_ERR(pair_result(leaf2, leaf_ca, &c, &s), AEMP_ETLS);
+	CHECK(strstr(cry_tls_error(c.t), "peer certificate not signed") !=
+	      NULL);
+	CHECK_ERR(cry_tls_handshake(c.t), AEMP_ETLS); /* sticky */
+	peer_fini(&c);
+	peer_fini(&s);
+
+	/* Two unrelated generated certificates. */
+	CHECK_OK(aemp_gencert(AEMP_CERT_EC256, &g1));
+	CHECK_OK(aemp_gencert(AEMP_CERT_EC256, &g2));
+	CHECK_ERR(pair_result(g1, g2, &c, &s), AEMP_ETLS);
+	CHECK(errs_contain(&c, &s, "peer certificate is self-signed"));
+	CHECK(errs_contain(&c, &s, "peer sent alert"));
+	peer_fini(&c);
+	peer_fini(&s);
+	ring_free(g1, 0);
+	ring_free(g2, 0);
+	free(leaf_ca);
+	free(leaf2_ca);
+	free(leaf2);
+}
+
+/* A client that sends no certificate is refused by the server. */
+static void
+test_no_client_cert(void)
+{
+	struct cry_tls_ctx *sc = ctx_of(fx_leaf2_crt), *full;
+	char *blob = cat3(fx_leaf2_crt, fx_leaf2_key, "");
+	struct cry_tls_ctx bare = {0};
+	struct peer c, s;
+
+	CHECK(sc == NULL); /* a certificate alone is not enough */
+	CHECK(strstr(aemp_errmsg(), "no private key") != NULL);
+	full = ctx_of(blob);
+	bare.client = wolfSSL_CTX_new(wolfSSLv23_client_method());
+	wolfSSL_CTX_load_verify_buffer(
+	        bare.client, (const uint8_t *)fx_leaf2_crt,
+	        (long)strlen(fx_leaf2_crt), WOLFSSL_FILETYPE_PEM);
+	peer_init(&c, &bare, 1);
+	peer_init(&s, full, 0);
+	CHECK_ERR(handshake(&c, &s, 0), AEMP_ETLS);
+	DIAG("server: %s", cry_tls_error(s.t));
+	CHECK(strstr(cry_tls_error(s.t), "peer sent no certificate") != NULL);
+	peer_fini(&c);
+	peer_fini(&s);
+	wolfSSL_CTX_free(bare.client);
+	cry_tls_ctx_free(full);
+	free(blob);
+}
+
+static void
+test_corrupt_record(struct cry_tls_ctx *ctx)
+{
+	static const char msg[] = "a record that will not survive the trip";
+	uint8_t buf[256];
+	const uint8_t *p;
+	struct peer c, s;
+	size_t n;
+
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_OK(handshake(&c, &s, 0));
+	CHECK_EQ(cry_tls_write(c.t, (const uint8_t *)msg, sizeof(msg)),
+	         sizeof(msg));
+	n = cry_tls_pending(c.t, &p);
+	CHECK(n > sizeof(msg));
+	memcpy(buf, p, n);
+	cry_tls_consume(c.t, n);
+	buf[n / 2] ^= 0x20;
+	CHECK_OK(cry_tls_feed(s.t, buf, n));
+	CHECK_ERR(cry_tls_read(s.t, buf, sizeof(buf)), AEMP_ETLS);
+	DIAG("corrupted record: %s", cry_tls_error(s.t));
+	CHECK(strstr(cry_tls_error(s.t), "TLS read") != NULL);
+	CHECK_ERR(cry_tls_read(s.t, buf, sizeof(buf)), AEMP_ETLS);
+	CHECK_ERR(cry_tls_write(s.t, buf, 1), AEMP_ETLS);
+	/* The server told the client why (a fatal alert). */
+	CHECK(cry_tls_pending(s.t, &p) > 0);
+	CHECK_ERR(xfer(&s, &c, 0), AEMP_ETLS);
+	peer_fini(&c);
+	peer_fini(&s);
+}
+
+static void
+test_close_notify(struct cry_tls_ctx *ctx)
+{
+	uint8_t buf[64];
+	struct peer c, s;
+
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_OK(handshake(&c, &s, 0));
+	CHECK_EQ(cry_tls_write(c.t, (const uint8_t *)"last words", 10), 10);
+	CHECK_OK(cry_tls_shutdown(c.t));
+	/* The data before the close_notify arrives, then -EPIPE. */
+	CHECK_ERR(xfer(&c, &s, 0), -EPIPE);
+	CHECK_MEMEQ(s.got, s.got_len, "last words", 10);
+	CHECK_ERR(cry_tls_read(s.t, buf, sizeof(buf)), -EPIPE);
+	CHECK_ERR(cry_tls_write(s.t, buf, 1), -EPIPE);
+	CHECK_STREQ(cry_tls_error(s.t), "peer closed the TLS session");
+	peer_fini(&c);
+	peer_fini(&s);
+}
+
+static void
+test_input_bound(struct cry_tls_ctx *ctx)
+{
+	uint8_t *junk = calloc(1, CRY_TLS_IN_MAX + 1);
+	struct peer s;
+
+	peer_init(&s, ctx, 0);
+	CHECK_ERR(cry_tls_feed(s.t, junk, CRY_TLS_IN_MAX + 1), AEMP_EOVERFLOW);
+	CHECK_OK(cry_tls_feed(s.t, junk, CRY_TLS_IN_MAX - 1));
+	CHECK_OK(cry_tls_feed(s.t, junk, 1));
+	CHECK_ERR(cry_tls_feed(s.t, junk, 1), AEMP_EOVERFLOW);
+	CHECK_OK(cry_tls_feed(s.t, junk, 0));
+	/* Zero bytes are not a TLS record. */
+	CHECK_ERR(cry_tls_handshake(s.t), AEMP_ETLS);
+	peer_fini(&s);
+
+	/* An AEMP greeting where TLS was expected. */
+	peer_init(&s, ctx, 0);
+	memcpy(junk, "aemp;1;x;hmac_sha3_512;json\n", 28);
+	CHECK_OK(cry_tls_feed(s.t, junk, 28));
+	CHECK_ERR(cry_tls_handshake(s.t), AEMP_ETLS);
+	DIAG("greeting instead of TLS: %s", cry_tls_error(s.t));
+	peer_fini(&s);
+	free(junk);
+}
+
+int
+main(void)
+{
+	struct cry_tls_ctx *ec;
+
+	test_generated(AEMP_CERT_EC256, "EC P-256");
+	test_generated(AEMP_CERT_RSA2048, "RSA-2048");
+	ec = ctx_generated(AEMP_CERT_EC256);
+	if (ec == NULL)
+		return tap_done();
+	test_bytewise(ec);
+	test_large(ec);
+	test_versions(ec);
+	test_key_update(ec);
+	test_verification();
+	test_no_client_cert();
+	test_corrupt_record(ec);
+	test_close_notify(ec);
+	test_input_bound(ec);
+	cry_tls_ctx_free(ec);
+	return tap_done();
+}
