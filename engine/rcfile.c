@@ -126,6 +126,19 @@ eng_rcv_dup(const aemp_val *v)
 	return box;
 }
 
+int
+eng_rcv_set_str(aemp_val *dst, const char *s, size_t n)
+{
+	aemp_val src = aemp_strn(s, n), copy;
+	int rc;
+
+	if ((rc = dup_into(&copy, &src, 0)) < 0)
+		return rc;
+	eng_rcv_fini(dst);
+	*dst = copy;
+	return 0;
+}
+
 aemp_val *
 eng_rcv_new_map(void)
 {
@@ -232,6 +245,21 @@ eng_rcv_map_del(aemp_val *m, const char *key)
 		m->u.a = NULL;
 	}
 	return 1;
+}
+
+void
+eng_rcv_array_del(aemp_val *a, size_t i)
+{
+	aemp_val *v = elems(a);
+
+	AEMP_ASSERT(a->type == AEMP_ARRAY);
+	AEMP_ASSERT(i < a->len);
+	eng_rcv_fini(&v[i]);
+	memmove(&v[i], &v[i + 1], ((size_t)a->len - i - 1) * sizeof(*v));
+	if (--a->len == 0) {
+		ring_free(v, 0);
+		a->u.a = NULL;
+	}
 }
 
 static uint64_t

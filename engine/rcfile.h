@@ -65,6 +65,10 @@ int eng_rcv_dedup(aemp_val *kv, size_t *npairs);
 /* eng_rcv_blank - 1 if text holds only whitespace and '#' comments. */
 int eng_rcv_blank(const char *text, size_t len);
 
+/* eng_rcv_set_str - make the embedded value *dst an owned copy of the
+ * string (s, n), freeing what it held.  Returns 0 or -ENOMEM (*dst kept). */
+int eng_rcv_set_str(aemp_val *dst, const char *s, size_t n);
+
 /* eng_rcv_new_map - a new empty owned MAP, or NULL. */
 aemp_val *eng_rcv_new_map(void);
 
@@ -84,6 +88,9 @@ int eng_rcv_map_take(aemp_val *m, const char *key, aemp_val *v);
 /* eng_rcv_map_del - remove key from the owned map m.  Returns 1 if it was
  * there, 0 if not. */
 int eng_rcv_map_del(aemp_val *m, const char *key);
+
+/* eng_rcv_array_del - remove element i (< len) of the owned array a. */
+void eng_rcv_array_del(aemp_val *a, size_t i);
 
 /* eng_rcv_utf8_ok - 1 if every string (and map key) in v is valid UTF-8. */
 int eng_rcv_utf8_ok(const aemp_val *v);
