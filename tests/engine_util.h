@@ -1,0 +1,203 @@
+/*
+ * tests/engine_util.h - helpers for engine tests: a node built from a
+ * typed configuration (no configuration file involved), bounded waits,
+ * and a thread-safe event log that handlers fill and the main thread
+ * checks.
+ *
+ * Threads: handlers append to the log from shard threads (mutex); TAP
+ * checks run on the main thread only.
+ */
+#ifndef TESTS_ENGINE_UTIL_H
+#define TESTS_ENGINE_UTIL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/eng.h"
+#include "ring/alloc.h"
+#include "tests/tap.h"
+
+int eng_node_new_cfg(struct eng_config *cfg, aemp_node **out);
+
+static inline char *
+tu_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = ring_alloc(n);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+/* tu_node - a node "id" with `shards` shards and no listeners. */
+static inline aemp_node *
+tu_node(const char *id, int shards)
+{
+	struct eng_config cfg;
+	aemp_node *node = NULL;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.nodeid, sizeof(cfg.nodeid), "%s", id);
+	cfg.services = aemp_msg_dup(NULL, 0);
+	cfg.monitor_timeout = 30;
+	cfg.connect_interval = 2;
+	cfg.framings[0] = COD_CBOR;
+	cfg.framings[1] = COD_JSON;
+	cfg.nframings = 2;
+	cfg.nodelay = 1;
+	cfg.shards = shards;
+	cfg.max_packet = 16u << 20;
+	cfg.max_queue = 64u << 20;
+	cfg.max_handshakes = 256;
+	cfg.log_level = getenv("AEMP_TEST_LOG") ? 9 : 3;
+	rc = eng_node_new_cfg(&cfg, &node);
+	if (rc < 0) {
+		printf("# cannot create node: %s\n", aemp_strerror(rc));
+		exit(1);
+	}
+	return node;
+}
+
+/* tu_start - start node, skipping the test when io_uring is unusable. */
+static inline void
+tu_start(aemp_node *node)
+{
+	int rc = aemp_node_start(node);
+
+	if (rc == -ENOSYS || rc == -EPERM)
+		TAP_SKIP_ALL("io_uring unavailable: %s", aemp_errmsg());
+	if (rc < 0) {
+		printf("# cannot start node: %s (%s)\n", aemp_strerror(rc),
+		       aemp_errmsg());
+		exit(1);
+	}
+}
+
+static inline double
+tu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* TU_WAIT(cond, seconds): poll cond every ms; evaluates to cond. */
+#define TU_WAIT(cond, seconds)                                                 \
+	({                                                                     \
+		double tu_end_ = tu_now() + (seconds);                         \
+		while (!(cond) && tu_now() < tu_end_)                          \
+			usleep(1000);                                          \
+		(cond);                                                        \
+	})
+
+/* An event log: lines of text appended by handlers. */
+struct tu_log {
+	pthread_mutex_t mu;
+	char buf[1 << 16];
+	size_t len;
+	atomic_int count;
+};
+
+static struct tu_log tu_log = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+
+static inline void
+tu_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline void
+tu_logf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	pthread_mutex_lock(&tu_log.mu);
+	va_start(ap, fmt);
+	n = vsnprintf(tu_log.buf + tu_log.len, sizeof(tu_log.buf) - tu_log.len,
+	              fmt, ap);
+	va_end(ap);
+	if (n > 0 && tu_log.len + (size_t)n + 1 < sizeof(tu_log.buf)) {
+		tu_log.len += (size_t)n;
+		tu_log.buf[tu_log.len++] = '\n';
+		tu_log.buf[tu_log.len] = '\0';
+	}
+	pthread_mutex_unlock(&tu_log.mu);
+	atomic_fetch_add(&tu_log.count, 1);
+}
+
+/* tu_has - 1 if the log holds the line `line`. */
+static inline int
+tu_has(const char *line)
+{
+	size_t n = strlen(line);
+	const char *p;
+	int found = 0;
+
+	pthread_mutex_lock(&tu_log.mu);
+	for (p = tu_log.buf; (p = strstr(p, line)) != NULL; p++) {
+		if ((p == tu_log.buf || p[-1] == '\n') && p[n] == '\n') {
+			found = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tu_log.mu);
+	return found;
+}
+
+static inline void
+tu_log_reset(void)
+{
+	pthread_mutex_lock(&tu_log.mu);
+	tu_log.len = 0;
+	tu_log.buf[0] = '\0';
+	pthread_mutex_unlock(&tu_log.mu);
+	atomic_store(&tu_log.count, 0);
+}
+
+static inline void
+tu_log_dump(void)
+{
+	pthread_mutex_lock(&tu_log.mu);
+	printf("# log:\n%s", tu_log.buf);
+	pthread_mutex_unlock(&tu_log.mu);
+}
+
+/* tu_json - v as JSON text in a static buffer (one thread at a time). */
+static inline const char *
+tu_json(const aemp_val *v, char *buf, size_t cap)
+{
+	if (aemp_json_format(v, buf, cap) < 0)
+		snprintf(buf, cap, "<unformattable>");
+	return buf;
+}
+
+/* tu_run - run fn(node, arg) on shard `shard` and wait for it. */
+struct tu_run_ctx {
+	void (*fn)(aemp_node *, void *);
+	void *arg;
+	atomic_int done;
+};
+
+static inline void
+tu_run_cb(aemp_node *node, void *arg)
+{
+	struct tu_run_ctx *c = arg;
+
+	c->fn(node, c->arg);
+	atomic_store(&c->done, 1);
+}
+
+static inline int
+tu_run(aemp_node *node, int shard, void (*fn)(aemp_node *, void *), void *arg)
+{
+	struct tu_run_ctx c = {fn, arg, 0};
+
+	if (aemp_exec(node, shard, tu_run_cb, &c) < 0)
+		return -1;
+	return TU_WAIT(atomic_load(&c.done), 10) ? 0 : -1;
+}
+
+#endif /* TESTS_ENGINE_UTIL_H */
