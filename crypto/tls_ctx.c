@@ -7,9 +7,11 @@
  * (by nonce comparison) without relying on wolfSSL's optional "either
  * side" build.  Each context:
  *  - TLS 1.2 or 1.3 (wolfSSLv23 methods with a minimum of 1.2);
- *  - the private key, and as own certificate the one that matches the
- *    key (normally the first), followed by the other certificates as its
- *    chain, like OpenSSL's use_certificate_chain_file;
+ *  - the private key, and as own certificate the first one the key
+ *    belongs to (normally the first of the blob; proved by a signature,
+ *    crypto/keymatch.c), followed by the other certificates as its chain
+ *    (up to CTX_CHAIN_MAX in all), like OpenSSL's
+ *    use_certificate_chain_file;
  *  - every certificate of the blob as a trust anchor; the peer must send
  *    a certificate in both roles and it must verify; no host-name check;
  *  - no session cache and no TLS 1.3 tickets: every connection does a
@@ -30,55 +32,57 @@
 #include "ring/alloc.h"
 #include "ring/base.h"
 
-/* Loads the private key (exactly one must be present). */
+/* Certificates sent to the peer: ours + MAX_CHAIN_DEPTH (9) of the wolfSSL
+ * build; longer chains are refused by wolfSSL. */
+#define CTX_CHAIN_MAX 10
+
+/* Loads the private key (exactly one must be present) and returns it in
+ * *key. */
 static int
-ctx_load_key(WOLFSSL_CTX *w, const struct cry_pem *pem)
+ctx_load_key(WOLFSSL_CTX *w, const struct cry_pem *pem,
+             const struct cry_pem_block **key)
 {
-	const struct cry_pem_block *key = NULL;
 	char why[96];
 	int rc;
 
+	*key = NULL;
 	for (int i = 0; i < pem->n; i++) {
 		if (pem->blk[i].kind != CRY_PEM_KEY)
 			continue;
-		if (key != NULL)
+		if (*key != NULL)
 			return AEMP_SET_ERR(AEMP_ECONFIG,
 			                    "cert: more than one private key "
 			                    "(PEM blocks %d and %d)",
-			                    key->index, pem->blk[i].index);
-		key = &pem->blk[i];
+			                    (*key)->index, pem->blk[i].index);
+		*key = &pem->blk[i];
 	}
-	if (key == NULL)
+	if (*key == NULL)
 		return AEMP_SET_ERR(AEMP_ECONFIG,
 		                    "cert: no private key in the PEM text");
-	rc = wolfSSL_CTX_use_PrivateKey_buffer(w, key->der, (long)key->der_len,
-	                                       WOLFSSL_FILETYPE_ASN1);
+	rc = wolfSSL_CTX_use_PrivateKey_buffer(
+	        w, (*key)->der, (long)(*key)->der_len, WOLFSSL_FILETYPE_ASN1);
 	if (rc != WOLFSSL_SUCCESS)
 		return AEMP_SET_ERR(AEMP_ECONFIG,
 		                    "cert: PEM block %d (%s): unusable private "
 		                    "key: %s",
-		                    key->index, key->label,
+		                    (*key)->index, (*key)->label,
 		                    cry_wolf_errtext(rc, why, sizeof(why)));
 	return 0;
 }
 
-/* Index in pem->blk of the certificate that belongs to the loaded key;
- * -1 if there is none.  Leaves that certificate loaded. */
+/* Index in pem->blk of the first certificate the key belongs to (proved
+ * by signing, see crypto/keymatch.c); -1 if there is none. */
 static int
-ctx_find_own_cert(WOLFSSL_CTX *w, const struct cry_pem *pem)
+ctx_find_own_cert(const struct cry_pem *pem, const struct cry_pem_block *key)
 {
 	for (int i = 0; i < pem->n; i++) {
 		const struct cry_pem_block *b = &pem->blk[i];
 
-		if (b->kind != CRY_PEM_CERT)
-			continue;
-		if (wolfSSL_CTX_use_certificate_buffer(
-		            w, b->der, (long)b->der_len,
-		            WOLFSSL_FILETYPE_ASN1) == WOLFSSL_SUCCESS &&
-		    wolfSSL_CTX_check_private_key(w) == WOLFSSL_SUCCESS)
+		if (b->kind == CRY_PEM_CERT &&
+		    cry_key_matches(key->der, key->der_len, b->der,
+		                    b->der_len) == 1)
 			return i;
 	}
-	wolfSSL_ERR_clear_error();
 	return -1;
 }
 
@@ -113,28 +117,28 @@ ctx_load_anchors(WOLFSSL_CTX *w, const struct cry_pem *pem)
 }
 
 /* Own certificate (own) first, then the others in text order, as the
- * chain the peer is sent. */
+ * chain the peer is sent: at most CTX_CHAIN_MAX certificates, wolfSSL's
+ * limit (the rest are still trusted, just not sent). */
 static int
 ctx_load_chain(WOLFSSL_CTX *w, const struct cry_pem *pem, int own)
 {
-	size_t len = 0;
-	uint8_t *buf, *p;
+	const struct cry_pem_block *sel[CTX_CHAIN_MAX];
+	size_t len = 0, off = 0;
+	int n = 0, rc;
+	uint8_t *buf;
 	char why[96];
-	int rc;
 
-	for (int i = 0; i < pem->n; i++)
-		if (pem->blk[i].kind == CRY_PEM_CERT)
-			len += pem->blk[i].der_len;
+	sel[n++] = &pem->blk[own];
+	for (int i = 0; i < pem->n && n < CTX_CHAIN_MAX; i++)
+		if (pem->blk[i].kind == CRY_PEM_CERT && i != own)
+			sel[n++] = &pem->blk[i];
+	for (int i = 0; i < n; i++)
+		len += sel[i]->der_len;
 	if ((buf = ring_alloc(len)) == NULL)
 		return -ENOMEM;
-	p = buf;
-	memcpy(p, pem->blk[own].der, pem->blk[own].der_len);
-	p += pem->blk[own].der_len;
-	for (int i = 0; i < pem->n; i++) {
-		if (pem->blk[i].kind != CRY_PEM_CERT || i == own)
-			continue;
-		memcpy(p, pem->blk[i].der, pem->blk[i].der_len);
-		p += pem->blk[i].der_len;
+	for (int i = 0; i < n; i++) {
+		memcpy(buf + off, sel[i]->der, sel[i]->der_len);
+		off += sel[i]->der_len;
 	}
 	rc = wolfSSL_CTX_use_certificate_chain_buffer_format(
 	        w, buf, (long)len, WOLFSSL_FILETYPE_ASN1);
@@ -150,13 +154,14 @@ ctx_load_chain(WOLFSSL_CTX *w, const struct cry_pem *pem, int own)
 static int
 ctx_load(WOLFSSL_CTX *w, const struct cry_pem *pem)
 {
+	const struct cry_pem_block *key;
 	int ncert, own, rc;
 
 	if ((ncert = ctx_load_anchors(w, pem)) < 0)
 		return ncert;
-	if ((rc = ctx_load_key(w, pem)) < 0)
+	if ((rc = ctx_load_key(w, pem, &key)) < 0)
 		return rc;
-	if ((own = ctx_find_own_cert(w, pem)) < 0 && ncert == 1)
+	if ((own = ctx_find_own_cert(pem, key)) < 0 && ncert == 1)
 		return AEMP_SET_ERR(AEMP_ECONFIG,
 		                    "cert: the private key does not belong to "
 		                    "the certificate");
@@ -165,9 +170,7 @@ ctx_load(WOLFSSL_CTX *w, const struct cry_pem *pem)
 		                    "cert: the private key belongs to none of "
 		                    "the %d certificates",
 		                    ncert);
-	if (ncert > 1)
-		return ctx_load_chain(w, pem, own);
-	return 0;
+	return ctx_load_chain(w, pem, own);
 }
 
 /* A wolfSSL context for one role, loaded from pem. */
