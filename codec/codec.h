@@ -48,13 +48,16 @@ enum cod_framing cod_framing_parse(const char *s, size_t n);
  * tape (or cod_tape_fini).  One tape per shard.
  */
 struct cod_tape {
-	aemp_val *v;      /* value slots */
+	aemp_val *v; /* finished values; containers' children */
 	size_t vcap;
 	size_t vlen;
-	char *s;          /* scratch for strings that cannot point into input */
+	aemp_val *stk; /* values whose container is still open */
+	size_t stkcap;
+	size_t stklen;
+	char *s; /* scratch for strings that cannot point into input */
 	size_t scap;
 	size_t slen;
-	void *json;       /* lazily created JSON parser state (codec/json.h) */
+	void *json; /* lazily created JSON parser state (codec/json.h) */
 };
 
 void cod_tape_init(struct cod_tape *t);
@@ -93,15 +96,15 @@ typedef int (*cod_pkt_fn)(void *arg, const aemp_val *pkt, const uint8_t *raw,
 struct cod_stream {
 	enum cod_framing framing;
 	size_t max_packet;
-	uint8_t *buf;     /* partial packet, COD_PADDING spare bytes after */
-	size_t len;
-	size_t cap;
-	size_t scanned;   /* bytes of buf already scanned for the boundary */
-	/* resumable scanner state */
-	uint32_t depth;
-	uint32_t state;
-	uint64_t need;    /* CBOR: bytes still needed by the current item */
-	uint32_t stack[AEMP_MAX_DEPTH + 1];  /* CBOR: items left per level */
+	uint8_t *buf; /* partial packet, COD_PADDING spare bytes after */
+	size_t len;   /* bytes in buf, all of them scanned */
+	size_t cap;   /* usable bytes of buf (allocation is cap + padding) */
+	/* resumable scanner state for the partial packet in buf */
+	uint32_t depth; /* open containers (JSON: brackets) */
+	uint32_t state; /* scanner-specific state bits */
+	uint64_t need;  /* CBOR: argument or payload bytes still missing */
+	uint64_t arg;   /* CBOR: argument accumulated so far */
+	uint32_t stack[AEMP_MAX_DEPTH + 1]; /* CBOR: items left per level */
 };
 
 /* cod_stream_init - set up s for framing f (COD_JSON or COD_CBOR) and

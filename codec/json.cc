@@ -1,0 +1,401 @@
+/*
+ * codec/json.cc - JSON decoding with simdjson's On-Demand API, behind the
+ * C interface of codec/json.h.  The only C++ file of aemp (STYLE.md §10).
+ *
+ * Why On-Demand: it hands out the input position of every token, so a
+ * string without escapes becomes a value pointing into the input (zero
+ * copy); only strings with escapes are unescaped, into simdjson's string
+ * buffer.  Runs of complete packets (found by codec/json_scan.c) are parsed
+ * with iterate_many: one structural pass over the whole run instead of a
+ * parser setup per packet.
+ *
+ * Number mapping (as Perl JSON::XS): integers in int64 range are
+ * AEMP_INT; larger integers and numbers with a fraction or exponent are
+ * AEMP_FLOAT; a number beyond the double range is malformed.
+ *
+ * Invariants: nothing C++ escapes: no exceptions (built with
+ * -fno-exceptions, SIMDJSON_EXCEPTIONS=0), every simdjson error becomes an
+ * aemp error code.  Recursion is bounded by AEMP_MAX_DEPTH.
+ *
+ * Threads: the parser belongs to the tape, hence to one thread.
+ */
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <simdjson.h>
+
+extern "C" {
+#include "codec/json.h"
+#include "codec/tape.h"
+}
+
+namespace od = simdjson::ondemand;
+
+namespace
+{
+
+/* Room per iterate_many batch: the run must fit in one batch. */
+constexpr size_t JSON_MIN_BATCH = 1 << 20;
+
+struct json_state {
+	od::parser parser;
+};
+
+int
+json_err(simdjson::error_code e)
+{
+	switch (e) {
+	case simdjson::SUCCESS:
+		return 0;
+	case simdjson::MEMALLOC:
+		return -ENOMEM;
+	case simdjson::DEPTH_ERROR:
+		return AEMP_EDEPTH;
+	case simdjson::CAPACITY:
+		return AEMP_ETOOBIG;
+	default:
+		return AEMP_EMALFORMED;
+	}
+}
+
+od::parser *
+json_parser(struct cod_tape *t)
+{
+	if (t->json == nullptr)
+		t->json = new (std::nothrow) json_state();
+	if (t->json == nullptr)
+		return nullptr;
+	return &static_cast<json_state *>(t->json)->parser;
+}
+
+aemp_val
+json_str(const char *s, size_t n)
+{
+	aemp_val v = aemp_strn(s, n);
+	return v;
+}
+
+/* A number simdjson would not type (beyond 64 bits): a double if the
+ * token is a JSON number in the double range. */
+int
+json_bignum(std::string_view tok, aemp_val *out)
+{
+	char buf[400], *end = nullptr;
+	size_t n = tok.size();
+	double d;
+
+	while (n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t' ||
+	                 tok[n - 1] == '\n' || tok[n - 1] == '\r'))
+		n--;
+	if (n == 0 || n >= sizeof(buf))
+		return AEMP_EMALFORMED;
+	for (size_t i = 0; i < n; i++) {
+		char c = tok[i];
+		if (!((c >= '0' && c <= '9') || c == '-' || c == '+' ||
+		      c == '.' || c == 'e' || c == 'E'))
+			return AEMP_EMALFORMED;
+	}
+	memcpy(buf, tok.data(), n);
+	buf[n] = '\0';
+	d = strtod(buf, &end);
+	if (end != buf + n || !std::isfinite(d))
+		return AEMP_EMALFORMED;
+	*out = aemp_float(d);
+	return 0;
+}
+
+/* The token text of a value or of a scalar document. */
+int
+json_tok(od::value &v, std::string_view *tok)
+{
+	*tok = v.raw_json_token();
+	return 0;
+}
+
+template <typename D>
+int
+json_tok(D &doc, std::string_view *tok)
+{
+	return doc.raw_json_token().get(*tok) ? AEMP_EMALFORMED : 0;
+}
+
+template <typename V>
+int
+json_number(V &v, aemp_val *out)
+{
+	od::number num;
+	std::string_view tok;
+
+	if (json_tok(v, &tok) < 0)
+		return AEMP_EMALFORMED;
+	if (v.get_number().get(num))
+		return json_bignum(tok, out);
+	switch (num.get_number_type()) {
+	case od::number_type::signed_integer:
+		*out = aemp_int(num.get_int64());
+		return 0;
+	case od::number_type::unsigned_integer:
+		*out = aemp_float(static_cast<double>(num.get_uint64()));
+		return 0;
+	default:
+		*out = aemp_float(num.get_double());
+		return 0;
+	}
+}
+
+/* A string value: into the input when it has no escape. */
+int
+json_string(od::value &v, const uint8_t *end, aemp_val *out)
+{
+	std::string_view tok, s;
+	od::raw_json_string raw;
+	const uint8_t *q;
+	size_t k;
+
+	tok = v.raw_json_token();
+	q = reinterpret_cast<const uint8_t *>(tok.data()) + 1;
+	k = cod_json_strspan(q, static_cast<size_t>(end - q));
+	if (q + k < end && q[k] == '"') {
+		if (v.get_raw_json_string().get(raw))
+			return AEMP_EMALFORMED;
+		*out = json_str(reinterpret_cast<const char *>(q), k);
+	} else {
+		if (auto e = v.get_string().get(s))
+			return json_err(e);
+		*out = json_str(s.data(), s.size());
+	}
+	return 0;
+}
+
+int
+json_key(od::field &f, const uint8_t *end, aemp_val *out)
+{
+	const uint8_t *q = reinterpret_cast<const uint8_t *>(f.key().raw());
+	size_t k = cod_json_strspan(q, static_cast<size_t>(end - q));
+	std::string_view s;
+
+	if (q + k < end && q[k] == '"') {
+		*out = json_str(reinterpret_cast<const char *>(q), k);
+		return 0;
+	}
+	if (auto e = f.unescaped_key().get(s))
+		return json_err(e);
+	*out = json_str(s.data(), s.size());
+	return 0;
+}
+
+struct json_walk {
+	struct cod_tape *t;
+	const uint8_t *end; /* end of the input (strings never pass it) */
+};
+
+int json_value(struct json_walk *w, od::value &v, uint32_t depth);
+
+int
+json_array(struct json_walk *w, od::array a, uint32_t depth)
+{
+	size_t mark = w->t->stklen;
+	int rc;
+
+	for (auto el : a) {
+		od::value v;
+		if (auto e = std::move(el).get(v))
+			return json_err(e);
+		if ((rc = json_value(w, v, depth + 1)) < 0)
+			return rc;
+	}
+	return cod_tape_close(w->t, mark, AEMP_ARRAY);
+}
+
+int
+json_object(struct json_walk *w, od::object o, uint32_t depth)
+{
+	size_t mark = w->t->stklen;
+	aemp_val k;
+	int rc;
+
+	for (auto fl : o) {
+		od::field f;
+		if (auto e = std::move(fl).get(f))
+			return json_err(e);
+		if ((rc = json_key(f, w->end, &k)) < 0 ||
+		    (rc = cod_tape_push(w->t, k)) < 0 ||
+		    (rc = json_value(w, f.value(), depth + 1)) < 0)
+			return rc;
+	}
+	return cod_tape_close(w->t, mark, AEMP_MAP);
+}
+
+int
+json_container(struct json_walk *w, od::value &v, od::json_type type,
+               uint32_t depth)
+{
+	od::array a;
+	od::object o;
+
+	if (depth >= AEMP_MAX_DEPTH)
+		return AEMP_EDEPTH;
+	if (type == od::json_type::array) {
+		if (auto e = v.get_array().get(a))
+			return json_err(e);
+		return json_array(w, a, depth);
+	}
+	if (auto e = v.get_object().get(o))
+		return json_err(e);
+	return json_object(w, o, depth);
+}
+
+/* Scalars of a value or of a scalar document. */
+template <typename V>
+int
+json_scalar(V &v, od::json_type type, aemp_val *out)
+{
+	bool b = false;
+
+	switch (type) {
+	case od::json_type::number:
+		return json_number(v, out);
+	case od::json_type::boolean:
+		if (auto e = v.get_bool().get(b))
+			return json_err(e);
+		*out = aemp_bool(b);
+		return 0;
+	case od::json_type::null:
+		if (v.is_null().get(b) || !b)
+			return AEMP_EMALFORMED;
+		*out = aemp_null();
+		return 0;
+	default:
+		return AEMP_EMALFORMED;
+	}
+}
+
+/* Appends the value v (depth = containers around it) to t->stk. */
+int
+json_value(struct json_walk *w, od::value &v, uint32_t depth)
+{
+	od::json_type type;
+	aemp_val x;
+	int rc;
+
+	if (auto e = v.type().get(type))
+		return json_err(e);
+	if (type == od::json_type::array || type == od::json_type::object)
+		return json_container(w, v, type, depth);
+	if (type == od::json_type::string)
+		rc = json_string(v, w->end, &x);
+	else
+		rc = json_scalar(v, type, &x);
+	return rc < 0 ? rc : cod_tape_push(w->t, x);
+}
+
+/* Walks a document (array or object root, or a scalar if allowed) into
+ * t and finishes the tree. */
+template <typename D>
+int
+json_doc(struct json_walk *w, D &doc, int want_array, const aemp_val **out)
+{
+	od::json_type type;
+	od::value v;
+	std::string_view s;
+	aemp_val root;
+	int rc;
+
+	cod_tape_reset(w->t);
+	if (auto e = doc.type().get(type))
+		return json_err(e);
+	if (want_array && type != od::json_type::array)
+		return AEMP_EMALFORMED;
+	if (type == od::json_type::array || type == od::json_type::object) {
+		if (auto e = doc.get_value().get(v))
+			return json_err(e);
+		if ((rc = json_container(w, v, type, 0)) < 0)
+			return rc;
+		root = w->t->stk[--w->t->stklen];
+	} else if (type == od::json_type::string) {
+		if (auto e = doc.get_string().get(s))
+			return json_err(e);
+		root = json_str(s.data(), s.size());
+	} else if ((rc = json_scalar(doc, type, &root)) < 0) {
+		return rc;
+	}
+	if ((*out = cod_tape_finish(w->t, root)) == nullptr)
+		return -ENOMEM;
+	return 0;
+}
+
+} /* namespace */
+
+extern "C" void
+cod_json_free(void *json)
+{
+	delete static_cast<json_state *>(json);
+}
+
+extern "C" int
+cod_json_decode(struct cod_tape *t, const uint8_t *p, size_t len,
+                int want_array, const aemp_val **out)
+{
+	struct json_walk w = {t, p + len};
+	od::parser *parser = json_parser(t);
+	od::document doc;
+	const char *rest = nullptr;
+	int rc;
+
+	if (parser == nullptr)
+		return -ENOMEM;
+	if (len > UINT32_MAX)
+		return AEMP_ETOOBIG;
+	if (auto e = parser->iterate(p, len, len + COD_PADDING).get(doc))
+		return json_err(e);
+	if ((rc = json_doc(&w, doc, want_array, out)) < 0)
+		return rc;
+	/* Anything left after the root is a second text: not one value. */
+	if (doc.current_location().get(rest) == simdjson::SUCCESS)
+		return AEMP_EMALFORMED;
+	return 0;
+}
+
+extern "C" int
+cod_json_decode_run(struct cod_tape *t, const uint8_t *p, size_t len,
+                    const struct cod_span *pk, size_t npk, cod_pkt_fn cb,
+                    void *arg)
+{
+	struct json_walk w = {t, p + len};
+	od::parser *parser = json_parser(t);
+	od::document_stream st;
+	const aemp_val *pkt;
+	size_t i = 0;
+	int rc;
+
+	if (parser == nullptr)
+		return -ENOMEM;
+	if (auto e = parser->iterate_many(p, len, std::max(len, JSON_MIN_BATCH))
+	                     .get(st))
+		return json_err(e);
+	for (auto it = st.begin(); it != st.end(); ++it) {
+		od::document_reference doc;
+		if (i == npk || it.current_index() != pk[i].off)
+			return AEMP_EMALFORMED;
+		if (auto e = (*it).get(doc))
+			return json_err(e);
+		if ((rc = json_doc(&w, doc, 1, &pkt)) < 0)
+			return rc;
+		if ((rc = cb(arg, pkt, p + pk[i].off, pk[i].len)) != 0)
+			return rc;
+		i++;
+	}
+	return i == npk ? 0 : AEMP_EMALFORMED;
+}
+
+extern "C" size_t
+cod_json_dtoa(double d, char *out)
+{
+	std::to_chars_result r = std::to_chars(out, out + 32, d);
+
+	return static_cast<size_t>(r.ptr - out);
+}

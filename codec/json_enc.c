@@ -1,0 +1,251 @@
+/*
+ * codec/json_enc.c - JSON encoding of packets and values as Perl nodes
+ * (JSON::XS in utf8 mode) write them: compact, no whitespace; strings
+ * escape only '"', '\\' and control characters (\b \f \n \r \t, others as
+ * \u00XX); integers in decimal; doubles in the shortest form that reads
+ * back to the same double, with ".0" added when that form looks like an
+ * integer (so a double stays a double through JSON); NaN and infinities
+ * as null.
+ *
+ * Strings that are not valid UTF-8, and strings flagged AEMP_VF_BYTES,
+ * are written the way JSON::XS writes a Perl byte string: every byte
+ * 0x80..0xff as the UTF-8 form of U+0080..U+00FF.  Valid UTF-8 text is
+ * copied as is.
+ *
+ * Invariants: nothing nested deeper than AEMP_MAX_DEPTH is written;
+ * map keys are strings (else AEMP_EMALFORMED).
+ *
+ * Threads: no shared state.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "codec/json.h"
+#include "codec/utf8.h"
+#include "codec/wr.h"
+#include "ring/base.h"
+
+#define SWAR_ONES 0x0101010101010101ull
+#define SWAR_HIGH 0x8080808080808080ull
+
+/* Nonzero if a byte of x is below 0x20, '"' or '\\' (bytes >= 0x80 are
+ * never reported: the subtraction tricks are exact for them). */
+static uint64_t
+json_swar_special(uint64_t x)
+{
+	uint64_t q = x ^ (SWAR_ONES * '"'), b = x ^ (SWAR_ONES * '\\');
+
+	return ((x - SWAR_ONES * 0x20) | (q - SWAR_ONES) | (b - SWAR_ONES)) &
+	       ~x & SWAR_HIGH;
+}
+
+/* Length of the prefix of s[0..n) that is copied unchanged: no special
+ * ASCII byte, and no byte >= 0x80 unless raw8 (valid UTF-8 text). */
+static size_t
+json_plain(const uint8_t *s, size_t n, int raw8)
+{
+	uint64_t x, hi = raw8 ? 0 : SWAR_HIGH;
+	size_t i = 0;
+
+	while (n - i >= 8) {
+		memcpy(&x, s + i, 8);
+		if ((json_swar_special(x) | (x & hi)) != 0)
+			break;
+		i += 8;
+	}
+	while (i < n) {
+		uint8_t c = s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\' || (c >= 0x80 && !raw8))
+			break;
+		i++;
+	}
+	return i;
+}
+
+static void
+json_put_special(struct cod_wr *w, uint8_t c)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t e[6] = {'\\', 0, 0, 0, 0, 0};
+
+	switch (c) {
+	case '"':
+	case '\\':
+		e[1] = c;
+		break;
+	case '\b':
+		e[1] = 'b';
+		break;
+	case '\f':
+		e[1] = 'f';
+		break;
+	case '\n':
+		e[1] = 'n';
+		break;
+	case '\r':
+		e[1] = 'r';
+		break;
+	case '\t':
+		e[1] = 't';
+		break;
+	default:
+		if (c >= 0x80) { /* a byte of a byte string: U+0080..U+00FF */
+			e[0] = (uint8_t)(0xc0 | c >> 6);
+			e[1] = (uint8_t)(0x80 | (c & 0x3f));
+			cod_wr_mem(w, e, 2);
+			return;
+		}
+		memcpy(e + 1, "u00", 3);
+		e[4] = (uint8_t)hex[c >> 4];
+		e[5] = (uint8_t)hex[c & 15];
+		cod_wr_mem(w, e, 6);
+		return;
+	}
+	cod_wr_mem(w, e, 2);
+}
+
+static void
+json_put_str(struct cod_wr *w, const char *str, size_t n, uint8_t flags)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	int raw8 = !(flags & AEMP_VF_BYTES) && cod_utf8_valid(s, n);
+	size_t i = 0, k = json_plain(s, n, raw8);
+
+	cod_wr_byte(w, '"');
+	for (;;) {
+		cod_wr_mem(w, s + i, k);
+		i += k;
+		if (i == n)
+			break;
+		json_put_special(w, s[i++]);
+		k = json_plain(s + i, n - i, raw8);
+	}
+	cod_wr_byte(w, '"');
+}
+
+static void
+json_put_int(struct cod_wr *w, int64_t v)
+{
+	char tmp[24], *q = tmp + sizeof(tmp);
+	uint64_t x = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--q = (char)('0' + x % 10);
+		x /= 10;
+	} while (x != 0);
+	if (v < 0)
+		*--q = '-';
+	cod_wr_mem(w, q, (size_t)(tmp + sizeof(tmp) - q));
+}
+
+static void
+json_put_float(struct cod_wr *w, double f)
+{
+	char tmp[40];
+	size_t n;
+
+	if (!isfinite(f)) {
+		cod_wr_mem(w, "null", 4);
+		return;
+	}
+	n = cod_json_dtoa(f, tmp);
+	if (strcspn(tmp, ".e") >= n) {
+		memcpy(tmp + n, ".0", 2);
+		n += 2;
+	}
+	cod_wr_mem(w, tmp, n);
+}
+
+static int json_put_val(struct cod_wr *w, const aemp_val *v, uint32_t depth);
+
+static int
+json_put_kids(struct cod_wr *w, const aemp_val *v, uint32_t depth)
+{
+	int map = v->type == AEMP_MAP, rc;
+	const aemp_val *k;
+	size_t i;
+
+	if (depth >= AEMP_MAX_DEPTH)
+		return AEMP_EDEPTH;
+	cod_wr_byte(w, map ? '{' : '[');
+	for (i = 0; i < v->len; i++) {
+		if (i > 0)
+			cod_wr_byte(w, ',');
+		if (map) {
+			k = &v->u.a[2 * i];
+			if (k->type != AEMP_STR)
+				return AEMP_EMALFORMED;
+			json_put_str(w, k->u.s, k->len, k->flags);
+			cod_wr_byte(w, ':');
+		}
+		rc = json_put_val(w, &v->u.a[map ? 2 * i + 1 : i], depth + 1);
+		if (rc < 0)
+			return rc;
+	}
+	cod_wr_byte(w, map ? '}' : ']');
+	return 0;
+}
+
+/* Writes v; depth = containers around it. */
+static int
+json_put_val(struct cod_wr *w, const aemp_val *v, uint32_t depth)
+{
+	switch (v->type) {
+	case AEMP_NULL:
+		cod_wr_mem(w, "null", 4);
+		return 0;
+	case AEMP_BOOL:
+		if (v->u.i)
+			cod_wr_mem(w, "true", 4);
+		else
+			cod_wr_mem(w, "false", 5);
+		return 0;
+	case AEMP_INT:
+		json_put_int(w, v->u.i);
+		return 0;
+	case AEMP_FLOAT:
+		json_put_float(w, v->u.f);
+		return 0;
+	case AEMP_STR:
+		json_put_str(w, v->u.s, v->len, v->flags);
+		return 0;
+	case AEMP_ARRAY:
+	case AEMP_MAP:
+		return json_put_kids(w, v, depth);
+	default:
+		return AEMP_EMALFORMED;
+	}
+}
+
+ssize_t
+cod_json_encode_packet(uint8_t *buf, size_t cap, const char *dst, size_t dlen,
+                       const struct cod_seg *segs, size_t nsegs)
+{
+	struct cod_wr w = {buf, cap, 0};
+	size_t i, j;
+	int rc;
+
+	cod_wr_byte(&w, '[');
+	json_put_str(&w, dst, dlen, 0);
+	for (i = 0; i < nsegs; i++) {
+		for (j = 0; j < segs[i].n; j++) {
+			cod_wr_byte(&w, ',');
+			if ((rc = json_put_val(&w, &segs[i].v[j], 1)) < 0)
+				return rc;
+		}
+	}
+	cod_wr_byte(&w, ']');
+	return (ssize_t)w.n;
+}
+
+ssize_t
+cod_json_encode_value(uint8_t *buf, size_t cap, const aemp_val *v)
+{
+	struct cod_wr w = {buf, cap, 0};
+	int rc;
+
+	if ((rc = json_put_val(&w, v, 0)) < 0)
+		return rc;
+	return (ssize_t)w.n;
+}

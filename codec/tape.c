@@ -1,0 +1,227 @@
+/*
+ * codec/tape.c - the decoder's output space (struct cod_tape) and the
+ * framing dispatch of cod_decode, cod_decode_value and the encoders.
+ *
+ * Invariants: see codec/tape.h.  Growth is amortised (doubling), so a
+ * shard that decodes packets of similar size stops allocating after the
+ * first few.  The tape never shrinks until cod_tape_fini.
+ *
+ * Threads: a tape belongs to one thread.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "codec/cbor.h"
+#include "codec/json.h"
+#include "codec/tape.h"
+#include "ring/alloc.h"
+#include "ring/base.h"
+
+#define TAPE_MIN_VALS 64
+#define TAPE_MIN_BYTES 1024
+
+void
+cod_tape_init(struct cod_tape *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void
+cod_tape_fini(struct cod_tape *t)
+{
+	ring_free(t->v, t->vcap * sizeof(aemp_val));
+	ring_free(t->stk, t->stkcap * sizeof(aemp_val));
+	ring_free(t->s, t->scap);
+	cod_json_free(t->json);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Grows *arr (cap elements of size sz) so that len + more fit. */
+static int
+tape_grow(void **arr, size_t *cap, size_t len, size_t more, size_t sz,
+          size_t min)
+{
+	size_t ncap = *cap ? *cap : min;
+	void *p;
+
+	if (more > SIZE_MAX / sz - len)
+		return -ENOMEM;
+	while (ncap < len + more) {
+		if (ncap > SIZE_MAX / 2 / sz)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	if ((p = ring_realloc(*arr, ncap * sz)) == NULL)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int
+cod_tape_grow_v(struct cod_tape *t, size_t more)
+{
+	return tape_grow((void **)&t->v, &t->vcap, t->vlen, more,
+	                 sizeof(aemp_val), TAPE_MIN_VALS);
+}
+
+int
+cod_tape_grow_stk(struct cod_tape *t, size_t more)
+{
+	return tape_grow((void **)&t->stk, &t->stkcap, t->stklen, more,
+	                 sizeof(aemp_val), TAPE_MIN_VALS);
+}
+
+int
+cod_tape_grow_s(struct cod_tape *t, size_t more)
+{
+	return tape_grow((void **)&t->s, &t->scap, t->slen, more, 1,
+	                 TAPE_MIN_BYTES);
+}
+
+int
+cod_tape_close(struct cod_tape *t, size_t mark, uint8_t type)
+{
+	size_t n = t->stklen - mark;
+	int64_t at;
+	aemp_val c;
+
+	AEMP_ASSERT_HOT(mark <= t->stklen);
+	AEMP_ASSERT_HOT(type == AEMP_ARRAY || n % 2 == 0);
+	if (AEMP_UNLIKELY(n > UINT32_MAX))
+		return AEMP_ETOOBIG;
+	if ((at = cod_tape_reserve(t, n)) < 0)
+		return (int)at;
+	if (n > 0)
+		memcpy(&t->v[at], &t->stk[mark], n * sizeof(aemp_val));
+	memset(&c, 0, sizeof(c));
+	c.type = type;
+	c.len = (uint32_t)(type == AEMP_MAP ? n / 2 : n);
+	c.u.i = at;
+	t->stklen = mark;
+	return cod_tape_push(t, c);
+}
+
+int
+cod_tape_str_scratch(struct cod_tape *t, const void *p, size_t n, uint8_t flags,
+                     aemp_val *out)
+{
+	if (AEMP_UNLIKELY(n > UINT32_MAX))
+		return AEMP_ETOOBIG;
+	if (t->scap - t->slen < n && cod_tape_grow_s(t, n) < 0)
+		return -ENOMEM;
+	if (n > 0)
+		memcpy(t->s + t->slen, p, n);
+	memset(out, 0, sizeof(*out));
+	out->type = AEMP_STR;
+	out->flags = flags;
+	out->pad = COD_PAD_SCRATCH;
+	out->len = (uint32_t)n;
+	out->u.i = (int64_t)t->slen;
+	t->slen += n;
+	return 0;
+}
+
+static void
+tape_fix(struct cod_tape *t, aemp_val *x)
+{
+	if (x->type == AEMP_ARRAY || x->type == AEMP_MAP) {
+		x->u.a = t->v + x->u.i;
+	} else if (x->pad == COD_PAD_SCRATCH) {
+		x->u.s = t->s + x->u.i;
+		x->pad = 0;
+	}
+}
+
+const aemp_val *
+cod_tape_finish(struct cod_tape *t, aemp_val root)
+{
+	size_t i;
+	int64_t at;
+
+	if ((at = cod_tape_reserve(t, 1)) < 0)
+		return NULL;
+	t->v[at] = root;
+	for (i = 0; i < t->vlen; i++)
+		tape_fix(t, &t->v[i]);
+	return &t->v[at];
+}
+
+const char *
+cod_framing_name(enum cod_framing f)
+{
+	switch (f) {
+	case COD_JSON:
+		return "json";
+	case COD_CBOR:
+		return "cbor";
+	default:
+		return NULL;
+	}
+}
+
+enum cod_framing
+cod_framing_parse(const char *s, size_t n)
+{
+	if (n == 4 && memcmp(s, "json", 4) == 0)
+		return COD_JSON;
+	if (n == 4 && memcmp(s, "cbor", 4) == 0)
+		return COD_CBOR;
+	return COD_NONE;
+}
+
+int
+cod_decode(enum cod_framing f, struct cod_tape *t, const uint8_t *p, size_t len,
+           const aemp_val **out)
+{
+	switch (f) {
+	case COD_CBOR:
+		return cod_cbor_decode(t, p, len, 1, out);
+	case COD_JSON:
+		return cod_json_decode(t, p, len, 1, out);
+	default:
+		return -EINVAL;
+	}
+}
+
+int
+cod_decode_value(enum cod_framing f, struct cod_tape *t, const uint8_t *p,
+                 size_t len, const aemp_val **out)
+{
+	switch (f) {
+	case COD_CBOR:
+		return cod_cbor_decode(t, p, len, 0, out);
+	case COD_JSON:
+		return cod_json_decode(t, p, len, 0, out);
+	default:
+		return -EINVAL;
+	}
+}
+
+ssize_t
+cod_encode_packet(enum cod_framing f, uint8_t *buf, size_t cap, const char *dst,
+                  size_t dlen, const struct cod_seg *segs, size_t nsegs)
+{
+	switch (f) {
+	case COD_CBOR:
+		return cod_cbor_encode_packet(buf, cap, dst, dlen, segs, nsegs);
+	case COD_JSON:
+		return cod_json_encode_packet(buf, cap, dst, dlen, segs, nsegs);
+	default:
+		return -EINVAL;
+	}
+}
+
+ssize_t
+cod_encode_value(enum cod_framing f, uint8_t *buf, size_t cap,
+                 const aemp_val *v)
+{
+	switch (f) {
+	case COD_CBOR:
+		return cod_cbor_encode_value(buf, cap, v);
+	case COD_JSON:
+		return cod_json_encode_value(buf, cap, v);
+	default:
+		return -EINVAL;
+	}
+}
