@@ -22,21 +22,32 @@
  *
  * Threads: producer fields are written by the producer thread only,
  * consumer fields by the consumer thread only; each side reads the other's
- * published index (tail / head) only when its cached copy runs out.
+ * published index (tail / head) only when its cached copy runs out.  The
+ * published indices sit on lines of their own: when they shared a line
+ * with tail_local / head_local, a consumer polling tail pulled away the
+ * line the producer writes on every commit, and throughput through a
+ * closely trailing consumer fell by a third to a half (docs/ring.md).
  */
 #include <errno.h>
+#include <string.h>
 
 #include "ring/alloc.h"
 #include "ring/spsc.h"
 
 #define REC_HDR 8u
 
-_Static_assert(offsetof(struct ring_spsc, tail) == 0, "spsc: producer line");
-_Static_assert(offsetof(struct ring_spsc, head) == AEMP_CACHELINE,
-               "spsc: consumer fields on their own cache line");
-_Static_assert(offsetof(struct ring_spsc, buf) == 2 * AEMP_CACHELINE,
-               "spsc: read-only fields on their own cache line");
-_Static_assert(sizeof(struct ring_spsc) == 3 * AEMP_CACHELINE, "spsc layout");
+/* One line per role: the shared index a side publishes must not share a
+ * line with what that side writes per record (see spsc.h). */
+_Static_assert(offsetof(struct ring_spsc, tail) == 0, "spsc: tail line");
+_Static_assert(offsetof(struct ring_spsc, tail_local) == AEMP_CACHELINE,
+               "spsc: producer-private line");
+_Static_assert(offsetof(struct ring_spsc, head) == 2 * AEMP_CACHELINE,
+               "spsc: head line");
+_Static_assert(offsetof(struct ring_spsc, head_local) == 3 * AEMP_CACHELINE,
+               "spsc: consumer-private line");
+_Static_assert(offsetof(struct ring_spsc, buf) == 4 * AEMP_CACHELINE,
+               "spsc: read-only line");
+_Static_assert(sizeof(struct ring_spsc) == 5 * AEMP_CACHELINE, "spsc layout");
 _Static_assert(sizeof(atomic_uint_fast64_t) == 8, "spsc: 64-bit positions");
 
 struct rec_hdr {
@@ -60,6 +71,7 @@ rec_at(const struct ring_spsc *q, uint64_t pos)
 int
 ring_spsc_init(struct ring_spsc *q, size_t cap)
 {
+	AEMP_ASSERT(((uintptr_t)q & (AEMP_CACHELINE - 1)) == 0);
 	if (cap < 4096 || (cap & (cap - 1)) != 0 || (uint64_t)cap > UINT32_MAX)
 		return -EINVAL;
 	q->buf = ring_alloc_aligned(AEMP_CACHELINE, cap);
@@ -82,6 +94,32 @@ ring_spsc_fini(struct ring_spsc *q)
 {
 	ring_free(q->buf, q->cap);
 	q->buf = NULL;
+}
+
+int
+ring_spsc_new(struct ring_spsc **out, size_t cap)
+{
+	struct ring_spsc *q = ring_alloc_aligned(AEMP_CACHELINE, sizeof(*q));
+	int rc;
+
+	if (q == NULL)
+		return -ENOMEM;
+	memset(q, 0, sizeof(*q));
+	if ((rc = ring_spsc_init(q, cap)) < 0) {
+		ring_free(q, sizeof(*q));
+		return rc;
+	}
+	*out = q;
+	return 0;
+}
+
+void
+ring_spsc_free(struct ring_spsc *q)
+{
+	if (q == NULL)
+		return;
+	ring_spsc_fini(q);
+	ring_free(q, sizeof(*q));
 }
 
 /* 1 if `bytes` more bytes after tail_local fit in the free space; refreshes

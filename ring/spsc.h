@@ -8,8 +8,11 @@
  * space becomes visible to the producer only at ring_spsc_release(), so
  * each side touches the shared cache lines once per batch (STYLE.md §8).
  *
- * Layout: producer fields, consumer fields and read-only fields sit on
- * separate cache lines; each side caches the other's index.
+ * Layout: each published index (tail, head) has a cache line to itself,
+ * apart from its side's private fields, so the other side polling it
+ * steals that line at most once per batch and never the line written on
+ * every record; read-only fields have their own line too.  Each side
+ * caches the other's index.
  * Record format: 8-byte header (payload length, kind) then the payload,
  * padded to 8 bytes; a record never wraps (a filler record pads to the
  * end of the buffer).  Largest payload: cap / 4 bytes.
@@ -26,25 +29,37 @@
 #include "ring/base.h"
 
 struct ring_spsc {
-	/* producer */
-	_Alignas(AEMP_CACHELINE) atomic_uint_fast64_t tail;  /* published */
-	uint64_t tail_local;      /* committed, not yet published */
-	uint64_t head_cache;      /* producer's stale view of head */
-	uint64_t reserved;        /* bytes reserved by the open reserve */
-	/* consumer */
-	_Alignas(AEMP_CACHELINE) atomic_uint_fast64_t head;  /* released */
-	uint64_t head_local;      /* popped, not yet released */
-	uint64_t tail_cache;      /* consumer's stale view of tail */
+	/* shared index, written by the producer once per publish */
+	_Alignas(AEMP_CACHELINE) atomic_uint_fast64_t tail; /* published */
+	/* producer-private: written on every reserve/commit */
+	_Alignas(AEMP_CACHELINE) uint64_t tail_local; /* not yet published */
+	uint64_t head_cache; /* producer's stale view of head */
+	uint64_t reserved;   /* bytes reserved by the open reserve */
+	/* shared index, written by the consumer once per release */
+	_Alignas(AEMP_CACHELINE) atomic_uint_fast64_t head; /* released */
+	/* consumer-private: written on every front/pop */
+	_Alignas(AEMP_CACHELINE) uint64_t head_local; /* not yet released */
+	uint64_t tail_cache; /* consumer's stale view of tail */
 	/* read-only after init */
 	_Alignas(AEMP_CACHELINE) uint8_t *buf;
-	uint64_t cap;             /* bytes, power of two */
+	uint64_t cap; /* bytes, power of two */
 	uint64_t mask;
 };
 
 /* ring_spsc_init - cap bytes (power of two, >= 4096).  Returns 0, -EINVAL,
- * -ENOMEM. */
+ * -ENOMEM.  q must be AEMP_CACHELINE-aligned (the struct's own alignment:
+ * static storage or ring_alloc_aligned; plain malloc is not enough), which
+ * is asserted. */
 int ring_spsc_init(struct ring_spsc *q, size_t cap);
 void ring_spsc_fini(struct ring_spsc *q);
+
+/* ring_spsc_new - allocate (cache-line aligned) and init a queue of cap
+ * bytes.  Returns 0 and *out (new, free with ring_spsc_free), -EINVAL or
+ * -ENOMEM.  Control plane: allocates. */
+int ring_spsc_new(struct ring_spsc **out, size_t cap);
+
+/* ring_spsc_free - fini and free a queue from ring_spsc_new (NULL: no-op). */
+void ring_spsc_free(struct ring_spsc *q);
 
 /* ring_spsc_max_payload - the largest payload a record may carry. */
 static inline size_t

@@ -17,7 +17,7 @@
 static void
 test_init(void)
 {
-	struct ring_spsc q;
+	struct ring_spsc q, *h = NULL;
 
 	CHECK_ERR(ring_spsc_init(&q, 2048), -EINVAL);
 	CHECK_ERR(ring_spsc_init(&q, 5000), -EINVAL);
@@ -25,6 +25,14 @@ test_init(void)
 	CHECK_EQ(ring_spsc_max_payload(&q), 1024);
 	CHECK(ring_spsc_empty(&q));
 	ring_spsc_fini(&q);
+
+	CHECK_ERR(ring_spsc_new(&h, 1000), -EINVAL);
+	CHECK_OK(ring_spsc_new(&h, 8192));
+	CHECK_EQ((uintptr_t)h % AEMP_CACHELINE, 0);
+	CHECK_EQ(ring_spsc_max_payload(h), 2048);
+	CHECK(ring_spsc_empty(h));
+	ring_spsc_free(h);
+	ring_spsc_free(NULL);
 }
 
 static void
