@@ -1,11 +1,310 @@
-/* cli/main.c - placeholder until the aemp tool lands (issue 7). */
+/*
+ * cli/main.c - the aemp command-line tool: argument conventions
+ * (aemp-protocol.md §8.2), dispatch over the command tables of the other
+ * cli/ files, help, and saving the configuration file at exit.
+ *
+ * Invariants: the whole command line is checked (command names, argument
+ * counts and kinds) before the first command runs; the file is written
+ * only when every command succeeded, so a failing command line leaves it
+ * as it was.  Every error is one line "aemp: ..." on stderr.
+ *
+ * Threads: single-threaded.
+ */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include <aemp.h>
+#include "cli/cli.h"
+
+struct group {
+	const char *title;
+	const struct cli_cmd *cmds;
+	const size_t *n;
+};
+
+static const struct group groups[] = {
+        {"Configuration (saved to $PERL_ANYEVENT_MP_RC, else "
+         "~/.perl-anyevent-mp)",
+         cli_conf_cmds, &cli_conf_ncmds},
+        {"Talking to nodes", cli_proto_cmds, &cli_proto_ncmds},
+};
+
+/* The command line as values; owned[] holds what JSON parsing made. */
+struct line {
+	const aemp_val *v;
+	size_t n;
+	aemp_val *vals;   /* new (malloc) unless v points into owned[0] */
+	aemp_val **owned; /* new values, aemp_val_free */
+	size_t nowned;
+};
 
 int
-main(void)
+cli_fail(int status, const char *fmt, ...)
 {
-	printf("aemp %s\n", AEMP_VERSION_STRING);
+	va_list ap;
+
+	fputs("aemp: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+int
+cli_fail_api(int status, int err, const char *fmt, ...)
+{
+	const char *msg = aemp_errmsg();
+	va_list ap;
+
+	fputs("aemp: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", msg[0] ? msg : aemp_strerror(err));
+	return status;
+}
+
+char *
+cli_cstr(const aemp_val *v)
+{
+	char *s;
+
+	if (v == NULL || v->type != AEMP_STR ||
+	    (v->len > 0 && memchr(v->u.s, '\0', v->len) != NULL) ||
+	    (s = malloc((size_t)v->len + 1)) == NULL)
+		return NULL;
+	if (v->len > 0)
+		memcpy(s, v->u.s, v->len);
+	s[v->len] = '\0';
+	return s;
+}
+
+int
+cli_rc(struct cli *cli)
+{
+	int err;
+
+	if (cli->rc != NULL)
+		return CLI_OK;
+	if ((err = aemp_rc_open(NULL, &cli->rc)) < 0)
+		return cli_fail(CLI_EFAIL, "%s",
+		                aemp_errmsg()[0] ? aemp_errmsg()
+		                                 : aemp_strerror(err));
+	return CLI_OK;
+}
+
+int
+cli_save(struct cli *cli)
+{
+	int err;
+
+	if (cli->rc == NULL || !cli->modified)
+		return CLI_OK;
+	if ((err = aemp_rc_save(cli->rc)) < 0)
+		return cli_fail(CLI_EFAIL, "%s",
+		                aemp_errmsg()[0] ? aemp_errmsg()
+		                                 : aemp_strerror(err));
+	cli->modified = 0;
+	return CLI_OK;
+}
+
+static int
+parse_json_arg(const char *s, aemp_val **out)
+{
+	int err = aemp_json_parse(s, strlen(s), out);
+
+	if (err < 0)
+		return cli_fail(CLI_EUSAGE, "bad JSON argument '%.60s%s': %s",
+		                s, strlen(s) > 60 ? "..." : "",
+		                aemp_strerror(err));
+	return CLI_OK;
+}
+
+static int
+line_from_argv(struct line *l, int argc, char **argv)
+{
+	int i, st;
+
+	memset(l, 0, sizeof(*l));
+	l->owned = calloc((size_t)argc + 1, sizeof(*l->owned));
+	l->vals = calloc((size_t)argc + 1, sizeof(*l->vals));
+	if (l->owned == NULL || l->vals == NULL)
+		return cli_fail(CLI_EFAIL, "out of memory");
+	if (argc > 0 && argv[0][0] == '[') {
+		/* §8.2: a JSON array replaces the whole command line */
+		if ((st = parse_json_arg(argv[0], &l->owned[0])) != CLI_OK)
+			return st;
+		l->nowned = 1;
+		if (l->owned[0]->type != AEMP_ARRAY)
+			return cli_fail(
+			        CLI_EUSAGE,
+			        "bad JSON argument '%.60s': not an array",
+			        argv[0]);
+		l->v = l->owned[0]->u.a;
+		l->n = l->owned[0]->len;
+		return CLI_OK;
+	}
+	for (i = 0; i < argc; i++) {
+		if (strchr("[{\"", argv[i][0]) != NULL && argv[i][0] != '\0') {
+			st = parse_json_arg(argv[i], &l->owned[l->nowned]);
+			if (st != CLI_OK)
+				return st;
+			l->vals[i] = *l->owned[l->nowned++];
+		} else {
+			l->vals[i] = aemp_str(argv[i]);
+		}
+	}
+	l->v = l->vals;
+	l->n = (size_t)argc;
+	return CLI_OK;
+}
+
+static void
+line_free(struct line *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nowned; i++)
+		aemp_val_free(l->owned[i]);
+	free(l->owned);
+	free(l->vals);
+}
+
+static const struct cli_cmd *
+find_cmd(const aemp_val *v)
+{
+	size_t g, i;
+
+	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+		for (i = 0; i < *groups[g].n; i++)
+			if (aemp_str_eq(v, groups[g].cmds[i].name))
+				return &groups[g].cmds[i];
+	return NULL;
+}
+
+/* How many arguments cmd takes at v[0..n), or < 0 after an error. */
+static long
+check_cmd(const struct cli_cmd *cmd, const aemp_val *v, size_t n)
+{
+	size_t take = cmd->nargs == CLI_REST ? n : (size_t)cmd->nargs, i;
+
+	if (take > n || (cmd->nargs == CLI_REST && n < (size_t)cmd->min))
+		return -cli_fail(CLI_EUSAGE, "'%s' needs an argument: %s %s",
+		                 cmd->name, cmd->name, cmd->usage);
+	for (i = 0; cmd->kind == CLI_STR && i < take; i++)
+		if (v[i].type != AEMP_STR)
+			return -cli_fail(CLI_EUSAGE,
+			                 "'%s': %s must be a string, not JSON",
+			                 cmd->name, cmd->usage);
+	return (long)take;
+}
+
+static const char *
+shown(const aemp_val *v, char *buf, size_t cap)
+{
+	if (v->type != AEMP_STR)
+		return "a JSON value";
+	snprintf(buf, cap, "'%.*s'", (int)(v->len > 60 ? 60 : v->len), v->u.s);
+	return buf;
+}
+
+/* Walk the line; with cli == NULL only check it, else run it. */
+static int
+walk(struct cli *cli, const aemp_val *v, size_t n)
+{
+	const struct cli_cmd *cmd;
+	size_t i = 0;
+	char buf[80];
+	long take;
+	int st;
+
+	while (i < n) {
+		if ((cmd = find_cmd(&v[i])) == NULL)
+			return cli_fail(
+			        CLI_EUSAGE,
+			        "unknown subcommand %s (try 'aemp help')",
+			        shown(&v[i], buf, sizeof(buf)));
+		if ((take = check_cmd(cmd, v + i + 1, n - i - 1)) < 0)
+			return (int)-take;
+		if (cli != NULL) {
+			cli->arg = v + i + 1;
+			cli->narg = (size_t)take;
+			if ((st = cmd->run(cli, cmd)) != CLI_OK)
+				return st;
+		}
+		i += 1 + (size_t)take;
+	}
+	return CLI_OK;
+}
+
+static void
+help(FILE *f)
+{
+	size_t g, i;
+	char syn[64];
+
+	fprintf(f, "usage: aemp COMMAND [ARG...] [COMMAND [ARG...]]...\n"
+	           "Commands run left to right.  Arguments starting with [, { "
+	           "or \" are JSON;\na first argument starting with [ is a "
+	           "JSON array of all arguments.\nEvery setXXX command also "
+	           "works without \"set\" (seteval excepted).\n");
+	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		fprintf(f, "\n%s:\n", groups[g].title);
+		for (i = 0; i < *groups[g].n; i++) {
+			const struct cli_cmd *c = &groups[g].cmds[i];
+
+			if (c->help == NULL)
+				continue;
+			snprintf(syn, sizeof(syn), "%s %s", c->name, c->usage);
+			fprintf(f, "  %-30s %s\n", syn, c->help);
+		}
+	}
+	fprintf(f, "\nOther: help, --help, --version.  See aemp(1).\n");
+}
+
+/* help and version, which need no file. */
+static int
+special(const aemp_val *v, size_t n, int *status)
+{
+	if (n == 1 && (aemp_str_eq(v, "help") || aemp_str_eq(v, "--help") ||
+	               aemp_str_eq(v, "-h"))) {
+		help(stdout);
+		*status = CLI_OK;
+		return 1;
+	}
+	if (n == 1 && (aemp_str_eq(v, "--version") || aemp_str_eq(v, "-V") ||
+	               aemp_str_eq(v, "version"))) {
+		printf("aemp %s (AnyEvent::MP 2.x protocol)\n",
+		       AEMP_VERSION_STRING);
+		*status = CLI_OK;
+		return 1;
+	}
+	if (n == 0) {
+		*status = cli_fail(CLI_EUSAGE,
+		                   "no subcommand given (try 'aemp help')");
+		return 1;
+	}
 	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli = {NULL, NULL, 0, NULL, 0};
+	struct line l;
+	int st;
+
+	st = line_from_argv(&l, argc - 1, argv + 1);
+	if (st == CLI_OK && !special(l.v, l.n, &st) &&
+	    (st = walk(NULL, l.v, l.n)) == CLI_OK &&
+	    (st = walk(&cli, l.v, l.n)) == CLI_OK)
+		st = cli_save(&cli);
+	if (fflush(stdout) != 0 && st == CLI_OK)
+		st = cli_fail(CLI_EFAIL, "cannot write to standard output");
+	aemp_rc_close(cli.rc);
+	free(cli.section);
+	line_free(&l);
+	return st;
 }
