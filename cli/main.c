@@ -118,7 +118,8 @@ parse_json_arg(const char *s, aemp_val **out)
 	if (err < 0)
 		return cli_fail(CLI_EUSAGE, "bad JSON argument '%.60s%s': %s",
 		                s, strlen(s) > 60 ? "..." : "",
-		                aemp_strerror(err));
+		                err == AEMP_EMALFORMED ? "not valid JSON"
+		                                       : aemp_strerror(err));
 	return CLI_OK;
 }
 
@@ -201,31 +202,27 @@ check_cmd(const struct cli_cmd *cmd, const aemp_val *v, size_t n)
 	return (long)take;
 }
 
-static const char *
-shown(const aemp_val *v, char *buf, size_t cap)
-{
-	if (v->type != AEMP_STR)
-		return "a JSON value";
-	snprintf(buf, cap, "'%.*s'", (int)(v->len > 60 ? 60 : v->len), v->u.s);
-	return buf;
-}
-
 /* Walk the line; with cli == NULL only check it, else run it. */
 static int
 walk(struct cli *cli, const aemp_val *v, size_t n)
 {
 	const struct cli_cmd *cmd;
 	size_t i = 0;
-	char buf[80];
 	long take;
 	int st;
 
 	while (i < n) {
-		if ((cmd = find_cmd(&v[i])) == NULL)
+		if (v[i].type != AEMP_STR)
 			return cli_fail(
 			        CLI_EUSAGE,
-			        "unknown subcommand %s (try 'aemp help')",
-			        shown(&v[i], buf, sizeof(buf)));
+			        "expected a subcommand, got a JSON value "
+			        "(try 'aemp help')");
+		if ((cmd = find_cmd(&v[i])) == NULL)
+			return cli_fail(CLI_EUSAGE,
+			                "unknown subcommand '%.*s' (try 'aemp "
+			                "help')",
+			                (int)(v[i].len > 60 ? 60 : v[i].len),
+			                v[i].u.s);
 		if ((take = check_cmd(cmd, v + i + 1, n - i - 1)) < 0)
 			return (int)-take;
 		if (cli != NULL) {
@@ -258,7 +255,7 @@ help(FILE *f)
 			if (c->help == NULL)
 				continue;
 			snprintf(syn, sizeof(syn), "%s %s", c->name, c->usage);
-			fprintf(f, "  %-30s %s\n", syn, c->help);
+			fprintf(f, "  %-34s %s\n", syn, c->help);
 		}
 	}
 	fprintf(f, "\nOther: help, --help, --version.  See aemp(1).\n");
