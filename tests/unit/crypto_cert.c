@@ -372,6 +372,11 @@ test_refusals(void)
 	            "no private key");
 	refuse_blob("mismatch", cat(fx_perl_crt, fx_ec_key, 0, 0),
 	            "does not belong to the certificate");
+	/* Both P-256: wolfSSL's own check would let this one through. */
+	refuse_blob("EC mismatch", cat(fx_ec_crt, fx_leaf_key, 0, 0),
+	            "does not belong to the certificate");
+	refuse_blob("RSA mismatch", cat(fx_trad_key, fx_perl_crt, 0, 0),
+	            "does not belong to the certificate");
 	refuse_blob("mismatch of 2", cat(fx_leaf2_crt, fx_ec_key, fx_ca_crt, 0),
 	            "belongs to none of the 2 certificates");
 	refuse_blob("two keys", cat(fx_perl_key, fx_ec_key, fx_perl_crt, 0),
