@@ -555,15 +555,56 @@ fill_pattern(uint8_t *p, size_t n, size_t off)
 		p[i] = (uint8_t)((off + i) * 7 + 3);
 }
 
+/* The byte stream written into the socketpair, and how much of it. */
+static uint8_t br_sent[4096];
+static size_t br_total;
+static int br_short_writes;
+
+static void
+br_write(int fd, size_t n)
+{
+	fill_pattern(br_sent + br_total, n, br_total);
+	br_short_writes += write(fd, br_sent + br_total, n) != (ssize_t)n;
+	br_total += n;
+}
+
+/* Hold every buffer: the 9th receive finds none and the multishot recv
+ * ends with -ENOBUFS; then recycle, flush, re-arm, and the bytes waiting
+ * in the socket arrive. */
+static void
+bufring_exhaust(struct ring_loop *l, struct ring_bufring *br, struct rx *rx,
+                int sv[2])
+{
+	int i;
+
+	rx->hold = 1;
+	for (i = 0; i < BR_NBUFS + 1; i++) {
+		br_write(sv[1], BR_SIZE);
+		POLL_UNTIL(l, rx->len == br_total || rx->enobufs);
+	}
+	CHECK_EQ(rx->enobufs, 1);
+	CHECK(!rx->armed);
+	CHECK_EQ(br->out, BR_NBUFS);
+	CHECK_EQ(rx->len, br_total - BR_SIZE); /* the rest is in the socket */
+
+	rx->hold = 0;
+	for (i = 0; i < rx->nheld; i++)
+		ring_bufring_recycle(br, rx->held[i]);
+	CHECK_EQ(br->pending, BR_NBUFS);
+	ring_bufring_flush(br);
+	CHECK_EQ(br->pending, 0);
+	rx_arm(l, rx, sv[0], 1);
+	POLL_UNTIL(l, rx->len == br_total);
+	ring_bufring_flush(br);
+}
+
 static void
 test_bufring(void)
 {
 	static struct rx rx;
-	static uint8_t sent[4096];
 	struct ring_loop l;
 	struct ring_bufring br;
-	int sv[2], i, short_writes = 0;
-	size_t total = 0;
+	int sv[2], i;
 
 	CHECK_OK(ring_loop_init(&l, 32));
 	CHECK_ERR(ring_bufring_init(&l, &br, 1, 3, BR_SIZE), -EINVAL);
@@ -574,46 +615,21 @@ test_bufring(void)
 	rx.br = &br;
 	rx_arm(&l, &rx, sv[0], 1);
 
-	/* Phase 1: 40 small writes, each recycled at once, so the 8 buffers
-	 * go round five times. */
+	/* 40 small writes, each buffer recycled at once: the 8 buffers go
+	 * round five times. */
 	for (i = 0; i < 40; i++) {
-		fill_pattern(sent + total, 50, total);
-		short_writes += write(sv[1], sent + total, 50) != 50;
-		total += 50;
-		POLL_UNTIL(&l, rx.len == total);
+		br_write(sv[1], 50);
+		POLL_UNTIL(&l, rx.len == br_total);
 		ring_bufring_flush(&br);
 	}
-	CHECK_EQ(rx.len, total);
+	CHECK_EQ(rx.len, br_total);
 	CHECK(rx.armed);
 	CHECK_EQ(br.out, 0);
 
-	/* Phase 2: hold every buffer; the 9th receive finds none and the
-	 * multishot recv ends with -ENOBUFS. */
-	rx.hold = 1;
-	for (i = 0; i < BR_NBUFS + 1; i++) {
-		fill_pattern(sent + total, BR_SIZE, total);
-		short_writes += write(sv[1], sent + total, BR_SIZE) != BR_SIZE;
-		total += BR_SIZE;
-		POLL_UNTIL(&l, rx.len == total || rx.enobufs);
-	}
-	CHECK_EQ(short_writes, 0);
-	CHECK_EQ(rx.enobufs, 1);
-	CHECK(!rx.armed);
-	CHECK_EQ(br.out, BR_NBUFS);
-	CHECK_EQ(rx.len, total - BR_SIZE); /* the rest waits in the socket */
-
-	/* Phase 3: recycle, flush, re-arm: the waiting bytes arrive. */
-	rx.hold = 0;
-	for (i = 0; i < rx.nheld; i++)
-		ring_bufring_recycle(&br, rx.held[i]);
-	CHECK_EQ(br.pending, BR_NBUFS);
-	ring_bufring_flush(&br);
-	CHECK_EQ(br.pending, 0);
-	rx_arm(&l, &rx, sv[0], 1);
-	POLL_UNTIL(&l, rx.len == total);
-	ring_bufring_flush(&br);
-	CHECK_EQ(rx.len, total);
-	CHECK_MEMEQ(rx.data, rx.len, sent, total);
+	bufring_exhaust(&l, &br, &rx, sv);
+	CHECK_EQ(br_short_writes, 0);
+	CHECK_EQ(rx.len, br_total);
+	CHECK_MEMEQ(rx.data, rx.len, br_sent, br_total);
 	CHECK_EQ(rx.errors, 0);
 	CHECK_EQ(rx.pad_bad, 0);
 	CHECK_EQ(br.out, 0);

@@ -100,7 +100,7 @@ drain(struct ring_spsc *q, uint32_t last_kind, char last_byte)
 }
 
 static void
-test_full_and_wrap(void)
+test_full(void)
 {
 	struct ring_spsc q;
 	uint64_t tail;
@@ -138,6 +138,25 @@ test_full_and_wrap(void)
 	ring_spsc_publish(&q);
 	CHECK_EQ(drain(&q, 2, 'w'), 36); /* the filler is never seen */
 	CHECK(ring_spsc_empty(&q));
+	ring_spsc_fini(&q);
+}
+
+static void
+test_wrap_offsets(void)
+{
+	struct ring_spsc q;
+	uint64_t tail;
+	int n;
+	uint8_t *p;
+
+	ring_spsc_init(&q, 4096);
+	/* Start at offset 112: one 112-byte record through. */
+	p = ring_spsc_reserve(&q, 1, 104);
+	memset(p, 'q', 104);
+	ring_spsc_commit(&q, 104);
+	ring_spsc_publish(&q);
+	CHECK_EQ(drain(&q, 1, 'q'), 1);
+	CHECK_EQ(q.tail_local, 112);
 
 	/* At offset 112: one 16-byte record, then 3 of the largest payload
 	 * (1032 bytes each) end at offset 3224; the 4th needs a filler of
@@ -356,7 +375,8 @@ main(void)
 	alarm(100);
 	test_init();
 	test_visibility();
-	test_full_and_wrap();
+	test_full();
+	test_wrap_offsets();
 	test_stress();
 	return tap_done();
 }
