@@ -353,11 +353,10 @@ many_blocks(int ncert)
 	return s;
 }
 
+/* Refusals for what the blob holds. */
 static void
-test_refusals(void)
+test_refusals_content(void)
 {
-	char *t;
-
 	CHECK_ERR(aemp_cert_check(NULL, 0), AEMP_ECONFIG);
 	CHECK(strstr(aemp_errmsg(), "no PEM data") != NULL);
 	refuse_blob("empty", cat("", 0, 0, 0), "no PEM data");
@@ -387,6 +386,13 @@ test_refusals(void)
 	            "encrypted private keys are not supported");
 	refuse_blob("expired", cat(fx_expired_crt, fx_leaf_key, 0, 0),
 	            "PEM block 1 (CERTIFICATE): unusable certificate");
+}
+
+/* Refusals for the form of the text. */
+static void
+test_refusals_syntax(void)
+{
+	char *t;
 
 	t = cat(fx_perl_crt, fx_perl_key, 0, 0);
 	*strstr(t, "-----END PRIVATE KEY-----") = '\0';
@@ -565,7 +571,8 @@ main(void)
 	char *pem = NULL;
 
 	test_layouts();
-	test_refusals();
+	test_refusals_content();
+	test_refusals_syntax();
 	test_no_key_in_messages();
 	test_pem_blocks();
 	test_gencert(AEMP_CERT_EC256);
