@@ -1,6 +1,7 @@
 /*
  * codec/val.c - the public value functions of aemp.h: lenient accessors
- * (Perl scalar typing), structural equality, deep copies.
+ * (Perl scalar typing), structural equality, deep copies, and JSON text
+ * in and out (aemp_json_parse, aemp_json_format).
  *
  * Deep copies (aemp_val_dup, aemp_msg_dup, and aemp_json_parse which ends
  * in a dup) are one allocation: a small header recording the size, the
@@ -14,10 +15,13 @@
  *
  * Threads: no state; any thread.
  */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/json.h"
 #include "ring/alloc.h"
 #include "ring/base.h"
 
@@ -409,4 +413,56 @@ aemp_val_free(aemp_val *v)
 		return;
 	blk = (struct val_blk *)v - 1;
 	ring_free(blk, blk->size);
+}
+
+/* ---- JSON text ---------------------------------------------------------- */
+
+AEMP_API int
+aemp_json_parse(const char *text, size_t len, aemp_val **out)
+{
+	struct cod_tape t;
+	const aemp_val *v;
+	uint8_t *buf;
+	int rc;
+
+	*out = NULL;
+	if ((buf = ring_alloc(len + COD_PADDING)) == NULL)
+		return -ENOMEM;
+	if (len > 0)
+		memcpy(buf, text, len);
+	memset(buf + len, 0, COD_PADDING); /* simdjson reads the padding */
+	cod_tape_init(&t);
+	rc = cod_json_decode(&t, buf, len, 0, &v);
+	if (rc == 0 && (*out = aemp_val_dup(v)) == NULL)
+		rc = -ENOMEM;
+	cod_tape_fini(&t);
+	ring_free(buf, len + COD_PADDING);
+	return rc;
+}
+
+AEMP_API int
+aemp_json_format(const aemp_val *v, char *buf, size_t cap)
+{
+	ssize_t n = cod_json_encode_value((uint8_t *)buf, cap ? cap - 1 : 0, v);
+	uint8_t *tmp;
+
+	if (n < 0)
+		return (int)n;
+	if (n > INT_MAX)
+		return AEMP_ETOOBIG;
+	if (cap == 0)
+		return (int)n;
+	if ((size_t)n < cap) {
+		buf[n] = '\0';
+		return (int)n;
+	}
+	/* Truncated like snprintf: the encoder wrote only whole pieces, so
+	 * produce the full text once more and cut it. */
+	if ((tmp = ring_alloc((size_t)n)) == NULL)
+		return -ENOMEM;
+	cod_json_encode_value(tmp, (size_t)n, v);
+	memcpy(buf, tmp, cap - 1);
+	buf[cap - 1] = '\0';
+	ring_free(tmp, (size_t)n);
+	return (int)n;
 }
