@@ -78,6 +78,17 @@ int cli_rc(struct cli *cli);
  * CLI_OK or CLI_EFAIL. */
 int cli_save(struct cli *cli);
 
+/*
+ * cli_conf_value - the value to store or pass for configuration key `key`
+ * given on the command line as arg: for list keys a string is split at
+ * commas, for numeric keys "10" becomes 10, for boolean keys
+ * true/false/yes/no/on/off/1/0 become booleans (anything else fails, as
+ * Perl would take "false" as true).  *out may borrow from arg and from
+ * *tofree (new, free()).  Returns CLI_OK or CLI_EFAIL (message printed).
+ */
+int cli_conf_value(const struct cli_cmd *cmd, const char *key,
+                   const aemp_val *arg, aemp_val *out, aemp_val **tofree);
+
 /* cli_cstr - a NUL-terminated copy of the string value v (new, free()),
  * or NULL if v is not a string or holds a NUL byte. */
 char *cli_cstr(const aemp_val *v);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 
@@ -103,7 +104,11 @@ validate(const struct cli_cmd *cmd, const char *key, const aemp_val *v)
 
 	if ((err = aemp_conf_new(&c)) < 0)
 		return cli_fail(CLI_EFAIL, "out of memory");
+	/* Resolving alone (norc) also checks what only shows after
+	 * expansion or filtering: node-ID templates, framing lists. */
 	err = aemp_conf_set(c, key, v);
+	if (err == 0 && (err = aemp_conf_set_json(c, "norc", "true")) == 0)
+		err = aemp_conf_resolve(c);
 	aemp_conf_free(c);
 	if (err == 0)
 		return CLI_OK;
@@ -174,39 +179,51 @@ to_bool(const struct cli_cmd *cmd, const aemp_val *a, aemp_val *out)
 	                cmd->name, (int)(a->len > 60 ? 60 : a->len), a->u.s);
 }
 
+int
+cli_conf_value(const struct cli_cmd *cmd, const char *key, const aemp_val *arg,
+               aemp_val *out, aemp_val **tofree)
+{
+	struct list l = {NULL, 0};
+	int st;
+
+	*out = *arg;
+	*tofree = NULL;
+	switch (conv_of(key)) {
+	case CONV_LIST:
+		if (arg->type != AEMP_STR)
+			return CLI_OK;
+		if ((st = list_items(&l, arg)) != CLI_OK) {
+			free(l.v);
+			return st;
+		}
+		*out = aemp_array(l.v, l.n);
+		*tofree = l.v;
+		return CLI_OK;
+	case CONV_NUM:
+		*out = to_number(arg);
+		return CLI_OK;
+	case CONV_BOOL:
+		return to_bool(cmd, arg, out);
+	case CONV_STR:
+		break;
+	}
+	return CLI_OK;
+}
+
 /* setKEY VALUE (and the KEY VALUE alias). */
 static int
 cmd_set(struct cli *cli, const struct cli_cmd *cmd)
 {
-	const char *key = cmd->key;
-	struct list l = {NULL, 0};
-	aemp_val v = cli->arg[0];
+	aemp_val v, *tofree = NULL;
 	int st;
 
-	if ((st = cli_rc(cli)) != CLI_OK)
+	if ((st = cli_rc(cli)) != CLI_OK ||
+	    (st = cli_conf_value(cmd, cmd->key, &cli->arg[0], &v, &tofree)) !=
+	            CLI_OK)
 		return st;
-	switch (conv_of(key)) {
-	case CONV_LIST:
-		if (v.type == AEMP_STR) {
-			if ((st = list_items(&l, &cli->arg[0])) != CLI_OK)
-				goto out;
-			v = aemp_array(l.v, l.n);
-		}
-		break;
-	case CONV_NUM:
-		v = to_number(&cli->arg[0]);
-		break;
-	case CONV_BOOL:
-		if ((st = to_bool(cmd, &cli->arg[0], &v)) != CLI_OK)
-			return st;
-		break;
-	case CONV_STR:
-		break;
-	}
-	if ((st = validate(cmd, key, &v)) == CLI_OK)
-		st = store(cli, cmd, key, &v);
-out:
-	free(l.v);
+	if ((st = validate(cmd, cmd->key, &v)) == CLI_OK)
+		st = store(cli, cmd, cmd->key, &v);
+	free(tofree);
 	return st;
 }
 
@@ -365,9 +382,10 @@ cmd_showprofile(struct cli *cli, const struct cli_cmd *cmd)
 static int
 showconfig_args(const struct cli *cli, const struct cli_cmd *cmd, aemp_conf *c)
 {
+	aemp_val v, *tofree;
 	size_t i;
 	char *key;
-	int err;
+	int err, st;
 
 	if (cli->narg > 0 &&
 	    (err = aemp_conf_set(c, "profile", &cli->arg[0])) < 0)
@@ -378,8 +396,12 @@ showconfig_args(const struct cli *cli, const struct cli_cmd *cmd, aemp_conf *c)
 		if ((key = cli_cstr(&cli->arg[i])) == NULL)
 			return cli_fail(CLI_EUSAGE, "%s: KEY must be a string",
 			                cmd->name);
-		err = aemp_conf_set(c, key, &cli->arg[i + 1]);
+		st = cli_conf_value(cmd, key, &cli->arg[i + 1], &v, &tofree);
+		err = st == CLI_OK ? aemp_conf_set(c, key, &v) : 0;
 		free(key);
+		free(tofree);
+		if (st != CLI_OK)
+			return st;
 		if (err < 0)
 			return cli_fail_api(CLI_EFAIL, err, "%s", cmd->name);
 	}
@@ -447,11 +469,16 @@ static int
 read_small_file(const char *path, char **out, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 	char *buf;
 	size_t n;
 
 	if (f == NULL)
 		return -errno;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return -EISDIR;
+	}
 	if ((buf = malloc(CERT_FILE_MAX + 1)) == NULL) {
 		fclose(f);
 		return -ENOMEM;

@@ -116,7 +116,10 @@ parse_json_arg(const char *s, aemp_val **out)
 	int err = aemp_json_parse(s, strlen(s), out);
 
 	if (err < 0)
-		return cli_fail(CLI_EUSAGE, "bad JSON argument '%.60s%s': %s",
+		return cli_fail(CLI_EUSAGE,
+		                "bad JSON argument '%.60s%s': %s (a string "
+		                "starting with [, { or \" must be written as "
+		                "a JSON string, e.g. '\"[::1]:4040\"')",
 		                s, strlen(s) > 60 ? "..." : "",
 		                err == AEMP_EMALFORMED ? "not valid JSON"
 		                                       : aemp_strerror(err));
