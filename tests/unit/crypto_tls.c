@@ -12,8 +12,6 @@
  *
  * The session internals are reached by including crypto/tls.c
  * (STYLE.md §12), for the key update and the protocol version pinning.
- *
- * aemp-test-timeout: 180
  */
 #include <errno.h>
 
