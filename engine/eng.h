@@ -523,7 +523,11 @@ int eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
                    const struct cod_seg *segs, size_t nsegs, int must);
 int eng_remote_mon(struct eng_shard *sh, const struct eng_pid *pid,
                    struct eng_mon *m);
-int eng_remote_unmon(struct eng_shard *sh, uint64_t id);
+/* eng_remote_unmon - the owner side of monitor id on port (remote) was
+ * cancelled: remove its registration at the node's owner shard. */
+int eng_remote_unmon(struct eng_shard *sh, const char *port, uint64_t id);
+/* eng_nodemon_cancel - cancel an aemp_mon_nodes subscription. */
+void eng_nodemon_cancel(struct eng_shard *sh, uint64_t id);
 /* eng_remote_fire_proxy - a monitored local port died: send kil0 to the
  * node m->str for port m->port, if its connection is still the one of
  * m->gen. */

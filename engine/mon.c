@@ -306,7 +306,7 @@ send_unmon(struct eng_shard *sh, struct eng_mon *m)
 	if (eng_pid_parse(sh->node, m->port, &pid) < 0 || pid.namelen == 0)
 		return;
 	if (!pid.local) {
-		eng_remote_unmon(sh, m->obj.id);
+		eng_remote_unmon(sh, m->port, m->obj.id);
 		return;
 	}
 	dst = eng_shard_of_hash(sh->node, eng_hash(pid.name, pid.namelen));
@@ -353,7 +353,7 @@ eng_guard_cancel_here(struct eng_shard *sh, uint64_t id)
 		break;
 	}
 	case OBJ_NODEMON:
-		eng_remote_unmon(sh, id);
+		eng_nodemon_cancel(sh, id);
 		break;
 	default:
 		AEMP_ASSERT(!"bad guard object");

@@ -1,0 +1,511 @@
+/*
+ * engine/conn.c - one TCP connection on io_uring: creation, dialling,
+ * sending (packets encoded straight into a chunk queue, one sendmsg per
+ * connection per loop turn), closing and reaping, and the move of a
+ * connection to another shard.  The handshake and the data phase are in
+ * engine/connrx.c.
+ *
+ * Invariants:
+ *  - At most one send and one receive in flight per socket (the receive
+ *    may be multishot).  `ops` counts operations in flight; a closed
+ *    connection is freed by the reap step once ops is 0 (STYLE.md §6).
+ *  - A connection changes shards only with ops == 0 and an empty send
+ *    queue (chunk pools are per shard).
+ *
+ * Threads: the owning shard only.
+ */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/connint.h"
+#include "ring/alloc.h"
+
+/* ---- creation ------------------------------------------------------- */
+
+static void
+list_add(struct eng_snet *sn, struct eng_conn *c)
+{
+	c->prev = NULL;
+	c->next = sn->conns;
+	if (sn->conns != NULL)
+		sn->conns->prev = c;
+	sn->conns = c;
+}
+
+static void
+list_del(struct eng_snet *sn, struct eng_conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		sn->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+}
+
+struct eng_conn *
+eng_conn_new(struct eng_shard *sh, int fd, int outgoing,
+             const struct eng_addr *addr)
+{
+	struct eng_snet *sn = eng_snet(sh);
+	struct eng_conn *c = ring_zalloc(sizeof(*c));
+
+	if (c == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->sh = sh;
+	c->fd = fd;
+	c->outgoing = (uint8_t)outgoing;
+	if (addr != NULL)
+		c->addr = *addr;
+	c->recv_op.conn = c->send_op.conn = c->conn_op.conn = c;
+	c->cancel_op.conn = c;
+	ring_bufq_init(&c->tx, &sn->chunks);
+	ring_bufq_init(&c->ctx, &sn->chunks);
+	ring_timer_init(&c->hs_timer, eng_connrx_hs_timeout);
+	ring_timer_init(&c->ka_timer, eng_connrx_ka_timeout);
+	list_add(sn, c);
+	atomic_fetch_add(&eng_net(sh->node)->handshakes, 1);
+	c->hs_counted = 1;
+	return c;
+}
+
+void
+eng_conn_hs_uncount(struct eng_conn *c)
+{
+	if (c->hs_counted) {
+		c->hs_counted = 0;
+		atomic_fetch_sub(&eng_net(c->sh->node)->handshakes, 1);
+	}
+}
+
+static void
+set_sockopts(struct eng_conn *c)
+{
+	int one = 1;
+
+	/* Failures here only cost latency or liveness detection. */
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (c->sh->node->cfg.nodelay)
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		                 sizeof(one));
+}
+
+static void
+conn_connected(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+
+	(void)flags;
+	c->ops--;
+	if (c->state == CS_CLOSED) {
+		eng_conn_maybe_reap(c);
+		return;
+	}
+	if (res < 0) {
+		eng_conn_fail(c, "connect to %s: %s", c->addr.text,
+		              strerror(-res));
+		return;
+	}
+	eng_conn_start(c);
+}
+
+int
+eng_conn_dial(struct eng_shard *sh, const struct eng_addr *addr,
+              struct eng_rnode *rn, int seed)
+{
+	struct io_uring_sqe *sqe;
+	struct eng_conn *c;
+	int fd;
+
+	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	                                         SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		eng_log(sh->node, AEMP_LOG_ERROR, "socket for %s: %s",
+		        addr->text, strerror(errno));
+		return -errno;
+	}
+	c = eng_conn_new(sh, fd, 1, addr);
+	if (c == NULL)
+		return -ENOMEM;
+	c->trial_of = rn;
+	c->seed = (uint8_t)seed;
+	c->state = CS_CONNECTING;
+	c->conn_op.op.fn = conn_connected;
+	sqe = ring_sqe(&sh->loop);
+	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&c->addr.ss,
+	                      c->addr.len);
+	ring_sqe_op(sqe, &c->conn_op.op);
+	c->ops++;
+	/* the handshake timeout also bounds the TCP connect */
+	ring_timer_start(&sh->loop.timers, &c->hs_timer,
+	                 ring_now_ns() +
+	                         (uint64_t)(sh->node->cfg.monitor_timeout * 1e9));
+	return 0;
+}
+
+void
+eng_conn_start(struct eng_conn *c)
+{
+	set_sockopts(c);
+	eng_connrx_hs_start(c);
+}
+
+/* ---- sending -------------------------------------------------------- */
+
+int
+eng_bufq_encode(struct ring_bufq *q, enum cod_framing f, const char *name,
+                size_t namelen, const struct cod_seg *segs, size_t nsegs)
+{
+	size_t room;
+	uint8_t *p;
+	ssize_t n;
+
+	p = ring_bufq_reserve(q, 64, &room);
+	if (AEMP_UNLIKELY(p == NULL))
+		return -ENOMEM;
+	n = cod_encode_packet(f, p, room, name, namelen, segs, nsegs);
+	if (AEMP_UNLIKELY(n > (ssize_t)room)) {
+		p = ring_bufq_reserve(q, (size_t)n, &room);
+		if (p == NULL)
+			return -ENOMEM;
+		n = cod_encode_packet(f, p, room, name, namelen, segs, nsegs);
+	}
+	if (AEMP_UNLIKELY(n < 0))
+		return (int)n;
+	ring_bufq_commit(q, (size_t)n);
+	return 0;
+}
+
+void
+eng_conn_mark_dirty(struct eng_conn *c)
+{
+	struct eng_snet *sn;
+
+	if (c->in_dirty || c->state == CS_CLOSED)
+		return;
+	sn = eng_snet(c->sh);
+	c->in_dirty = 1;
+	c->dirty_next = sn->dirty;
+	sn->dirty = c;
+}
+
+int
+eng_conn_encode(struct eng_conn *c, const char *name, size_t namelen,
+                const struct cod_seg *segs, size_t nsegs)
+{
+	int rc = eng_bufq_encode(&c->tx, c->send_framing, name, namelen, segs,
+	                         nsegs);
+
+	if (AEMP_LIKELY(rc == 0))
+		eng_conn_mark_dirty(c);
+	return rc;
+}
+
+int
+eng_conn_append_cbor(struct eng_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct eng_snet *sn = eng_snet(c->sh);
+	const aemp_val *v;
+	struct cod_seg seg;
+	int rc;
+
+	if (c->send_framing == COD_CBOR) {
+		rc = ring_bufq_append(&c->tx, pkt, len);
+	} else {
+		rc = cod_decode(COD_CBOR, &sn->xtape, pkt, len, &v);
+		if (rc < 0 || v->len == 0 || v->u.a[0].type != AEMP_STR)
+			return rc < 0 ? rc : AEMP_EMALFORMED;
+		seg.v = v->u.a + 1;
+		seg.n = v->len - 1;
+		rc = eng_bufq_encode(&c->tx, c->send_framing, v->u.a[0].u.s,
+		                     v->u.a[0].len, &seg, 1);
+	}
+	if (rc == 0)
+		eng_conn_mark_dirty(c);
+	return rc;
+}
+
+size_t
+eng_conn_queued(const struct eng_conn *c)
+{
+	return ring_bufq_bytes(&c->tx) + ring_bufq_bytes(&c->ctx);
+}
+
+static void conn_send_done(struct ring_op *op, int res, uint32_t flags);
+
+/* tls_encrypt - move plaintext into the ciphertext queue. */
+static int
+tls_encrypt(struct eng_conn *c)
+{
+	struct iovec iov;
+	const uint8_t *out;
+	size_t n;
+
+	while (c->state == CS_DATA && ring_bufq_iov(&c->tx, &iov, 1, 16384)) {
+		if (cry_tls_write(c->tls, iov.iov_base, iov.iov_len) < 0)
+			return AEMP_ETLS;
+		ring_bufq_consume(&c->tx, iov.iov_len);
+	}
+	while ((n = cry_tls_pending(c->tls, &out)) > 0) {
+		if (ring_bufq_append(&c->ctx, out, n) < 0)
+			return -ENOMEM;
+		cry_tls_consume(c->tls, n);
+	}
+	return 0;
+}
+
+/* eng_conn_flush - start one sendmsg if none is in flight.  Returns 1 if
+ * a send was started. */
+int
+eng_conn_flush(struct eng_conn *c)
+{
+	struct ring_bufq *q = c->tls ? &c->ctx : &c->tx;
+	size_t limit = c->warm ? NET_FIRST_SEND : NET_SEND_MAX, total = 0;
+	struct io_uring_sqe *sqe;
+	int i, n;
+
+	if (c->state == CS_CLOSED || c->state == CS_CONNECTING ||
+	    c->send_op.op.fn != NULL)
+		return 0;
+	if (c->tls != NULL && tls_encrypt(c) < 0) {
+		eng_conn_fail(c, "TLS: %s", cry_tls_error(c->tls));
+		return 0;
+	}
+	n = ring_bufq_iov(q, c->iov, NET_IOV_MAX, limit);
+	if (n == 0 || (c->warm && c->warm_sent))
+		return 0;
+	for (i = 0; i < n; i++)
+		total += c->iov[i].iov_len;
+	memset(&c->msg, 0, sizeof(c->msg));
+	c->msg.msg_iov = c->iov;
+	c->msg.msg_iovlen = (size_t)n;
+	c->send_op.op.fn = conn_send_done;
+	sqe = ring_sqe(&c->sh->loop);
+	io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+	ring_sqe_op(sqe, &c->send_op.op);
+	c->ops++;
+	c->inflight = total;
+	if (c->warm)
+		c->warm_sent = 1;
+	return 1;
+}
+
+static void
+conn_send_done(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+	struct ring_bufq *q = c->tls ? &c->ctx : &c->tx;
+
+	(void)flags;
+	c->ops--;
+	c->send_op.op.fn = NULL;
+	if (c->state == CS_CLOSED) {
+		eng_conn_maybe_reap(c);
+		return;
+	}
+	if (res < 0) {
+		eng_conn_fail(c, "%s", strerror(-res));
+		return;
+	}
+	ring_bufq_consume(q, (size_t)res);
+	c->last_tx_ns = c->sh->loop.now_ns;
+	if (c->handover) {
+		eng_conn_try_handover(c);
+		return;
+	}
+	/* More to send (a partial send, or packets queued meanwhile):
+	 * continue at once rather than wait for the end of the turn. */
+	if (ring_bufq_bytes(q) > 0 || ring_bufq_bytes(&c->tx) > 0)
+		eng_conn_flush(c);
+}
+
+unsigned
+eng_net_flush(struct eng_shard *sh)
+{
+	struct eng_snet *sn = eng_snet(sh);
+	struct eng_conn *c, *next;
+	unsigned n = 0;
+
+	c = sn->dirty;
+	sn->dirty = NULL;
+	for (; c != NULL; c = next) {
+		next = c->dirty_next;
+		c->in_dirty = 0;
+		c->dirty_next = NULL;
+		n += (unsigned)eng_conn_flush(c);
+	}
+	eng_connrx_unpause(sh);
+	return n;
+}
+
+int
+eng_net_has_work(struct eng_shard *sh)
+{
+	return eng_snet(sh)->dirty != NULL;
+}
+
+/* ---- closing and reaping -------------------------------------------- */
+
+static void
+conn_cancel_done(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+
+	(void)res;
+	(void)flags;
+	c->ops--;
+	eng_conn_maybe_reap(c);
+}
+
+void
+eng_conn_close(struct eng_conn *c)
+{
+	struct eng_shard *sh = c->sh;
+	struct io_uring_sqe *sqe;
+
+	if (c->state == CS_CLOSED)
+		return;
+	c->state = CS_CLOSED;
+	eng_conn_hs_uncount(c);
+	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
+	ring_timer_stop(&sh->loop.timers, &c->ka_timer);
+	if (c->ops > 0) {
+		c->cancel_op.op.fn = conn_cancel_done;
+		sqe = ring_sqe(&sh->loop);
+		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+		ring_sqe_op(sqe, &c->cancel_op.op);
+		c->ops++;
+		/* Shut the socket too: a send blocked on a full peer window is
+		 * not always cancellable. */
+		shutdown(c->fd, SHUT_RDWR);
+	}
+	eng_conn_maybe_reap(c);
+}
+
+void
+eng_conn_fail(struct eng_conn *c, const char *fmt, ...)
+{
+	struct eng_shard *sh = c->sh;
+	int level = c->state == CS_DATA ? AEMP_LOG_WARN : AEMP_LOG_NOTE;
+	va_list ap;
+
+	if (c->state == CS_CLOSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	eng_log(sh->node, level, "connection %s%s%.*s: %s",
+	        c->addr.text[0] ? c->addr.text : "?", c->peerlen ? " to " : "",
+	        (int)c->peerlen, c->peer, c->reason);
+	if (c->state == CS_DATA)
+		eng_rnode_conn_lost(sh, c, c->reason);
+	else if (c->seed)
+		eng_connrx_seed_failed(c);
+	eng_conn_close(c);
+}
+
+void
+eng_conn_maybe_reap(struct eng_conn *c)
+{
+	struct eng_snet *sn = eng_snet(c->sh);
+
+	if (c->state != CS_CLOSED || c->ops > 0 || c->in_reap)
+		return;
+	c->in_reap = 1;
+	c->reap_next = sn->reap;
+	sn->reap = c;
+}
+
+static void
+conn_free(struct eng_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	ring_bufq_fini(&c->tx);
+	ring_bufq_fini(&c->ctx);
+	cod_stream_fini(&c->rx);
+	cry_tls_free(c->tls);
+	if (c->hs != NULL)
+		ring_free(c->hs, sizeof(*c->hs));
+	ring_free(c->hsbuf, ENG_HS_BUF_MAX);
+	ring_free(c, sizeof(*c));
+}
+
+void
+eng_net_reap(struct eng_shard *sh)
+{
+	struct eng_snet *sn = eng_snet(sh);
+	struct eng_conn *c, *next;
+
+	c = sn->reap;
+	sn->reap = NULL;
+	for (; c != NULL; c = next) {
+		next = c->reap_next;
+		eng_connrx_release_stash(c);
+		list_del(sn, c);
+		if (c->in_dirty) {
+			/* unlink from the dirty list before freeing */
+			struct eng_conn **pp = &sn->dirty;
+
+			while (*pp != c)
+				pp = &(*pp)->dirty_next;
+			*pp = c->dirty_next;
+		}
+		conn_free(c);
+	}
+}
+
+void
+eng_conns_free(struct eng_shard *sh)
+{
+	struct eng_snet *sn = eng_snet(sh);
+	struct eng_conn *c, *next;
+
+	for (c = sn->conns; c != NULL; c = next) {
+		next = c->next;
+		eng_conn_hs_uncount(c);
+		conn_free(c);
+	}
+	sn->conns = NULL;
+	sn->dirty = NULL;
+	sn->reap = NULL;
+}
+
+/* ---- moving between shards ------------------------------------------ */
+
+void
+eng_conn_try_handover(struct eng_conn *c)
+{
+	struct eng_shard *sh = c->sh;
+
+	if (c->ops > 0 || ring_bufq_bytes(&c->tx) > 0)
+		return; /* again when the last operation completes */
+	c->handover = 0;
+	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
+	list_del(eng_snet(sh), c);
+	ring_bufq_fini(&c->tx);
+	ring_bufq_fini(&c->ctx);
+	eng_net_send_rec(sh, c->handover_to, NET_HANDOVER, &c, sizeof(c));
+}
+
+void
+eng_conn_adopt(struct eng_shard *sh, struct eng_conn *c)
+{
+	struct eng_snet *sn = eng_snet(sh);
+
+	c->sh = sh;
+	ring_bufq_init(&c->tx, &sn->chunks);
+	ring_bufq_init(&c->ctx, &sn->chunks);
+	list_add(sn, c);
+	if (sn->stopping) {
+		eng_conn_close(c);
+		return;
+	}
+	eng_connrx_adopted(c);
+}

@@ -1,0 +1,632 @@
+/*
+ * engine/connrx.c - the receiving side of a connection: driving the
+ * handshake (engine/hs.c) and TLS (crypto/tls.c), then the data phase:
+ * multishot receives into provided buffers, framing and decoding in place
+ * (codec/), and dispatch to the node port, to ports of this shard, or as
+ * raw packets to the shard owning the destination port.
+ *
+ * Back pressure: when records spilled towards other shards exceed
+ * NET_PAUSE_BYTES, a connection stops processing and keeps its received
+ * buffers (at most the shard's buffer ring); the kernel then runs out of
+ * buffers, the receive stops, and TCP flow control reaches the peer.
+ *
+ * Threads: the connection's shard.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/connint.h"
+#include "ring/alloc.h"
+
+static void hs_progress(struct eng_conn *c);
+static void arm_data_recv(struct eng_conn *c);
+
+/* ---- handshake ------------------------------------------------------ */
+
+static uint64_t
+hs_deadline(const struct eng_conn *c)
+{
+	return ring_now_ns() +
+	       (uint64_t)(c->sh->node->cfg.monitor_timeout * 1e9);
+}
+
+/* hs_output - hand the handshake's pending bytes to the transport: plain
+ * before TLS, through TLS once it is up (the auth line, §2.7). */
+static int
+hs_output(struct eng_conn *c)
+{
+	const uint8_t *p;
+	size_t n;
+
+	p = eng_hs_output(c->hs, &n);
+	if (n == 0)
+		return 0;
+	if (c->tls != NULL) {
+		if (c->state != CS_DATA && !c->tls_up)
+			return 0; /* after the TLS handshake */
+		if (cry_tls_write(c->tls, p, n) < 0)
+			return AEMP_ETLS;
+	} else if (ring_bufq_append(&c->tx, p, n) < 0) {
+		return -ENOMEM;
+	}
+	eng_hs_output_done(c->hs, n);
+	eng_conn_mark_dirty(c);
+	return 0;
+}
+
+static void
+hs_recv_done(struct ring_op *op, int res, uint32_t flags);
+
+static void
+arm_hs_recv(struct eng_conn *c)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&c->sh->loop);
+
+	c->recv_op.op.fn = hs_recv_done;
+	io_uring_prep_recv(sqe, c->fd, c->hsbuf, ENG_HS_BUF_MAX, 0);
+	ring_sqe_op(sqe, &c->recv_op.op);
+	c->ops++;
+}
+
+void
+eng_connrx_hs_start(struct eng_conn *c)
+{
+	struct eng_net *net = eng_net(c->sh->node);
+	int rc;
+
+	c->hs = ring_alloc(sizeof(*c->hs));
+	c->hsbuf = ring_alloc(ENG_HS_BUF_MAX);
+	if (c->hs == NULL || c->hsbuf == NULL) {
+		eng_conn_fail(c, "out of memory");
+		return;
+	}
+	rc = eng_hs_init(c->hs, &net->hs_cfg, c->addr.text, NULL);
+	if (rc < 0) {
+		eng_conn_fail(c, "handshake: %s", aemp_strerror(rc));
+		return;
+	}
+	c->state = CS_HS;
+	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
+	if (hs_output(c) < 0) {
+		eng_conn_fail(c, "out of memory");
+		return;
+	}
+	arm_hs_recv(c);
+}
+
+static void
+notify_seed(struct eng_conn *c, const char *id, size_t idlen)
+{
+	struct {
+		struct eng_addr addr;
+		uint16_t idlen;
+		char id[AEMP_ID_MAX];
+	} r;
+
+	r.addr = c->addr;
+	r.idlen = (uint16_t)idlen;
+	memcpy(r.id, id, idlen);
+	eng_net_send_rec(c->sh, 0, NET_PEERID, &r,
+	                 offsetof(__typeof__(r), id) + idlen);
+}
+
+void
+eng_connrx_seed_failed(struct eng_conn *c)
+{
+	if (c->seed) {
+		c->seed = 0;
+		notify_seed(c, "", 0);
+	}
+}
+
+/* peer_checks - after the remote line 1 (§2.5): returns 0 to go on, 1 if
+ * the connection moves to another shard, -1 if it failed. */
+static int
+peer_checks(struct eng_conn *c)
+{
+	struct eng_shard *sh = c->sh;
+	struct eng_rnode *rn;
+	uint32_t hash;
+	int owner;
+
+	c->peerlen = c->hs->peer_idlen;
+	memcpy(c->peer, c->hs->peer_id, c->peerlen);
+	c->peer[c->peerlen] = '\0';
+	if (c->seed) {
+		notify_seed(c, c->peer, c->peerlen);
+		c->seed = 0;
+	}
+	owner = eng_node_owner(sh->node, c->peer, c->peerlen, &hash);
+	if (owner != sh->idx) {
+		c->handover = 1;
+		c->handover_to = owner;
+		return 1;
+	}
+	rn = eng_rnode_find(sh, c->peer, c->peerlen, hash);
+	if (rn != NULL && rn->state == RN_UP) {
+		eng_conn_fail(c, "%s already connected, not connecting again",
+		              c->peer);
+		return -1;
+	}
+	if (c->trial_of != NULL && c->trial_of != rn)
+		c->trial_of = NULL; /* greeted with another ID */
+	return 0;
+}
+
+static void tls_drive(struct eng_conn *c);
+static void hs_done(struct eng_conn *c);
+
+static void
+start_tls(struct eng_conn *c)
+{
+	struct eng_net *net = eng_net(c->sh->node);
+	uint8_t rest[ENG_HS_BUF_MAX];
+	size_t n;
+	int rc;
+
+	rc = cry_tls_new(&c->tls, net->tls, eng_hs_tls_client(c->hs));
+	if (rc < 0) {
+		eng_conn_fail(c, "TLS: cannot create session");
+		return;
+	}
+	c->state = CS_TLS_HS;
+	/* Bytes after the remote line 2 belong to the TLS stream (§2.7). */
+	n = eng_hs_take_rest(c->hs, rest, sizeof(rest));
+	if (n > 0 && cry_tls_feed(c->tls, rest, n) < 0) {
+		eng_conn_fail(c, "TLS: input overflow");
+		return;
+	}
+	tls_drive(c);
+}
+
+static void
+hs_progress(struct eng_conn *c)
+{
+	int ev;
+
+	for (;;) {
+		ev = eng_hs_step(c->hs);
+		if (hs_output(c) < 0) {
+			eng_conn_fail(c, "cannot send handshake");
+			return;
+		}
+		switch (ev) {
+		case HS_NEED_MORE:
+			if (c->tls == NULL)
+				arm_hs_recv(c);
+			return;
+		case HS_PEER_ID:
+			if (peer_checks(c) != 0) {
+				if (c->handover)
+					eng_conn_try_handover(c);
+				return;
+			}
+			continue;
+		case HS_TLS:
+			start_tls(c);
+			return;
+		case HS_DONE:
+			hs_done(c);
+			return;
+		default:
+			eng_conn_fail(c, "%s", eng_hs_error(c->hs));
+			return;
+		}
+	}
+}
+
+/* tls_move_out - queue what TLS produced for sending. */
+static int
+tls_move_out(struct eng_conn *c)
+{
+	const uint8_t *out;
+	size_t n;
+
+	while ((n = cry_tls_pending(c->tls, &out)) > 0) {
+		if (ring_bufq_append(&c->ctx, out, n) < 0)
+			return -ENOMEM;
+		cry_tls_consume(c->tls, n);
+	}
+	eng_conn_mark_dirty(c);
+	return 0;
+}
+
+/* tls_plain_to_hs - decrypted bytes feed the handshake (auth lines). */
+static int
+tls_plain_to_hs(struct eng_conn *c)
+{
+	uint8_t *buf = eng_snet(c->sh)->plain;
+	ssize_t n;
+
+	while ((n = cry_tls_read(c->tls, buf, NET_RXBUF_SIZE)) > 0) {
+		if (eng_hs_feed(c->hs, buf, (size_t)n) < 0) {
+			eng_conn_fail(c, "handshake input too long");
+			return -1;
+		}
+	}
+	if (n < 0) {
+		eng_conn_fail(c, "TLS: %s", n == -EPIPE ? "closed by peer"
+		                                        : cry_tls_error(c->tls));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tls_drive(struct eng_conn *c)
+{
+	int rc;
+
+	if (!c->tls_up) {
+		rc = cry_tls_handshake(c->tls);
+		if (tls_move_out(c) < 0 || rc < 0) {
+			eng_conn_fail(c, "TLS handshake: %s",
+			              cry_tls_error(c->tls));
+			return;
+		}
+		if (rc == 0) {
+			arm_hs_recv(c);
+			return;
+		}
+		c->tls_up = 1;
+	}
+	if (tls_plain_to_hs(c) < 0)
+		return;
+	hs_progress(c);
+	if (c->state == CS_TLS_HS && c->tls != NULL) {
+		tls_move_out(c);
+		arm_hs_recv(c);
+	}
+}
+
+static void
+hs_recv_done(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+
+	(void)flags;
+	c->ops--;
+	c->recv_op.op.fn = NULL;
+	if (c->state == CS_CLOSED) {
+		eng_conn_maybe_reap(c);
+		return;
+	}
+	if (res <= 0) {
+		eng_conn_fail(c, "%s", res == 0 ? "Unexpected end-of-file"
+		                                : strerror(-res));
+		return;
+	}
+	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
+	if (c->state == CS_TLS_HS) {
+		if (cry_tls_feed(c->tls, c->hsbuf, (size_t)res) < 0) {
+			eng_conn_fail(c, "TLS: input overflow");
+			return;
+		}
+		tls_drive(c);
+		return;
+	}
+	if (eng_hs_feed(c->hs, c->hsbuf, (size_t)res) < 0) {
+		eng_conn_fail(c, "handshake input above 4096 bytes");
+		return;
+	}
+	hs_progress(c);
+}
+
+void
+eng_connrx_adopted(struct eng_conn *c)
+{
+	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
+	if (peer_checks(c) == 0)
+		hs_progress(c);
+	else if (c->handover)
+		eng_conn_try_handover(c); /* cannot happen: we are the owner */
+}
+
+void
+eng_connrx_hs_timeout(struct ring_timer *t)
+{
+	struct eng_conn *c = AEMP_CONTAINER_OF(t, struct eng_conn, hs_timer);
+
+	if (c->state == CS_DATA) {
+		/* the warm-up after authentication ended (§2.10) */
+		c->warm = 0;
+		eng_conn_mark_dirty(c);
+		return;
+	}
+	if (c->state != CS_CLOSED)
+		eng_conn_fail(c, "%s", c->state == CS_CONNECTING
+		                               ? "connect timeout"
+		                               : "handshake timeout");
+}
+
+void
+eng_connrx_ka_timeout(struct ring_timer *t)
+{
+	struct eng_conn *c = AEMP_CONTAINER_OF(t, struct eng_conn, ka_timer);
+	uint64_t iv = (uint64_t)(c->sh->node->cfg.monitor_timeout * 1e9);
+	aemp_val noop = aemp_str("");
+	struct cod_seg seg = {&noop, 1};
+
+	if (c->state != CS_DATA)
+		return;
+	/* Listener-less nodes keep TCP probing dead paths (§5.11). */
+	if (c->sh->loop.now_ns - c->last_tx_ns >= iv)
+		eng_conn_encode(c, "", 0, &seg, 1);
+	ring_timer_start(&c->sh->loop.timers, &c->ka_timer,
+	                 c->sh->loop.now_ns + iv);
+}
+
+/* ---- data phase ----------------------------------------------------- */
+
+static int
+rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
+{
+	struct eng_conn *c = arg;
+	struct eng_shard *sh = c->sh;
+	const aemp_val *name;
+	struct eng_port *p;
+	uint32_t h;
+	int dst;
+
+	if (AEMP_UNLIKELY(c->warm)) {
+		c->warm = 0; /* the peer talks: it has verified our auth */
+		eng_conn_mark_dirty(c);
+	}
+	if (pkt->len == 0)
+		return 0; /* [] is a no-op (§3.1) */
+	name = &pkt->u.a[0];
+	if (AEMP_UNLIKELY(name->type != AEMP_STR))
+		return 0;
+	if (name->len == 0) {
+		eng_nodeport(sh, pkt->u.a + 1, pkt->len - 1, c->peer,
+		             c->peerlen);
+		return c->state == CS_CLOSED;
+	}
+	h = eng_hash(name->u.s, name->len);
+	dst = eng_shard_of_hash(sh->node, h);
+	if (dst != sh->idx)
+		return eng_rec_forward(sh, dst, c->rx.framing, c->peer,
+		                       c->peerlen, raw, rawlen) < 0;
+	p = eng_port_find(sh, name->u.s, name->len, h);
+	if (p != NULL)
+		eng_deliver(sh, p, pkt->u.a + 1, pkt->len - 1, c->peer,
+		            c->peerlen);
+	return c->state == CS_CLOSED;
+}
+
+static size_t
+spilled(struct eng_shard *sh)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < sh->node->nshards; i++)
+		n += sh->ovf[i].bytes;
+	return n;
+}
+
+static int
+rx_feed(struct eng_conn *c, const uint8_t *p, size_t n)
+{
+	int rc = cod_stream_feed(&c->rx, &c->sh->tape, p, n, rx_packet, c);
+
+	if (AEMP_UNLIKELY(rc < 0)) {
+		eng_conn_fail(c, "%s framing: %s", cod_framing_name(c->rx.framing),
+		              aemp_strerror(rc));
+		return -1;
+	}
+	if (rc > 0 || c->state == CS_CLOSED)
+		return -1;
+	if (AEMP_UNLIKELY(spilled(c->sh) > NET_PAUSE_BYTES) && !c->paused) {
+		c->paused = 1;
+		eng_snet(c->sh)->npaused++;
+	}
+	return 0;
+}
+
+static int
+tls_data(struct eng_conn *c, const uint8_t *p, size_t n)
+{
+	uint8_t *buf = eng_snet(c->sh)->plain;
+	ssize_t k;
+
+	if (n > 0 && cry_tls_feed(c->tls, p, n) < 0) {
+		eng_conn_fail(c, "TLS: input overflow");
+		return -1;
+	}
+	while ((k = cry_tls_read(c->tls, buf, NET_RXBUF_SIZE)) > 0) {
+		if (rx_feed(c, buf, (size_t)k) < 0)
+			return -1;
+	}
+	if (k < 0) {
+		eng_conn_fail(c, "TLS: %s", k == -EPIPE ? "closed by peer"
+		                                        : cry_tls_error(c->tls));
+		return -1;
+	}
+	if (cry_tls_pending(c->tls, &(const uint8_t *){NULL}) > 0)
+		tls_move_out(c); /* e.g. a key update reply */
+	return 0;
+}
+
+static int
+process(struct eng_conn *c, const uint8_t *p, size_t n)
+{
+	if (c->tls != NULL)
+		return tls_data(c, p, n);
+	return rx_feed(c, p, n);
+}
+
+static void
+hs_done(struct eng_conn *c)
+{
+	struct eng_shard *sh = c->sh;
+	uint8_t *rest = eng_snet(sh)->plain;
+	struct eng_rnode *rn;
+	size_t n;
+
+	n = eng_hs_take_rest(c->hs, rest, NET_RXBUF_SIZE);
+	c->send_framing = c->hs->send_framing;
+	cod_stream_init(&c->rx, c->hs->recv_framing, sh->node->cfg.max_packet);
+	ring_free(c->hs, sizeof(*c->hs));
+	c->hs = NULL;
+	eng_conn_hs_uncount(c);
+	c->state = CS_DATA;
+	c->warm = 1;
+	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
+	ring_timer_start(&sh->loop.timers, &c->hs_timer,
+	                 ring_now_ns() + NET_WARMUP_NS);
+	if (eng_net(sh->node)->nlst == 0)
+		ring_timer_start(&sh->loop.timers, &c->ka_timer,
+		                 ring_now_ns() +
+		                         (uint64_t)(sh->node->cfg.monitor_timeout *
+		                                    1e9));
+	rn = eng_rnode_get(sh, c->peer, c->peerlen,
+	                   eng_hash(c->peer, c->peerlen));
+	if (rn == NULL) {
+		eng_conn_fail(c, "out of memory");
+		return;
+	}
+	eng_rnode_up(sh, rn, c);
+	if (n > 0 && rx_feed(c, rest, n) < 0)
+		return;
+	if (c->tls != NULL && tls_data(c, NULL, 0) < 0)
+		return;
+	if (c->state == CS_DATA)
+		arm_data_recv(c);
+}
+
+static void data_recv_done(struct ring_op *op, int res, uint32_t flags);
+
+static void
+arm_data_recv(struct eng_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->recv_multi || c->state != CS_DATA)
+		return;
+	sqe = ring_sqe(&c->sh->loop);
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = eng_snet(c->sh)->rxbufs.bgid;
+	c->recv_op.op.fn = data_recv_done;
+	ring_sqe_op(sqe, &c->recv_op.op);
+	c->ops++;
+	c->recv_multi = 1;
+	c->need_rearm = 0;
+}
+
+static void
+stash(struct eng_conn *c, uint16_t bid, size_t len)
+{
+	AEMP_ASSERT(c->nstash < NET_STASH_MAX);
+	c->stash[c->nstash] = bid;
+	c->stash_len[c->nstash] = (uint32_t)len;
+	c->nstash++;
+}
+
+static void
+data_recv_done(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+	struct eng_snet *sn = eng_snet(c->sh);
+	uint16_t bid;
+	uint8_t *buf = NULL;
+
+	if (!(flags & IORING_CQE_F_MORE)) {
+		c->ops--;
+		c->recv_multi = 0;
+	}
+	if (flags & IORING_CQE_F_BUFFER)
+		buf = ring_bufring_take(&sn->rxbufs, flags, &bid);
+	if (c->state == CS_CLOSED) {
+		if (buf != NULL)
+			ring_bufring_recycle(&sn->rxbufs, bid);
+		eng_conn_maybe_reap(c);
+		return;
+	}
+	if (res == -ENOBUFS) {
+		c->need_rearm = 1; /* buffers come back at the end of the turn */
+		sn->nrearm++;
+		return;
+	}
+	if (res <= 0) {
+		if (buf != NULL)
+			ring_bufring_recycle(&sn->rxbufs, bid);
+		eng_conn_fail(c, "%s", res == 0 ? "Unexpected end-of-file"
+		                                : strerror(-res));
+		return;
+	}
+	AEMP_ASSERT(buf != NULL);
+	if (c->paused || c->nstash > 0) {
+		stash(c, bid, (size_t)res);
+	} else {
+		process(c, buf, (size_t)res);
+		ring_bufring_recycle(&sn->rxbufs, bid);
+	}
+	if (!c->recv_multi && c->state == CS_DATA && !c->paused)
+		arm_data_recv(c);
+}
+
+void
+eng_connrx_release_stash(struct eng_conn *c)
+{
+	struct eng_snet *sn = eng_snet(c->sh);
+	unsigned i;
+
+	for (i = 0; i < c->nstash; i++)
+		ring_bufring_recycle(&sn->rxbufs, c->stash[i]);
+	c->nstash = 0;
+	if (c->paused) {
+		c->paused = 0;
+		sn->npaused--;
+	}
+}
+
+static void
+drain_stash(struct eng_conn *c)
+{
+	struct eng_snet *sn = eng_snet(c->sh);
+	unsigned i = 0;
+
+	while (i < c->nstash && c->state == CS_DATA && !c->paused) {
+		process(c, sn->rxbufs.mem + (size_t)c->stash[i] * sn->rxbufs.stride,
+		        c->stash_len[i]);
+		ring_bufring_recycle(&sn->rxbufs, c->stash[i]);
+		i++;
+	}
+	if (c->state != CS_DATA) {
+		eng_connrx_release_stash(c);
+		return;
+	}
+	memmove(c->stash, c->stash + i, (c->nstash - i) * sizeof(c->stash[0]));
+	memmove(c->stash_len, c->stash_len + i,
+	        (c->nstash - i) * sizeof(c->stash_len[0]));
+	c->nstash -= i;
+}
+
+void
+eng_connrx_unpause(struct eng_shard *sh)
+{
+	struct eng_snet *sn = eng_snet(sh);
+	struct eng_conn *c;
+
+	if (sn->have_bufring)
+		ring_bufring_flush(&sn->rxbufs);
+	if ((sn->npaused == 0 && sn->nrearm == 0) ||
+	    spilled(sh) > NET_PAUSE_BYTES / 2)
+		return;
+	for (c = sn->conns; c != NULL; c = c->next) {
+		if (c->paused) {
+			c->paused = 0;
+			sn->npaused--;
+			drain_stash(c);
+		}
+		if (c->need_rearm) {
+			c->need_rearm = 0;
+			sn->nrearm--;
+		}
+		if (c->state == CS_DATA && !c->paused && c->nstash == 0)
+			arm_data_recv(c);
+	}
+}
