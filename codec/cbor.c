@@ -442,9 +442,11 @@ scan_open(struct cod_stream *s, uint32_t count)
 	return 0;
 }
 
-/* A complete head.  Returns 1 (packet complete), 0, or an error. */
+/* A complete head; `left` is what max_packet leaves for the rest of the
+ * packet.  Returns 1 (packet complete), 0, or an error. */
 static int
-scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg)
+scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg,
+          size_t left)
 {
 	int in_istr = s->depth > 0 && s->stack[s->depth - 1] == SCAN_ISTR;
 
@@ -459,7 +461,7 @@ scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg)
 	case 3:
 		if (ai == 31)
 			return scan_open(s, SCAN_ISTR);
-		if (arg > s->max_packet)
+		if (arg > left)
 			return AEMP_ETOOBIG;
 		s->need = arg;
 		s->state = arg > 0 ? SCAN_SKIP : SCAN_HEAD;
@@ -475,7 +477,7 @@ scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg)
 			arg *= 2;
 		else if (mt == 5)
 			return AEMP_ETOOBIG;
-		if (arg > s->max_packet || arg >= SCAN_ISTR)
+		if (arg > left || arg >= SCAN_ISTR)
 			return AEMP_ETOOBIG;
 		if (arg == 0)
 			return scan_item_done(s);
@@ -493,7 +495,7 @@ scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg)
 
 /* First byte of a head at state SCAN_HEAD. */
 static int
-scan_first(struct cod_stream *s, uint8_t b)
+scan_first(struct cod_stream *s, uint8_t b, size_t left)
 {
 	unsigned ai = b & 31;
 
@@ -511,16 +513,17 @@ scan_first(struct cod_stream *s, uint8_t b)
 	}
 	if (ai > 27 && ai < 31)
 		return AEMP_EMALFORMED;
-	return scan_head(s, b >> 5, ai, ai < 24 ? ai : 0);
+	return scan_head(s, b >> 5, ai, ai < 24 ? ai : 0, left);
 }
 
 ssize_t
 cod_cbor_scan(struct cod_stream *s, const uint8_t *p, size_t n, int *done)
 {
-	size_t i = 0, k;
+	size_t i = 0, k, base = s->len;
 	uint8_t h;
 	int rc = 0;
 
+	/* base + i: bytes of the packet seen so far (s->len are buffered) */
 	*done = 0;
 	while (i < n) {
 		switch (s->state & 0xff) {
@@ -539,10 +542,16 @@ cod_cbor_scan(struct cod_stream *s, const uint8_t *p, size_t n, int *done)
 				continue;
 			h = (uint8_t)(s->state >> 8);
 			s->state = SCAN_HEAD;
-			rc = scan_head(s, h >> 5, h & 31, s->arg);
+			rc = scan_head(s, h >> 5, h & 31, s->arg,
+			               s->max_packet - AEMP_MIN(base + i,
+			                                        s->max_packet));
 			break;
 		default:
-			rc = scan_first(s, p[i++]);
+			i++;
+			rc = scan_first(
+			        s, p[i - 1],
+			        s->max_packet -
+			                AEMP_MIN(base + i, s->max_packet));
 			break;
 		}
 		if (rc < 0)

@@ -43,7 +43,8 @@ void cod_cbor_scan_start(struct cod_stream *s);
  * scanned into s, over p[0..n).  Returns the number of bytes consumed and
  * sets *done when the packet ended there (the rest of p belongs to the
  * next packet); AEMP_EMALFORMED, AEMP_EDEPTH, or AEMP_ETOOBIG (a length
- * or count that alone exceeds s->max_packet).
+ * or count that cannot fit in what s->max_packet leaves of the packet,
+ * s->len bytes of which are buffered before p).
  */
 ssize_t cod_cbor_scan(struct cod_stream *s, const uint8_t *p, size_t n,
                       int *done);
