@@ -386,7 +386,8 @@ eng_net_send_addrs(struct eng_shard *sh, int dst, const char *id, size_t idlen,
 	r[0] = NET_ADDRS;
 	memcpy(r + 1, &h, sizeof(h));
 	memcpy(r + 1 + sizeof(h), id, idlen);
-	memcpy(r + 1 + sizeof(h) + idlen, a, h.naddrs * sizeof(*a));
+	if (h.naddrs > 0)
+		memcpy(r + 1 + sizeof(h) + idlen, a, h.naddrs * sizeof(*a));
 	eng_rec_commit(sh, dst, 1 + len);
 }
 
@@ -400,7 +401,8 @@ rec_addrs(struct eng_shard *sh, const uint8_t *p, size_t len)
 
 	AEMP_ASSERT(len >= sizeof(h));
 	memcpy(&h, p, sizeof(h));
-	memcpy(a, p + sizeof(h) + h.idlen, h.naddrs * sizeof(a[0]));
+	if (h.naddrs > 0)
+		memcpy(a, p + sizeof(h) + h.idlen, h.naddrs * sizeof(a[0]));
 	rn = eng_rnode_find(sh, id, h.idlen, eng_hash(id, h.idlen));
 	if (rn != NULL)
 		eng_rnode_addrs(sh, rn, a, h.naddrs);

@@ -664,7 +664,7 @@ int
 eng_post(struct aemp_node *node, int idx, struct eng_call *c)
 {
 	struct eng_shard *sh = node->shards[idx];
-	int st = atomic_load(&node->state), rc;
+	int st = atomic_load(&node->state), rc, sync = c->sync;
 
 	if (st == NODE_CREATED)
 		return run_inline(node, idx, c);
@@ -689,8 +689,8 @@ eng_post(struct aemp_node *node, int idx, struct eng_call *c)
 	atomic_store_explicit(&sh->fpending, 1, memory_order_release);
 	pthread_mutex_unlock(&sh->fmu);
 	ring_wake_foreign(&sh->loop);
-	if (!c->sync)
-		return 0;
+	if (!sync)
+		return 0; /* c may already be freed by the shard */
 	while (sem_wait(&c->done) < 0 && errno == EINTR)
 		;
 	return c->rc;

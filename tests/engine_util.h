@@ -32,31 +32,38 @@ tu_strdup(const char *s)
 	return p;
 }
 
-/* tu_node - a node "id" with `shards` shards and no listeners. */
+/* tu_node - a node "id" with `shards` shards and no listeners, built
+ * through the configuration API without the configuration file. */
 static inline aemp_node *
 tu_node(const char *id, int shards)
 {
 	struct eng_config cfg;
+	aemp_conf *c = NULL;
 	aemp_node *node = NULL;
+	char num[32];
 	int rc;
 
-	memset(&cfg, 0, sizeof(cfg));
-	snprintf(cfg.nodeid, sizeof(cfg.nodeid), "%s", id);
-	cfg.services = aemp_msg_dup(NULL, 0);
-	cfg.monitor_timeout = 30;
-	cfg.connect_interval = 2;
-	cfg.framings[0] = COD_CBOR;
-	cfg.framings[1] = COD_JSON;
-	cfg.nframings = 2;
-	cfg.nodelay = 1;
-	cfg.shards = shards;
-	cfg.max_packet = 16u << 20;
-	cfg.max_queue = 64u << 20;
-	cfg.max_handshakes = 256;
-	cfg.log_level = getenv("AEMP_TEST_LOG") ? 9 : 3;
-	rc = eng_node_new_cfg(&cfg, &node);
+	rc = aemp_conf_new(&c);
+	if (rc == 0)
+		rc = aemp_conf_set_json(c, "norc", "true");
+	if (rc == 0)
+		rc = aemp_conf_set_str(c, "nodeid", id);
+	if (rc == 0)
+		rc = aemp_conf_set_json(c, "binds", "[]");
+	snprintf(num, sizeof(num), "%d", shards);
+	if (rc == 0)
+		rc = aemp_conf_set_json(c, "shards", num);
+	if (rc == 0)
+		rc = aemp_conf_set_json(c, "log_level",
+		                        getenv("AEMP_TEST_LOG") ? "9" : "3");
+	if (rc == 0)
+		rc = eng_config_build(c, &cfg);
+	aemp_conf_free(c);
+	if (rc == 0)
+		rc = eng_node_new_cfg(&cfg, &node);
 	if (rc < 0) {
-		printf("# cannot create node: %s\n", aemp_strerror(rc));
+		printf("# cannot create node: %s (%s)\n", aemp_strerror(rc),
+		       aemp_errmsg());
 		exit(1);
 	}
 	return node;
