@@ -104,10 +104,15 @@ validate(const struct cli_cmd *cmd, const char *key, const aemp_val *v)
 
 	if ((err = aemp_conf_new(&c)) < 0)
 		return cli_fail(CLI_EFAIL, "out of memory");
-	/* Resolving alone (norc) also checks what only shows after
-	 * expansion or filtering: node-ID templates, framing lists. */
+	/* Node-ID templates and framing lists are checked as a whole when
+	 * resolving, so resolve them alone (norc).  Relations between keys
+	 * (max_queue >= max_packet) depend on the other levels: showconfig
+	 * and node creation check those. */
 	err = aemp_conf_set(c, key, v);
-	if (err == 0 && (err = aemp_conf_set_json(c, "norc", "true")) == 0)
+	if (err == 0 &&
+	    (strcmp(key, "nodeid") == 0 ||
+	     strcmp(key, "framing_format") == 0) &&
+	    (err = aemp_conf_set_json(c, "norc", "true")) == 0)
 		err = aemp_conf_resolve(c);
 	aemp_conf_free(c);
 	if (err == 0)

@@ -64,6 +64,10 @@ aemp_fails 1 "max_packet: expected an integer 1024\.\.1073741824, got \"huge\" \
 	showconfig bad
 aemp_fails 1 "unknown configuration key 'bogus'" showconfig leaf bogus 1
 aemp_fails 1 "nodeid: \"a#b\" must not contain" showconfig leaf nodeid 'a#b' force 1
+"$AEMP" profile small setmax_queue 65536
+aemp_fails 1 "showconfig: max_queue \(65536\) must be at least max_packet \(16777216\)" \
+	showconfig small
+aemp_ok showconfig small max_packet 4096
 aemp_fails 2 "KEY without VALUE" showconfig leaf secure
 aemp_fails 2 "KEY must be a string" showconfig leaf '{"a":1}' 1
 
