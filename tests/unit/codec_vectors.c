@@ -254,7 +254,7 @@ check_line(const char *file, int lineno, char *line)
 	    off == 0)
 		return;
 	line[strcspn(line, "\n")] = '\0';
-	snprintf(where, sizeof(where), "%s:%d", file, lineno);
+	snprintf(where, sizeof(where), "%.200s:%d", file, lineno);
 	if (strcmp(framing, "json") == 0) {
 		check_json(where, m + off);
 	} else if (strcmp(framing, "cbor") == 0) {
