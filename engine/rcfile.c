@@ -556,6 +556,8 @@ aemp_rc_add_profile(aemp_rc *rc, const char *profile)
 	aemp_val empty = aemp_map(NULL, 0);
 	int err;
 
+	if (profile == NULL)
+		return AEMP_SET_ERR(-EINVAL, "no profile name");
 	if (aemp_rc_has_profile(rc, profile))
 		return 0;
 	if (eng_rcv_map_get(rc->root, "profile") == NULL &&
@@ -574,6 +576,8 @@ aemp_rc_del_profile(aemp_rc *rc, const char *profile)
 {
 	aemp_val *prof;
 
+	if (profile == NULL)
+		return AEMP_SET_ERR(-EINVAL, "no profile name");
 	if (!aemp_rc_has_profile(rc, profile))
 		return AEMP_SET_ERR(AEMP_ECONFIG, "no profile '%s' in %s",
 		                    profile, rc->path);

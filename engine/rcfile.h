@@ -77,8 +77,11 @@ aemp_val *eng_rcv_new_map(void);
 const aemp_val *eng_rcv_map_get(const aemp_val *m, const char *key);
 
 /* eng_rcv_map_set - set key in the owned map m to a deep copy of v,
- * replacing an existing entry in place or appending.  Returns 0, -ENOMEM
- * or AEMP_EDEPTH.  Pointers into m are invalid afterwards. */
+ * replacing an existing entry in place or appending.  v may point into m
+ * (even into the value it replaces): it is copied before anything is
+ * freed.  aemp_rc_set inherits this, and the aemp tool relies on it when
+ * it edits a list with elements borrowed from the file.  Returns 0,
+ * -ENOMEM or AEMP_EDEPTH.  Pointers into m are invalid afterwards. */
 int eng_rcv_map_set(aemp_val *m, const char *key, const aemp_val *v);
 
 /* eng_rcv_map_take - like eng_rcv_map_set but takes the owned tree v

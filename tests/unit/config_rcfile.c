@@ -400,6 +400,13 @@ test_profiles(void)
 	CHECK_OK(aemp_rc_del_profile(rc, "web"));
 	CHECK_ERR(aemp_rc_del_profile(rc, "web"), AEMP_ECONFIG);
 	CHECK_ERR(aemp_rc_set(rc, NULL, "profile", &v), -EINVAL);
+	CHECK_ERR(aemp_rc_add_profile(rc, NULL), -EINVAL);
+	CHECK_ERR(aemp_rc_del_profile(rc, NULL), -EINVAL);
+	/* a value borrowed from the file itself, replacing itself */
+	CHECK_OK(aemp_rc_set(rc, "empty", "x", &v));
+	CHECK_OK(aemp_rc_set(rc, "empty", "x", aemp_rc_get(rc, "empty", "x")));
+	CHECK(aemp_str_eq(aemp_rc_get(rc, "empty", "x"), "s3cr3t"));
+	CHECK_OK(aemp_rc_del(rc, "empty", "x"));
 	CHECK_ERR(aemp_rc_del(rc, NULL, "profile"), -EINVAL);
 	v = aemp_str("\xc3");
 	CHECK_ERR(aemp_rc_set(rc, NULL, "secret", &v), AEMP_ECONFIG);
