@@ -183,7 +183,9 @@ enum eng_rec_kind {
 struct eng_ovf {
 	struct eng_ovf *next;
 	uint32_t kind;
-	uint32_t len;
+	uint32_t len;            /* committed payload bytes */
+	uint32_t cap;            /* allocated payload bytes */
+	uint32_t pad;
 	uint8_t data[];
 };
 
@@ -192,7 +194,9 @@ struct eng_ovf {
  * producing shard frees it. */
 struct eng_big {
 	uint32_t kind;
-	uint32_t len;
+	uint32_t len;            /* committed payload bytes */
+	uint32_t cap;            /* allocated payload bytes */
+	uint32_t pad;
 	uint8_t data[];
 };
 

@@ -324,7 +324,7 @@ discard_queue(struct ring_spsc *q)
 			struct eng_big *b;
 
 			memcpy(&b, p, sizeof(b));
-			ring_free(b, sizeof(*b) + b->len);
+			ring_free(b, sizeof(*b) + b->cap);
 		} else if (kind == REC_CALL) {
 			struct eng_call *c;
 
@@ -347,8 +347,7 @@ free_queues(struct aemp_node *node)
 			if (q == NULL)
 				continue;
 			discard_queue(q);
-			ring_spsc_fini(q);
-			ring_free(q, sizeof(*q));
+			ring_spsc_free(q);
 		}
 	}
 }

@@ -28,9 +28,10 @@ eng_shard_new(struct aemp_node *node, int idx, struct eng_shard **out)
 {
 	struct eng_shard *sh;
 
-	sh = ring_zalloc(sizeof(*sh));
+	sh = ring_alloc_aligned(AEMP_CACHELINE, sizeof(*sh));
 	if (sh == NULL)
 		return -ENOMEM;
+	memset(sh, 0, sizeof(*sh));
 	sh->node = node;
 	sh->idx = idx;
 	sh->next_id = 1;
@@ -59,9 +60,9 @@ free_ovf(struct eng_ovfq *oq)
 			struct eng_big *b;
 
 			memcpy(&b, o->data, sizeof(b));
-			ring_free(b, sizeof(*b) + b->len);
+			ring_free(b, sizeof(*b) + b->cap);
 		}
-		ring_free(o, sizeof(*o) + o->len);
+		ring_free(o, sizeof(*o) + o->cap);
 	}
 	oq->head = oq->tail = NULL;
 	oq->bytes = 0;
@@ -91,6 +92,8 @@ eng_shard_free(struct eng_shard *sh)
 
 	if (sh == NULL)
 		return;
+	/* Timers first: the heap points into objects freed below. */
+	ring_timers_fini(&sh->loop.timers);
 	eng_net_shard_free(sh);
 	eng_objs_free_all(sh);
 	eng_ports_free_all(sh);
@@ -104,11 +107,10 @@ eng_shard_free(struct eng_shard *sh)
 	ring_pool_fini(&sh->port64);
 	ring_pool_fini(&sh->port96);
 	ring_pool_fini(&sh->mons);
-	ring_timers_fini(&sh->loop.timers);
 	cod_tape_fini(&sh->tape);
 	ring_free(sh->scratch, sh->scratch_cap);
 	pthread_mutex_destroy(&sh->fmu);
-	ring_free(sh, sizeof(*sh));
+	ring_free_aligned(sh, AEMP_CACHELINE, sizeof(*sh));
 }
 
 uint8_t *
@@ -140,11 +142,8 @@ queue_get(struct aemp_node *node, int src, int dst)
 	if (AEMP_LIKELY(q != NULL))
 		return q;
 	/* Created lazily; only the producer (src) creates its queue. */
-	nq = ring_zalloc(sizeof(*nq));
-	if (nq == NULL || ring_spsc_init(nq, node->qcap) < 0) {
-		ring_free(nq, sizeof(*nq));
+	if (ring_spsc_new(&nq, node->qcap) < 0)
 		return NULL;
-	}
 	atomic_store_explicit(&node->q[src][dst], nq, memory_order_release);
 	return nq;
 }
@@ -158,10 +157,10 @@ open_drop(struct eng_ovfq *oq)
 {
 	if (oq->open_kind == OPEN_OVF) {
 		struct eng_ovf *o = oq->open;
-		ring_free(o, sizeof(*o) + o->len);
+		ring_free(o, sizeof(*o) + o->cap);
 	} else if (oq->open_kind == OPEN_BIG) {
 		struct eng_big *b = oq->open;
-		ring_free(b, sizeof(*b) + b->len);
+		ring_free(b, sizeof(*b) + b->cap);
 	}
 	oq->open = NULL;
 	oq->open_kind = OPEN_NONE;
@@ -175,7 +174,7 @@ open_alloc(struct eng_ovfq *oq, uint32_t kind, size_t len, int big)
 		if (b == NULL)
 			return NULL;
 		b->kind = kind;
-		b->len = (uint32_t)len;
+		b->len = b->cap = (uint32_t)len;
 		oq->open = b;
 		oq->open_kind = OPEN_BIG;
 		return b->data;
@@ -185,7 +184,7 @@ open_alloc(struct eng_ovfq *oq, uint32_t kind, size_t len, int big)
 			return NULL;
 		o->next = NULL;
 		o->kind = kind;
-		o->len = (uint32_t)len;
+		o->len = o->cap = (uint32_t)len;
 		oq->open = o;
 		oq->open_kind = OPEN_OVF;
 		return o->data;
@@ -200,10 +199,12 @@ eng_rec_reserve(struct eng_shard *sh, int dst, uint32_t kind, size_t len,
 	struct ring_spsc *q;
 	void *p = NULL;
 
-	open_drop(oq);
 	q = queue_get(sh->node, sh->idx, dst);
 	if (AEMP_UNLIKELY(q == NULL || len > UINT32_MAX))
 		return NULL;
+	if (oq->open_kind == OPEN_SPSC)
+		ring_spsc_abandon(q); /* reserving again: the first is dropped */
+	open_drop(oq);
 	if (AEMP_UNLIKELY(len > ring_spsc_max_payload(q))) {
 		if (!must && oq->big_bytes + len > ENG_BIG_LIMIT)
 			return NULL;
@@ -293,8 +294,12 @@ eng_rec_packet(struct eng_shard *sh, int dst, uint32_t kind, const void *hdr,
 		blen = cod_encode_packet(COD_CBOR, r + hlen, cap, name, namelen,
 		                         segs, nsegs);
 		if (AEMP_UNLIKELY(blen < 0)) {
+			struct ring_spsc *q = atomic_load_explicit(
+				&sh->node->q[sh->idx][dst], memory_order_relaxed);
+
+			if (sh->ovf[dst].open_kind == OPEN_SPSC)
+				ring_spsc_abandon(q);
 			open_drop(&sh->ovf[dst]);
-			sh->ovf[dst].open_kind = OPEN_NONE;
 			return (int)blen;
 		}
 		if ((size_t)blen <= cap)
@@ -346,7 +351,7 @@ ovf_drain(struct eng_shard *sh, int dst, struct ring_spsc *q)
 		if (oq->head == NULL)
 			oq->tail = NULL;
 		oq->bytes -= o->len;
-		ring_free(o, sizeof(*o) + o->len);
+		ring_free(o, sizeof(*o) + o->cap);
 	}
 }
 
@@ -394,7 +399,7 @@ run_big(struct eng_shard *sh, const uint8_t *p, size_t len)
 	run_record(sh, b->kind, b->data, b->len);
 	if (sh->big_src == sh->idx) {
 		sh->ovf[sh->idx].big_bytes -= b->len;
-		ring_free(b, sizeof(*b) + b->len);
+		ring_free(b, sizeof(*b) + b->cap);
 		return;
 	}
 	(void)eng_rec_send(sh, sh->big_src, REC_FREE, &b, sizeof(b), 1);
@@ -436,7 +441,7 @@ run_record(struct eng_shard *sh, uint32_t kind, const uint8_t *p, size_t len)
 
 		memcpy(&b, p, sizeof(b));
 		sh->ovf[sh->big_src].big_bytes -= b->len;
-		ring_free(b, sizeof(*b) + b->len);
+		ring_free(b, sizeof(*b) + b->cap);
 		break;
 	}
 	case REC_REMOTE:
@@ -588,10 +593,16 @@ eng_shard_main(void *arg)
 {
 	struct eng_shard *sh = arg;
 	struct aemp_node *node = sh->node;
+	struct ring_timers saved;
 	int rc;
 
 	eng_cur = sh;
+	/* Timers armed before start (aemp_after from the creating thread)
+	 * must survive ring_loop_init, which sets up a fresh timer heap. */
+	saved = sh->loop.timers;
 	rc = ring_loop_init(&sh->loop, 1024);
+	ring_timers_fini(&sh->loop.timers);
+	sh->loop.timers = saved;
 	if (rc == 0)
 		rc = eng_net_shard_start(sh);
 	shard_started(sh, rc);
@@ -608,7 +619,11 @@ eng_shard_main(void *arg)
 	eng_shard_flush(sh);
 	shard_close(sh);
 	sh->running = 0;
+	/* Keep the timer heap for eng_shard_free (objects own the timers). */
+	saved = sh->loop.timers;
+	ring_timers_init(&sh->loop.timers);
 	ring_loop_fini(&sh->loop);
+	sh->loop.timers = saved;
 	eng_cur = NULL;
 	return NULL;
 }

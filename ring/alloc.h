@@ -26,8 +26,12 @@ void *ring_realloc(void *p, size_t n);
 void ring_free(void *p, size_t n);
 
 /* ring_alloc_aligned - n bytes aligned to align (a power of two, multiple
- * of sizeof(void *)), freed with ring_free. NULL on failure. */
+ * of sizeof(void *)), freed with ring_free_aligned. NULL on failure. */
 void *ring_alloc_aligned(size_t align, size_t n);
+
+/* ring_free_aligned - free p from ring_alloc_aligned(align, n).  Sized
+ * deallocation must know the alignment: it can change the size class. */
+void ring_free_aligned(void *p, size_t align, size_t n);
 
 /* ring_alloc_name - "jemalloc" or "libc", for reports. */
 const char *ring_alloc_name(void);

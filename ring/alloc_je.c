@@ -45,6 +45,13 @@ ring_alloc_aligned(size_t align, size_t n)
 	return mallocx(n, MALLOCX_ALIGN(align));
 }
 
+void
+ring_free_aligned(void *p, size_t align, size_t n)
+{
+	if (p != NULL)
+		sdallocx(p, n, MALLOCX_ALIGN(align));
+}
+
 const char *
 ring_alloc_name(void)
 {

@@ -41,8 +41,8 @@ buf_addr(const struct ring_bufring *b, uint16_t bid)
 static void
 bufring_free(struct ring_bufring *b)
 {
-	ring_free(b->br, b->br ? ring_bytes(b->nbufs) : 0);
-	ring_free(b->mem, b->mem ? (size_t)b->nbufs * b->stride : 0);
+	ring_free_aligned(b->br, RING_PAGE, ring_bytes(b->nbufs));
+	ring_free_aligned(b->mem, RING_PAGE, (size_t)b->nbufs * b->stride);
 	b->br = NULL;
 	b->mem = NULL;
 }

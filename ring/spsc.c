@@ -74,7 +74,9 @@ ring_spsc_init(struct ring_spsc *q, size_t cap)
 	AEMP_ASSERT(((uintptr_t)q & (AEMP_CACHELINE - 1)) == 0);
 	if (cap < 4096 || (cap & (cap - 1)) != 0 || (uint64_t)cap > UINT32_MAX)
 		return -EINVAL;
-	q->buf = ring_alloc_aligned(AEMP_CACHELINE, cap);
+	/* Padding after the buffer: a record at the very end may be JSON
+	 * that simdjson parses in place, reading up to 64 bytes beyond it. */
+	q->buf = ring_alloc_aligned(AEMP_CACHELINE, cap + RING_SPSC_PADDING);
 	if (q->buf == NULL)
 		return -ENOMEM;
 	q->cap = cap;
@@ -92,7 +94,7 @@ ring_spsc_init(struct ring_spsc *q, size_t cap)
 void
 ring_spsc_fini(struct ring_spsc *q)
 {
-	ring_free(q->buf, q->cap);
+	ring_free_aligned(q->buf, AEMP_CACHELINE, q->cap + RING_SPSC_PADDING);
 	q->buf = NULL;
 }
 
@@ -106,7 +108,7 @@ ring_spsc_new(struct ring_spsc **out, size_t cap)
 		return -ENOMEM;
 	memset(q, 0, sizeof(*q));
 	if ((rc = ring_spsc_init(q, cap)) < 0) {
-		ring_free(q, sizeof(*q));
+		ring_free_aligned(q, AEMP_CACHELINE, sizeof(*q));
 		return rc;
 	}
 	*out = q;
@@ -119,7 +121,7 @@ ring_spsc_free(struct ring_spsc *q)
 	if (q == NULL)
 		return;
 	ring_spsc_fini(q);
-	ring_free(q, sizeof(*q));
+	ring_free_aligned(q, AEMP_CACHELINE, sizeof(*q));
 }
 
 /* 1 if `bytes` more bytes after tail_local fit in the free space; refreshes

@@ -28,6 +28,10 @@
 
 #include "ring/base.h"
 
+/* Readable bytes after the buffer, for decoders that read past the data
+ * (codec/codec.h COD_PADDING). */
+#define RING_SPSC_PADDING 64
+
 struct ring_spsc {
 	/* shared index, written by the producer once per publish */
 	_Alignas(AEMP_CACHELINE) atomic_uint_fast64_t tail; /* published */
@@ -76,6 +80,14 @@ ring_spsc_max_payload(const struct ring_spsc *q)
  */
 void *ring_spsc_reserve(struct ring_spsc *q, uint32_t kind, size_t len);
 void ring_spsc_commit(struct ring_spsc *q, size_t len);
+
+/* ring_spsc_abandon - drop the open reservation (nothing was committed;
+ * a filler record it may have placed stays and is skipped). */
+static inline void
+ring_spsc_abandon(struct ring_spsc *q)
+{
+	q->reserved = 0;
+}
 
 /* ring_spsc_publish - make committed records visible (store-release).
  * Returns 1 if anything new was published, else 0. */
