@@ -17,7 +17,7 @@
 struct eng_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	char text[ENG_ADDR_TEXT_MAX];   /* numeric "IP:PORT" / "[IPv6]:PORT" */
+	char text[ENG_ADDR_TEXT_MAX]; /* numeric "IP:PORT" / "[IPv6]:PORT" */
 };
 
 /*
