@@ -181,10 +181,11 @@ check: test-build
 # ---- fuzzing ---------------------------------------------------------------
 fuzz-build: $(FUZZ_BIN)
 
-build/fuzz/tests/fuzz/%: tests/fuzz/%.c $(STATIC_LIB) | $(DEPS_STAMP)
+# Linked with the C++ driver: codec/json.cc needs the C++ sanitizer runtime.
+build/fuzz/tests/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ   $@")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC_LIB) $(LIBS)
+	$(Q)$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC_LIB) $(LIBS)
 
 fuzz:
 	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=fuzz fuzz-build
