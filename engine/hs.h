@@ -114,7 +114,9 @@ struct eng_hs {
  * eng_hs_init - start a handshake: build both greeting lines (peeraddr =
  * the other side's address as "HOST:PORT", or NULL to omit the key; nonce
  * = 66 bytes, or NULL for fresh CSPRNG bytes) into the output.  Returns 0,
- * or a negated errno from the random source.
+ * AEMP_ECONFIG (empty node ID or one with ';', CR or LF in a field, line
+ * longer than 4095 bytes), or a negated errno from the random source.
+ * cfg is borrowed for the life of the handshake.
  */
 int eng_hs_init(struct eng_hs *hs, const struct eng_hs_cfg *cfg,
                 const char *peeraddr, const uint8_t *nonce);
