@@ -417,21 +417,24 @@ cod_json_decode_run(struct cod_tape *t, const uint8_t *p, size_t len,
                     const struct cod_span *pk, size_t npk, cod_pkt_fn cb,
                     void *arg)
 {
+	/* The parse starts at the first packet; its index 0 is pk[0].off. */
+	const uint8_t *q = p + pk[0].off;
+	size_t qlen = len - pk[0].off, i = 0;
 	struct json_walk w = {t, p + len};
 	od::parser *parser = json_parser(t);
 	od::document_stream st;
 	const aemp_val *pkt;
-	size_t i = 0;
 	int rc;
 
 	if (parser == nullptr)
 		return -ENOMEM;
-	if (auto e = parser->iterate_many(p, len, std::max(len, JSON_MIN_BATCH))
+	if (auto e = parser->iterate_many(q, qlen,
+	                                  std::max(qlen, JSON_MIN_BATCH))
 	                     .get(st))
 		return json_err(e);
 	for (auto it = st.begin(); it != st.end(); ++it) {
 		od::document_reference doc;
-		if (i == npk || it.current_index() != pk[i].off)
+		if (i == npk || it.current_index() + pk[0].off != pk[i].off)
 			return AEMP_EMALFORMED;
 		if (auto e = (*it).get(doc))
 			return json_err(e);

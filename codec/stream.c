@@ -149,16 +149,7 @@ stream_keep(struct cod_stream *s, const uint8_t *p, size_t n)
 	return stream_append(s, p, n);
 }
 
-static size_t
-stream_skip_ws(const uint8_t *p, size_t i, size_t n)
-{
-	while (i < n &&
-	       (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
-		i++;
-	return i;
-}
-
-/* Decodes the run of npk packets starting at p. */
+/* Decodes the npk packets at p + pk[i].off. */
 static int
 stream_json_run(struct cod_tape *t, const uint8_t *p, const struct cod_span *pk,
                 size_t npk, cod_pkt_fn cb, void *arg)
@@ -172,25 +163,10 @@ stream_json_run(struct cod_tape *t, const uint8_t *p, const struct cod_span *pk,
 		return cod_json_decode_run(t, p,
 		                           pk[npk - 1].off + pk[npk - 1].len,
 		                           pk, npk, cb, arg);
+	p += pk[0].off;
 	if ((rc = cod_json_decode(t, p, pk[0].len, 1, &pkt)) < 0)
 		return rc;
 	return cb(arg, pkt, p, pk[0].len);
-}
-
-/* Finds the end of the packet at p[0] ('[' checked): its length, 0 if it
- * does not end within p[0..n), or an error. */
-static ssize_t
-stream_json_end(const struct cod_stream *s, const uint8_t *p, size_t n)
-{
-	uint32_t depth = 0, state = 0;
-	size_t lim = AEMP_MIN(n, s->max_packet);
-	ssize_t k;
-	int done;
-
-	k = cod_json_scan(&depth, &state, p, lim, &done);
-	if (k < 0 || done)
-		return k;
-	return n > lim ? AEMP_ETOOBIG : 0;
 }
 
 static int
@@ -198,36 +174,20 @@ stream_json(struct cod_stream *s, struct cod_tape *t, const uint8_t *p,
             size_t n, cod_pkt_fn cb, void *arg)
 {
 	struct cod_span pk[STREAM_RUN_PKTS];
-	size_t i = 0, npk = 0, run = 0;
-	ssize_t k = 0;
-	int rc;
+	size_t i = 0, npk, next;
+	int rc, err;
 
-	for (;;) {
-		if ((i = stream_skip_ws(p, i, n)) == n)
-			break;
-		if (p[i] != '[')
-			k = AEMP_EMALFORMED;
-		else
-			k = stream_json_end(s, p + i, n - i);
-		if (k <= 0)
-			break;
-		if (npk == 0)
-			run = i;
-		pk[npk].off = i - run;
-		pk[npk++].len = (size_t)k;
-		i += (size_t)k;
-		if (npk == STREAM_RUN_PKTS || i - run >= STREAM_RUN_BYTES) {
-			rc = stream_json_run(t, p + run, pk, npk, cb, arg);
-			if (rc != 0)
-				return rc;
-			npk = 0;
-		}
-	}
-	/* Packets before an error or a partial packet go out first. */
-	if ((rc = stream_json_run(t, p + run, pk, npk, cb, arg)) != 0)
-		return rc;
-	if (k < 0)
-		return (int)k;
+	do {
+		npk = cod_json_split(p + i, n - i, s->max_packet,
+		                     STREAM_RUN_BYTES, pk, STREAM_RUN_PKTS,
+		                     &next, &err);
+		/* Packets before an error or a partial packet go out first. */
+		if ((rc = stream_json_run(t, p + i, pk, npk, cb, arg)) != 0)
+			return rc;
+		i += next;
+		if (err != 0)
+			return err;
+	} while (npk > 0 && i < n);
 	return i < n ? stream_keep(s, p + i, n - i) : 0;
 }
 

@@ -79,6 +79,20 @@ cod_tape_grow_s(struct cod_tape *t, size_t more)
 	                 TAPE_MIN_BYTES);
 }
 
+/* Most containers are short: a loop beats a memcpy call for them. */
+static inline void
+tape_copy(aemp_val *dst, const aemp_val *src, size_t n)
+{
+	size_t i;
+
+	if (n > 8) {
+		memcpy(dst, src, n * sizeof(aemp_val));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		dst[i] = src[i];
+}
+
 int
 cod_tape_close(struct cod_tape *t, size_t mark, uint8_t type)
 {
@@ -92,8 +106,7 @@ cod_tape_close(struct cod_tape *t, size_t mark, uint8_t type)
 		return AEMP_ETOOBIG;
 	if ((at = cod_tape_reserve(t, n)) < 0)
 		return (int)at;
-	if (n > 0)
-		memcpy(&t->v[at], &t->stk[mark], n * sizeof(aemp_val));
+	tape_copy(&t->v[at], &t->stk[mark], n);
 	memset(&c, 0, sizeof(c));
 	c.type = type;
 	c.len = (uint32_t)(type == AEMP_MAP ? n / 2 : n);

@@ -184,6 +184,9 @@ test_splits(enum cod_framing f)
 		rc = feed_cuts(&s, b, n, cuts, 2, &c);
 		ok = rc == 0 && coll_same(&ref, &c) &&
 		     cod_stream_pending(&s) == 0;
+		if (!ok)
+			DIAG("split at %zu of %zu: rc %d, %zu packets", k, n,
+			     rc, c.n);
 		cod_stream_fini(&s);
 		coll_free(&c);
 	}
