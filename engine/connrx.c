@@ -385,7 +385,9 @@ rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 	}
 	h = eng_hash(name->u.s, name->len);
 	dst = eng_shard_of_hash(sh->node, h);
-	if (dst != sh->idx)
+	/* Through the queue also when our own deferrals are pending (e.g.
+	 * a spawn this connection just requested): order per sender. */
+	if (dst != sh->idx || eng_self_busy(sh))
 		return eng_rec_forward(sh, dst, c->rx.framing, c->peer,
 		                       c->peerlen, raw, rawlen) < 0;
 	p = eng_port_find(sh, name->u.s, name->len, h);

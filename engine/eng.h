@@ -459,6 +459,9 @@ int eng_snd_segs(struct eng_shard *sh, const char *id,
                  const struct cod_seg *segs, size_t nsegs, int must);
 int eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,
                 const struct cod_seg *segs, size_t nsegs, int must);
+/* eng_self_busy - 1 if this shard's own deferral queue holds records: an
+ * immediate delivery now could overtake them. */
+int eng_self_busy(struct eng_shard *sh);
 /* eng_msg_record - deliver a REC_MSG payload on this shard. */
 void eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len);
 /* eng_rec_forward - hand a packet received from node src (raw bytes in

@@ -53,7 +53,6 @@ make_list(struct eng_net *net)
 {
 	aemp_val *v = ring_alloc((net->nlst + 1) * sizeof(aemp_val));
 	size_t i, len = 2;
-	char *p;
 
 	if (v == NULL)
 		return -ENOMEM;
@@ -63,11 +62,11 @@ make_list(struct eng_net *net)
 	}
 	net->lst_val = aemp_msg_dup(v, net->nlst);
 	net->lst_json = ring_alloc(len + 1);
+	net->lst_json_cap = len + 1;
 	if (net->lst_val != NULL && net->lst_json != NULL)
 		aemp_json_format(net->lst_val, net->lst_json, len + 1);
 	ring_free(v, (net->nlst + 1) * sizeof(aemp_val));
-	p = net->lst_json;
-	return net->lst_val != NULL && p != NULL ? 0 : -ENOMEM;
+	return net->lst_val != NULL && net->lst_json != NULL ? 0 : -ENOMEM;
 }
 
 int

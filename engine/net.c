@@ -103,6 +103,7 @@ shard_net_new(struct eng_shard *sh)
 	if (sn == NULL)
 		return -ENOMEM;
 	ring_bufq_pool_init(&sn->chunks, NET_CHUNK_SIZE);
+	cod_tape_init(&sn->xtape);
 	eng_htab_init(&sn->rnodes);
 	eng_htab_init(&sn->views);
 	sh->net = sn;
@@ -167,8 +168,7 @@ eng_net_node_free(struct aemp_node *node)
 	eng_htab_each(&net->up, free_upent, NULL);
 	eng_htab_fini(&net->up);
 	pthread_mutex_destroy(&net->upmu);
-	if (net->lst_json != NULL)
-		ring_free(net->lst_json, strlen(net->lst_json) + 1);
+	ring_free(net->lst_json, net->lst_json_cap);
 	aemp_val_free(net->lst_val);
 	ring_free(net, sizeof(*net));
 	node->net = NULL;
@@ -241,6 +241,7 @@ eng_net_shard_free(struct eng_shard *sh)
 	eng_htab_each(&sn->views, free_view, NULL);
 	eng_htab_fini(&sn->views);
 	free_nodemons(sn);
+	cod_tape_fini(&sn->xtape);
 	ring_bufq_pool_fini(&sn->chunks);
 	ring_free(sn->plain, NET_RXBUF_SIZE + RING_BUF_PADDING);
 	ring_free(sn, sizeof(*sn));
@@ -277,23 +278,19 @@ eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id, size_t idlen,
                          uint32_t gen, int up, int was_up,
                          const aemp_val *reason, size_t n)
 {
-	struct {
-		uint8_t sub;
-		struct nodeev ev;
-		char id[AEMP_ID_MAX];
-	} hdr;
+	uint8_t hdr[1 + sizeof(struct nodeev) + AEMP_ID_MAX];
+	struct nodeev ev = {gen, (uint8_t)up, (uint8_t)was_up,
+	                    (uint16_t)idlen};
 	struct cod_seg seg = {reason, n};
 	int dst;
 
-	hdr.sub = NET_NODEEV;
-	hdr.ev.gen = gen;
-	hdr.ev.up = (uint8_t)up;
-	hdr.ev.was_up = (uint8_t)was_up;
-	hdr.ev.idlen = (uint16_t)idlen;
-	memcpy(hdr.id, id, idlen);
+	/* Packed by hand: sub-kind, header, ID (no struct padding). */
+	hdr[0] = NET_NODEEV;
+	memcpy(hdr + 1, &ev, sizeof(ev));
+	memcpy(hdr + 1 + sizeof(ev), id, idlen);
 	for (dst = 0; dst < sh->node->nshards; dst++)
-		eng_rec_packet(sh, dst, REC_NET, &hdr,
-		               1 + sizeof(hdr.ev) + idlen, "", 0, &seg, 1, 1);
+		eng_rec_packet(sh, dst, REC_NET, hdr, 1 + sizeof(ev) + idlen,
+		               "", 0, &seg, 1, 1);
 }
 
 static void

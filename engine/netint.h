@@ -227,6 +227,7 @@ struct eng_net {
 	struct eng_listener *lst;
 	size_t nlst;
 	char *lst_json;              /* ["IP:PORT",...] */
+	size_t lst_json_cap;
 	aemp_val *lst_val;           /* the same as an ARRAY value */
 	atomic_int handshakes;       /* connections not yet authenticated */
 	pthread_mutex_t upmu;        /* guards `up` (control plane) */

@@ -92,10 +92,11 @@ eng_shard_free(struct eng_shard *sh)
 
 	if (sh == NULL)
 		return;
-	/* Timers first: the heap points into objects freed below. */
+	/* Timers first: the heap points into objects freed below.  Guard
+	 * objects before the network state, which owns node monitors. */
 	ring_timers_fini(&sh->loop.timers);
-	eng_net_shard_free(sh);
 	eng_objs_free_all(sh);
+	eng_net_shard_free(sh);
 	eng_ports_free_all(sh);
 	for (i = 0; i < ENG_MAX_SHARDS; i++) {
 		open_drop(&sh->ovf[i]);

@@ -25,8 +25,8 @@ struct rec_msghdr {
 	uint16_t srclen;
 };
 
-static int
-self_busy(struct eng_shard *sh)
+int
+eng_self_busy(struct eng_shard *sh)
 {
 	struct ring_spsc *q = atomic_load_explicit(
 	        &sh->node->q[sh->idx][sh->idx], memory_order_relaxed);
@@ -109,7 +109,7 @@ snd_local(struct eng_shard *sh, const char *name, size_t namelen, uint32_t hash,
 	int dst = namelen ? eng_shard_of_hash(sh->node, hash) : sh->idx;
 	struct eng_port *p;
 
-	if (dst == sh->idx && sh->depth < ENG_SND_DEPTH_MAX && !self_busy(sh)) {
+	if (dst == sh->idx && sh->depth < ENG_SND_DEPTH_MAX && !eng_self_busy(sh)) {
 		if (namelen == 0)
 			return deliver_now(sh, NULL, name, 0, segs, nsegs);
 		p = eng_port_find(sh, name, namelen, hash);
