@@ -202,8 +202,10 @@ eng_conn_encode(struct eng_conn *c, const char *name, size_t namelen,
 	int rc = eng_bufq_encode(&c->tx, c->send_framing, name, namelen, segs,
 	                         nsegs);
 
-	if (AEMP_LIKELY(rc == 0))
+	if (AEMP_LIKELY(rc == 0)) {
+		ENG_STAT_ADD(c->sh->st.remote_out, 1);
 		eng_conn_mark_dirty(c);
+	}
 	return rc;
 }
 
@@ -226,8 +228,10 @@ eng_conn_append_cbor(struct eng_conn *c, const uint8_t *pkt, size_t len)
 		rc = eng_bufq_encode(&c->tx, c->send_framing, v->u.a[0].u.s,
 		                     v->u.a[0].len, &seg, 1);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		ENG_STAT_ADD(c->sh->st.remote_out, 1);
 		eng_conn_mark_dirty(c);
+	}
 	return rc;
 }
 
@@ -314,6 +318,7 @@ conn_send_done(struct ring_op *op, int res, uint32_t flags)
 		return;
 	}
 	ring_bufq_consume(q, (size_t)res);
+	ENG_STAT_ADD(c->sh->st.bytes_out, (uint64_t)res);
 	c->last_tx_ns = c->sh->loop.now_ns;
 	if (c->handover) {
 		eng_conn_try_handover(c);

@@ -369,6 +369,7 @@ rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 	uint32_t h;
 	int dst;
 
+	ENG_STAT_ADD(sh->st.remote_in, 1);
 	if (AEMP_UNLIKELY(c->warm)) {
 		c->warm = 0; /* the peer talks: it has verified our auth */
 		eng_conn_mark_dirty(c);
@@ -560,6 +561,7 @@ data_recv_done(struct ring_op *op, int res, uint32_t flags)
 		return;
 	}
 	AEMP_ASSERT(buf != NULL);
+	ENG_STAT_ADD(c->sh->st.bytes_in, (uint64_t)res);
 	if (c->paused || c->nstash > 0) {
 		stash(c, bid, (size_t)res);
 	} else {

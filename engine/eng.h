@@ -217,6 +217,31 @@ struct eng_ovfq {
 	uint32_t unpublished;    /* records committed to the SPSC queue */
 };
 
+/* ---- statistics ----------------------------------------------------- */
+
+/*
+ * Per-shard counters.  Only the owning shard writes them (relaxed
+ * load + store, i.e. a plain increment on x86); aemp_stats reads them
+ * from any thread with relaxed loads.
+ */
+struct eng_stats {
+	atomic_uint_fast64_t delivered;     /* messages run by handlers */
+	atomic_uint_fast64_t xshard_out;    /* records to other shards */
+	atomic_uint_fast64_t remote_out;    /* packets queued to peers */
+	atomic_uint_fast64_t remote_in;     /* packets received from peers */
+	atomic_uint_fast64_t bytes_out;     /* bytes written to sockets */
+	atomic_uint_fast64_t bytes_in;      /* bytes read from sockets */
+	atomic_uint_fast64_t ports_made;
+	atomic_uint_fast64_t ports_killed;
+	atomic_int_fast64_t conns;          /* authenticated connections */
+};
+
+#define ENG_STAT_ADD(field, n)                                                 \
+	atomic_store_explicit(                                                 \
+		&(field),                                                      \
+		atomic_load_explicit(&(field), memory_order_relaxed) + (n),    \
+		memory_order_relaxed)
+
 /* ---- shard ---------------------------------------------------------- */
 
 struct eng_shard {
@@ -257,12 +282,8 @@ struct eng_shard {
 	/* scratch for encoding */
 	uint8_t *scratch;
 	size_t scratch_cap;
-	/* statistics (this shard's, summed when read) */
-	uint64_t st_local;
-	uint64_t st_xshard_out;
-	uint64_t st_xshard_in;
-	uint64_t st_ports_made;
-	uint64_t st_ports_killed;
+	/* statistics: written by this shard only, summed when read */
+	struct eng_stats st;
 	void *net;               /* network state of this shard (net*.c) */
 };
 

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "engine/eng.h"
-#include "engine/net.h"
+#include "engine/netint.h"
 
 /* A value as a NUL-terminated string in buf (strings only). */
 static const char *
@@ -125,6 +125,86 @@ req_kil1(struct eng_shard *sh, const aemp_val *args, size_t n)
 	eng_kill_local(sh, args[0].u.s, args[0].len, args + 1, n - 1, 1);
 }
 
+AEMP_API int
+aemp_stats_get(aemp_node *node, aemp_stats *out)
+{
+	const struct eng_stats *st;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < node->nshards; i++) {
+		st = &node->shards[i]->st;
+		out->msgs_delivered += atomic_load_explicit(
+			&st->delivered, memory_order_relaxed);
+		out->msgs_xshard += atomic_load_explicit(&st->xshard_out,
+		                                         memory_order_relaxed);
+		out->packets_out += atomic_load_explicit(&st->remote_out,
+		                                         memory_order_relaxed);
+		out->packets_in += atomic_load_explicit(&st->remote_in,
+		                                        memory_order_relaxed);
+		out->bytes_out += atomic_load_explicit(&st->bytes_out,
+		                                       memory_order_relaxed);
+		out->bytes_in += atomic_load_explicit(&st->bytes_in,
+		                                      memory_order_relaxed);
+		out->ports_created += atomic_load_explicit(
+			&st->ports_made, memory_order_relaxed);
+		out->ports -= atomic_load_explicit(&st->ports_killed,
+		                                   memory_order_relaxed);
+		out->connections += (uint64_t)atomic_load_explicit(
+			&st->conns, memory_order_relaxed);
+	}
+	out->ports += out->ports_created;
+	out->handshakes = (uint64_t)atomic_load(&eng_net(node)->handshakes);
+	out->shards = (uint32_t)node->nshards;
+	return 0;
+}
+
+static void
+req_stats(struct eng_shard *sh, const aemp_val *args, size_t n)
+{
+	aemp_stats st;
+	aemp_val kv[22];
+
+	aemp_stats_get(sh->node, &st);
+#define KV(i, name, v)                                                         \
+	do {                                                                   \
+		kv[2 * (i)] = aemp_str(name);                                  \
+		kv[2 * (i) + 1] = aemp_int((int64_t)(v));                      \
+	} while (0)
+	KV(0, "messages", st.msgs_delivered);
+	KV(1, "xshard", st.msgs_xshard);
+	KV(2, "packets_out", st.packets_out);
+	KV(3, "packets_in", st.packets_in);
+	KV(4, "bytes_out", st.bytes_out);
+	KV(5, "bytes_in", st.bytes_in);
+	KV(6, "ports", st.ports);
+	KV(7, "ports_created", st.ports_created);
+	KV(8, "connections", st.connections);
+	KV(9, "handshakes", st.handshakes);
+	KV(10, "shards", st.shards);
+#undef KV
+	{
+		aemp_val map = aemp_map(kv, 11);
+
+		eng_reply(sh, args, n, &map, 1);
+	}
+}
+
+static void
+req_nodes(struct eng_shard *sh, const aemp_val *args, size_t n)
+{
+	char buf[16384];
+	aemp_val *v = NULL;
+
+	if (aemp_up_nodes(sh->node, buf, sizeof(buf)) >= (int)sizeof(buf) ||
+	    aemp_json_parse(buf, strlen(buf), &v) < 0) {
+		eng_log(sh->node, AEMP_LOG_ERROR, "aemp::nodes: list too long");
+		return;
+	}
+	eng_reply(sh, args, n, v, 1);
+	aemp_val_free(v);
+}
+
 /* The node-protocol table (§4.3).  Returns 1 if the tag was handled. */
 static int
 node_request(struct eng_shard *sh, const aemp_val *tag, const aemp_val *args,
@@ -145,6 +225,10 @@ node_request(struct eng_shard *sh, const aemp_val *tag, const aemp_val *args,
 		req_can(sh, args, n);
 	else if (tag_is(tag, "eval"))
 		req_eval(sh, args, n, src, srclen);
+	else if (tag_is(tag, "aemp::stats"))
+		req_stats(sh, args, n);
+	else if (tag_is(tag, "aemp::nodes"))
+		req_nodes(sh, args, n);
 	else if (tag_is(tag, "mon1") || tag_is(tag, "mon0") ||
 	         tag_is(tag, "kil0")) {
 		if (remote)

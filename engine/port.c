@@ -186,7 +186,7 @@ eng_port_create(struct eng_shard *sh, const char *name, size_t len,
 		port_release(sh, p);
 		return -ENOMEM;
 	}
-	sh->st_ports_made++;
+	ENG_STAT_ADD(sh->st.ports_made, 1);
 	*out = p;
 	return 0;
 }
@@ -355,6 +355,7 @@ eng_deliver(struct eng_shard *sh, struct eng_port *p, const aemp_val *msg,
 		unhandled(sh, p, msg, n);
 		return;
 	}
+	ENG_STAT_ADD(sh->st.delivered, 1);
 	eng_ctx_enter(sh, &save, p->name, p->namelen, src, srclen);
 	sh->depth++;
 	if (t != NULL)
@@ -437,7 +438,7 @@ eng_port_die(struct eng_shard *sh, struct eng_port *p, const aemp_val *reason,
 	struct eng_mon *list = p->mons;
 
 	eng_htab_remove(&sh->ports, p, port_hash);
-	sh->st_ports_killed++;
+	ENG_STAT_ADD(sh->st.ports_killed, 1);
 	if (list != NULL)
 		list->pprev = &list;
 	p->mons = NULL;

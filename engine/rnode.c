@@ -457,6 +457,8 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 
 	eng_log(sh->node, was_up ? AEMP_LOG_WARN : AEMP_LOG_NOTE,
 	        "node %s: %s", rn->id, reason);
+	if (was_up)
+		ENG_STAT_ADD(sh->st.conns, -1);
 	rn->conn = NULL;
 	rn->state = RN_DOWN;
 	stop_attempt(sh, rn);
@@ -530,6 +532,7 @@ eng_rnode_up(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *c)
 	c->trial_of = NULL;
 	rn->conn = c;
 	rn->state = RN_UP;
+	ENG_STAT_ADD(sh->st.conns, 1);
 	eng_log(sh->node, AEMP_LOG_INFO, "node %s is up", rn->id);
 	eng_up_set(sh->node, rn->id, rn->idlen, 1);
 	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 1, 0, &none,

@@ -78,7 +78,6 @@ deliver_now(struct eng_shard *sh, struct eng_port *p, const char *name,
 	msg = flatten(segs, nsegs, buf, 16, &n, &heap);
 	if (msg == NULL)
 		return -ENOMEM;
-	sh->st_local++;
 	if (p != NULL)
 		eng_deliver(sh, p, msg, n, sh->node->id, sh->node->idlen);
 	else if (namelen == 0)
@@ -96,7 +95,7 @@ snd_record(struct eng_shard *sh, int dst, const char *name, size_t namelen,
 	struct rec_msghdr h = {COD_CBOR, 0, 0};
 
 	if (dst != sh->idx)
-		sh->st_xshard_out++;
+		ENG_STAT_ADD(sh->st.xshard_out, 1);
 	return eng_rec_packet(sh, dst, REC_MSG, &h, sizeof(h), name, namelen,
 	                      segs, nsegs, must);
 }
@@ -166,7 +165,6 @@ eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len)
 		        "dropped undecodable message: %s", aemp_strerror(rc));
 		return;
 	}
-	sh->st_xshard_in++;
 	name = pkt->len > 0 ? &pkt->u.a[0] : NULL;
 	if (name == NULL || (name->type == AEMP_STR && name->len == 0)) {
 		eng_nodeport(sh, pkt->len ? pkt->u.a + 1 : NULL,
@@ -200,7 +198,7 @@ eng_rec_forward(struct eng_shard *sh, int dst, enum cod_framing f,
 	memcpy(r + sizeof(h), src, srclen);
 	memcpy(r + sizeof(h) + srclen, raw, rawlen);
 	eng_rec_commit(sh, dst, len);
-	sh->st_xshard_out++;
+	ENG_STAT_ADD(sh->st.xshard_out, 1);
 	return 0;
 }
 

@@ -883,6 +883,32 @@ typedef void (*aemp_node_fn)(aemp_node *node, const char *nodeid, int up,
 AEMP_API int aemp_mon_nodes(aemp_node *node, aemp_node_fn cb, void *arg,
                             aemp_guard *guard);
 
+/* Counters of a node, summed over its shards (each shard writes its own;
+ * a read is a consistent-enough snapshot, not an atomic one). */
+typedef struct aemp_stats {
+	uint64_t msgs_delivered;  /* messages run by port handlers */
+	uint64_t msgs_xshard;     /* records passed between shards */
+	uint64_t packets_out;     /* packets queued for remote nodes */
+	uint64_t packets_in;      /* packets received from remote nodes */
+	uint64_t bytes_out;       /* bytes written to sockets (TLS included) */
+	uint64_t bytes_in;        /* bytes read from sockets */
+	uint64_t ports;           /* live local ports */
+	uint64_t ports_created;   /* local ports ever created */
+	uint64_t connections;     /* authenticated connections */
+	uint64_t handshakes;      /* connections still in the handshake */
+	uint32_t shards;
+	uint32_t pad;
+} aemp_stats;
+
+/*
+ * aemp_stats_get - the node's counters into *out.  Also answered remotely:
+ * a node-port request ["", "aemp::stats", REPLYADDR...] replies with a map
+ * of these names, and ["", "aemp::nodes", REPLYADDR...] with the array of
+ * connected node IDs (aemp extensions, docs/protocol.md).  Returns 0.
+ * Any thread.
+ */
+AEMP_API int aemp_stats_get(aemp_node *node, aemp_stats *out);
+
 #ifdef __cplusplus
 }
 #endif
