@@ -50,6 +50,8 @@ enum eng_obj_kind {
 	OBJ_MON = 1,
 	OBJ_AFTER = 2,
 	OBJ_NODEMON = 3,
+	OBJ_DBMON = 4,
+	OBJ_DBSET = 5,
 };
 
 /* Header of every object a guard can name; lives in its shard's objs. */
@@ -485,6 +487,10 @@ int eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,
 int eng_self_busy(struct eng_shard *sh);
 /* eng_msg_record - deliver a REC_MSG payload on this shard. */
 void eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len);
+/* eng_snd_node_from - node-port request [ "", segs... ] processed on shard
+ * dst in a later turn as coming from node src (srclen 0: this node). */
+int eng_snd_node_from(struct eng_shard *sh, int dst, const char *src,
+                      size_t srclen, const struct cod_seg *segs, size_t nsegs);
 /* eng_rec_forward - hand a packet received from node src (raw bytes in
  * framing f) to shard dst without re-encoding (spills when full). */
 int eng_rec_forward(struct eng_shard *sh, int dst, enum cod_framing f,
@@ -554,6 +560,9 @@ int eng_remote_mon(struct eng_shard *sh, const struct eng_pid *pid,
 /* eng_remote_unmon - the owner side of monitor id on port (remote) was
  * cancelled: remove its registration at the node's owner shard. */
 int eng_remote_unmon(struct eng_shard *sh, const char *port, uint64_t id);
+/* eng_db_obj_cancel / eng_db_obj_free - database guard objects. */
+void eng_db_obj_cancel(struct eng_shard *sh0, struct eng_obj *o);
+void eng_db_obj_free(struct eng_obj *o);
 /* eng_nodemon_cancel - cancel an aemp_mon_nodes subscription. */
 void eng_nodemon_cancel(struct eng_shard *sh, uint64_t id);
 /* eng_remote_fire_proxy - a monitored local port died: send kil0 to the

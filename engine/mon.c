@@ -355,6 +355,10 @@ eng_guard_cancel_here(struct eng_shard *sh, uint64_t id)
 	case OBJ_NODEMON:
 		eng_nodemon_cancel(sh, id);
 		break;
+	case OBJ_DBMON:
+	case OBJ_DBSET:
+		eng_db_obj_cancel(sh, o);
+		break;
 	default:
 		AEMP_ASSERT(!"bad guard object");
 	}
@@ -376,6 +380,8 @@ free_obj_cb(void *e, void *arg)
 		eng_mon_free(sh, m);
 	} else if (o->kind == OBJ_AFTER) {
 		eng_after_free(sh, (struct eng_after *)o);
+	} else if (o->kind == OBJ_DBSET || o->kind == OBJ_DBMON) {
+		eng_db_obj_free(o);
 	}
 	/* OBJ_NODEMON objects belong to the network layer's lists. */
 }

@@ -152,7 +152,8 @@ eng_seeds_peer(struct eng_global *g, const struct eng_addr *a, const char *id,
 	}
 	eng_strfree(g->seed_ids[i]);
 	g->seed_ids[i] = eng_strndup(id, idlen);
-	eng_global_send_g_slave(g->sh0, id, idlen, 0);
+	/* g_slave goes out when the connection is up (eng_global_nodeev):
+	 * queued now, it would start an address lookup of its own. */
 }
 
 int
@@ -166,4 +167,16 @@ eng_seeds_is_seed(struct eng_global *g, const char *id, size_t idlen)
 			return 1;
 	}
 	return 0;
+}
+
+const char *
+eng_seeds_up(struct eng_global *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nseeds; i++) {
+		if (seed_up(g, i))
+			return g->seed_ids[i];
+	}
+	return NULL;
 }

@@ -202,6 +202,27 @@ eng_rec_forward(struct eng_shard *sh, int dst, enum cod_framing f,
 	return 0;
 }
 
+/*
+ * eng_snd_node_from - a node-port request [ "", segs... ] for this node,
+ * processed on shard dst in a later turn as if it came from node src
+ * (srclen 0: from this node).  Used by the control shard to talk to
+ * itself without nesting, and to move g_* requests to it.
+ */
+int
+eng_snd_node_from(struct eng_shard *sh, int dst, const char *src,
+                  size_t srclen, const struct cod_seg *segs, size_t nsegs)
+{
+	uint8_t hdr[sizeof(struct rec_msghdr) + AEMP_ID_MAX];
+	struct rec_msghdr h = {COD_CBOR, 0, (uint16_t)srclen};
+
+	AEMP_ASSERT(srclen < AEMP_ID_MAX);
+	memcpy(hdr, &h, sizeof(h));
+	if (srclen > 0)
+		memcpy(hdr + sizeof(h), src, srclen);
+	return eng_rec_packet(sh, dst, REC_MSG, hdr, sizeof(h) + srclen, "", 0,
+	                      segs, nsegs, 1);
+}
+
 /* ---- public sending API --------------------------------------------- */
 
 static void

@@ -883,6 +883,92 @@ typedef void (*aemp_node_fn)(aemp_node *node, const char *nodeid, int up,
 AEMP_API int aemp_mon_nodes(aemp_node *node, aemp_node_fn cb, void *arg,
                             aemp_guard *guard);
 
+/* ------------------------------------------------------------------------ */
+/* The distributed database                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The database of AnyEvent::MP 2.x (aemp-protocol.md §6, §7.9): a
+ * two-level map FAMILY -> KEY -> VALUE held by the global nodes.  Each
+ * node owns the entries it sets; they live as long as its connection to
+ * its master (a global node it reached through its seeds).  Families are
+ * non-empty strings (application families start with a letter; internal
+ * ones, 'l and 'g, with an apostrophe); keys are non-empty strings.
+ *
+ * All database work runs on the control shard (shard 0), and so do the
+ * callbacks below, in the port context ($SELF) of the caller if it had
+ * one.  Calls may be made from any thread; they are posted to shard 0
+ * and return at once.
+ */
+
+/* A query result: a MAP for aemp_db_family, an ARRAY of keys or values
+ * for aemp_db_keys / aemp_db_values.  Borrowed during the call. */
+typedef void (*aemp_db_fn)(aemp_node *node, const char *family,
+                           const aemp_val *result, void *arg);
+
+/*
+ * A family monitor callback: mirror is the whole family as this node
+ * mirrors it (a MAP, read-only); added, changed and deleted are ARRAYs of
+ * keys (possibly empty; a change may be reported even if the value did
+ * not change).  All borrowed during the call.
+ */
+typedef void (*aemp_dbmon_fn)(aemp_node *node, const char *family,
+                              const aemp_val *mirror, const aemp_val *added,
+                              const aemp_val *changed, const aemp_val *deleted,
+                              void *arg);
+
+/*
+ * aemp_db_set - set family/key to value (NULL: null) in this node's part
+ * of the database; sent to the master only if the value changed.  With
+ * guard non-NULL, cancelling the guard deletes the key.  value is copied.
+ * Returns 0, -EINVAL (empty family or key), AEMP_ETOOBIG, -ENOMEM.
+ */
+AEMP_API int aemp_db_set(aemp_node *node, const char *family, const char *key,
+                         const aemp_val *value, aemp_guard *guard);
+
+/* aemp_db_del - delete family/key from this node's part (if present).
+ * Returns as aemp_db_set. */
+AEMP_API int aemp_db_del(aemp_node *node, const char *family, const char *key);
+
+/*
+ * aemp_db_reg - aemp_db_set(family, port, value) plus a monitor that
+ * deletes the key when the port dies, for any reason.  port NULL: the
+ * current port ($SELF; AEMP_ENOCONTEXT outside port context).  The guard
+ * deletes the key and drops the monitor.  Returns as aemp_db_set.
+ */
+AEMP_API int aemp_db_reg(aemp_node *node, const char *family, const char *port,
+                         const aemp_val *value, aemp_guard *guard);
+
+/*
+ * aemp_db_family / aemp_db_keys / aemp_db_values - ask the master for a
+ * whole family, its keys or its values; cb runs once with the answer
+ * (requests wait while no master is known and are re-sent to a new
+ * master).  Returns 0, -EINVAL, -ENOMEM.
+ */
+AEMP_API int aemp_db_family(aemp_node *node, const char *family, aemp_db_fn cb,
+                            void *arg);
+AEMP_API int aemp_db_keys(aemp_node *node, const char *family, aemp_db_fn cb,
+                          void *arg);
+AEMP_API int aemp_db_values(aemp_node *node, const char *family, aemp_db_fn cb,
+                            void *arg);
+
+/*
+ * aemp_db_mon - mirror family and call cb on every change until the guard
+ * is cancelled: first (in a later loop turn) with the current mirror and
+ * all its keys as added, then per change.  After a master change the
+ * mirror resynchronises and cb reports the differences.  Returns 0,
+ * -EINVAL, -ENOMEM.
+ */
+AEMP_API int aemp_db_mon(aemp_node *node, const char *family, aemp_dbmon_fn cb,
+                         void *arg, aemp_guard *guard);
+
+/*
+ * aemp_node_is_global - 1 if this node runs the global service (it found
+ * itself among its seeds, a node sent it g_slave, or the service
+ * "AnyEvent::MP::Global::" was configured), else 0.  Any thread.
+ */
+AEMP_API int aemp_node_is_global(aemp_node *node);
+
 /* Counters of a node, summed over its shards (each shard writes its own;
  * a read is a consistent-enough snapshot, not an atomic one). */
 typedef struct aemp_stats {
