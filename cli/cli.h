@@ -12,7 +12,11 @@
  *
  * Groups of commands live in one file each and export a table:
  * cli/conf.c (the configuration file) and cli/proto.c (commands that talk
- * to nodes).  Adding a group is one more table in main.c.
+ * to nodes, with cli/run.c for `aemp run` and cli/node.c for the tool's
+ * own node).  Adding a group is one more table in main.c.
+ *
+ * Options (--seeds, --secret, --timeout, --json, --verbose) come before
+ * the first command and only affect the protocol commands (main.c).
  *
  * Threads: single-threaded.
  */
@@ -35,7 +39,23 @@
 #define CLI_ANY 0 /* any value */
 #define CLI_STR 1 /* every consumed argument must be a string */
 
+/* Default time limit of the protocol commands, seconds (§8.2). */
+#define CLI_TIMEOUT_S 5.0
+
+/* Options given before the first command. */
+struct cli_opts {
+	const char *seeds;  /* --seeds LIST (comma-separated), NULL: file */
+	const char *secret; /* --secret S, NULL: file */
+	double timeout_s;   /* --timeout SECONDS */
+	int json;           /* --json: machine-readable output */
+	int verbose;        /* --verbose: the tool node's log on stderr */
+};
+
+struct cli_node;
+
 struct cli {
+	struct cli_opts opt;
+	struct cli_node *tn; /* the tool's own node, made on first use */
 	aemp_rc *rc;         /* the configuration file, opened on first use */
 	char *section;       /* current profile (new), NULL: global section */
 	int modified;        /* rc has unsaved changes */
@@ -59,6 +79,51 @@ extern const struct cli_cmd cli_conf_cmds[];
 extern const size_t cli_conf_ncmds;
 extern const struct cli_cmd cli_proto_cmds[];
 extern const size_t cli_proto_ncmds;
+
+/* cli/run.c: `aemp run KEY VALUE...` (does not return before the node
+ * stops). */
+int cli_run(struct cli *cli, const struct cli_cmd *cmd);
+
+/*
+ * cli/node.c: the tool's own node for the protocol commands, started on
+ * first use and freed by cli_node_free().  Its callbacks run on shard
+ * threads and hand their results to the main thread through struct
+ * cli_wait.
+ */
+
+/* A result handed from a shard thread to the main thread. */
+struct cli_wait {
+	struct cli_node *tn;
+	int done;    /* set (under the node's lock) by the callback */
+	int status;  /* 0, or an error (AEMP_ENOPORT: the port died) */
+	aemp_val *v; /* new: the message or reason, as an ARRAY value */
+	struct cli_wait *all_link;
+};
+
+/* cli_node - the started tool node.  Returns CLI_OK and *out (borrowed
+ * from cli) or an exit status after printing one line. */
+int cli_node(struct cli *cli, aemp_node **out);
+
+/* cli_node_reach - wait until the node of port ID `id` is connected, at
+ * most --timeout seconds.  Returns CLI_OK or CLI_EFAIL ("unreachable"
+ * printed). */
+int cli_node_reach(struct cli *cli, const char *id);
+
+/* cli_wait_new - a result slot owned by the tool node (freed with it, so
+ * late callbacks stay harmless).  NULL when out of memory. */
+struct cli_wait *cli_wait_new(struct cli *cli);
+
+/* cli_wait_post - store status and a copy of msg/n into w and wake the
+ * main thread; only the first post counts.  Shard threads. */
+void cli_wait_post(struct cli_wait *w, int status, const aemp_val *msg,
+                   size_t n);
+
+/* cli_wait_for - wait until w is done, at most timeout_s seconds (< 0:
+ * forever).  Returns 1 if done, 0 on timeout. */
+int cli_wait_for(struct cli_wait *w, double timeout_s);
+
+/* cli_node_free - stop and free the tool node.  NULL-safe. */
+void cli_node_free(struct cli *cli);
 
 /* cli_fail - print "aemp: MESSAGE" on stderr and return status. */
 int cli_fail(int status, const char *fmt, ...)

@@ -10,6 +10,7 @@
  *
  * Threads: single-threaded.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +246,8 @@ help(FILE *f)
 	size_t g, i;
 	char syn[64];
 
-	fprintf(f, "usage: aemp COMMAND [ARG...] [COMMAND [ARG...]]...\n"
+	fprintf(f, "usage: aemp [OPTION...] COMMAND [ARG...] [COMMAND "
+	           "[ARG...]]...\n"
 	           "Commands run left to right.  Arguments starting with [, { "
 	           "or \" are JSON;\na first argument starting with [ is a "
 	           "JSON array of all arguments.\nEvery setXXX command also "
@@ -261,7 +263,131 @@ help(FILE *f)
 			fprintf(f, "  %-34s %s\n", syn, c->help);
 		}
 	}
+	fprintf(f,
+	        "\nOptions (before the first command; they affect the "
+	        "node the tool uses\nto talk to nodes, profile \"aemp\"):\n"
+	        "  --seeds LIST, --seed ADDR          seeds to dial "
+	        "(instead of the file's)\n"
+	        "  --secret SECRET                    shared secret "
+	        "(instead of the file's)\n"
+	        "  --timeout SECONDS                  give up after this "
+	        "long (default 5)\n"
+	        "  --json                             JSON output for "
+	        "nodes and stats\n"
+	        "  -v, --verbose                      log of the tool's node "
+	        "on stderr\n");
 	fprintf(f, "\nOther: help, --help, --version.  See aemp(1).\n");
+}
+
+/* One option's value: "--name=value" or the next argument.  Returns the
+ * value (borrowed from argv) and advances *i, or NULL after an error. */
+static const char *
+opt_value(int argc, char **argv, int *i, const char *name, size_t len)
+{
+	const char *a = argv[*i];
+
+	if (a[len] == '=')
+		return a + len + 1;
+	if (*i + 1 >= argc) {
+		cli_fail(CLI_EUSAGE, "option '%s' needs a value", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int
+opt_is(const char *a, const char *name, size_t *len)
+{
+	*len = strlen(name);
+	return strncmp(a, name, *len) == 0 &&
+	       (a[*len] == '\0' || a[*len] == '=');
+}
+
+/* --seed ADDR (repeatable) appends to the list of --seeds. */
+static int
+opt_add_seed(char **seeds, const char *addr)
+{
+	size_t old = *seeds ? strlen(*seeds) : 0;
+	char *s = realloc(*seeds, old + strlen(addr) + 2);
+
+	if (s == NULL)
+		return cli_fail(CLI_EFAIL, "out of memory");
+	snprintf(s + old, strlen(addr) + 2, "%s%s", old ? "," : "", addr);
+	*seeds = s;
+	return CLI_OK;
+}
+
+static int
+opt_timeout(struct cli_opts *o, const char *v)
+{
+	char *end;
+	double t = strtod(v, &end);
+
+	if (end == v || *end != '\0' || !isfinite(t) || t <= 0 || t > 1e6)
+		return cli_fail(CLI_EUSAGE,
+		                "--timeout: expected seconds > 0, got '%s'", v);
+	o->timeout_s = t;
+	return CLI_OK;
+}
+
+/* One option at argv[*i]; *seeds collects --seed/--seeds. */
+static int
+parse_opt(struct cli_opts *o, char **seeds, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *v;
+	size_t len;
+
+	if (strcmp(a, "--json") == 0)
+		o->json = 1;
+	else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+		o->verbose = 1;
+	else if (opt_is(a, "--seed", &len) || opt_is(a, "--seeds", &len))
+		return (v = opt_value(argc, argv, i, a, len)) == NULL
+		               ? CLI_EUSAGE
+		               : opt_add_seed(seeds, v);
+	else if (opt_is(a, "--secret", &len))
+		return (o->secret = opt_value(argc, argv, i, a, len)) == NULL
+		               ? CLI_EUSAGE
+		               : CLI_OK;
+	else if (opt_is(a, "--timeout", &len))
+		return (v = opt_value(argc, argv, i, a, len)) == NULL
+		               ? CLI_EUSAGE
+		               : opt_timeout(o, v);
+	else
+		return cli_fail(CLI_EUSAGE,
+		                "unknown option '%.60s' (try 'aemp "
+		                "help')",
+		                a);
+	return CLI_OK;
+}
+
+/* The options before the first command; *first is the index of the
+ * first argument after them. */
+static int
+parse_opts(struct cli_opts *o, char **seeds, int argc, char **argv, int *first)
+{
+	static const char *const special_args[] = {"--help", "-h", "--version",
+	                                           "-V"};
+	int i, st;
+	size_t k;
+
+	o->timeout_s = CLI_TIMEOUT_S;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		for (k = 0; k < sizeof(special_args) / sizeof(*special_args);
+		     k++)
+			if (strcmp(argv[i], special_args[k]) == 0)
+				goto out;
+		if ((st = parse_opt(o, seeds, argc, argv, &i)) != CLI_OK)
+			return st;
+	}
+out:
+	o->seeds = *seeds;
+	*first = i;
+	return CLI_OK;
 }
 
 /* help and version, which need no file. */
@@ -292,18 +418,25 @@ special(const aemp_val *v, size_t n, int *status)
 int
 main(int argc, char **argv)
 {
-	struct cli cli = {NULL, NULL, 0, NULL, 0};
+	struct cli cli;
 	struct line l;
-	int st;
+	char *seeds = NULL;
+	int st, first = 1;
 
-	st = line_from_argv(&l, argc - 1, argv + 1);
+	memset(&cli, 0, sizeof(cli));
+	memset(&l, 0, sizeof(l));
+	st = parse_opts(&cli.opt, &seeds, argc, argv, &first);
+	if (st == CLI_OK)
+		st = line_from_argv(&l, argc - first, argv + first);
 	if (st == CLI_OK && !special(l.v, l.n, &st) &&
 	    (st = walk(NULL, l.v, l.n)) == CLI_OK &&
 	    (st = walk(&cli, l.v, l.n)) == CLI_OK)
 		st = cli_save(&cli);
 	if (fflush(stdout) != 0 && st == CLI_OK)
 		st = cli_fail(CLI_EFAIL, "cannot write to standard output");
+	cli_node_free(&cli);
 	aemp_rc_close(cli.rc);
+	free(seeds);
 	free(cli.section);
 	line_free(&l);
 	return st;

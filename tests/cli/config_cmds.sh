@@ -8,7 +8,7 @@ g() { json_get "$RC" "$1"; }
 
 # help and version need no file
 aemp_ok help
-like "$OUT" "^usage: aemp COMMAND" "help prints usage"
+like "$OUT" "^usage: aemp \[OPTION...\] COMMAND" "help prints usage"
 like "$OUT" "setseeds LIST" "help lists setseeds"
 aemp_ok --help
 aemp_ok --version

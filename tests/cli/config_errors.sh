@@ -32,11 +32,9 @@ aemp_fails 2 "'profile': NAME must be a string, not JSON" profile '["x"]'
 aemp_fails 2 "'addseed': HOST:PORT must be a string" addseed '["x:1"]'
 
 # protocol commands: not there yet, or refused for good
-for c in run snd cal mon trace; do
-	aemp_fails 2 "'$c' is not available yet" $c somewhere
-done
-aemp_fails 2 "'run' is not available yet" setsecret changed run
-for c in eval shell restart; do
+aemp_fails 2 "db keys: not available yet" db keys somewhere
+aemp_fails 2 "db mon: not available yet" setsecret changed db mon fam
+for c in eval shell restart trace; do
 	aemp_fails 2 "'$c' is not supported: aemp nodes do not evaluate code" \
 		$c node 1+1
 done
