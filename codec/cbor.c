@@ -1,6 +1,7 @@
 /*
  * codec/cbor.c - CBOR decoding (aemp-protocol.md §3.4, RFC 8949): the
- * packet decoder and the resumable boundary scanner for partial packets.
+ * packet decoder.  The resumable scanner for partial packets, which must
+ * accept and refuse exactly what this decoder does, is codec/cbor_scan.c.
  *
  * What is accepted, and why (Perl CBOR::XS is the peer):
  *  - strings of major type 2 (byte) and 3 (text), definite or indefinite,
@@ -154,17 +155,19 @@ cbor_indef_str(struct cbor_dec *d, unsigned mt, aemp_val *out)
 			return COD_EMORE;
 		if (*d->p == 0xff)
 			break;
+		/* Judged on the first byte, as the scanner does. */
+		if ((*d->p >> 5) != mt || (*d->p & 31) == 31)
+			return AEMP_EMALFORMED;
 		if ((rc = cbor_head(d, &cmt, &ai, &n)) < 0)
 			return rc;
-		if (cmt != mt || ai == 31)
-			return AEMP_EMALFORMED;
 		if (n > cbor_left(d))
 			return COD_EMORE;
 		if (n > UINT32_MAX - (t->slen - start))
 			return AEMP_ETOOBIG;
 		if (t->scap - t->slen < n && cod_tape_grow_s(t, n) < 0)
 			return -ENOMEM;
-		memcpy(t->s + t->slen, d->p, n);
+		if (n > 0) /* t->s may still be NULL */
+			memcpy(t->s + t->slen, d->p, n);
 		t->slen += n;
 		d->p += n;
 	}
@@ -391,175 +394,4 @@ cod_cbor_decode_prefix(struct cod_tape *t, const uint8_t *p, size_t len,
 	if ((rc = cbor_top(&d, 1, out)) < 0)
 		return rc;
 	return d.p - p;
-}
-
-/* ---- resumable boundary scanner ---------------------------------------- */
-
-/*
- * State of struct cod_stream while scanning a partial packet:
- *  - state SCAN_HEAD: the next byte is an item head (or a break);
- *  - state SCAN_ARG | head << 8: `need` more argument bytes of that head
- *    are missing, `arg` holds the ones seen;
- *  - state SCAN_SKIP: `need` more string payload bytes to skip.
- * stack[0..depth) counts the items still expected per open container;
- * SCAN_INDEF marks an indefinite array or map, SCAN_ISTR an indefinite
- * string (whose items are chunks).  Maps count keys and values.
- */
-enum { SCAN_HEAD = 0, SCAN_ARG = 1, SCAN_SKIP = 2 };
-#define SCAN_INDEF UINT32_MAX
-#define SCAN_ISTR (UINT32_MAX - 1)
-
-void
-cod_cbor_scan_start(struct cod_stream *s)
-{
-	s->depth = 0;
-	s->state = SCAN_HEAD;
-	s->need = 0;
-	s->arg = 0;
-}
-
-/* An item ended: count it in its container, closing finished ones.
- * Returns 1 when the packet (the top-level item) is complete. */
-static int
-scan_item_done(struct cod_stream *s)
-{
-	while (s->depth > 0) {
-		uint32_t *left = &s->stack[s->depth - 1];
-
-		if (*left >= SCAN_ISTR || --*left > 0)
-			return 0;
-		s->depth--;
-	}
-	return 1;
-}
-
-static int
-scan_open(struct cod_stream *s, uint32_t count)
-{
-	if (s->depth > AEMP_MAX_DEPTH) /* only an ISTR can sit at 512 */
-		return AEMP_EMALFORMED;
-	s->stack[s->depth++] = count;
-	return 0;
-}
-
-/* A complete head; `left` is what max_packet leaves for the rest of the
- * packet.  Returns 1 (packet complete), 0, or an error. */
-static int
-scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg,
-          size_t left)
-{
-	int in_istr = s->depth > 0 && s->stack[s->depth - 1] == SCAN_ISTR;
-
-	if (s->depth == 0 && mt != 4 && mt != 6)
-		return AEMP_EMALFORMED; /* a packet is an array */
-	if (in_istr && ((mt != 2 && mt != 3) || ai == 31))
-		return AEMP_EMALFORMED;
-	if (ai == 31 && (mt < 2 || mt == 6))
-		return AEMP_EMALFORMED;
-	switch (mt) {
-	case 2:
-	case 3:
-		if (ai == 31)
-			return scan_open(s, SCAN_ISTR);
-		if (arg > left)
-			return AEMP_ETOOBIG;
-		s->need = arg;
-		s->state = arg > 0 ? SCAN_SKIP : SCAN_HEAD;
-		return arg > 0 ? 0 : scan_item_done(s);
-	case 4:
-	case 5:
-		if (s->depth >= AEMP_MAX_DEPTH)
-			return AEMP_EDEPTH;
-		if (ai == 31)
-			return scan_open(s, SCAN_INDEF);
-		/* Every item takes a byte: a larger count cannot fit. */
-		if (mt == 5 && arg <= UINT64_MAX / 2)
-			arg *= 2;
-		else if (mt == 5)
-			return AEMP_ETOOBIG;
-		if (arg > left || arg >= SCAN_ISTR)
-			return AEMP_ETOOBIG;
-		if (arg == 0)
-			return scan_item_done(s);
-		return scan_open(s, (uint32_t)arg);
-	case 6:
-		return 0; /* the tagged item follows */
-	case 7:
-		if (ai < 20 || ai == 24)
-			return AEMP_EMALFORMED;
-		return scan_item_done(s);
-	default:
-		return scan_item_done(s);
-	}
-}
-
-/* First byte of a head at state SCAN_HEAD. */
-static int
-scan_first(struct cod_stream *s, uint8_t b, size_t left)
-{
-	unsigned ai = b & 31;
-
-	if (b == 0xff) {
-		if (s->depth == 0 || s->stack[s->depth - 1] < SCAN_ISTR)
-			return AEMP_EMALFORMED;
-		s->depth--;
-		return scan_item_done(s);
-	}
-	if (ai >= 24 && ai <= 27) {
-		s->state = SCAN_ARG | (uint32_t)b << 8;
-		s->need = 1u << (ai - 24);
-		s->arg = 0;
-		return 0;
-	}
-	if (ai > 27 && ai < 31)
-		return AEMP_EMALFORMED;
-	return scan_head(s, b >> 5, ai, ai < 24 ? ai : 0, left);
-}
-
-ssize_t
-cod_cbor_scan(struct cod_stream *s, const uint8_t *p, size_t n, int *done)
-{
-	size_t i = 0, k, base = s->len;
-	uint8_t h;
-	int rc = 0;
-
-	/* base + i: bytes of the packet seen so far (s->len are buffered) */
-	*done = 0;
-	while (i < n) {
-		switch (s->state & 0xff) {
-		case SCAN_SKIP:
-			k = s->need < n - i ? (size_t)s->need : n - i;
-			i += k;
-			s->need -= k;
-			if (s->need > 0)
-				return (ssize_t)i;
-			s->state = SCAN_HEAD;
-			rc = scan_item_done(s);
-			break;
-		case SCAN_ARG:
-			s->arg = s->arg << 8 | p[i++];
-			if (--s->need > 0)
-				continue;
-			h = (uint8_t)(s->state >> 8);
-			s->state = SCAN_HEAD;
-			rc = scan_head(s, h >> 5, h & 31, s->arg,
-			               s->max_packet - AEMP_MIN(base + i,
-			                                        s->max_packet));
-			break;
-		default:
-			i++;
-			rc = scan_first(
-			        s, p[i - 1],
-			        s->max_packet -
-			                AEMP_MIN(base + i, s->max_packet));
-			break;
-		}
-		if (rc < 0)
-			return rc;
-		if (rc > 0) {
-			*done = 1;
-			return (ssize_t)i;
-		}
-	}
-	return (ssize_t)i;
 }

@@ -104,7 +104,9 @@ struct cod_stream {
 	uint32_t state; /* scanner-specific state bits */
 	uint64_t need;  /* CBOR: argument or payload bytes still missing */
 	uint64_t arg;   /* CBOR: argument accumulated so far */
-	uint32_t stack[AEMP_MAX_DEPTH + 1]; /* CBOR: items left per level */
+	/* CBOR: items left per level; JSON: one bit per level, set for an
+	 * object (brackets must match) */
+	uint32_t stack[AEMP_MAX_DEPTH + 1];
 };
 
 /* cod_stream_init - set up s for framing f (COD_JSON or COD_CBOR) and

@@ -139,22 +139,39 @@ json_bignum(std::string_view tok, aemp_val *out)
 	return 0;
 }
 
+/*
+ * Types the number first and then parses it with the matching getter:
+ * simdjson 3.0.1's get_number() loses doubles that need its slow path
+ * (more than 19 digits: "12345678901234567890.0" comes back as 0), and
+ * its get_double() misreads such long mantissas after "0." (0.1234...
+ * with 20 digits gives 4.8e-05).  Long floats therefore go to strtod.
+ */
 int
 json_number(od::value &v, aemp_val *out)
 {
 	std::string_view tok = v.raw_json_token();
-	od::number num;
-	if (v.get_number().get(num))
-		return json_bignum(tok, out);
-	switch (num.get_number_type()) {
+	od::number_type type;
+	uint64_t u = 0;
+	int64_t i = 0;
+	double d = 0;
+
+	if (v.get_number_type().get(type))
+		return AEMP_EMALFORMED;
+	switch (type) {
 	case od::number_type::signed_integer:
-		*out = aemp_int(num.get_int64());
+		if (v.get_int64().get(i))
+			return json_bignum(tok, out);
+		*out = aemp_int(i);
 		return 0;
 	case od::number_type::unsigned_integer:
-		*out = aemp_float(static_cast<double>(num.get_uint64()));
+		if (v.get_uint64().get(u))
+			return json_bignum(tok, out);
+		*out = aemp_float(static_cast<double>(u));
 		return 0;
 	default:
-		*out = aemp_float(num.get_double());
+		if (tok.size() > 19 || v.get_double().get(d))
+			return json_bignum(tok, out);
+		*out = aemp_float(d);
 		return 0;
 	}
 }
@@ -390,6 +407,70 @@ json_decode_scalar(struct cod_tape *t, const uint8_t *p, size_t len,
 	return 0;
 }
 
+/*
+ * After the walk of packet i of a run: did the parser stop exactly at the
+ * packet's end (the next packet's start, or the end of the run)?  On
+ * malformed input iterate_many can end an array early without an error
+ * ("[\"a\"2.5]" followed by more bytes reads as ["a"]); the walk then
+ * stops inside the packet, and the caller falls back to parsing packets
+ * one by one, which reports the error.
+ */
+bool
+json_doc_ended(od::document_reference &doc, const uint8_t *p, size_t len,
+               const struct cod_span *pk, size_t npk, size_t i)
+{
+	const char *loc = nullptr;
+	bool out = doc.current_location().get(loc) != simdjson::SUCCESS;
+	const uint8_t *at = reinterpret_cast<const uint8_t *>(loc);
+
+	if (i + 1 < npk)
+		return !out && at == p + pk[i + 1].off;
+	return out || at >= p + len;
+}
+
+/*
+ * The fast path of cod_json_decode_run: one iterate_many over the run.
+ * Returns 0, cb's non-zero value (*by_cb set), or a decode error; *done
+ * counts the packets handed to cb.
+ */
+int
+json_run_many(struct cod_tape *t, const uint8_t *p, size_t len,
+              const struct cod_span *pk, size_t npk, cod_pkt_fn cb, void *arg,
+              size_t *done, int *by_cb)
+{
+	/* The parse starts at the first packet; its index 0 is pk[0].off. */
+	const uint8_t *q = p + pk[0].off;
+	size_t qlen = len - pk[0].off, i = 0;
+	struct json_walk w = {t, p + len};
+	od::parser *parser = json_parser(t);
+	od::document_stream st;
+	const aemp_val *pkt;
+	int rc;
+
+	if (parser == nullptr)
+		return -ENOMEM;
+	if (auto e = parser->iterate_many(q, qlen,
+	                                  std::max(qlen, JSON_MIN_BATCH))
+	                     .get(st))
+		return json_err(e);
+	for (auto it = st.begin(); it != st.end(); ++it, *done = ++i) {
+		od::document_reference doc;
+		if (i == npk || it.current_index() + pk[0].off != pk[i].off)
+			return AEMP_EMALFORMED;
+		if (auto e = (*it).get(doc))
+			return json_err(e);
+		if ((rc = json_doc(&w, doc, 1, &pkt)) < 0)
+			return rc;
+		if (!json_doc_ended(doc, p, len, pk, npk, i))
+			return AEMP_EMALFORMED;
+		if ((rc = cb(arg, pkt, p + pk[i].off, pk[i].len)) != 0) {
+			*by_cb = 1;
+			return rc;
+		}
+	}
+	return i == npk ? 0 : AEMP_EMALFORMED;
+}
+
 } /* namespace */
 
 extern "C" void
@@ -417,34 +498,26 @@ cod_json_decode_run(struct cod_tape *t, const uint8_t *p, size_t len,
                     const struct cod_span *pk, size_t npk, cod_pkt_fn cb,
                     void *arg)
 {
-	/* The parse starts at the first packet; its index 0 is pk[0].off. */
-	const uint8_t *q = p + pk[0].off;
-	size_t qlen = len - pk[0].off, i = 0;
-	struct json_walk w = {t, p + len};
-	od::parser *parser = json_parser(t);
-	od::document_stream st;
 	const aemp_val *pkt;
-	int rc;
+	size_t i = 0;
+	int rc, by_cb = 0;
 
-	if (parser == nullptr)
-		return -ENOMEM;
-	if (auto e = parser->iterate_many(q, qlen,
-	                                  std::max(qlen, JSON_MIN_BATCH))
-	                     .get(st))
-		return json_err(e);
-	for (auto it = st.begin(); it != st.end(); ++it) {
-		od::document_reference doc;
-		if (i == npk || it.current_index() + pk[0].off != pk[i].off)
-			return AEMP_EMALFORMED;
-		if (auto e = (*it).get(doc))
-			return json_err(e);
-		if ((rc = json_doc(&w, doc, 1, &pkt)) < 0)
+	rc = json_run_many(t, p, len, pk, npk, cb, arg, &i, &by_cb);
+	if (rc == 0 || by_cb || rc == -ENOMEM)
+		return rc;
+	/*
+	 * The run failed as a whole (simdjson checks UTF-8 for the whole run
+	 * before the first packet): go on one packet at a time, so the
+	 * packets before the bad one still come out, as with any split.
+	 */
+	for (; i < npk; i++) {
+		rc = json_decode_one(t, p + pk[i].off, pk[i].len, 1, &pkt);
+		if (rc < 0)
 			return rc;
 		if ((rc = cb(arg, pkt, p + pk[i].off, pk[i].len)) != 0)
 			return rc;
-		i++;
 	}
-	return i == npk ? 0 : AEMP_EMALFORMED;
+	return 0;
 }
 
 extern "C" size_t

@@ -62,15 +62,17 @@ int cod_json_decode_run(struct cod_tape *t, const uint8_t *p, size_t len,
 size_t cod_json_dtoa(double d, char *out);
 
 /*
- * Boundary scanner: finds where a packet (one array) ends, resumably.
- * Start with *depth = *state = 0 at the packet's '[' (the caller checks
- * that byte and skips whitespace in front of it).  Scans p[0..n), reading
- * up to 63 bytes past n (the input padding).  Returns the bytes consumed
- * and sets *done when the closing bracket was among them, or AEMP_EDEPTH
- * (more than AEMP_MAX_DEPTH open brackets).
+ * cod_json_scan - the resumable boundary scanner for a partial packet:
+ * continues the scan of s's packet (state in s->depth, s->state and
+ * s->stack; all zero at the packet's '[', which the caller has checked)
+ * over p[0..n), reading up to 63 bytes past n (the input padding).
+ * Returns the bytes consumed and sets *done when the closing bracket was
+ * among them; or AEMP_EDEPTH (more than AEMP_MAX_DEPTH open brackets) or
+ * AEMP_EMALFORMED (a closing bracket of the wrong kind), as
+ * cod_json_split would.
  */
-ssize_t cod_json_scan(uint32_t *depth, uint32_t *state, const uint8_t *p,
-                      size_t n, int *done);
+ssize_t cod_json_scan(struct cod_stream *s, const uint8_t *p, size_t n,
+                      int *done);
 
 /*
  * cod_json_split - find the complete packets at the start of p[0..n)
@@ -79,7 +81,8 @@ ssize_t cod_json_scan(uint32_t *depth, uint32_t *state, const uint8_t *p,
  * covers run_bytes.  Returns the number stored; *next is where the caller
  * continues: after the last packet stored, or at the start of a trailing
  * partial packet, or n.  *err is 0, or the error at *next:
- * AEMP_EMALFORMED (a byte other than whitespace or '[' between packets),
+ * AEMP_EMALFORMED (a byte other than whitespace or '[' between packets,
+ * or a closing bracket of the wrong kind),
  * AEMP_EDEPTH, AEMP_ETOOBIG (a packet longer than max_packet, complete or
  * not).  The spans before an error are good.
  */

@@ -29,13 +29,16 @@
 #include "ring/base.h"
 
 #define JS_INSTR 1u /* inside a string */
-#define JS_ESC 2u   /* inside a string, right after a backslash */
+#define JS_ESC 2u   /* right after a backslash */
 
-enum { C_OTHER = 0, C_OPEN, C_CLOSE, C_QUOTE };
+enum { C_OTHER = 0, C_OPEN, C_CLOSE, C_QUOTE, C_BSLASH };
 
+/* A backslash escapes the next byte outside strings too (invalid JSON
+ * either way), as in the block splitter and in simdjson's own scan: all
+ * three must agree on where a packet ends. */
 static const uint8_t js_class[256] = {
         ['['] = C_OPEN,  ['{'] = C_OPEN,  [']'] = C_CLOSE,
-        ['}'] = C_CLOSE, ['"'] = C_QUOTE,
+        ['}'] = C_CLOSE, ['"'] = C_QUOTE, ['\\'] = C_BSLASH,
 };
 
 #if JS_X86
@@ -117,42 +120,66 @@ js_string(uint32_t *state, const uint8_t *p, size_t n)
 	return i;
 }
 
-ssize_t
-cod_json_scan(uint32_t *depth, uint32_t *state, const uint8_t *p, size_t n,
-              int *done)
+/* A bracket c for the scanner: 1 when it closes the packet, 0, or an
+ * error.  s->stack holds one bit per open container: set for objects. */
+static int
+js_scan_bracket(struct cod_stream *s, uint8_t c)
 {
-	uint32_t d = *depth;
+	uint32_t curly = c == '{' || c == '}', d;
+
+	if (c == '[' || c == '{') {
+		if (s->depth >= AEMP_MAX_DEPTH)
+			return AEMP_EDEPTH;
+		d = s->depth++;
+		s->stack[d / 32] &= ~(1u << (d % 32));
+		s->stack[d / 32] |= curly << (d % 32);
+		return 0;
+	}
+	if (s->depth == 0) /* a stray close before the packet's '[' */
+		return AEMP_EMALFORMED;
+	d = --s->depth;
+	if ((s->stack[d / 32] >> (d % 32) & 1) != curly)
+		return AEMP_EMALFORMED;
+	return d == 0;
+}
+
+ssize_t
+cod_json_scan(struct cod_stream *s, const uint8_t *p, size_t n, int *done)
+{
 	size_t i = 0;
+	int rc;
 
 	*done = 0;
 	while (i < n) {
-		if (*state & JS_INSTR) {
-			i += js_string(state, p + i, n - i);
+		if (s->state & JS_INSTR) {
+			i += js_string(&s->state, p + i, n - i);
+			continue;
+		}
+		if (s->state & JS_ESC) {
+			s->state &= ~JS_ESC;
+			i++;
 			continue;
 		}
 		switch (js_class[p[i++]]) {
 		case C_OPEN:
-			if (d >= AEMP_MAX_DEPTH)
-				return AEMP_EDEPTH;
-			d++;
-			break;
 		case C_CLOSE:
-			/* d is 0 only on a stray close: let simdjson judge. */
-			if (d <= 1) {
-				*depth = 0;
+			if ((rc = js_scan_bracket(s, p[i - 1])) < 0)
+				return rc;
+			if (rc > 0) {
 				*done = 1;
 				return (ssize_t)i;
 			}
-			d--;
 			break;
 		case C_QUOTE:
-			*state |= JS_INSTR;
+			s->state |= JS_INSTR;
+			break;
+		case C_BSLASH:
+			s->state |= JS_ESC;
 			break;
 		default:
 			break;
 		}
 	}
-	*depth = d;
 	return (ssize_t)i;
 }
 
@@ -303,6 +330,9 @@ struct js_split {
 	size_t resume; /* where the caller continues */
 	uint32_t depth;
 	int err;
+	/* bit d: the container at depth d + 1 is an object.  Brackets must
+	 * match here: simdjson's iterate_many takes "[1}" as a document. */
+	uint64_t curly[(AEMP_MAX_DEPTH + 63) / 64];
 };
 
 /* Between packets at offset i: skip whitespace, then a packet must start.
@@ -323,7 +353,34 @@ js_packet_start(struct js_split *s, size_t i)
 	}
 	s->start = i;
 	s->depth = 1;
+	s->curly[0] &= ~1ull;
 	return i + 1;
+}
+
+/* The bracket at offset `at` (outside strings).  Returns 1 when it closes
+ * the packet, 0, or -1 with s->err set. */
+static int
+js_bracket(struct js_split *s, size_t at, int open)
+{
+	uint64_t curly = s->p[at] == '{' || s->p[at] == '}';
+	uint32_t d;
+
+	if (open) {
+		if (s->depth >= AEMP_MAX_DEPTH) {
+			s->err = AEMP_EDEPTH;
+			return -1;
+		}
+		d = s->depth++;
+		s->curly[d / 64] &= ~(1ull << (d % 64));
+		s->curly[d / 64] |= curly << (d % 64);
+		return 0;
+	}
+	d = --s->depth;
+	if ((s->curly[d / 64] >> (d % 64) & 1) != curly) {
+		s->err = AEMP_EMALFORMED;
+		return -1;
+	}
+	return d == 0;
 }
 
 /* A packet ended at offset `end` (exclusive).  Returns 1 to stop. */
@@ -349,7 +406,7 @@ js_brackets(struct js_split *s, size_t base, uint64_t open, uint64_t brk,
             size_t *cur)
 {
 	uint64_t b;
-	int i;
+	int i, rc;
 
 	for (;;) {
 		if (s->depth == 0) {
@@ -367,14 +424,12 @@ js_brackets(struct js_split *s, size_t base, uint64_t open, uint64_t brk,
 			}
 			i = __builtin_ctzll(b);
 			b &= b - 1;
-			if (open >> i & 1) {
-				if (s->depth++ >= AEMP_MAX_DEPTH) {
-					s->err = AEMP_EDEPTH;
-					return 1;
-				}
-			} else if (--s->depth == 0) {
+			rc = js_bracket(s, base + (size_t)i,
+			                (int)(open >> i & 1));
+			if (rc < 0)
+				return 1;
+			if (rc > 0)
 				break;
-			}
 		}
 		*cur = base + (size_t)i + 1;
 		if (js_packet_end(s, *cur))
@@ -400,8 +455,11 @@ js_split_loop(struct js_split *s,
 		              : 0;
 		instr = js_prefix_xor(b.quote & ~esc) ^ str_carry;
 		str_carry = 0 - (instr >> 63);
-		if (js_brackets(s, base, b.open & ~instr,
-		                (b.open | b.close) & ~instr & valid, &cur))
+		/* Escaped brackets do not count (outside strings, where a
+		 * backslash is invalid anyway, as in cod_json_scan). */
+		if (js_brackets(s, base, b.open & ~instr & ~esc,
+		                (b.open | b.close) & ~instr & ~esc & valid,
+		                &cur))
 			break;
 	}
 }
@@ -430,8 +488,12 @@ size_t
 cod_json_split(const uint8_t *p, size_t n, size_t max_packet, size_t run_bytes,
                struct cod_span *pk, size_t maxpk, size_t *next, int *err)
 {
-	struct js_split s = {p, n, max_packet, run_bytes, pk, maxpk,
-	                     0, 0, 0,          0,         0};
+	struct js_split s = {.p = p,
+	                     .n = n,
+	                     .max_packet = max_packet,
+	                     .run_bytes = run_bytes,
+	                     .pk = pk,
+	                     .maxpk = maxpk};
 
 	AEMP_ASSERT_HOT(maxpk > 0);
 #if JS_X86

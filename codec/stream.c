@@ -112,7 +112,7 @@ stream_resume(struct cod_stream *s, struct cod_tape *t, const uint8_t *p,
 	int done, rc;
 
 	if (s->framing == COD_JSON)
-		k = cod_json_scan(&s->depth, &s->state, p, lim, &done);
+		k = cod_json_scan(s, p, lim, &done);
 	else
 		k = cod_cbor_scan(s, p, lim, &done);
 	if (k < 0)
@@ -137,7 +137,7 @@ stream_keep(struct cod_stream *s, const uint8_t *p, size_t n)
 	s->depth = 0;
 	s->state = 0;
 	if (s->framing == COD_JSON) {
-		k = cod_json_scan(&s->depth, &s->state, p, n, &done);
+		k = cod_json_scan(s, p, n, &done);
 	} else {
 		cod_cbor_scan_start(s);
 		k = cod_cbor_scan(s, p, n, &done);

@@ -106,7 +106,8 @@ cod_tape_close(struct cod_tape *t, size_t mark, uint8_t type)
 		return AEMP_ETOOBIG;
 	if ((at = cod_tape_reserve(t, n)) < 0)
 		return (int)at;
-	tape_copy(&t->v[at], &t->stk[mark], n);
+	if (n > 0) /* t->v may still be NULL for an empty first container */
+		tape_copy(&t->v[at], &t->stk[mark], n);
 	memset(&c, 0, sizeof(c));
 	c.type = type;
 	c.len = (uint32_t)(type == AEMP_MAP ? n / 2 : n);
@@ -141,7 +142,8 @@ tape_fix(struct cod_tape *t, aemp_val *x)
 	if (x->type == AEMP_ARRAY || x->type == AEMP_MAP) {
 		x->u.a = t->v + x->u.i;
 	} else if (x->pad == COD_PAD_SCRATCH) {
-		x->u.s = t->s + x->u.i;
+		/* an empty scratch string may come before any scratch exists */
+		x->u.s = t->s != NULL ? t->s + x->u.i : "";
 		x->pad = 0;
 	}
 }

@@ -268,6 +268,18 @@ test_json_errors(void)
 	check_err(COD_JSON, 1000, "[1][2,][3]", 10, AEMP_EMALFORMED, 1);
 	check_err(COD_JSON, 1000, "[\"\xff\"]", 5, AEMP_EMALFORMED, 0);
 	check_err(COD_JSON, 1000, "[1]]", 4, AEMP_EMALFORMED, 1);
+	/* found by fuzzing: malformed packets inside a run of good ones,
+	 * and scanners that must agree on where a bad packet ends */
+	check_err(COD_JSON, 1000, "[1][2][\"x\"}[1]", 14, AEMP_EMALFORMED, 2);
+	check_err(COD_JSON, 1000, "[1]\n[\"\",\"a\"2.5,{}]]", 19,
+	          AEMP_EMALFORMED, 1);
+	check_err(COD_JSON, 1000, "[1][{]}][2]", 11, AEMP_EMALFORMED, 1);
+	/* a backslash escapes the next byte even outside strings: here the
+	 * packet after [1] is still open */
+	check_err(COD_JSON, 1000, "[1][\\][2]", 9, 0, 1);
+	check_err(COD_JSON, 1000, "[1][\"\xd7\x38\"][2]", 12, AEMP_EMALFORMED,
+	          1);
+	check_err(COD_JSON, 1000, "[1][\\\"]\"]", 9, AEMP_EMALFORMED, 1);
 	/* 512 levels pass, 513 do not, whole or byte by byte */
 	for (i = 0; i < AEMP_MAX_DEPTH; i++) {
 		b[i] = '[';
@@ -308,6 +320,19 @@ test_cbor_errors(void)
 	check_err(COD_CBOR, 1000, "\x9f\x01\xf0\xff", 4, AEMP_EMALFORMED, 0);
 	check_err(COD_CBOR, 1000, "\x81\x5f\x61\x61\xff", 5, AEMP_EMALFORMED,
 	          0);
+	/* found by fuzzing: the scanner must refuse what the decoder does */
+	check_err(COD_CBOR, 1000, "\x81\x01\x81\x5f\x66\x62\x63", 7,
+	          AEMP_EMALFORMED, 1); /* text chunk in a byte string */
+	check_err(COD_CBOR, 1000, "\x81\x01\x81\x9f\xc1\xff\x01", 7,
+	          AEMP_EMALFORMED, 1); /* break right after a tag */
+	check_err(COD_CBOR, 1000, "\x81\x01\x81\xa1\x80\x01\x01", 7,
+	          AEMP_EMALFORMED, 1); /* array as map key */
+	check_err(COD_CBOR, 1000, "\x81\x01\x81\xbf\x61\x61\xff", 7,
+	          AEMP_EMALFORMED, 1); /* break between key and value */
+	check_err(COD_CBOR, 1000, "\x81\x01\xce\xcf\x7b\x00\x00", 7,
+	          AEMP_EMALFORMED, 1); /* tagged text as a packet */
+	check_err(COD_CBOR, 1000, "\x81\x01\x81\x5f\x7b\x00", 6,
+	          AEMP_EMALFORMED, 1); /* chunk kind, first byte */
 	memset(b, 0x81, sizeof(b));
 	b[AEMP_MAX_DEPTH - 1] = 0x80;
 	check_err(COD_CBOR, 4096, b, AEMP_MAX_DEPTH, 0, 1);
