@@ -104,13 +104,19 @@ DEPS_STAMP := build/.deps-ok
 
 # ---- top-level targets -----------------------------------------------------
 .PHONY: all lib progs test test-build check bench fuzz fuzz-build install \
-	uninstall deps clean asan debug format format-check check-headers
+	uninstall deps clean asan debug format format-check check-headers run
 
 all: lib progs
 
 lib: $(STATIC_LIB) $(SHARED_LIB)
 
 progs: $(PROGS)
+
+# The README's main command: install what is missing, build, and run
+# aemp-perf's default comparison (a node pair on loopback next to raw TCP).
+run:
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=release all
+	$(Q)build/release/aemp-perf
 
 asan:
 	$(Q)$(MAKE) --no-print-directory FLAVOR=asan all
@@ -233,7 +239,7 @@ format-check:
 check-headers: | $(DEPS_STAMP)
 	$(Q)for h in include/aemp.h $(wildcard ring/*.h codec/*.h crypto/*.h engine/*.h); do \
 		echo "  HDR    $$h"; \
-		echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) $(CFLAGS) -x c -fsyntax-only - || exit 1; \
+		echo "#include \"$$h\"" | $(CC) -D_GNU_SOURCE -Iinclude -I. $(CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done
 
 clean:
