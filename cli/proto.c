@@ -91,14 +91,6 @@ mon_post(aemp_node *node, const aemp_val *reason, size_t n, void *arg)
 	cli_wait_post(arg, AEMP_ENOPORT, reason, n);
 }
 
-static void
-cal_post(aemp_node *node, int status, const aemp_val *reply, size_t n,
-         void *arg)
-{
-	(void)node;
-	cli_wait_post(arg, status, reply, n);
-}
-
 /* "aemp: WHO: WHAT: REASON..." for a monitor that fired. */
 static int
 fail_reason(const char *who, const char *what, const struct cli_wait *w)
@@ -167,28 +159,54 @@ cmd_snd(struct cli *cli, const struct cli_cmd *cmd)
 	return print_values(w->v);
 }
 
-/* cal NODE-OR-PORT with msg; the answer (or the failure) lands in *w. */
+/*
+ * cal (§7.10) with the reply port appended: the reply or the death of
+ * the monitored port (or its connection) lands in w.  Written with ports
+ * and monitors rather than aemp_cal, whose pending state the library
+ * does not release when the node is freed before the reply.
+ */
+static int
+cal_start(aemp_node *node, const char *port, const aemp_val *msg, size_t n,
+          struct cli_wait *w, aemp_id *reply, aemp_guard *g)
+{
+	aemp_val *m = calloc(n + 1, sizeof(*m));
+	int err = -ENOMEM;
+
+	if (m != NULL && (err = aemp_port(node, rcv_post, w, reply)) == 0 &&
+	    (err = aemp_mon(node, port, mon_post, w, g)) == 0) {
+		if (n > 0)
+			memcpy(m, msg, n * sizeof(*m));
+		m[n] = aemp_str(reply->s);
+		err = aemp_snd(node, port, m, n + 1);
+	}
+	free(m);
+	return err;
+}
+
+/* cal PORT with msg, within --timeout; the answer is in (*w)->v. */
 static int
 call(struct cli *cli, aemp_node *node, const char *port, const aemp_val *msg,
      size_t n, const char *hint, struct cli_wait **w)
 {
-	int err;
+	aemp_id reply = {{0}};
+	aemp_guard g = {0};
+	int err, done;
 
 	if ((*w = cli_wait_new(cli)) == NULL)
 		return cli_fail(CLI_EFAIL, "out of memory");
-	/* No engine timeout: the port is monitored instead, so its death
-	 * (or the connection's) ends the call at once. */
-	if ((err = aemp_cal(node, port, msg, n, cal_post, *w, 0, NULL)) < 0)
+	err = cal_start(node, port, msg, n, *w, &reply, &g);
+	done = err == 0 && cli_wait_for(*w, cli->opt.timeout_s);
+	aemp_guard_cancel(node, &g);
+	if (reply.s[0] != '\0')
+		aemp_kil(node, reply.s, NULL, 0);
+	if (err < 0)
 		return cli_fail(CLI_EFAIL, "%s: cannot send: %s", port,
 		                aemp_strerror(err));
-	if (!cli_wait_for(*w, cli->opt.timeout_s))
+	if (!done)
 		return cli_fail(CLI_EFAIL, "%s: no reply within %g s%s", port,
 		                cli->opt.timeout_s, hint);
 	if ((*w)->status == AEMP_ENOPORT)
 		return fail_reason(port, "no reply, the port is gone", *w);
-	if ((*w)->status < 0)
-		return cli_fail(CLI_EFAIL, "%s: %s", port,
-		                aemp_strerror((*w)->status));
 	return CLI_OK;
 }
 

@@ -58,9 +58,10 @@ like() {
 	fi
 }
 
-# run ARG...: run aemp; sets OUT, ERR and STATUS.
+# run ARG...: run aemp (at most 30 s: status 124 after that); sets OUT,
+# ERR and STATUS.
 run() {
-	OUT=$("$AEMP" "$@" 2>"$TMP/stderr")
+	OUT=$(timeout -k 2 30 "$AEMP" "$@" 2>"$TMP/stderr")
 	STATUS=$?
 	ERR=$(cat "$TMP/stderr")
 }
