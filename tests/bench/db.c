@@ -1,0 +1,149 @@
+/*
+ * tests/bench/db.c - the distributed database through one global node:
+ * updates per second (a writer node's db_set until every monitoring node
+ * has seen the last one), and the time from db_set on the writer to the
+ * db_mon callback on each monitoring node (median, p99), with 1, 10 and
+ * 50 monitoring nodes, all in one process over loopback.
+ *
+ *   build/release/tests/bench/db
+ */
+#include <stdio.h>
+
+#include "tests/engine_util.h"
+
+#define SAMPLES 200
+#define MAXMON 50
+
+static double t_set[SAMPLES];
+static double lat[SAMPLES * MAXMON];
+static atomic_int nlat;
+static atomic_long seen_last;
+static long want_last;
+
+static aemp_node *
+mk(const char *id, aemp_node *seed, int global)
+{
+	aemp_conf *c = NULL;
+	aemp_node *n = NULL;
+	char addr[256];
+
+	aemp_conf_new(&c);
+	aemp_conf_set_json(c, "norc", "true");
+	aemp_conf_set_str(c, "nodeid", id);
+	aemp_conf_set_json(c, "binds", global ? "[\"127.0.0.1:0\"]" : "[]");
+	aemp_conf_set_str(c, "secret", "bench");
+	aemp_conf_set_json(c, "shards", "1");
+	aemp_conf_set_json(c, "log_level", "2");
+	if (seed != NULL) {
+		aemp_node_listeners(seed, addr, sizeof(addr));
+		aemp_conf_set_json(c, "seeds", addr);
+	}
+	if (global)
+		aemp_conf_set_json(c, "services", "[\"AnyEvent::MP::Global::\"]");
+	if (aemp_node_new(c, &n) < 0) {
+		fprintf(stderr, "%s: %s\n", id, aemp_errmsg());
+		exit(1);
+	}
+	aemp_conf_free(c);
+	return n;
+}
+
+static void
+on_change(aemp_node *n, const char *family, const aemp_val *mirror,
+          const aemp_val *added, const aemp_val *changed,
+          const aemp_val *deleted, void *arg)
+{
+	const aemp_val *v = aemp_map_get(mirror, "k");
+	int64_t seq = -1;
+	double now = tu_now();
+	int i;
+
+	(void)n;
+	(void)family;
+	(void)added;
+	(void)deleted;
+	(void)arg;
+	if (v == NULL || aemp_get_int(v, &seq) < 0 || changed->len == 0)
+		return;
+	if (seq >= 0 && seq < SAMPLES) {
+		i = atomic_fetch_add(&nlat, 1);
+		if (i < SAMPLES * MAXMON)
+			lat[i] = now - t_set[seq];
+	}
+	if (seq == want_last)
+		atomic_fetch_add(&seen_last, 1);
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+run(int nmon)
+{
+	aemp_node *g = mk("g", NULL, 1), *w, *m[MAXMON];
+	long k, updates = 20000;
+	char id[32];
+	double t0, rate;
+	int i, n;
+
+	tu_start(g);
+	w = mk("writer", g, 0);
+	tu_start(w);
+	for (i = 0; i < nmon; i++) {
+		snprintf(id, sizeof(id), "mon%d", i);
+		m[i] = mk(id, g, 0);
+		aemp_db_mon(m[i], "bench", on_change, NULL, NULL);
+		tu_start(m[i]);
+	}
+	TU_WAIT(aemp_node_is_up(w, "g") == 1, 10);
+	for (i = 0; i < nmon; i++)
+		TU_WAIT(aemp_node_is_up(m[i], "g") == 1, 10);
+	usleep(300000);
+	/* latency: one update at a time */
+	atomic_store(&nlat, 0);
+	for (k = 0; k < SAMPLES; k++) {
+		atomic_store(&seen_last, 0);
+		want_last = k;
+		t_set[k] = tu_now();
+		aemp_db_set(w, "bench", "k", &(aemp_val){.type = AEMP_INT,
+		                                         .u.i = k},
+		            NULL);
+		TU_WAIT(atomic_load(&seen_last) >= nmon, 5);
+	}
+	n = AEMP_MIN(atomic_load(&nlat), SAMPLES * MAXMON);
+	qsort(lat, (size_t)n, sizeof(lat[0]), cmp);
+	/* throughput: a burst of updates until all have seen the last */
+	atomic_store(&seen_last, 0);
+	want_last = SAMPLES + updates - 1;
+	t0 = tu_now();
+	for (k = SAMPLES; k < SAMPLES + updates; k++)
+		aemp_db_set(w, "bench", "k", &(aemp_val){.type = AEMP_INT,
+		                                         .u.i = k},
+		            NULL);
+	TU_WAIT(atomic_load(&seen_last) >= nmon, 120);
+	rate = (double)updates / (tu_now() - t0);
+	printf("  %3d monitors: %9.0f updates/s   db_set -> db_mon median "
+	       "%7.1f us  p99 %7.1f us  (%d samples)\n",
+	       nmon, rate, n ? lat[n / 2] * 1e6 : 0,
+	       n ? lat[(n * 99) / 100] * 1e6 : 0, n);
+	for (i = 0; i < nmon; i++)
+		aemp_node_free(m[i]);
+	aemp_node_free(w);
+	aemp_node_free(g);
+}
+
+int
+main(void)
+{
+	printf("database through one global node (all nodes in one process, "
+	       "1 shard each)\n");
+	run(1);
+	run(10);
+	run(50);
+	return 0;
+}
