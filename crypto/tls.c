@@ -233,6 +233,7 @@ cry_tls_handshake(struct cry_tls *t)
 		return t->state;
 	if (t->done)
 		return 1;
+	cry_wolf_thread(); /* key exchange and signatures use this thread */
 	rc = t->is_client ? wolfSSL_connect(t->ssl) : wolfSSL_accept(t->ssl);
 	if (rc == WOLFSSL_SUCCESS) {
 		t->done = 1;

@@ -30,8 +30,14 @@
 /* clang-format on */
 
 /* cry_wolf_init - wolfSSL_Init once per process (never cleaned up: contexts
- * may live until exit).  Returns 0 or AEMP_ETLS. */
+ * may live until exit), and cry_wolf_thread for the calling thread.
+ * Returns 0 or AEMP_ETLS. */
 int cry_wolf_init(void);
+
+/* cry_wolf_thread - the calling thread may do ECC work: free wolfSSL's
+ * per-thread caches when it exits.  Cheap after the first call on a
+ * thread; only after cry_wolf_init succeeded once in the process. */
+void cry_wolf_thread(void);
 
 /* cry_wolf_errtext - wolfSSL's text for error code err (a negative wolfSSL
  * or wolfCrypt code), written into buf (cap bytes, NUL-terminated).  Also
