@@ -44,8 +44,10 @@ struct cry_tls {
 	struct tls_buf out; /* ciphertext the engine has not sent */
 	int state;          /* 0, or the sticky error of a dead session */
 	uint8_t is_client;
-	uint8_t done; /* handshake complete */
-	uint8_t oom;  /* tls_io_send could not grow `out` */
+	uint8_t done;  /* handshake complete */
+	uint8_t oom;   /* tls_io_send could not grow `out` */
+	uint8_t fed;   /* anything received yet */
+	uint8_t first; /* the first byte received */
 	char err[200];
 };
 
@@ -139,11 +141,11 @@ tls_plain_reason(int err)
 {
 	switch (err) {
 	case ASN_NO_SIGNER_E:
-		return "peer certificate not signed by any certificate of our "
-		       "PEM text";
+		return "unknown CA: peer certificate not signed by any "
+		       "certificate of our PEM text";
 	case ASN_SELF_SIGNED_E:
-		return "peer certificate is self-signed and not in our PEM "
-		       "text";
+		return "unknown CA: peer certificate is self-signed and not "
+		       "in our PEM text";
 	case ASN_AFTER_DATE_E:
 		return "peer certificate expired";
 	case ASN_BEFORE_DATE_E:
@@ -152,9 +154,25 @@ tls_plain_reason(int err)
 		return "peer certificate signature does not verify";
 	case NO_PEER_CERT:
 		return "peer sent no certificate";
+	case AES_GCM_AUTH_E:
+	case AES_CCM_AUTH_E:
+	case MAC_CMP_FAILED_E:
+	case VERIFY_MAC_ERROR:
+	case DECRYPT_ERROR:
+		return "corrupted record (authentication check failed)";
 	default:
 		return NULL;
 	}
+}
+
+/* tls_not_tls - 1 if the peer's stream does not start with a TLS record
+ * a peer may send first: a handshake record (22) or an alert (21).  A
+ * peer that announced tls=1.0 and then sent its auth line in the clear
+ * fails with a clearer text than wolfSSL's record layer error. */
+static int
+tls_not_tls(const struct cry_tls *t)
+{
+	return !t->done && t->fed && t->first != 22 && t->first != 21;
 }
 
 /* Marks t dead after wolfSSL error err during `what`; returns the error. */
@@ -177,7 +195,8 @@ tls_fail(struct cry_tls *t, int err, const char *what)
 		         wolfSSL_alert_desc_string_long(h.last_rx.code));
 		plain = why;
 	}
-	snprintf(t->err, sizeof(t->err), "%s: %s (wolfSSL %d)", what,
+	snprintf(t->err, sizeof(t->err), "%s: %s%s (wolfSSL %d)", what,
+	         tls_not_tls(t) ? "peer does not speak TLS: " : "",
 	         plain != NULL ? plain : why, err);
 	return t->state = AEMP_ETLS;
 }
@@ -221,6 +240,10 @@ cry_tls_feed(struct cry_tls *t, const uint8_t *p, size_t n)
 {
 	if (n > CRY_TLS_IN_MAX - tls_buf_used(&t->in))
 		return AEMP_EOVERFLOW;
+	if (!t->fed && n > 0) {
+		t->fed = 1;
+		t->first = p[0];
+	}
 	return tls_buf_put(&t->in, p, n);
 }
 
