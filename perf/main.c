@@ -1,11 +1,188 @@
-/* perf/main.c - placeholder until aemp-perf lands (issue 8). */
+/*
+ * perf/main.c - aemp-perf: the throughput and latency benchmark of aemp.
+ *
+ *   aemp-perf [SCENARIO] [OPTION...]
+ *
+ * Scenarios (one file each): local, pair, pingpong, fanin, raw, serve;
+ * tls and db are reserved for when those features land.  No scenario (or
+ * "default") runs the short comparison: pair and pingpong with their raw
+ * baselines.  See docs/perf.md, section "aemp-perf".
+ *
+ * Exit status: 0; 1 if a run failed or the delivery check found gaps or
+ * reorders; 2 for a bad command line or a scenario not available.
+ *
+ * Internal modes (the other processes of a run):
+ *   aemp-perf --child node ...   a node with perf ports (perf/peer.c)
+ *   aemp-perf --child raw        the raw TCP receiver (perf/raw.c)
+ *
+ * Threads: main thread; see perf/perf.h for the rest.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-#include <aemp.h>
+#include "perf/perf.h"
+
+static int status;
+
+void
+perf_set_status(int rc)
+{
+	if (rc > status)
+		status = rc;
+}
+
+const char *
+perf_secret(const struct perf_opts *o)
+{
+	static char secret[48];
+
+	if (o->secret != NULL)
+		return o->secret;
+	if (secret[0] == '\0' && aemp_gensecret(secret, 40) < 0)
+		snprintf(secret, sizeof(secret), "aemp-perf-%d", (int)getpid());
+	return secret;
+}
+
+int64_t
+perf_sid_next(void)
+{
+	static int64_t next;
+
+	/* Distinct per process, so that runs against one serve node from
+	 * several clients rarely share a sender ID slot. */
+	if (next == 0)
+		next = ((int64_t)getpid() % 64) * 64 + 1;
+	return next++;
+}
+
+static int
+run_default(const struct perf_opts *o)
+{
+	int rc = perf_pair(o);
+
+	if (rc == 0)
+		rc = perf_pingpong(o);
+	return rc;
+}
+
+static int
+not_yet(const struct perf_opts *o)
+{
+	/* The dispatch is ready: "tls" will run pair and pingpong over TLS
+	 * (cert from aemp_gencert) and "db" the database calls, once the
+	 * engine has them. */
+	if (strcmp(o->scenario, "tls") == 0)
+		return perf_err(PERF_EUSAGE, "tls: not available yet (TLS "
+		                             "support has not landed)");
+	return perf_err(PERF_EUSAGE, "db: not available yet (the database "
+	                             "has not landed)");
+}
+
+static const struct scenario {
+	const char *name;
+	int (*run)(const struct perf_opts *o);
+	const char *what;
+} scenarios[] = {
+        {"default", run_default,
+         "pair and pingpong with raw baselines (~15 s)"},
+        {"local", perf_local, "ports of one node: same shard, cross shard"},
+        {"pair", perf_pair, "one-way throughput between two node processes"},
+        {"pingpong", perf_pingpong, "round-trip latency between two nodes"},
+        {"fanin", perf_fanin, "several sender nodes to one receiver"},
+        {"raw", perf_raw, "plain TCP stream and ping-pong (the baseline)"},
+        {"serve", perf_serve, "a node for --connect runs; until SIGINT"},
+        {"tls", not_yet, "pair and pingpong over TLS (not available yet)"},
+        {"db", not_yet, "database calls (not available yet)"},
+};
+
+#define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
+
+static void
+usage(void)
+{
+	size_t i;
+
+	printf("usage: aemp-perf [SCENARIO] [OPTION...]\n\nscenarios:\n");
+	for (i = 0; i < NSCENARIOS; i++)
+		printf("  %-9s %s\n", scenarios[i].name, scenarios[i].what);
+	printf("\noptions:\n"
+	       "  --size N[,N...]    payload bytes (16; default run 16,1024)\n"
+	       "  --framing F[,F]    json, cbor or json,cbor (cbor)\n"
+	       "  --shards N         shards per node (1; local 2)\n"
+	       "  --senders N        sending ports or pingers (1)\n"
+	       "  --nodes K          fanin: sender nodes (2)\n"
+	       "  --seconds S        measured time per result (2; default "
+	       "run 1.5)\n"
+	       "  --count N          measured messages instead of a time\n"
+	       "  --warmup S         unmeasured time first (0.5; default "
+	       "run 0.3)\n"
+	       "  --batch N          messages per sender loop turn (256)\n"
+	       "  --json             one JSON object per result\n"
+	       "  --no-raw           skip the raw baseline (no ratios)\n"
+	       "  -q, --quiet        no progress line\n"
+	       "  --tls              TLS (not available yet)\n"
+	       "  --connect H:P      measure a node started elsewhere\n"
+	       "  --secret S         its secret (default: configuration "
+	       "file)\n"
+	       "  --port P           its perf port: NAME or NODEID#NAME "
+	       "(default:\n"
+	       "                     its node port, any AEMP node)\n"
+	       "  --bind H:P         serve: listener (127.0.0.1:4040)\n"
+	       "  --nodeid ID        serve: node ID\n");
+}
+
+static int
+child_main(int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[2], "node") == 0)
+		return perf_child_node(argc - 3, argv + 3);
+	if (argc >= 3 && strcmp(argv[2], "raw") == 0)
+		return perf_child_raw(argc - 3, argv + 3);
+	return perf_err(PERF_EUSAGE, "--child: unknown role");
+}
+
+static size_t
+max_size(const struct perf_opts *o)
+{
+	size_t m = 0;
+	int i;
+
+	for (i = 0; i < o->nsizes; i++)
+		m = o->sizes[i] > m ? o->sizes[i] : m;
+	return m;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	printf("aemp-perf %s\n", AEMP_VERSION_STRING);
-	return 0;
+	struct perf_opts o;
+	size_t i;
+	int rc;
+
+	perf_proc_init();
+	if (argc >= 2 && strcmp(argv[1], "--child") == 0)
+		return child_main(argc, argv);
+	rc = perf_opts_parse(&o, argc, argv);
+	if (rc != 0)
+		return rc;
+	if (o.help) {
+		usage();
+		return 0;
+	}
+	for (i = 0; i < NSCENARIOS; i++) {
+		if (strcmp(o.scenario, scenarios[i].name) == 0)
+			break;
+	}
+	if (i == NSCENARIOS)
+		return perf_err(PERF_EUSAGE,
+		                "unknown scenario '%s' (see aemp-perf --help)",
+		                o.scenario);
+	if (perf_payload(max_size(&o)) == NULL)
+		return perf_err(PERF_EFAIL, "out of memory");
+	rc = scenarios[i].run(&o);
+	perf_payload_free();
+	perf_set_status(rc);
+	return status;
 }

@@ -1,0 +1,442 @@
+/*
+ * perf/node.c - nodes for aemp-perf: configuration through the public
+ * configuration API, start, bounded waits for connections, and the perf
+ * port, which counts and checks data messages, answers syncs and echoes.
+ *
+ * A perf port's state is touched only by the shard it lives on; the
+ * totals for the serve summary are atomics.  Sequence numbers are checked
+ * per sender ID: a number above the expected one counts the skipped
+ * numbers as gaps, a number below it counts one reorder; at a sync, the
+ * numbers the sender says it sent and that never came are gaps too.
+ *
+ * Threads: perf_node_* on the main thread; handlers on shard threads.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "perf/perf.h"
+
+#define SIDS_MAX 4096
+
+/* One stream, in slot SID % SIDS_MAX.  SEQ 0 starts a stream (so runs
+ * may reuse sender IDs); streams that share a slot at the same time are
+ * not supported (sender IDs of one run are consecutive). */
+struct sid_state {
+	int64_t sid;
+	int64_t next; /* next expected sequence number */
+	int64_t received;
+	int64_t gaps;
+	int64_t reorders;
+};
+
+struct perf_port {
+	struct sid_state sids[SIDS_MAX];
+	aemp_ref reply; /* cached destination of the last echo */
+	char reply_id[AEMP_ID_MAX];
+	int has_reply;
+	uint64_t msgs;              /* shard's own count */
+	_Atomic uint64_t msgs_seen; /* copy for other threads */
+	aemp_id id;
+};
+
+/* The perf ports of this process (main thread creates and frees them). */
+#define PORTS_MAX 256
+static struct perf_port *ports_made[PORTS_MAX];
+static int nports_made;
+
+static int
+set_int(aemp_conf *c, const char *key, int v)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%d", v);
+	return aemp_conf_set_json(c, key, num);
+}
+
+static int
+set_list(aemp_conf *c, const char *key, const char *item)
+{
+	char json[512];
+
+	if (item == NULL || item[0] == '\0')
+		return aemp_conf_set_json(c, key, "[]");
+	if (snprintf(json, sizeof(json), "[\"%s\"]", item) >= (int)sizeof(json))
+		return AEMP_ECONFIG;
+	return aemp_conf_set_json(c, key, json);
+}
+
+static int
+set_framing(aemp_conf *c, const char *framing)
+{
+	if (strcmp(framing, "json") == 0)
+		return aemp_conf_set_json(c, "framing_format",
+		                          "[\"json\",\"cbor\"]");
+	return aemp_conf_set_json(c, "framing_format", "[\"cbor\",\"json\"]");
+}
+
+static int
+conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
+{
+	int rc = 0;
+
+	/* Without a secret on the command line, the configuration file
+	 * supplies it (and TLS settings); our arguments still win (force). */
+	if (cfg->secret != NULL) {
+		rc = aemp_conf_set_json(c, "norc", "true");
+		if (rc == 0)
+			rc = aemp_conf_set_str(c, "secret", cfg->secret);
+	} else {
+		rc = aemp_conf_set_json(c, "force", "true");
+	}
+	if (rc == 0 && cfg->nodeid != NULL)
+		rc = aemp_conf_set_str(c, "nodeid", cfg->nodeid);
+	if (rc == 0)
+		rc = set_list(c, "binds",
+		              cfg->bind != NULL ? cfg->bind : "127.0.0.1:0");
+	if (rc == 0)
+		rc = set_list(c, "seeds", cfg->seed);
+	if (rc == 0)
+		rc = set_framing(c, cfg->framing);
+	if (rc == 0)
+		rc = set_int(c, "shards", cfg->shards);
+	if (rc == 0)
+		rc = aemp_conf_set_json(c, "log_level", "4");
+	return rc;
+}
+
+aemp_node *
+perf_node_new(const struct perf_nodecfg *cfg)
+{
+	aemp_conf *c = NULL;
+	aemp_node *node = NULL;
+	int rc;
+
+	rc = aemp_conf_new(&c);
+	if (rc == 0)
+		rc = conf_fill(c, cfg);
+	if (rc == 0)
+		rc = aemp_node_new(c, &node);
+	aemp_conf_free(c);
+	if (rc == 0)
+		rc = aemp_node_start(node);
+	if (rc < 0) {
+		perf_err(rc, "cannot start node %s: %s%s%s",
+		         cfg->nodeid ? cfg->nodeid : "(from configuration)",
+		         aemp_strerror(rc), aemp_errmsg()[0] ? ": " : "",
+		         aemp_errmsg());
+		aemp_node_free(node);
+		return NULL;
+	}
+	return node;
+}
+
+int
+perf_node_addr(aemp_node *node, char *buf, size_t cap)
+{
+	char json[1024];
+	const char *p, *q;
+
+	if (aemp_node_listeners(node, json, sizeof(json)) >= (int)sizeof(json))
+		return -ENOSPC;
+	p = strchr(json, '"');
+	q = p ? strchr(p + 1, '"') : NULL;
+	if (q == NULL || (size_t)(q - p) > cap)
+		return -ENOENT;
+	memcpy(buf, p + 1, (size_t)(q - p - 1));
+	buf[q - p - 1] = '\0';
+	return 0;
+}
+
+int
+perf_node_wait_up(aemp_node *node, const char *nodeid, double timeout_s)
+{
+	int64_t end = perf_now_ns() + (int64_t)(timeout_s * 1e9);
+
+	while (aemp_node_is_up(node, nodeid) != 1) {
+		if (perf_now_ns() > end)
+			return -ETIMEDOUT;
+		perf_sleep_ms(2);
+	}
+	return 0;
+}
+
+/* First ID of a JSON array of strings (IDs are plain, no escapes). */
+static int
+first_id(const char *json, aemp_id *out)
+{
+	const char *p = strchr(json, '"'), *q;
+
+	q = p ? strchr(p + 1, '"') : NULL;
+	if (q == NULL || (size_t)(q - p - 1) >= sizeof(out->s))
+		return -ENOENT;
+	memcpy(out->s, p + 1, (size_t)(q - p - 1));
+	out->s[q - p - 1] = '\0';
+	return 0;
+}
+
+int
+perf_node_first_up(aemp_node *node, aemp_id *out, double timeout_s)
+{
+	int64_t end = perf_now_ns() + (int64_t)(timeout_s * 1e9);
+	char json[4096];
+
+	for (;;) {
+		json[0] = '\0';
+		aemp_up_nodes(node, json, sizeof(json));
+		if (first_id(json, out) == 0)
+			return 0;
+		if (perf_now_ns() > end)
+			return -ETIMEDOUT;
+		perf_sleep_ms(2);
+	}
+}
+
+/* ---- running something on a shard, waiting for it ------------------- */
+
+struct on_shard {
+	int (*fn)(aemp_node *node, void *arg);
+	void *arg;
+	int rc;
+	atomic_int done;
+};
+
+static void
+on_shard_run(aemp_node *node, void *arg)
+{
+	struct on_shard *o = arg;
+
+	o->rc = o->fn(node, o->arg);
+	atomic_store_explicit(&o->done, 1, memory_order_release);
+}
+
+int
+perf_on_shard(aemp_node *node, int shard, int (*fn)(aemp_node *, void *),
+              void *arg)
+{
+	struct on_shard o = {fn, arg, 0, 0};
+	int64_t end = perf_now_ns() + 5 * (int64_t)1000000000;
+	int rc;
+
+	rc = aemp_exec(node, shard, on_shard_run, &o);
+	if (rc < 0)
+		return rc;
+	/* The shard holds &o until it is done: never give up early (a
+	 * stuck shard is reported, and the process must not go on). */
+	while (!atomic_load_explicit(&o.done, memory_order_acquire)) {
+		if (end != 0 && perf_now_ns() > end) {
+			perf_err(0, "shard %d does not answer", shard);
+			end = 0;
+		}
+		perf_sleep_ms(1);
+	}
+	return o.rc;
+}
+
+/* ---- the perf port -------------------------------------------------- */
+
+static int
+get_int(const aemp_val *v, int64_t *out)
+{
+	if (v->type == AEMP_INT) {
+		*out = v->u.i;
+		return 0;
+	}
+	return aemp_get_int(v, out);
+}
+
+static void
+on_data(struct perf_port *p, int64_t sid, const aemp_val *seqv)
+{
+	struct sid_state *s;
+	int64_t seq;
+
+	if (sid < 0 || get_int(seqv, &seq) < 0 || seq < 0)
+		return;
+	s = &p->sids[sid % SIDS_MAX];
+	if (seq == 0 || s->sid != sid) {
+		/* a new stream; one met in the middle misses its start */
+		s->sid = sid;
+		s->next = s->gaps = s->received = s->reorders = 0;
+	}
+	s->received++;
+	if (seq == s->next) {
+		s->next++;
+	} else if (seq > s->next) {
+		s->gaps += seq - s->next;
+		s->next = seq + 1;
+	} else {
+		s->reorders++;
+	}
+	p->msgs++;
+	atomic_store_explicit(&p->msgs_seen, p->msgs, memory_order_relaxed);
+}
+
+/* A reply that met back pressure, retried from a timer. */
+struct retry {
+	char to[AEMP_ID_MAX];
+	aemp_val *msg; /* ARRAY */
+};
+
+static void
+retry_cb(aemp_node *node, void *arg)
+{
+	struct retry *r = arg;
+
+	if (aemp_snd(node, r->to, r->msg->u.a, r->msg->len) == -EAGAIN &&
+	    aemp_after(node, 0.001, retry_cb, r, NULL) == 0)
+		return;
+	aemp_val_free(r->msg);
+	free(r);
+}
+
+/* reply - send msg to the port ID in v; back pressure retries later. */
+static int
+reply(aemp_node *node, const aemp_val *v, const aemp_val *msg, size_t n)
+{
+	struct retry *r;
+	int rc;
+
+	if (v->type != AEMP_STR || v->len >= AEMP_ID_MAX)
+		return 0;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	memcpy(r->to, v->u.s, v->len);
+	rc = aemp_snd(node, r->to, msg, n);
+	if (rc == -EAGAIN) {
+		r->msg = aemp_msg_dup(msg, n);
+		if (r->msg != NULL &&
+		    aemp_after(node, 0.001, retry_cb, r, NULL) == 0)
+			return 0;
+		aemp_val_free(r->msg);
+	}
+	free(r);
+	return 0;
+}
+
+/* ["sync", SID, SENT, REPLYPORT] */
+static int
+on_sync(aemp_node *node, struct perf_port *p, const aemp_val *msg, size_t n)
+{
+	int64_t sid, sent;
+	struct sid_state *s;
+
+	if (n < 4 || get_int(&msg[1], &sid) < 0 || sid < 0 ||
+	    get_int(&msg[2], &sent) < 0)
+		return 0;
+	s = &p->sids[sid % SIDS_MAX];
+	if (s->sid != sid) {
+		s->sid = sid;
+		s->next = s->received = s->gaps = s->reorders = 0;
+	}
+	if (sent > s->next) {
+		s->gaps += sent - s->next;
+		s->next = sent;
+	}
+	return reply(node, &msg[3],
+	             AEMP_MSG(aemp_str("synced"), aemp_int(sid),
+	                      aemp_int(s->received), aemp_int(s->gaps),
+	                      aemp_int(s->reorders)));
+}
+
+/* [REPLYPORT, SID, SEQ, PAYLOAD] -> [SID, SEQ, PAYLOAD] */
+static int
+on_echo(aemp_node *node, struct perf_port *p, const aemp_val *msg, size_t n)
+{
+	const aemp_val *to = &msg[0];
+
+	if (to->len >= AEMP_ID_MAX)
+		return 0;
+	if (!p->has_reply || strlen(p->reply_id) != to->len ||
+	    memcmp(p->reply_id, to->u.s, to->len) != 0) {
+		if (p->has_reply)
+			aemp_ref_free(node, p->reply);
+		memcpy(p->reply_id, to->u.s, to->len);
+		p->reply_id[to->len] = '\0';
+		p->has_reply = aemp_ref_new(node, p->reply_id, &p->reply) == 0;
+		if (!p->has_reply)
+			return 0;
+	}
+	if (aemp_snd_ref(node, p->reply, msg + 1, n - 1) == -EAGAIN)
+		return reply(node, to, msg + 1, n - 1);
+	return 0;
+}
+
+static int
+port_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
+{
+	struct perf_port *p = arg;
+
+	if (n >= 2 && msg[0].type == AEMP_INT) {
+		on_data(p, msg[0].u.i, &msg[1]);
+		return 0;
+	}
+	if (n >= 1 && msg[0].type == AEMP_STR) {
+		if (aemp_str_eq(&msg[0], "sync"))
+			return on_sync(node, p, msg, n);
+		return on_echo(node, p, msg, n);
+	}
+	return 0;
+}
+
+static int
+port_make(aemp_node *node, void *arg)
+{
+	struct perf_port *p = arg;
+
+	return aemp_port(node, port_rcv, p, &p->id);
+}
+
+int
+perf_port_new(aemp_node *node, int shard, const char *name, aemp_id *out)
+{
+	struct perf_port *p;
+	int rc;
+
+	if (nports_made == PORTS_MAX)
+		return -ENOSPC;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	if (name != NULL) {
+		snprintf(p->id.s, sizeof(p->id.s), "%s#%s", aemp_node_id(node),
+		         name);
+		rc = aemp_rcv(node, p->id.s, port_rcv, p);
+	} else {
+		rc = perf_on_shard(node, shard, port_make, p);
+	}
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	ports_made[nports_made++] = p;
+	*out = p->id;
+	return 0;
+}
+
+void
+perf_port_totals(uint64_t *msgs)
+{
+	int i;
+
+	*msgs = 0;
+	for (i = 0; i < nports_made; i++)
+		*msgs += atomic_load_explicit(&ports_made[i]->msgs_seen,
+		                              memory_order_relaxed);
+}
+
+void
+perf_ports_free(aemp_node *node)
+{
+	int i;
+
+	for (i = 0; i < nports_made; i++) {
+		if (ports_made[i]->has_reply)
+			aemp_ref_free(node, ports_made[i]->reply);
+		free(ports_made[i]);
+		ports_made[i] = NULL;
+	}
+	nports_made = 0;
+}

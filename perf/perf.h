@@ -1,0 +1,326 @@
+/*
+ * perf/perf.h - what the files of aemp-perf share: options, one result
+ * row, the sending and ping-pong engines that run on shard threads, the
+ * latency histogram, child processes and the output.  Like every file in
+ * perf/, it uses only the public API (<aemp.h>) of the library.
+ *
+ * Message shapes (docs/perf.md, "aemp-perf"); one "perf port" understands
+ * all of them, so a single port name serves every scenario:
+ *   data   [SID, SEQ, PAYLOAD]              counted and sequence-checked
+ *   sync   ["sync", SID, SENT, REPLYPORT]   -> ["synced", SID, RECEIVED,
+ *                                              GAPS, REORDERS]
+ *   echo   [REPLYPORT, SID, SEQ, PAYLOAD]   -> [SID, SEQ, PAYLOAD]
+ * Against a bare node port (any AEMP node, Perl included) data goes out as
+ * ["devnull", SID, SEQ, PAYLOAD], a sync is ["time", REPLYPORT] and an
+ * echo is ["snd", REPLYPORT, SID, SEQ, PAYLOAD]; delivery is then only
+ * checked for echoes.
+ *
+ * Threads: the main thread parses options, starts nodes and children and
+ * waits; senders, pingers and perf ports run on shard threads and publish
+ * their progress through atomics (perf/sender.c, perf/pinger.c).
+ */
+#ifndef PERF_PERF_H
+#define PERF_PERF_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <aemp.h>
+
+/* Exit statuses. */
+#define PERF_OK 0
+#define PERF_EFAIL 1  /* a run failed, or delivery check found gaps */
+#define PERF_EUSAGE 2 /* bad command line, or scenario not available */
+
+#define PERF_SIZES_MAX 16
+#define PERF_SENDERS_MAX 64
+#define PERF_NODES_MAX 16
+#define PERF_PORTS_MAX 64
+
+/* ---- options (perf/opts.c) ------------------------------------------ */
+
+struct perf_opts {
+	const char *scenario;
+	size_t sizes[PERF_SIZES_MAX];
+	int nsizes;
+	const char *framings[2]; /* "json", "cbor" */
+	int nframings;
+	int shards;     /* per node */
+	int senders;    /* sending ports or pingers (fanin: per node) */
+	int nodes;      /* fanin: sender nodes */
+	double seconds; /* measured time per result */
+	uint64_t count; /* or: measured messages per result (0: seconds) */
+	double warmup;  /* unmeasured seconds before */
+	int batch;      /* messages per sender loop turn */
+	int json;       /* one JSON object per result */
+	int tls;
+	int no_raw; /* skip the raw baseline */
+	int quiet;  /* no progress line */
+	int help;
+	const char *connect; /* HOST:PORT of a node started elsewhere */
+	const char *secret;
+	const char *port;   /* perf port at the --connect node */
+	const char *bind;   /* serve */
+	const char *nodeid; /* serve */
+};
+
+/* perf_opts_parse - fill o from argv.  A bad command line prints one line
+ * and returns PERF_EUSAGE; 0 otherwise. */
+int perf_opts_parse(struct perf_opts *o, int argc, char **argv);
+
+/* ---- run-wide helpers (perf/main.c) --------------------------------- */
+
+/* perf_secret - --secret, else a random secret for this run's nodes. */
+const char *perf_secret(const struct perf_opts *o);
+/* perf_sid_next - a new sender ID. */
+int64_t perf_sid_next(void);
+/* perf_set_status - raise the exit status to at least rc. */
+void perf_set_status(int rc);
+
+/* ---- results and output (perf/report.c) ----------------------------- */
+
+struct perf_result {
+	const char *scenario;
+	char variant[32];
+	size_t size;
+	const char *framing; /* "json", "cbor", "raw", "-" */
+	uint64_t msgs;       /* messages (ping-pong: round trips) */
+	double secs;
+	int64_t t0_ns, t1_ns; /* the measured window */
+	double cpu_s;         /* CPU of every local process involved */
+	int cpu_partial;      /* a remote node's CPU is not included */
+	int has_rtt;
+	double rtt_us[5]; /* p50, p90, p99, p99.9, max */
+	int64_t gaps;     /* -1: not checked */
+	int64_t reorders;
+	double ratio; /* to the raw baseline; < 0: none */
+};
+
+enum { RTT_P50, RTT_P90, RTT_P99, RTT_P999, RTT_MAX };
+
+void perf_result_init(struct perf_result *r, const char *scenario, size_t size,
+                      const char *framing);
+
+/* perf_report - print one result (table row, header first; or a JSON
+ * line).  Gaps or reorders are reported on stderr and set exit status 1. */
+void perf_report(const struct perf_opts *o, const struct perf_result *r);
+
+/* perf_progress - the live line (stdout on a terminal, runs over 2 s);
+ * line NULL clears it. */
+void perf_progress(const struct perf_opts *o, const char *line);
+
+/* perf_err - "aemp-perf: MESSAGE" on stderr (or, in a child, "fail
+ * MESSAGE" to the parent); returns rc. */
+int perf_err(int rc, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+void perf_err_to_fd(int fd);
+
+/* ---- time, CPU and child processes (perf/proc.c) -------------------- */
+
+int64_t perf_now_ns(void);
+void perf_sleep_ms(int ms);
+
+/* perf_cpu_ns - CPU time (user + system, all threads) of process pid (0:
+ * this process), read from its CPU clock; -1 if unreadable. */
+int64_t perf_cpu_ns(pid_t pid);
+
+struct perf_child {
+	pid_t pid;      /* 0: none (or, in a child, the parent's end) */
+	int ctl;        /* control socket: one text line per message */
+	char buf[1024]; /* received, not yet consumed */
+	size_t len;
+};
+
+/* perf_child_spawn - run this program again with argv (argv[0] is only a
+ * name), a control socket as fd 3 and secret in $AEMP_PERF_SECRET.  The
+ * child dies with the parent.  Returns 0 or a negated errno. */
+int perf_child_spawn(struct perf_child *c, char *const argv[],
+                     const char *secret);
+
+/* perf_child_line - the next line (newline removed) within timeout_ms.
+ * Returns its length, -ETIMEDOUT, -EPIPE (socket closed), -errno. */
+int perf_child_line(struct perf_child *c, char *buf, size_t cap,
+                    int timeout_ms);
+
+/* perf_child_say - send one line (printf-style, newline added). */
+int perf_child_say(struct perf_child *c, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/* perf_child_stop - close the socket, wait up to 5 s for the child to
+ * leave, then kill it.  Returns its exit status, 128 + signal, or -1. */
+int perf_child_stop(struct perf_child *c);
+
+/* perf_proc_init - kill and reap every child on exit and on SIGINT,
+ * SIGTERM, SIGHUP; ignore SIGPIPE. */
+void perf_proc_init(void);
+
+/* ---- nodes and perf ports (perf/node.c, perf/peer.c) ---------------- */
+
+struct perf_nodecfg {
+	const char *nodeid;
+	const char *framing; /* "json" or "cbor" first */
+	int shards;
+	const char *secret; /* NULL: the configuration file's */
+	const char *bind;   /* NULL: 127.0.0.1:0; "": no listener */
+	const char *seed;   /* NULL: none */
+};
+
+/* perf_node_new - create and start a node; on error prints one line and
+ * returns NULL. */
+aemp_node *perf_node_new(const struct perf_nodecfg *cfg);
+/* perf_node_free - stop the node, then free it with its perf ports and
+ * tasks.  NULL is a no-op. */
+void perf_node_free(aemp_node *node);
+int perf_node_addr(aemp_node *node, char *buf, size_t cap);
+int perf_node_wait_up(aemp_node *node, const char *nodeid, double timeout_s);
+int perf_node_first_up(aemp_node *node, aemp_id *out, double timeout_s);
+
+/* perf_on_shard - run fn(node, arg) on shard and wait for its result. */
+int perf_on_shard(aemp_node *node, int shard, int (*fn)(aemp_node *, void *),
+                  void *arg);
+
+/* perf_port_new - a perf port on shard (generated name), or with the
+ * fixed name (on the shard its name maps to).  ID into *out. */
+int perf_port_new(aemp_node *node, int shard, const char *name, aemp_id *out);
+void perf_port_totals(uint64_t *msgs);
+void perf_ports_free(aemp_node *node);
+
+/* A peer: a child process running a node with one perf port per shard. */
+struct perf_peer {
+	struct perf_child c;
+	aemp_id id;
+	char addr[128];
+	aemp_id ports[PERF_PORTS_MAX];
+	int nports;
+};
+
+int perf_peer_start(struct perf_peer *p, const struct perf_opts *o,
+                    const char *framing, const char *nodeid, const char *seed);
+int perf_peer_line(struct perf_peer *p, char *buf, size_t cap, int timeout_ms);
+void perf_peer_stop(struct perf_peer *p);
+
+/* Two nodes: ours, and a peer child or the --connect node. */
+struct perf_duo {
+	struct perf_peer peer;
+	aemp_node *node;
+	aemp_id remote;
+	aemp_id targets[PERF_PORTS_MAX];
+	int ntargets;
+	pid_t pids[1]; /* local peer processes, for CPU */
+	int npids;
+	int cpu_partial;
+};
+
+int perf_duo_start(struct perf_duo *d, const struct perf_opts *o,
+                   const char *framing);
+void perf_duo_stop(struct perf_duo *d);
+
+/* ---- tasks: senders and pingers (perf/sender.c, pinger.c, run.c) ---- */
+
+enum perf_phase {
+	PH_INIT = 0,
+	PH_WARM,  /* running, not measured */
+	PH_WSYNC, /* waiting for the warm-up sync reply */
+	PH_RUN,   /* measured */
+	PH_SYNC,  /* waiting for the final sync reply */
+	PH_DONE,
+	PH_FAILED,
+};
+
+/* What the main thread sees of a sender or pinger.  The owner shard
+ * writes t0, t1, gaps, reorders, hist and err before setting the phase
+ * to PH_DONE or PH_FAILED (release); the main thread reads them after. */
+struct perf_task {
+	_Atomic int phase;
+	_Atomic uint64_t measured; /* messages (round trips) so far */
+	int64_t t0, t1;            /* measured window (ns) */
+	int64_t gaps, reorders;    /* -1: not checked */
+	struct perf_hist *hist;    /* pingers only */
+	void (*free_fn)(aemp_node *node, struct perf_task *t);
+	char err[320];
+};
+
+void perf_task_set(struct perf_task *t, int phase);
+void perf_task_fail(struct perf_task *t, int rc, const char *what);
+/* perf_task_keep - free the task after its node has stopped. */
+void perf_task_keep(struct perf_task *t);
+void perf_tasks_reap(aemp_node *node);
+
+struct perf_flow {
+	int64_t sid; /* sender ID */
+	size_t size; /* payload bytes */
+	double warmup_s;
+	double seconds;
+	uint64_t count; /* 0: use seconds */
+	unsigned batch;
+	int shard; /* where the task runs */
+	char target[AEMP_ID_MAX];
+};
+
+void perf_flow_init(struct perf_flow *f, const struct perf_opts *o, size_t size,
+                    int shard, const char *target);
+
+/* Start a task on f->shard; *out is set (and kept) even if it failed to
+ * start (phase PH_FAILED).  Returns 0 or -ENOMEM. */
+int perf_sender_start(aemp_node *node, const struct perf_flow *f,
+                      struct perf_task **out);
+int perf_pinger_start(aemp_node *node, const struct perf_flow *f,
+                      struct perf_task **out);
+
+/* perf_tasks_run - wait (bounded, with the live line) for n tasks to
+ * finish and fill r, with the CPU of this process and of peers over the
+ * measured phase.  Returns 0 or PERF_EFAIL (message printed). */
+int perf_tasks_run(const struct perf_opts *o, const char *label,
+                   struct perf_task **t, int n, const pid_t *peers, int npeers,
+                   struct perf_result *r);
+/* the two halves of perf_tasks_run */
+int perf_tasks_wait_run(const struct perf_opts *o, const char *label,
+                        struct perf_task **t, int n);
+int perf_tasks_wait_done(const struct perf_opts *o, const char *label,
+                         struct perf_task **t, int n, struct perf_result *r);
+/* perf_cpu_sum - CPU ns of this process plus peers */
+int64_t perf_cpu_sum(const pid_t *peers, int npeers);
+
+/* perf_payload - a read-only payload of at least size bytes (the main
+ * thread sizes it before tasks run). */
+const char *perf_payload(size_t size);
+void perf_payload_free(void);
+/* perf_is_node_port - 1 if id names a node port (no port name). */
+int perf_is_node_port(const char *id);
+
+/* ---- latency histogram (perf/hist.c) -------------------------------- */
+
+struct perf_hist;
+
+struct perf_hist *perf_hist_new(void);
+void perf_hist_free(struct perf_hist *h);
+void perf_hist_add(struct perf_hist *h, int64_t ns);
+void perf_hist_merge(struct perf_hist *into, const struct perf_hist *h);
+uint64_t perf_hist_count(const struct perf_hist *h);
+/* value (ns) at quantile q; q >= 1: the exact maximum */
+int64_t perf_hist_quantile(const struct perf_hist *h, double q);
+/* the five latency figures of r, in microseconds */
+void perf_hist_fill(const struct perf_hist *h, struct perf_result *r);
+
+/* ---- scenarios ------------------------------------------------------ */
+
+int perf_local(const struct perf_opts *o);    /* perf/local.c */
+int perf_pair(const struct perf_opts *o);     /* perf/pair.c */
+int perf_pingpong(const struct perf_opts *o); /* perf/pingpong.c */
+int perf_fanin(const struct perf_opts *o);    /* perf/fanin.c */
+int perf_raw(const struct perf_opts *o);      /* perf/raw.c */
+int perf_serve(const struct perf_opts *o);    /* perf/serve.c */
+
+/* The raw baselines of this run, measured once per size (and reported
+ * as rows of their own): msgs/s of the TCP stream, median round trip (us)
+ * of the TCP ping-pong; < 0 if not measured (--no-raw, --connect). */
+double perf_raw_tput(const struct perf_opts *o, size_t size);
+double perf_raw_rtt(const struct perf_opts *o, size_t size);
+
+/* The child processes' main functions (argv after the role). */
+int perf_child_node(int argc, char **argv);
+int perf_child_raw(int argc, char **argv);
+
+#endif /* PERF_PERF_H */

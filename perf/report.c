@@ -1,0 +1,218 @@
+/*
+ * perf/report.c - output: a table for people (header before the first
+ * row), one JSON object per line with --json, the live progress line on
+ * a terminal, and the one-line error messages.
+ *
+ * Figures: msgs/s counts messages (ping-pong: round trips) per second of
+ * the measured window; MB/s counts payload bytes (ping-pong: both ways);
+ * CPU s/M is CPU seconds of every local process involved per million
+ * messages (a round trip is two); "x raw" is the ratio to the raw TCP
+ * baseline of the same run: msgs/s over raw msgs/s for throughput, median
+ * over raw median for latency.
+ *
+ * Threads: main thread.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "perf/perf.h"
+
+static int header_done;
+static int progress_shown;
+static int err_fd = -1; /* a child's control socket */
+
+void
+perf_err_to_fd(int fd)
+{
+	err_fd = fd;
+}
+
+void
+perf_result_init(struct perf_result *r, const char *scenario, size_t size,
+                 const char *framing)
+{
+	memset(r, 0, sizeof(*r));
+	r->scenario = scenario;
+	r->size = size;
+	r->framing = framing;
+	r->ratio = -1;
+}
+
+int
+perf_err(int rc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (err_fd >= 0) {
+		dprintf(err_fd, "fail %s\n", msg);
+		return rc;
+	}
+	if (progress_shown) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+		progress_shown = 0;
+	}
+	fprintf(stderr, "aemp-perf: %s\n", msg);
+	return rc;
+}
+
+void
+perf_progress(const struct perf_opts *o, const char *line)
+{
+	if (o->json || o->quiet || !isatty(STDOUT_FILENO))
+		return;
+	if (o->count == 0 && o->seconds + o->warmup <= 2.0)
+		return;
+	if (line == NULL) {
+		if (progress_shown)
+			fputs("\r\033[K", stdout);
+		progress_shown = 0;
+	} else {
+		printf("\r\033[K  %s", line);
+		progress_shown = 1;
+	}
+	fflush(stdout);
+}
+
+static double
+msg_rate(const struct perf_result *r)
+{
+	return r->secs > 0 ? (double)r->msgs / r->secs : 0;
+}
+
+static double
+mb_rate(const struct perf_result *r)
+{
+	double ways = r->has_rtt ? 2 : 1;
+
+	return msg_rate(r) * (double)r->size * ways / 1e6;
+}
+
+static double
+cpu_per_m(const struct perf_result *r)
+{
+	double msgs = (double)r->msgs * (r->has_rtt ? 2 : 1);
+
+	return msgs > 0 ? r->cpu_s / (msgs / 1e6) : 0;
+}
+
+static void
+fmt_rate(char *buf, size_t cap, double v)
+{
+	if (v >= 1e6)
+		snprintf(buf, cap, "%.3fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, cap, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, cap, "%.0f", v);
+}
+
+static void
+fmt_us(char *buf, size_t cap, const struct perf_result *r, int i)
+{
+	if (!r->has_rtt)
+		snprintf(buf, cap, "-");
+	else if (r->rtt_us[i] >= 1000)
+		snprintf(buf, cap, "%.0f", r->rtt_us[i]);
+	else
+		snprintf(buf, cap, "%.1f", r->rtt_us[i]);
+}
+
+static void
+fmt_count(char *buf, size_t cap, int64_t v)
+{
+	if (v < 0)
+		snprintf(buf, cap, "-");
+	else
+		snprintf(buf, cap, "%lld", (long long)v);
+}
+
+static void
+table_row(const struct perf_result *r)
+{
+	char rate[32], us[5][32], gaps[32], reord[32], ratio[32];
+	int i;
+
+	if (!header_done) {
+		printf("%-9s %-12s %7s %-4s %9s %8s %7s %7s %7s %7s %7s "
+		       "%7s %5s %5s %6s\n",
+		       "scenario", "variant", "size", "fmt", "msgs/s", "MB/s",
+		       "p50us", "p90us", "p99us", "p999us", "maxus", "CPUs/M",
+		       "gaps", "reord", "xraw");
+		header_done = 1;
+	}
+	fmt_rate(rate, sizeof(rate), msg_rate(r));
+	for (i = 0; i < 5; i++)
+		fmt_us(us[i], sizeof(us[i]), r, i);
+	fmt_count(gaps, sizeof(gaps), r->gaps);
+	fmt_count(reord, sizeof(reord), r->reorders);
+	if (r->ratio >= 0)
+		snprintf(ratio, sizeof(ratio), "%.3f", r->ratio);
+	else
+		snprintf(ratio, sizeof(ratio), "-");
+	printf("%-9s %-12s %7zu %-4s %9s %8.1f %7s %7s %7s %7s %7s "
+	       "%6.2f%s %5s %5s %6s\n",
+	       r->scenario, r->variant, r->size, r->framing, rate, mb_rate(r),
+	       us[0], us[1], us[2], us[3], us[4], cpu_per_m(r),
+	       r->cpu_partial ? "*" : " ", gaps, reord, ratio);
+}
+
+/* JSON number or null. */
+static void
+jnum(char *buf, size_t cap, int ok, double v)
+{
+	if (!ok || !isfinite(v))
+		snprintf(buf, cap, "null");
+	else
+		snprintf(buf, cap, "%.6g", v);
+}
+
+static void
+json_row(const struct perf_result *r)
+{
+	char us[5][32], ratio[32], gaps[32], reord[32];
+	int i;
+
+	for (i = 0; i < 5; i++)
+		jnum(us[i], sizeof(us[i]), r->has_rtt, r->rtt_us[i]);
+	jnum(ratio, sizeof(ratio), r->ratio >= 0, r->ratio);
+	jnum(gaps, sizeof(gaps), r->gaps >= 0, (double)r->gaps);
+	jnum(reord, sizeof(reord), r->reorders >= 0, (double)r->reorders);
+	printf("{\"scenario\":\"%s\",\"variant\":\"%s\",\"size\":%zu,"
+	       "\"framing\":\"%s\",\"msgs\":%llu,\"seconds\":%.6f,"
+	       "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
+	       "\"rtt_p50_us\":%s,\"rtt_p90_us\":%s,\"rtt_p99_us\":%s,"
+	       "\"rtt_p999_us\":%s,\"rtt_max_us\":%s,\"cpu_s\":%.4f,"
+	       "\"cpu_s_per_m_msgs\":%.4f,\"cpu_remote_excluded\":%s,"
+	       "\"gaps\":%s,\"reorders\":%s,\"ratio_to_raw\":%s}\n",
+	       r->scenario, r->variant, r->size, r->framing,
+	       (unsigned long long)r->msgs, r->secs, msg_rate(r), mb_rate(r),
+	       us[0], us[1], us[2], us[3], us[4], r->cpu_s, cpu_per_m(r),
+	       r->cpu_partial ? "true" : "false", gaps, reord, ratio);
+}
+
+void
+perf_report(const struct perf_opts *o, const struct perf_result *r)
+{
+	perf_progress(o, NULL);
+	if (o->json)
+		json_row(r);
+	else
+		table_row(r);
+	fflush(stdout);
+	if (r->gaps > 0 || r->reorders > 0) {
+		perf_err(0,
+		         "delivery check failed: %s %s %zu bytes %s: %lld "
+		         "gaps, %lld reorders",
+		         r->scenario, r->variant, r->size, r->framing,
+		         (long long)r->gaps, (long long)r->reorders);
+		perf_set_status(PERF_EFAIL);
+	}
+}

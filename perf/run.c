@@ -1,0 +1,253 @@
+/*
+ * perf/run.c - running a set of senders or pingers on one node and
+ * turning them into one result: start them, wait (bounded) while showing
+ * the live line, take the CPU time of every process involved around the
+ * measured phase, and add up.
+ *
+ * Tasks are not freed after their run: a late message or timer could
+ * still reach them.  They are kept until their node has stopped
+ * (perf_node_free calls perf_tasks_reap).
+ *
+ * Threads: main thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "perf/perf.h"
+
+#define KEPT_MAX 4096
+
+static struct perf_task *kept[KEPT_MAX];
+static int nkept;
+
+/* Time allowed beyond the planned duration before a run is called stuck:
+ * no progress for this long fails it. */
+#define STALL_NS ((int64_t)10 * 1000000000)
+
+void
+perf_task_keep(struct perf_task *t)
+{
+	/* Beyond the limit a task leaks rather than risk a use after free. */
+	if (nkept < KEPT_MAX)
+		kept[nkept++] = t;
+}
+
+void
+perf_tasks_reap(aemp_node *node)
+{
+	int i;
+
+	for (i = 0; i < nkept; i++) {
+		kept[i]->free_fn(node, kept[i]);
+		kept[i] = NULL;
+	}
+	nkept = 0;
+}
+
+static int
+phase_min(struct perf_task **t, int n)
+{
+	int i, ph, min = PH_DONE;
+
+	for (i = 0; i < n; i++) {
+		ph = atomic_load_explicit(&t[i]->phase, memory_order_acquire);
+		if (ph == PH_FAILED)
+			return PH_FAILED;
+		if (ph < min)
+			min = ph;
+	}
+	return min;
+}
+
+static uint64_t
+measured_sum(struct perf_task **t, int n)
+{
+	uint64_t sum = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		sum += atomic_load_explicit(&t[i]->measured,
+		                            memory_order_relaxed);
+	return sum;
+}
+
+int64_t
+perf_cpu_sum(const pid_t *peers, int npeers)
+{
+	int64_t sum = perf_cpu_ns(0), c;
+	int i;
+
+	for (i = 0; i < npeers; i++) {
+		c = perf_cpu_ns(peers[i]);
+		if (c > 0)
+			sum += c;
+	}
+	return sum;
+}
+
+static void
+show(const struct perf_opts *o, const char *label, uint64_t msgs, double rate,
+     double elapsed)
+{
+	char line[200];
+	double total = o->count ? 0 : o->seconds;
+
+	if (total > 0)
+		snprintf(line, sizeof(line),
+		         "%s: %.3f M msgs/s, %.2f M msgs [%.1f/%.1f s]", label,
+		         rate / 1e6, (double)msgs / 1e6, elapsed, total);
+	else
+		snprintf(line, sizeof(line), "%s: %.3f M msgs/s, %.2f M msgs",
+		         label, rate / 1e6, (double)msgs / 1e6);
+	perf_progress(o, line);
+}
+
+/* wait_for - wait until every task is at least at `phase`, failing after
+ * STALL_NS without any progress; shows the live line in PH_RUN. */
+static int
+wait_for(const struct perf_opts *o, const char *label, struct perf_task **t,
+         int n, int phase)
+{
+	int64_t start = perf_now_ns(), last_change = start, last_show = start;
+	uint64_t last = measured_sum(t, n), now_sum;
+	int64_t now;
+	int ph;
+
+	while ((ph = phase_min(t, n)) < phase) {
+		if (ph == PH_FAILED)
+			return -EIO;
+		perf_sleep_ms(2);
+		now = perf_now_ns();
+		now_sum = measured_sum(t, n);
+		if (now_sum != last || ph < PH_RUN)
+			last_change = now;
+		if (now - last_change > STALL_NS)
+			return -ETIMEDOUT;
+		if (ph >= PH_RUN && now - last_show >= 250000000) {
+			show(o, label, now_sum,
+			     (double)(now_sum - last) * 1e9 /
+			             (double)(now - last_show),
+			     (double)(now - start) / 1e9);
+			last_show = now;
+			last = now_sum;
+		}
+	}
+	return 0;
+}
+
+/* A warm-up without progress counter: bounded by warm-up + stall time. */
+static int
+wait_started(struct perf_task **t, int n, double warmup_s)
+{
+	int64_t end = perf_now_ns() + (int64_t)(warmup_s * 1e9) + STALL_NS;
+	int ph;
+
+	while ((ph = phase_min(t, n)) < PH_RUN) {
+		if (ph == PH_FAILED)
+			return -EIO;
+		if (perf_now_ns() > end)
+			return -ETIMEDOUT;
+		perf_sleep_ms(1);
+	}
+	return 0;
+}
+
+static int
+task_error(struct perf_task **t, int n, int rc, const char *label)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (atomic_load(&t[i]->phase) == PH_FAILED)
+			return perf_err(PERF_EFAIL, "%s: %s", label, t[i]->err);
+	}
+	if (rc == -ETIMEDOUT)
+		return perf_err(PERF_EFAIL,
+		                "%s: no progress for %d s (messages lost?)",
+		                label, (int)(STALL_NS / 1000000000));
+	return perf_err(PERF_EFAIL, "%s: %s", label, aemp_strerror(rc));
+}
+
+static void
+sum_up(struct perf_task **t, int n, struct perf_result *r)
+{
+	int64_t t0 = INT64_MAX, t1 = 0;
+	int i;
+
+	r->msgs = 0;
+	r->gaps = r->reorders = 0;
+	for (i = 0; i < n; i++) {
+		r->msgs += atomic_load(&t[i]->measured);
+		if (t[i]->t0 < t0)
+			t0 = t[i]->t0;
+		if (t[i]->t1 > t1)
+			t1 = t[i]->t1;
+		if (t[i]->gaps < 0 || r->gaps < 0)
+			r->gaps = r->reorders = -1;
+		else {
+			r->gaps += t[i]->gaps;
+			r->reorders += t[i]->reorders;
+		}
+	}
+	r->t0_ns = t0;
+	r->t1_ns = t1;
+	r->secs = (double)(t1 - t0) / 1e9;
+}
+
+static void
+sum_hist(struct perf_task **t, int n, struct perf_result *r)
+{
+	struct perf_hist *h = perf_hist_new();
+	int i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		perf_hist_merge(h, t[i]->hist);
+	perf_hist_fill(h, r);
+	perf_hist_free(h);
+}
+
+int
+perf_tasks_wait_run(const struct perf_opts *o, const char *label,
+                    struct perf_task **t, int n)
+{
+	int rc = wait_started(t, n, o->warmup);
+
+	return rc < 0 ? task_error(t, n, rc, label) : 0;
+}
+
+int
+perf_tasks_wait_done(const struct perf_opts *o, const char *label,
+                     struct perf_task **t, int n, struct perf_result *r)
+{
+	int rc = wait_for(o, label, t, n, PH_DONE);
+
+	perf_progress(o, NULL);
+	if (rc < 0)
+		return task_error(t, n, rc, label);
+	sum_up(t, n, r);
+	if (t[0]->hist != NULL)
+		sum_hist(t, n, r);
+	return 0;
+}
+
+int
+perf_tasks_run(const struct perf_opts *o, const char *label,
+               struct perf_task **t, int n, const pid_t *peers, int npeers,
+               struct perf_result *r)
+{
+	int64_t cpu0, cpu1;
+	int rc;
+
+	rc = perf_tasks_wait_run(o, label, t, n);
+	if (rc != 0)
+		return rc;
+	cpu0 = perf_cpu_sum(peers, npeers);
+	rc = perf_tasks_wait_done(o, label, t, n, r);
+	cpu1 = perf_cpu_sum(peers, npeers);
+	r->cpu_s = (double)(cpu1 - cpu0) / 1e9;
+	return rc;
+}
