@@ -123,8 +123,8 @@ eng_conn_dial(struct eng_shard *sh, const struct eng_addr *addr,
 	struct eng_conn *c;
 	int fd;
 
-	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	                                         SOCK_CLOEXEC, 0);
+	fd = socket(addr->ss.ss_family,
+	            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		eng_log(sh->node, AEMP_LOG_ERROR, "socket for %s: %s",
 		        addr->text, strerror(errno));
@@ -143,9 +143,10 @@ eng_conn_dial(struct eng_shard *sh, const struct eng_addr *addr,
 	ring_sqe_op(sqe, &c->conn_op.op);
 	c->ops++;
 	/* the handshake timeout also bounds the TCP connect */
-	ring_timer_start(&sh->loop.timers, &c->hs_timer,
-	                 ring_now_ns() +
-	                         (uint64_t)(sh->node->cfg.monitor_timeout * 1e9));
+	ring_timer_start(
+	        &sh->loop.timers, &c->hs_timer,
+	        ring_now_ns() +
+	                (uint64_t)(sh->node->cfg.monitor_timeout * 1e9));
 	return 0;
 }
 
@@ -243,19 +244,30 @@ eng_conn_queued(const struct eng_conn *c)
 
 static void conn_send_done(struct ring_op *op, int res, uint32_t flags);
 
-/* tls_encrypt - move plaintext into the ciphertext queue. */
-static int
-tls_encrypt(struct eng_conn *c)
+/*
+ * wire_queue - the queue whose bytes go on the wire next.  Without TLS,
+ * the packet queue.  With TLS, the ciphertext queue, except while the
+ * tail of our greeting (queued in tx before TLS started) is still unsent:
+ * it goes first, in the clear (§2.7).  The answer cannot change while a
+ * send is in flight: nothing but the greeting enters tx before the
+ * connection is up, and the TLS handshake cannot complete (CS_DATA)
+ * before the peer has our greeting and first TLS flight.
+ */
+static struct ring_bufq *
+wire_queue(struct eng_conn *c)
 {
-	struct iovec iov;
+	if (c->tls == NULL ||
+	    (c->state != CS_DATA && ring_bufq_bytes(&c->tx) > 0))
+		return &c->tx;
+	return &c->ctx;
+}
+
+int
+eng_conn_tls_out(struct eng_conn *c)
+{
 	const uint8_t *out;
 	size_t n;
 
-	while (c->state == CS_DATA && ring_bufq_iov(&c->tx, &iov, 1, 16384)) {
-		if (cry_tls_write(c->tls, iov.iov_base, iov.iov_len) < 0)
-			return AEMP_ETLS;
-		ring_bufq_consume(&c->tx, iov.iov_len);
-	}
 	while ((n = cry_tls_pending(c->tls, &out)) > 0) {
 		if (ring_bufq_append(&c->ctx, out, n) < 0)
 			return -ENOMEM;
@@ -264,25 +276,40 @@ tls_encrypt(struct eng_conn *c)
 	return 0;
 }
 
-/* eng_conn_flush - start one sendmsg if none is in flight.  Returns 1 if
- * a send was started. */
-int
-eng_conn_flush(struct eng_conn *c)
+/*
+ * tls_encrypt - in the data phase, move plaintext packets into the
+ * ciphertext queue, at most NET_SEND_MAX bytes ahead of the wire, so a
+ * large backlog is not held twice; then queue whatever else the session
+ * produced.  Returns 0, or the session's error (< 0).
+ */
+static ssize_t
+tls_encrypt(struct eng_conn *c)
 {
-	struct ring_bufq *q = c->tls ? &c->ctx : &c->tx;
-	size_t limit = c->warm ? NET_FIRST_SEND : NET_SEND_MAX, total = 0;
+	struct iovec iov;
+	ssize_t k;
+
+	while (c->state == CS_DATA && ring_bufq_bytes(&c->ctx) < NET_SEND_MAX &&
+	       ring_bufq_iov(&c->tx, &iov, 1, 16384) == 1) {
+		k = cry_tls_write(c->tls, iov.iov_base, iov.iov_len);
+		if (k == -EAGAIN)
+			break; /* wolfSSL wants to wait: the bytes stay in tx */
+		if (AEMP_UNLIKELY(k < 0))
+			return k;
+		ring_bufq_consume(&c->tx, (size_t)k);
+	}
+	return eng_conn_tls_out(c);
+}
+
+/* submit_send - one sendmsg of at most limit bytes from q. */
+static int
+submit_send(struct eng_conn *c, struct ring_bufq *q, size_t limit)
+{
 	struct io_uring_sqe *sqe;
+	size_t total = 0;
 	int i, n;
 
-	if (c->state == CS_CLOSED || c->state == CS_CONNECTING ||
-	    c->send_op.op.fn != NULL)
-		return 0;
-	if (c->tls != NULL && tls_encrypt(c) < 0) {
-		eng_conn_fail(c, "TLS: %s", cry_tls_error(c->tls));
-		return 0;
-	}
 	n = ring_bufq_iov(q, c->iov, NET_IOV_MAX, limit);
-	if (n == 0 || (c->warm && c->warm_sent))
+	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
 		total += c->iov[i].iov_len;
@@ -295,6 +322,28 @@ eng_conn_flush(struct eng_conn *c)
 	ring_sqe_op(sqe, &c->send_op.op);
 	c->ops++;
 	c->inflight = total;
+	return 1;
+}
+
+/* eng_conn_flush - start one sendmsg if none is in flight.  Returns 1 if
+ * a send was started. */
+int
+eng_conn_flush(struct eng_conn *c)
+{
+	size_t limit = c->warm ? NET_FIRST_SEND : NET_SEND_MAX;
+	ssize_t rc;
+
+	if (c->state == CS_CLOSED || c->state == CS_CONNECTING ||
+	    c->send_op.op.fn != NULL)
+		return 0;
+	if (c->tls != NULL && (rc = tls_encrypt(c)) < 0) {
+		eng_conn_fail_tls(c, rc);
+		return 0;
+	}
+	if (c->warm && c->warm_sent)
+		return 0;
+	if (submit_send(c, wire_queue(c), limit) == 0)
+		return 0;
 	if (c->warm)
 		c->warm_sent = 1;
 	return 1;
@@ -304,7 +353,6 @@ static void
 conn_send_done(struct ring_op *op, int res, uint32_t flags)
 {
 	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
-	struct ring_bufq *q = c->tls ? &c->ctx : &c->tx;
 
 	(void)flags;
 	c->ops--;
@@ -317,16 +365,17 @@ conn_send_done(struct ring_op *op, int res, uint32_t flags)
 		eng_conn_fail(c, "%s", strerror(-res));
 		return;
 	}
-	ring_bufq_consume(q, (size_t)res);
+	ring_bufq_consume(wire_queue(c), (size_t)res);
 	ENG_STAT_ADD(c->sh->st.bytes_out, (uint64_t)res);
 	c->last_tx_ns = c->sh->loop.now_ns;
 	if (c->handover) {
 		eng_conn_try_handover(c);
 		return;
 	}
-	/* More to send (a partial send, or packets queued meanwhile):
-	 * continue at once rather than wait for the end of the turn. */
-	if (ring_bufq_bytes(q) > 0 || ring_bufq_bytes(&c->tx) > 0)
+	/* More to send (a partial send, packets queued meanwhile, or TLS
+	 * records behind the greeting): continue at once rather than wait
+	 * for the end of the turn. */
+	if (eng_conn_queued(c) > 0)
 		eng_conn_flush(c);
 }
 
@@ -368,11 +417,29 @@ conn_cancel_done(struct ring_op *op, int res, uint32_t flags)
 	eng_conn_maybe_reap(c);
 }
 
+/* abort_ops - cancel everything in flight on c (closed) and shut the
+ * socket. */
+static void
+abort_ops(struct eng_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->ops == 0)
+		return;
+	c->cancel_op.op.fn = conn_cancel_done;
+	sqe = ring_sqe(&c->sh->loop);
+	io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+	ring_sqe_op(sqe, &c->cancel_op.op);
+	c->ops++;
+	/* Shut the socket too: a send blocked on a full peer window is not
+	 * always cancellable. */
+	shutdown(c->fd, SHUT_RDWR);
+}
+
 void
 eng_conn_close(struct eng_conn *c)
 {
 	struct eng_shard *sh = c->sh;
-	struct io_uring_sqe *sqe;
 
 	if (c->state == CS_CLOSED)
 		return;
@@ -380,16 +447,7 @@ eng_conn_close(struct eng_conn *c)
 	eng_conn_hs_uncount(c);
 	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
 	ring_timer_stop(&sh->loop.timers, &c->ka_timer);
-	if (c->ops > 0) {
-		c->cancel_op.op.fn = conn_cancel_done;
-		sqe = ring_sqe(&sh->loop);
-		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
-		ring_sqe_op(sqe, &c->cancel_op.op);
-		c->ops++;
-		/* Shut the socket too: a send blocked on a full peer window is
-		 * not always cancellable. */
-		shutdown(c->fd, SHUT_RDWR);
-	}
+	abort_ops(c);
 	eng_conn_maybe_reap(c);
 }
 
@@ -409,10 +467,28 @@ eng_conn_fail(struct eng_conn *c, const char *fmt, ...)
 	        c->addr.text[0] ? c->addr.text : "?", c->peerlen ? " to " : "",
 	        (int)c->peerlen, c->peer, c->reason);
 	if (c->state == CS_DATA)
-		eng_rnode_conn_lost(sh, c, c->reason);
+		eng_rnode_conn_lost(sh, c, c->reason); /* closes c */
 	else if (c->seed)
 		eng_connrx_seed_failed(c);
 	eng_conn_close(c);
+}
+
+void
+eng_conn_fail_tls(struct eng_conn *c, ssize_t rc)
+{
+	if (c->state == CS_CLOSED)
+		return;
+	if (rc == -EPIPE) {
+		eng_conn_fail(c, "TLS: peer closed the session");
+		return;
+	}
+	/* The session's text names the step and the reason ("TLS
+	 * handshake: unknown CA: ..."); it never holds key material. */
+	if (eng_conn_tls_out(c) < 0)
+		eng_conn_fail(c, "%s (and out of memory)",
+		              cry_tls_error(c->tls));
+	else
+		eng_conn_fail(c, "%s", cry_tls_error(c->tls));
 }
 
 void

@@ -31,32 +31,58 @@ hs_deadline(const struct eng_conn *c)
 	       (uint64_t)(c->sh->node->cfg.monitor_timeout * 1e9);
 }
 
-/* hs_output - hand the handshake's pending bytes to the transport: plain
- * before TLS, through TLS once it is up (the auth line, §2.7). */
+/* tls_queue_out - queue what the TLS session produced and make sure the
+ * connection is flushed.  Returns 0, or -1 if c failed. */
 static int
-hs_output(struct eng_conn *c)
+tls_queue_out(struct eng_conn *c)
 {
-	const uint8_t *p;
-	size_t n;
-
-	p = eng_hs_output(c->hs, &n);
-	if (n == 0)
-		return 0;
-	if (c->tls != NULL) {
-		if (c->state != CS_DATA && !c->tls_up)
-			return 0; /* after the TLS handshake */
-		if (cry_tls_write(c->tls, p, n) < 0)
-			return AEMP_ETLS;
-	} else if (ring_bufq_append(&c->tx, p, n) < 0) {
-		return -ENOMEM;
+	if (eng_conn_tls_out(c) < 0) {
+		eng_conn_fail(c, "out of memory");
+		return -1;
 	}
-	eng_hs_output_done(c->hs, n);
 	eng_conn_mark_dirty(c);
 	return 0;
 }
 
-static void
-hs_recv_done(struct ring_op *op, int res, uint32_t flags);
+/*
+ * hs_output - hand the handshake's pending bytes to the transport.
+ * Without TLS everything goes in the clear.  After HS_TLS the output may
+ * still start with the tail of our greeting (eng_hs_output_plain), which
+ * goes in the clear ahead of the first TLS record; the auth line behind
+ * it waits for the TLS handshake and then travels inside TLS (§2.7).
+ * Returns 0, or -1 if c failed.
+ */
+static int
+hs_output(struct eng_conn *c)
+{
+	const uint8_t *p;
+	size_t n, plain;
+	ssize_t k;
+
+	p = eng_hs_output(c->hs, &n);
+	plain = c->hs->tls ? eng_hs_output_plain(c->hs) : n;
+	if (plain > 0) {
+		if (ring_bufq_append(&c->tx, p, plain) < 0) {
+			eng_conn_fail(c, "out of memory");
+			return -1;
+		}
+		eng_hs_output_done(c->hs, plain);
+		eng_conn_mark_dirty(c);
+		p = eng_hs_output(c->hs, &n);
+	}
+	if (n == 0 || !c->tls_up)
+		return 0;
+	k = cry_tls_write(c->tls, p, n);
+	if (k < 0 && k != -EAGAIN) {
+		eng_conn_fail_tls(c, k);
+		return -1;
+	}
+	if (k > 0)
+		eng_hs_output_done(c->hs, (size_t)k);
+	return tls_queue_out(c);
+}
+
+static void hs_recv_done(struct ring_op *op, int res, uint32_t flags);
 
 static void
 arm_hs_recv(struct eng_conn *c)
@@ -157,22 +183,60 @@ peer_checks(struct eng_conn *c)
 static void tls_drive(struct eng_conn *c);
 static void hs_done(struct eng_conn *c);
 
+/*
+ * hs_advance - step the handshake and send what it produced; deals with
+ * HS_PEER_ID itself.  Returns the event to act on (HS_NEED_MORE, HS_TLS,
+ * HS_DONE), or -1 if c failed or is moving to another shard.
+ */
+static int
+hs_advance(struct eng_conn *c)
+{
+	int ev;
+
+	for (;;) {
+		ev = eng_hs_step(c->hs);
+		if (hs_output(c) < 0)
+			return -1;
+		if (ev == HS_PEER_ID) {
+			if (peer_checks(c) == 0)
+				continue;
+			if (c->handover)
+				eng_conn_try_handover(c);
+			return -1;
+		}
+		if (ev < 0) {
+			eng_conn_fail(c, "%s", eng_hs_error(c->hs));
+			return -1;
+		}
+		return ev;
+	}
+}
+
+/*
+ * start_tls - both sides have certificates (HS_TLS): the role follows the
+ * nonce lines, and the bytes that came after the peer's line 2 are the
+ * start of its TLS stream (§2.7).  The greeting's tail, if unsent, is
+ * already in tx: the flush sends it before any TLS record.
+ */
 static void
 start_tls(struct eng_conn *c)
 {
 	struct eng_net *net = eng_net(c->sh->node);
-	uint8_t rest[ENG_HS_BUF_MAX];
+	uint8_t *rest = eng_snet(c->sh)->plain;
 	size_t n;
 	int rc;
 
+	AEMP_ASSERT(net->tls != NULL);
 	rc = cry_tls_new(&c->tls, net->tls, eng_hs_tls_client(c->hs));
 	if (rc < 0) {
-		eng_conn_fail(c, "TLS: cannot create session");
+		c->tls = NULL;
+		eng_conn_fail(c, "TLS: cannot create a session: %s",
+		              aemp_strerror(rc));
 		return;
 	}
 	c->state = CS_TLS_HS;
-	/* Bytes after the remote line 2 belong to the TLS stream (§2.7). */
-	n = eng_hs_take_rest(c->hs, rest, sizeof(rest));
+	/* ENG_HS_BUF_MAX bytes at most: one call takes them all */
+	n = eng_hs_take_rest(c->hs, rest, NET_RXBUF_SIZE);
 	if (n > 0 && cry_tls_feed(c->tls, rest, n) < 0) {
 		eng_conn_fail(c, "TLS: input overflow");
 		return;
@@ -183,101 +247,87 @@ start_tls(struct eng_conn *c)
 static void
 hs_progress(struct eng_conn *c)
 {
+	switch (hs_advance(c)) {
+	case HS_NEED_MORE:
+		arm_hs_recv(c);
+		return;
+	case HS_TLS:
+		start_tls(c);
+		return;
+	case HS_DONE:
+		hs_done(c);
+		return;
+	default:
+		return; /* failed, or moving to another shard */
+	}
+}
+
+/*
+ * tls_auth_input - TLS is up; the peer's auth line arrives as plaintext.
+ * Read no more than the handshake takes (§2.2: ENG_HS_BUF_MAX), step
+ * after each piece, and stop at HS_DONE: the packets behind the auth line
+ * stay in the session, in order, for the data phase.  Returns the event
+ * (HS_NEED_MORE, HS_DONE) or -1 if c failed.
+ */
+static int
+tls_auth_input(struct eng_conn *c)
+{
+	uint8_t *buf = eng_snet(c->sh)->plain;
+	size_t room;
+	ssize_t n;
 	int ev;
 
 	for (;;) {
-		ev = eng_hs_step(c->hs);
-		if (hs_output(c) < 0) {
-			eng_conn_fail(c, "cannot send handshake");
-			return;
-		}
-		switch (ev) {
-		case HS_NEED_MORE:
-			if (c->tls == NULL)
-				arm_hs_recv(c);
-			return;
-		case HS_PEER_ID:
-			if (peer_checks(c) != 0) {
-				if (c->handover)
-					eng_conn_try_handover(c);
-				return;
-			}
-			continue;
-		case HS_TLS:
-			start_tls(c);
-			return;
-		case HS_DONE:
-			hs_done(c);
-			return;
-		default:
-			eng_conn_fail(c, "%s", eng_hs_error(c->hs));
-			return;
-		}
-	}
-}
-
-/* tls_move_out - queue what TLS produced for sending. */
-static int
-tls_move_out(struct eng_conn *c)
-{
-	const uint8_t *out;
-	size_t n;
-
-	while ((n = cry_tls_pending(c->tls, &out)) > 0) {
-		if (ring_bufq_append(&c->ctx, out, n) < 0)
-			return -ENOMEM;
-		cry_tls_consume(c->tls, n);
-	}
-	eng_conn_mark_dirty(c);
-	return 0;
-}
-
-/* tls_plain_to_hs - decrypted bytes feed the handshake (auth lines). */
-static int
-tls_plain_to_hs(struct eng_conn *c)
-{
-	uint8_t *buf = eng_snet(c->sh)->plain;
-	ssize_t n;
-
-	while ((n = cry_tls_read(c->tls, buf, NET_RXBUF_SIZE)) > 0) {
-		if (eng_hs_feed(c->hs, buf, (size_t)n) < 0) {
-			eng_conn_fail(c, "handshake input too long");
+		if ((ev = hs_advance(c)) != HS_NEED_MORE)
+			return ev;
+		if ((room = eng_hs_room(c->hs)) == 0) {
+			eng_conn_fail(c, "handshake input above %d bytes",
+			              ENG_HS_BUF_MAX);
 			return -1;
 		}
+		n = cry_tls_read(c->tls, buf, room);
+		if (n == 0)
+			return HS_NEED_MORE;
+		if (n < 0) {
+			eng_conn_fail_tls(c, n);
+			return -1;
+		}
+		(void)eng_hs_feed(c->hs, buf, (size_t)n); /* n <= room */
 	}
-	if (n < 0) {
-		eng_conn_fail(c, "TLS: %s", n == -EPIPE ? "closed by peer"
-		                                        : cry_tls_error(c->tls));
-		return -1;
-	}
-	return 0;
 }
 
+/* tls_drive - after TLS input arrived: advance the TLS handshake; once it
+ * is complete, send our auth line inside TLS and look for the peer's. */
 static void
 tls_drive(struct eng_conn *c)
 {
-	int rc;
+	int rc, ev;
 
 	if (!c->tls_up) {
 		rc = cry_tls_handshake(c->tls);
-		if (tls_move_out(c) < 0 || rc < 0) {
-			eng_conn_fail(c, "TLS handshake: %s",
-			              cry_tls_error(c->tls));
+		if (rc < 0) {
+			eng_conn_fail_tls(c, rc);
 			return;
 		}
+		if (tls_queue_out(c) < 0)
+			return;
 		if (rc == 0) {
 			arm_hs_recv(c);
 			return;
 		}
 		c->tls_up = 1;
+		eng_log(c->sh->node, AEMP_LOG_DEBUG,
+		        "connection %s to %s: %s as TLS %s", c->addr.text,
+		        c->peer, cry_tls_version(c->tls),
+		        eng_hs_tls_client(c->hs) ? "client" : "server");
+		if (hs_output(c) < 0) /* the auth line */
+			return;
 	}
-	if (tls_plain_to_hs(c) < 0)
-		return;
-	hs_progress(c);
-	if (c->state == CS_TLS_HS && c->tls != NULL) {
-		tls_move_out(c);
+	ev = tls_auth_input(c);
+	if (ev == HS_NEED_MORE)
 		arm_hs_recv(c);
-	}
+	else if (ev == HS_DONE)
+		hs_done(c);
 }
 
 static void
@@ -293,8 +343,9 @@ hs_recv_done(struct ring_op *op, int res, uint32_t flags)
 		return;
 	}
 	if (res <= 0) {
-		eng_conn_fail(c, "%s", res == 0 ? "Unexpected end-of-file"
-		                                : strerror(-res));
+		eng_conn_fail(c, "%s",
+		              res == 0 ? "Unexpected end-of-file"
+		                       : strerror(-res));
 		return;
 	}
 	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
@@ -307,7 +358,8 @@ hs_recv_done(struct ring_op *op, int res, uint32_t flags)
 		return;
 	}
 	if (eng_hs_feed(c->hs, c->hsbuf, (size_t)res) < 0) {
-		eng_conn_fail(c, "handshake input above 4096 bytes");
+		eng_conn_fail(c, "handshake input above %d bytes",
+		              ENG_HS_BUF_MAX);
 		return;
 	}
 	hs_progress(c);
@@ -335,9 +387,9 @@ eng_connrx_hs_timeout(struct ring_timer *t)
 		return;
 	}
 	if (c->state != CS_CLOSED)
-		eng_conn_fail(c, "%s", c->state == CS_CONNECTING
-		                               ? "connect timeout"
-		                               : "handshake timeout");
+		eng_conn_fail(c, "%s",
+		              c->state == CS_CONNECTING ? "connect timeout"
+		                                        : "handshake timeout");
 }
 
 void
@@ -415,7 +467,8 @@ rx_feed(struct eng_conn *c, const uint8_t *p, size_t n)
 	int rc = cod_stream_feed(&c->rx, &c->sh->tape, p, n, rx_packet, c);
 
 	if (AEMP_UNLIKELY(rc < 0)) {
-		eng_conn_fail(c, "%s framing: %s", cod_framing_name(c->rx.framing),
+		eng_conn_fail(c, "%s framing: %s",
+		              cod_framing_name(c->rx.framing),
 		              aemp_strerror(rc));
 		return -1;
 	}
@@ -428,6 +481,9 @@ rx_feed(struct eng_conn *c, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* tls_data - ciphertext received in the data phase: decrypt into the
+ * shard's padded scratch buffer and decode from there.  Returns 0, or -1
+ * if c failed or stopped. */
 static int
 tls_data(struct eng_conn *c, const uint8_t *p, size_t n)
 {
@@ -442,13 +498,13 @@ tls_data(struct eng_conn *c, const uint8_t *p, size_t n)
 		if (rx_feed(c, buf, (size_t)k) < 0)
 			return -1;
 	}
-	if (k < 0) {
-		eng_conn_fail(c, "TLS: %s", k == -EPIPE ? "closed by peer"
-		                                        : cry_tls_error(c->tls));
+	if (AEMP_UNLIKELY(k < 0)) {
+		eng_conn_fail_tls(c, k);
 		return -1;
 	}
-	if (cry_tls_pending(c->tls, &(const uint8_t *){NULL}) > 0)
-		tls_move_out(c); /* e.g. a key update reply */
+	if (cry_tls_pending(c->tls, &(const uint8_t *){NULL}) > 0 &&
+	    tls_queue_out(c) < 0) /* e.g. a key update reply */
+		return -1;
 	return 0;
 }
 
@@ -460,6 +516,23 @@ process(struct eng_conn *c, const uint8_t *p, size_t n)
 	return rx_feed(c, p, n);
 }
 
+/* log_auth - which method, transport and framings a connection ended up
+ * with (once per connection). */
+static void
+log_auth(const struct eng_conn *c)
+{
+	const struct eng_hs *hs = c->hs;
+
+	eng_log(c->sh->node, AEMP_LOG_INFO,
+	        "connection %s to %s: authenticated over %s; auth sent %s, "
+	        "received %s; framing sent %s, received %s",
+	        c->addr.text, c->peer,
+	        c->tls != NULL ? cry_tls_version(c->tls) : "plain TCP",
+	        cry_auth_name(hs->send_auth), cry_auth_name(hs->recv_auth),
+	        cod_framing_name(hs->send_framing),
+	        cod_framing_name(hs->recv_framing));
+}
+
 static void
 hs_done(struct eng_conn *c)
 {
@@ -469,6 +542,7 @@ hs_done(struct eng_conn *c)
 	size_t n;
 
 	n = eng_hs_take_rest(c->hs, rest, NET_RXBUF_SIZE);
+	log_auth(c);
 	c->send_framing = c->hs->send_framing;
 	cod_stream_init(&c->rx, c->hs->recv_framing, sh->node->cfg.max_packet);
 	ring_free(c->hs, sizeof(*c->hs));
@@ -480,10 +554,11 @@ hs_done(struct eng_conn *c)
 	ring_timer_start(&sh->loop.timers, &c->hs_timer,
 	                 ring_now_ns() + NET_WARMUP_NS);
 	if (eng_net(sh->node)->nlst == 0)
-		ring_timer_start(&sh->loop.timers, &c->ka_timer,
-		                 ring_now_ns() +
-		                         (uint64_t)(sh->node->cfg.monitor_timeout *
-		                                    1e9));
+		ring_timer_start(
+		        &sh->loop.timers, &c->ka_timer,
+		        ring_now_ns() +
+		                (uint64_t)(sh->node->cfg.monitor_timeout *
+		                           1e9));
 	rn = eng_rnode_get(sh, c->peer, c->peerlen,
 	                   eng_hash(c->peer, c->peerlen));
 	if (rn == NULL) {
@@ -491,6 +566,8 @@ hs_done(struct eng_conn *c)
 		return;
 	}
 	eng_rnode_up(sh, rn, c);
+	if (c->state != CS_DATA)
+		return;
 	if (n > 0 && rx_feed(c, rest, n) < 0)
 		return;
 	if (c->tls != NULL && tls_data(c, NULL, 0) < 0)
@@ -549,15 +626,17 @@ data_recv_done(struct ring_op *op, int res, uint32_t flags)
 		return;
 	}
 	if (res == -ENOBUFS) {
-		c->need_rearm = 1; /* buffers come back at the end of the turn */
+		c->need_rearm =
+		        1; /* buffers come back at the end of the turn */
 		sn->nrearm++;
 		return;
 	}
 	if (res <= 0) {
 		if (buf != NULL)
 			ring_bufring_recycle(&sn->rxbufs, bid);
-		eng_conn_fail(c, "%s", res == 0 ? "Unexpected end-of-file"
-		                                : strerror(-res));
+		eng_conn_fail(c, "%s",
+		              res == 0 ? "Unexpected end-of-file"
+		                       : strerror(-res));
 		return;
 	}
 	AEMP_ASSERT(buf != NULL);
@@ -594,7 +673,9 @@ drain_stash(struct eng_conn *c)
 	unsigned i = 0;
 
 	while (i < c->nstash && c->state == CS_DATA && !c->paused) {
-		process(c, sn->rxbufs.mem + (size_t)c->stash[i] * sn->rxbufs.stride,
+		process(c,
+		        sn->rxbufs.mem +
+		                (size_t)c->stash[i] * sn->rxbufs.stride,
 		        c->stash_len[i]);
 		ring_bufring_recycle(&sn->rxbufs, c->stash[i]);
 		i++;
