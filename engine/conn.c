@@ -23,6 +23,10 @@
 #include "engine/connint.h"
 #include "ring/alloc.h"
 
+/* How long a connection closed after a TLS failure waits for its alert to
+ * go out before the socket is shut regardless. */
+#define CONN_LINGER_NS (1000ull * 1000 * 1000)
+
 /* ---- creation ------------------------------------------------------- */
 
 static void
@@ -436,18 +440,65 @@ abort_ops(struct eng_conn *c)
 	shutdown(c->fd, SHUT_RDWR);
 }
 
+static void
+linger_timeout(struct ring_timer *t)
+{
+	struct eng_conn *c = AEMP_CONTAINER_OF(t, struct eng_conn, hs_timer);
+
+	abort_ops(c);
+}
+
+/*
+ * can_say_last_words - 1 if c (not closed yet) should end with one last
+ * send of its ciphertext queue: its TLS session failed, so the queue ends
+ * with the alert that tells the peer why (docs/tls.md §4).  Only if no
+ * send is in flight (it may have cut a record) and the greeting is gone.
+ */
+static int
+can_say_last_words(struct eng_conn *c)
+{
+	return c->tls != NULL && cry_tls_error(c->tls)[0] != '\0' &&
+	       c->send_op.op.fn == NULL && ring_bufq_bytes(&c->ctx) > 0 &&
+	       wire_queue(c) == &c->ctx;
+}
+
+/* last_words - on c, just closed: send the ciphertext queue and cancel
+ * the receive.  The socket closes when the send completes, or after
+ * CONN_LINGER_NS at the latest (a peer that does not read). */
+static void
+last_words(struct eng_conn *c)
+{
+	struct ring_loop *l = &c->sh->loop;
+	struct io_uring_sqe *sqe;
+
+	if (submit_send(c, &c->ctx, NET_SEND_MAX) == 0)
+		return;
+	c->cancel_op.op.fn = conn_cancel_done;
+	sqe = ring_sqe(l);
+	io_uring_prep_cancel(sqe, &c->recv_op.op, 0);
+	ring_sqe_op(sqe, &c->cancel_op.op);
+	c->ops++;
+	ring_timer_init(&c->hs_timer, linger_timeout);
+	ring_timer_start(&l->timers, &c->hs_timer, l->now_ns + CONN_LINGER_NS);
+}
+
 void
 eng_conn_close(struct eng_conn *c)
 {
 	struct eng_shard *sh = c->sh;
+	int words;
 
 	if (c->state == CS_CLOSED)
 		return;
+	words = can_say_last_words(c);
 	c->state = CS_CLOSED;
 	eng_conn_hs_uncount(c);
 	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
 	ring_timer_stop(&sh->loop.timers, &c->ka_timer);
-	abort_ops(c);
+	if (words)
+		last_words(c);
+	else
+		abort_ops(c);
 	eng_conn_maybe_reap(c);
 }
 
@@ -482,8 +533,9 @@ eng_conn_fail_tls(struct eng_conn *c, ssize_t rc)
 		eng_conn_fail(c, "TLS: peer closed the session");
 		return;
 	}
-	/* The session's text names the step and the reason ("TLS
-	 * handshake: unknown CA: ..."); it never holds key material. */
+	/* The alert goes out as the connection closes (last_words).  The
+	 * session's text names the step and the reason ("TLS handshake:
+	 * unknown CA: ..."); it never holds key material. */
 	if (eng_conn_tls_out(c) < 0)
 		eng_conn_fail(c, "%s (and out of memory)",
 		              cry_tls_error(c->tls));
@@ -528,6 +580,8 @@ eng_net_reap(struct eng_shard *sh)
 	sn->reap = NULL;
 	for (; c != NULL; c = next) {
 		next = c->reap_next;
+		/* armed only while an alert lingers (last_words) */
+		ring_timer_stop(&sh->loop.timers, &c->hs_timer);
 		eng_connrx_release_stash(c);
 		list_del(sn, c);
 		if (c->in_dirty) {
