@@ -47,6 +47,7 @@ struct cli_opts {
 	const char *seeds;  /* --seeds LIST (comma-separated), NULL: file */
 	const char *secret; /* --secret S, NULL: file */
 	double timeout_s;   /* --timeout SECONDS */
+	int timeout_given;  /* --timeout was given (it then bounds mon) */
 	int json;           /* --json: machine-readable output */
 	int verbose;        /* --verbose: the tool node's log on stderr */
 };

@@ -327,6 +327,7 @@ opt_timeout(struct cli_opts *o, const char *v)
 		return cli_fail(CLI_EUSAGE,
 		                "--timeout: expected seconds > 0, got '%s'", v);
 	o->timeout_s = t;
+	o->timeout_given = 1;
 	return CLI_OK;
 }
 

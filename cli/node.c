@@ -305,29 +305,29 @@ reach_loop(struct cli *cli, const char *nodeid, double until, char *why,
 	struct cli_wait *w = NULL;
 	aemp_guard g = {0};
 	double retry = 0;
-	int up;
+	int up, failed;
 
-	pthread_mutex_lock(&tn->mu);
+	/* The lock is never held across a call into the library. */
 	while ((up = aemp_node_is_up(tn->node, nodeid) == 1) == 0 &&
 	       now_s() < until) {
+		pthread_mutex_lock(&tn->mu);
+		failed = w == NULL || w->done;
 		if (w != NULL && w->done && retry == 0) {
 			reason_text(w, why, cap);
 			retry = now_s() + RETRY_S;
 		}
-		if (w == NULL || (w->done && now_s() >= retry)) {
-			pthread_mutex_unlock(&tn->mu);
-			w = cli_wait_new(cli);
-			if (w != NULL &&
-			    aemp_mon(tn->node, nodeid, reach_failed, w, &g) < 0)
-				w->done = 1;
-			pthread_mutex_lock(&tn->mu);
-			if (w == NULL)
+		pthread_mutex_unlock(&tn->mu);
+		if (failed && now_s() >= retry) {
+			if ((w = cli_wait_new(cli)) == NULL)
 				break;
+			if (aemp_mon(tn->node, nodeid, reach_failed, w, &g) < 0)
+				w->done = 1; /* no callback: nothing races */
 			retry = 0;
 		}
+		pthread_mutex_lock(&tn->mu);
 		timed_wait(tn, fmin(until, now_s() + 0.02));
+		pthread_mutex_unlock(&tn->mu);
 	}
-	pthread_mutex_unlock(&tn->mu);
 	aemp_guard_cancel(tn->node, &g);
 	return up;
 }

@@ -240,7 +240,10 @@ cmd_mon(struct cli *cli, const struct cli_cmd *cmd)
 	if ((err = aemp_mon(node, port, mon_post, w, NULL)) < 0)
 		return cli_fail(CLI_EFAIL, "%s: cannot monitor: %s", port,
 		                aemp_strerror(err));
-	cli_wait_for(w, -1); /* waiting for the death is the command */
+	/* Waiting for the death is the command: no limit unless asked. */
+	if (!cli_wait_for(w, cli->opt.timeout_given ? cli->opt.timeout_s : -1))
+		return cli_fail(CLI_EFAIL, "%s: still alive after %g s", port,
+		                cli->opt.timeout_s);
 	return print_values(w->v);
 }
 

@@ -76,6 +76,7 @@ aemp_fails 1 "n1#nope: no reply, the port is gone: \"no_such_port\"" \
 aemp_fails 1 "n1: no reply within 1 s$" --timeout 1 cal n1 devnull
 aemp_fails 1 "n9: unreachable \(no connection within 1 s: no known address\)" \
 	--timeout=1 cal n9 time
+aemp_fails 1 "n1: still alive after 1 s$" --timeout 1 mon n1
 aemp_fails 1 "n9: unreachable \(no connection within 0\.5 s" \
 	--timeout 0.5 snd n9#p x
 aemp_fails 1 "n1: unreachable \(no connection within 1 s: .*Connection refused\)" \
