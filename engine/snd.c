@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/eng.h"
+#include "engine/flat.h"
 #include "ring/alloc.h"
 
 /* REC_MSG header; followed by srclen bytes of source node ID (0: this
@@ -88,16 +89,32 @@ deliver_now(struct eng_shard *sh, struct eng_port *p, const char *name,
 	return 0;
 }
 
+/* REC_MSG framing value for the flat form (engine/flat.h): the header is
+ * padded to 8 bytes so the values that follow are aligned. */
+#define REC_FLAT 0x46
+
 static int
 snd_record(struct eng_shard *sh, int dst, const char *name, size_t namelen,
            const struct cod_seg *segs, size_t nsegs, int must)
 {
-	struct rec_msghdr h = {COD_CBOR, 0, 0};
+	struct rec_msghdr h = {REC_FLAT, 0, 0};
+	struct eng_flat_plan plan;
+	uint8_t *r;
+	int rc;
 
+	rc = eng_flat_plan(namelen, segs, nsegs, &plan);
+	if (AEMP_UNLIKELY(rc < 0))
+		return rc;
+	r = eng_rec_reserve(sh, dst, REC_MSG, 8 + plan.size, must);
+	if (AEMP_UNLIKELY(r == NULL))
+		return must ? -ENOMEM : -EAGAIN;
+	memcpy(r, &h, sizeof(h));
+	memset(r + sizeof(h), 0, 8 - sizeof(h));
+	eng_flat_write(r + 8, &plan, name, namelen, segs, nsegs);
+	eng_rec_commit(sh, dst, 8 + plan.size);
 	if (dst != sh->idx)
 		ENG_STAT_ADD(sh->st.xshard_out, 1);
-	return eng_rec_packet(sh, dst, REC_MSG, &h, sizeof(h), name, namelen,
-	                      segs, nsegs, must);
+	return 0;
 }
 
 /* snd_local - to a port of this node (name empty: the node port). */
@@ -142,6 +159,27 @@ eng_snd_segs(struct eng_shard *sh, const char *id, const struct cod_seg *segs,
 	return eng_snd_pid(sh, &pid, segs, nsegs, must);
 }
 
+/* A local message in flat form: fix it up in place and deliver. */
+static void
+flat_record(struct eng_shard *sh, uint8_t *p, size_t len)
+{
+	const aemp_val *msg, *name;
+	struct eng_port *port;
+	size_t n;
+
+	msg = eng_flat_read(p, len, &n);
+	name = &msg[0];
+	if (name->len == 0) {
+		eng_nodeport(sh, msg + 1, n - 1, sh->node->id, sh->node->idlen);
+		return;
+	}
+	port = eng_port_find(sh, name->u.s, name->len,
+	                     eng_hash(name->u.s, name->len));
+	if (port != NULL)
+		eng_deliver(sh, port, msg + 1, n - 1, sh->node->id,
+		            sh->node->idlen);
+}
+
 void
 eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len)
 {
@@ -154,6 +192,11 @@ eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len)
 
 	AEMP_ASSERT(len >= sizeof(h));
 	memcpy(&h, p, sizeof(h));
+	if (h.framing == REC_FLAT) {
+		/* the consumer owns the record until it pops it */
+		flat_record(sh, (uint8_t *)(uintptr_t)p + 8, len - 8);
+		return;
+	}
 	AEMP_ASSERT(len >= sizeof(h) + h.srclen);
 	src = h.srclen ? (const char *)p + sizeof(h) : sh->node->id;
 	srclen = h.srclen ? h.srclen : sh->node->idlen;
