@@ -83,6 +83,15 @@ run --timeout 5 --seeds "${ADDR[a]}" cal global-id time
 like "$STATUS:$OUT" '^0:[0-9]' "the tool does not take the global nodeid"
 node_stop a
 
+# TLS from a certificate in the file, used by the node and by the tool
+rm -f "$RC"
+"$AEMP" gencert
+node_start a run nodeid tls1 binds 127.0.0.1:0
+run -v --seeds "${ADDR[a]}" cal tls1 can aemp::echo
+is "$STATUS:$OUT" "0:1" "over TLS; aemp::echo is registered"
+like "$ERR" "authenticated over TLS" "the tool authenticated over TLS"
+node_stop a
+
 # the configuration file itself
 printf '{"profile": {"p": [1 2]}}\n' >"$RC"
 aemp_fails 1 "$RC: line 1, column [0-9]+: expected" run profile p
