@@ -38,6 +38,7 @@ struct perf_sender {
 	uint64_t base;    /* seq when the measured phase started */
 	int64_t deadline; /* end of the current phase (ns) */
 	int sync_due;     /* the phase is over; its sync is not sent yet */
+	uint64_t skip;    /* test hook: never send this sequence number */
 };
 
 /* ---- payloads and task helpers --------------------------------------- */
@@ -137,7 +138,8 @@ send_batch(struct perf_sender *s, int ph)
 		rc = aemp_snd_ref(s->node, s->dst, s->msg, s->nmsg);
 		if (rc < 0)
 			break;
-		s->seq++;
+		if (++s->seq == s->skip)
+			s->seq++;
 	}
 	if (ph == PH_RUN)
 		atomic_store_explicit(&s->t.measured, s->seq - s->base,
@@ -309,6 +311,11 @@ perf_sender_start(aemp_node *node, const struct perf_flow *f,
 	s->node = node;
 	s->f = *f;
 	s->node_port = perf_is_node_port(f->target);
+	/* Fault injection for the delivery check's own test
+	 * (tests/cli/perf_check.sh): a message that is never sent. */
+	s->skip = getenv("AEMP_PERF_SKIP_SEQ")
+	                  ? strtoull(getenv("AEMP_PERF_SKIP_SEQ"), NULL, 10)
+	                  : UINT64_MAX;
 	build_msg(s, payload);
 	perf_task_keep(&s->t);
 	*out = &s->t;

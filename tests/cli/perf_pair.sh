@@ -1,0 +1,33 @@
+#!/bin/bash
+# tests/cli/perf_pair.sh - the "pair" scenario (two node processes) in
+# short runs: both framings, two sizes, several senders and shards, each
+# compared with the raw stream measured in the same run; the delivery
+# check catches a message that was never sent (exit status 1).
+. "$(dirname "$0")/perf_lib.bash"
+
+perf_ok pair --json "${SHORT[@]}" --size 16,1000 --framing json,cbor
+rows 6 "$SANE" "pair: 6 sane results (2 raw, 2 sizes x 2 framings)"
+printf '%s\n' "$OUT" | grep '"scenario":"raw"' >"$TMP/raw"
+printf '%s\n' "$OUT" | grep '"scenario":"pair"' >"$TMP/pair"
+OUT=$(cat "$TMP/raw")
+rows 2 "\$r->{variant} eq 'tcp stream' && \$r->{framing} eq 'raw'" \
+	"raw stream once per size"
+OUT=$(cat "$TMP/pair")
+rows 4 '$r->{ratio_to_raw} > 0 && $r->{variant} eq "1 sender" &&
+	$r->{framing} =~ /^(json|cbor)$/ && $r->{size} =~ /^(16|1000)$/' \
+	"pair: ratio to raw for each size and framing"
+
+perf_ok pair --json "${SHORT[@]}" --senders 3 --shards 2 --no-raw
+rows 1 "$SANE && \$r->{variant} eq '3 senders' && !defined \$r->{ratio_to_raw}" \
+	"pair --senders 3 --shards 2 --no-raw"
+
+perf_ok pair --json --count 30000 --warmup 0 --no-raw --size 100
+rows 1 "$SANE && \$r->{msgs} == 30000" "pair --count 30000"
+
+AEMP_PERF_SKIP_SEQ=500 perf_fails 1 \
+	"delivery check failed: pair 1 sender 16 bytes cbor: 1 gaps, 0 reorders" \
+	pair --json --count 2000 --warmup 0 --no-raw
+rows 1 '$r->{gaps} == 1 && $r->{reorders} == 0' \
+	"a message never sent is a gap, and the result says so"
+
+done_testing
