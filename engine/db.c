@@ -30,7 +30,9 @@ send_upd(struct eng_shard *sh0, const char *f, size_t flen, const aemp_val *set,
 	struct cod_seg seg = {v, del ? 4 : 3};
 	struct eng_global *g = eng_global(sh0->node);
 
-	if (g->master != NULL)
+	if (g->is_global) /* our own master */
+		eng_gsvc_self_upd(sh0, f, flen, set, del);
+	else if (g->master != NULL)
 		eng_gsend(sh0, g->master, strlen(g->master), &seg, 1);
 }
 

@@ -121,7 +121,10 @@ eng_global_send_g_slave(struct eng_shard *sh0, const char *id, size_t idlen,
 		v[1] = *db;
 		seg.n = 2;
 	}
-	eng_gsend(sh0, id, idlen, &seg, 1);
+	if (with_db && g->is_global && eng_is_self(sh0->node, id, idlen))
+		eng_gsvc_self_slave(sh0, db); /* we are our own slave */
+	else
+		eng_gsend(sh0, id, idlen, &seg, 1);
 	aemp_val_free(db);
 }
 

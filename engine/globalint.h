@@ -139,6 +139,12 @@ void eng_gsvc_node_down(struct eng_shard *sh0, const char *id, size_t idlen);
 const aemp_val *eng_gsvc_addrs(struct eng_global *g, const char *id,
                                size_t idlen);
 void eng_gsvc_g2g(struct eng_shard *sh0, const char *id, size_t idlen);
+/* A global node is its own master: its own g_upd and g_slave reach its
+ * service at once, as a Perl node's send to itself does (the g_set it
+ * sends next must already contain them, §6.7). */
+void eng_gsvc_self_upd(struct eng_shard *sh0, const char *f, size_t flen,
+                       const aemp_val *set, const aemp_val *del);
+void eng_gsvc_self_slave(struct eng_shard *sh0, const aemp_val *db);
 
 static inline struct eng_global *
 eng_global(const struct aemp_node *node)

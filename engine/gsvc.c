@@ -565,6 +565,25 @@ eng_gsvc_addrs(struct eng_global *g, const char *id, size_t idlen)
 	return v;
 }
 
+void
+eng_gsvc_self_upd(struct eng_shard *sh0, const char *f, size_t flen,
+                  const aemp_val *set, const aemp_val *del)
+{
+	struct aemp_node *node = sh0->node;
+
+	upd(sh0, node->id, node->idlen, f, flen, set, del);
+}
+
+void
+eng_gsvc_self_slave(struct eng_shard *sh0, const aemp_val *db)
+{
+	struct aemp_node *node = sh0->node;
+	struct eng_gsvc *s = eng_global(node)->svc;
+
+	set_add(&s->slaves, node->id, node->idlen);
+	upd_all(sh0, node->id, node->idlen, db);
+}
+
 int
 eng_gsvc_request(struct eng_shard *sh0, const aemp_val *tag,
                  const aemp_val *args, size_t n, const char *src,

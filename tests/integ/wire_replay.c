@@ -339,11 +339,83 @@ replay_fake_seed(void)
 		tu_log_dump();
 }
 
+/*
+ * 3. perl_perl_global_global_json.txt: a scripted Perl global ("seedD")
+ *    meets an aemp global ("seedA"); aemp must send what the Perl seedA
+ *    sent: g_global, g_upd 'g adding seedD, g_set with its merged
+ *    database, and g_upd 'l mirroring seedD's listeners.
+ */
+static void
+replay_global_global(void)
+{
+	aemp_node *a = mknode("seedA", NULL, 1);
+	char addr[256], want[512], *got;
+	aemp_val *lst = NULL, *v = NULL;
+	struct peer p;
+
+	CHECK_OK(aemp_db_set(a, "test_family", "keyA",
+	                     AEMP_ARR(aemp_str("valueA")).u.a, NULL));
+	tu_start(a);
+	CHECK(TU_WAIT(aemp_node_is_global(a), 5));
+	aemp_node_listeners(a, addr, sizeof(addr));
+	CHECK_OK(aemp_json_parse(addr, strlen(addr), &lst));
+	if (lst == NULL || lst->len < 1 ||
+	    peer_connect(&p, lst->u.a[0].u.s, "seedD", "geheim") < 0) {
+		CHECK(!"connected as seedD");
+		aemp_val_free(lst);
+		aemp_node_free(a);
+		return;
+	}
+	step(&p, "[\"\",\"g_slave\"]", "[\"\",\"g_global\"]");
+	step(&p, "[\"\",\"g_global\"]",
+	     "[\"\",\"g_upd\",\"'g\",{\"seedD\":null},[]]");
+	CHECK_OK(peer_send(&p, "[\"\",\"g_upd\",\"'g\",{\"seedA\":null},[]]"));
+	CHECK_OK(peer_send(&p, "[\"\",\"g_set\",{\"test_family\":{\"keyA\":"
+	                       "\"valueA\"},\"'g\":{\"seedD\":null,\"seedA\":"
+	                       "null},\"'l\":{\"seedD\":[\"127.0.0.1:14132\"]},"
+	                       "\"test_reg\":{\"seedD#2BjaSTx3Sb\":"
+	                       "\"registered-by-D\"}}]"));
+	got = peer_recv(&p, 5);
+	while (got != NULL && strncmp(got, "[\"\",\"g_set\",", 12) != 0) {
+		if (getenv("AEMP_TEST_LOG"))
+			printf("# skipped %s\n", got);
+		free(got);
+		got = peer_recv(&p, 5);
+	}
+	CHECK(got != NULL);
+	if (got != NULL && aemp_json_parse(got, strlen(got), &v) == 0) {
+		const aemp_val *db = &v->u.a[2];
+
+		CHECK(aemp_str_eq(aemp_map_get(aemp_map_get(db, "test_family"),
+		                               "keyA"),
+		                  "valueA"));
+		CHECK(aemp_map_get(aemp_map_get(db, "'g"), "seedA") != NULL);
+		CHECK(aemp_map_get(aemp_map_get(db, "'g"), "seedD") != NULL);
+		snprintf(want, sizeof(want), "%.*s", (int)lst->u.a[0].len,
+		         lst->u.a[0].u.s);
+		CHECK(aemp_str_eq(&aemp_map_get(aemp_map_get(db, "'l"),
+		                                "seedA")->u.a[0],
+		                  want));
+	}
+	free(got);
+	aemp_val_free(v);
+	step(&p, NULL, "[\"\",\"g_upd\",\"'l\",{\"seedD\":[\"127.0.0.1:14132\"]},"
+	               "[]]");
+	/* seedD's registration is now answered by seedA */
+	step(&p, "[\"\",\"g_db_family\",\"test_reg\",\"r1\"]",
+	     "[\"\",\"g_reply\",\"r1\",{\"seedD#2BjaSTx3Sb\":"
+	     "\"registered-by-D\"}]");
+	peer_close(&p);
+	aemp_val_free(lst);
+	aemp_node_free(a);
+}
+
 int
 main(void)
 {
 	alarm(110);
 	replay_raw_client();
 	replay_fake_seed();
+	replay_global_global();
 	return tap_done();
 }
