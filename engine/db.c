@@ -199,8 +199,8 @@ eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
 		return;
 	m = e->val;
 	if (full) {
-		struct resync r = {set && set->type == AEMP_MAP ? set : NULL,
-		                   &d, {0}};
+		struct resync r = {
+		        set && set->type == AEMP_MAP ? set : NULL, &d, {0}};
 
 		eng_kv_each(&m->map, resync_cb, &r);
 		d = r.gone;
@@ -446,7 +446,8 @@ db_exec(struct eng_shard *sh0, struct eng_call *c)
 		                   c->u[1]);
 		break;
 	default:
-		p = eng_pend_add(sh0, (uint8_t)(c->u[0] - DB_FAMILY + PEND_FAMILY),
+		p = eng_pend_add(sh0,
+		                 (uint8_t)(c->u[0] - DB_FAMILY + PEND_FAMILY),
 		                 f, strlen(f));
 		if (p == NULL) {
 			c->rc = -ENOMEM;
@@ -486,7 +487,8 @@ db_post(aemp_node *node, int op, const char *f, const char *k,
 	c->s[0] = eng_strndup(f, strlen(f));
 	c->s[1] = k ? eng_strndup(k, strlen(k)) : NULL;
 	c->msg = aemp_msg_dup(v, v ? 1 : 0);
-	if (c->s[0] == NULL || (k != NULL && c->s[1] == NULL) || c->msg == NULL) {
+	if (c->s[0] == NULL || (k != NULL && c->s[1] == NULL) ||
+	    c->msg == NULL) {
 		eng_call_free(c);
 		return -ENOMEM;
 	}
@@ -565,6 +567,6 @@ aemp_db_mon(aemp_node *node, const char *family, aemp_dbmon_fn cb, void *arg,
 
 	if (cb == NULL)
 		return -EINVAL;
-	return db_post(node, DB_MON, family, NULL, NULL, (void (*)(void))cb, arg,
-	               guard ? guard : &dummy);
+	return db_post(node, DB_MON, family, NULL, NULL, (void (*)(void))cb,
+	               arg, guard ? guard : &dummy);
 }

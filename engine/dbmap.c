@@ -189,7 +189,8 @@ eng_db_drop_if_empty(struct eng_db *db, const char *f, size_t flen)
 	struct eng_kv *m = eng_db_family(db, f, flen, 0);
 	void *v;
 
-	if (m != NULL && eng_kv_len(m) == 0 && eng_kv_del(&db->fam, f, flen, &v))
+	if (m != NULL && eng_kv_len(m) == 0 &&
+	    eng_kv_del(&db->fam, f, flen, &v))
 		free_family(v);
 }
 
@@ -259,7 +260,7 @@ eng_db_del(struct eng_db *db, const char *f, size_t flen, const char *k,
 struct build {
 	aemp_val *v;
 	size_t i;
-	int what;                /* 0: k/v pairs, 1: keys, 2: values */
+	int what; /* 0: k/v pairs, 1: keys, 2: values */
 };
 
 static void
@@ -312,8 +313,8 @@ eng_kv_values(const struct eng_kv *m)
 }
 
 struct dbbuild {
-	aemp_val *top;           /* 2 * nfam */
-	aemp_val **inner;        /* per family: its kv array */
+	aemp_val *top;    /* 2 * nfam */
+	aemp_val **inner; /* per family: its kv array */
 	size_t *innern;
 	size_t i;
 	int fail;

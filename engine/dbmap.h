@@ -19,13 +19,13 @@
 #include "engine/htab.h"
 
 struct eng_kv {
-	struct eng_htab t;       /* -> struct eng_kv_ent */
+	struct eng_htab t; /* -> struct eng_kv_ent */
 };
 
 struct eng_kv_ent {
 	uint32_t hash;
 	uint32_t klen;
-	void *val;               /* aemp_val (owned) or a nested map */
+	void *val; /* aemp_val (owned) or a nested map */
 	char key[];
 };
 

@@ -35,10 +35,10 @@
 #include "ring/timer.h"
 
 #define ENG_MAX_SHARDS 64
-#define ENG_SND_DEPTH_MAX 50     /* nested immediate local deliveries */
-#define ENG_DRAIN_MAX 1024       /* records per inbound queue per turn */
-#define ENG_TIMERS_MAX 4096      /* timers run per turn */
-#define ENG_BATCH 16             /* records before an early publish */
+#define ENG_SND_DEPTH_MAX 50 /* nested immediate local deliveries */
+#define ENG_DRAIN_MAX 1024   /* records per inbound queue per turn */
+#define ENG_TIMERS_MAX 4096  /* timers run per turn */
+#define ENG_BATCH 16         /* records before an early publish */
 #define ENG_DIE_MAX 1024
 
 /* Guard ids: the owning shard in the top byte, a per-shard counter below. */
@@ -70,32 +70,32 @@ struct eng_tag {
 	char tag[];
 };
 
-#define PORT_F_POOL64 0x01   /* from the 64-byte pool */
-#define PORT_F_POOL96 0x02   /* from the 96-byte pool */
+#define PORT_F_POOL64 0x01 /* from the 64-byte pool */
+#define PORT_F_POOL96 0x02 /* from the 96-byte pool */
 
 struct eng_mon;
 
 struct eng_port {
-	struct eng_mon *mons;    /* monitors registered on this port */
-	aemp_rcv_fn fn;          /* default handler; NULL: unhandled */
+	struct eng_mon *mons; /* monitors registered on this port */
+	aemp_rcv_fn fn;       /* default handler; NULL: unhandled */
 	void *arg;
 	struct eng_tag *tags;
 	uint32_t hash;
 	uint16_t namelen;
 	uint8_t flags;
 	uint8_t pad;
-	char name[];             /* namelen bytes + NUL */
+	char name[]; /* namelen bytes + NUL */
 };
 
 /* ---- monitors ------------------------------------------------------- */
 
 enum eng_act {
-	ACT_CB = 1,      /* call cb(reason) */
-	ACT_KILL = 2,    /* kil(str, reason) if reason non-empty */
-	ACT_SND = 3,     /* snd(str, msg..., reason...) */
-	ACT_GUARD = 4,   /* release(ref) */
-	ACT_FWD = 5,     /* registration only: fire owner's monitor id */
-	ACT_KIL0 = 6,    /* proxy for a remote monitor: kil0 to node str */
+	ACT_CB = 1,    /* call cb(reason) */
+	ACT_KILL = 2,  /* kil(str, reason) if reason non-empty */
+	ACT_SND = 3,   /* snd(str, msg..., reason...) */
+	ACT_GUARD = 4, /* release(ref) */
+	ACT_FWD = 5,   /* registration only: fire owner's monitor id */
+	ACT_KIL0 = 6,  /* proxy for a remote monitor: kil0 to node str */
 };
 
 /*
@@ -105,13 +105,13 @@ enum eng_act {
  * registration is a separate ACT_FWD object pointing at the owner's id.
  */
 struct eng_mon {
-	struct eng_obj obj;      /* id, kind OBJ_MON (owner side) */
+	struct eng_obj obj; /* id, kind OBJ_MON (owner side) */
 	uint8_t act;
-	uint8_t on_port;         /* linked on a port's or node's list */
-	uint8_t in_objs;         /* in the shard's guard table */
+	uint8_t on_port; /* linked on a port's or node's list */
+	uint8_t in_objs; /* in the shard's guard table */
 	uint8_t pad;
-	uint32_t gen;            /* ACT_KIL0: connection generation */
-	struct eng_mon *next;    /* port list link */
+	uint32_t gen;         /* ACT_KIL0: connection generation */
+	struct eng_mon *next; /* port list link */
 	struct eng_mon **pprev;
 	union {
 		struct {
@@ -122,12 +122,12 @@ struct eng_mon {
 			void (*fn)(void *ref);
 			void *ref;
 		} guard;
-		aemp_val *msg;   /* ACT_SND: message (aemp_msg_dup) */
-		uint64_t owner;  /* ACT_FWD: owner-side id */
+		aemp_val *msg;  /* ACT_SND: message (aemp_msg_dup) */
+		uint64_t owner; /* ACT_FWD: owner-side id */
 	} u;
-	char *str;               /* KILL: victim; SND: dest; KIL0: node */
-	char *self;              /* creator's $SELF, or NULL */
-	char *port;              /* monitored port ID (for no_such_port) */
+	char *str;  /* KILL: victim; SND: dest; KIL0: node */
+	char *self; /* creator's $SELF, or NULL */
+	char *port; /* monitored port ID (for no_such_port) */
 };
 
 /* ---- timers --------------------------------------------------------- */
@@ -139,7 +139,7 @@ struct eng_after {
 	void (*cb)(aemp_node *node, void *arg);
 	void *arg;
 	char *self;
-	char *dest;              /* aemp_after_snd */
+	char *dest; /* aemp_after_snd */
 	aemp_val *msg;
 };
 
@@ -150,10 +150,10 @@ struct eng_call {
 	struct eng_call *next;
 	void (*fn)(struct eng_shard *sh, struct eng_call *c);
 	int rc;
-	int sync;                /* the poster waits on done */
+	int sync; /* the poster waits on done */
 	sem_t done;
 	/* arguments, owned by the call */
-	void (*fp)(void);        /* a callback, cast back to its real type */
+	void (*fp)(void); /* a callback, cast back to its real type */
 	void *p[4];
 	uint64_t u[2];
 	double d;
@@ -166,27 +166,27 @@ struct eng_call {
 /* ---- records between shards ----------------------------------------- */
 
 enum eng_rec_kind {
-	REC_MSG = 1,     /* deliver a packet to a local port */
-	REC_KIL = 2,     /* kill a local port */
-	REC_MONREG = 3,  /* register a monitor on a local port */
-	REC_UNMON = 4,   /* remove a registration */
-	REC_FIRE = 5,    /* run an owner-side monitor */
-	REC_CALL = 6,    /* run a function (aemp_exec and internal calls) */
-	REC_SPAWN = 7,   /* run a spawn init function */
-	REC_RCV = 8,     /* set a handler on a local port */
-	REC_REMOTE = 9,  /* packet for a remote node (to its owner shard) */
-	REC_NODE = 10,   /* remote-node events for this shard's views */
-	REC_FREE = 11,   /* free an indirect payload (back to its allocator) */
-	REC_NET = 12,    /* network layer records (engine/net*.c) */
-	REC_BIG = 13,    /* out-of-line payload: struct eng_big pointer */
+	REC_MSG = 1,    /* deliver a packet to a local port */
+	REC_KIL = 2,    /* kill a local port */
+	REC_MONREG = 3, /* register a monitor on a local port */
+	REC_UNMON = 4,  /* remove a registration */
+	REC_FIRE = 5,   /* run an owner-side monitor */
+	REC_CALL = 6,   /* run a function (aemp_exec and internal calls) */
+	REC_SPAWN = 7,  /* run a spawn init function */
+	REC_RCV = 8,    /* set a handler on a local port */
+	REC_REMOTE = 9, /* packet for a remote node (to its owner shard) */
+	REC_NODE = 10,  /* remote-node events for this shard's views */
+	REC_FREE = 11,  /* free an indirect payload (back to its allocator) */
+	REC_NET = 12,   /* network layer records (engine/net*.c) */
+	REC_BIG = 13,   /* out-of-line payload: struct eng_big pointer */
 };
 
 /* Overflowed records waiting for room in an SPSC queue (producer side). */
 struct eng_ovf {
 	struct eng_ovf *next;
 	uint32_t kind;
-	uint32_t len;            /* committed payload bytes */
-	uint32_t cap;            /* allocated payload bytes */
+	uint32_t len; /* committed payload bytes */
+	uint32_t cap; /* allocated payload bytes */
 	uint32_t pad;
 	uint8_t data[];
 };
@@ -196,8 +196,8 @@ struct eng_ovf {
  * producing shard frees it. */
 struct eng_big {
 	uint32_t kind;
-	uint32_t len;            /* committed payload bytes */
-	uint32_t cap;            /* allocated payload bytes */
+	uint32_t len; /* committed payload bytes */
+	uint32_t cap; /* allocated payload bytes */
 	uint32_t pad;
 	uint8_t data[];
 };
@@ -212,11 +212,11 @@ enum eng_open {
 struct eng_ovfq {
 	struct eng_ovf *head;
 	struct eng_ovf *tail;
-	void *open;              /* the open reservation (ovf or big) */
-	uint8_t open_kind;       /* enum eng_open */
-	size_t bytes;            /* overflowed bytes waiting */
-	size_t big_bytes;        /* out-of-line bytes not yet freed */
-	uint32_t unpublished;    /* records committed to the SPSC queue */
+	void *open;           /* the open reservation (ovf or big) */
+	uint8_t open_kind;    /* enum eng_open */
+	size_t bytes;         /* overflowed bytes waiting */
+	size_t big_bytes;     /* out-of-line bytes not yet freed */
+	uint32_t unpublished; /* records committed to the SPSC queue */
 };
 
 /* ---- statistics ----------------------------------------------------- */
@@ -227,22 +227,22 @@ struct eng_ovfq {
  * from any thread with relaxed loads.
  */
 struct eng_stats {
-	atomic_uint_fast64_t delivered;     /* messages run by handlers */
-	atomic_uint_fast64_t xshard_out;    /* records to other shards */
-	atomic_uint_fast64_t remote_out;    /* packets queued to peers */
-	atomic_uint_fast64_t remote_in;     /* packets received from peers */
-	atomic_uint_fast64_t bytes_out;     /* bytes written to sockets */
-	atomic_uint_fast64_t bytes_in;      /* bytes read from sockets */
+	atomic_uint_fast64_t delivered;  /* messages run by handlers */
+	atomic_uint_fast64_t xshard_out; /* records to other shards */
+	atomic_uint_fast64_t remote_out; /* packets queued to peers */
+	atomic_uint_fast64_t remote_in;  /* packets received from peers */
+	atomic_uint_fast64_t bytes_out;  /* bytes written to sockets */
+	atomic_uint_fast64_t bytes_in;   /* bytes read from sockets */
 	atomic_uint_fast64_t ports_made;
 	atomic_uint_fast64_t ports_killed;
-	atomic_int_fast64_t conns;          /* authenticated connections */
+	atomic_int_fast64_t conns; /* authenticated connections */
 };
 
 #define ENG_STAT_ADD(field, n)                                                 \
 	atomic_store_explicit(                                                 \
-		&(field),                                                      \
-		atomic_load_explicit(&(field), memory_order_relaxed) + (n),    \
-		memory_order_relaxed)
+	        &(field),                                                      \
+	        atomic_load_explicit(&(field), memory_order_relaxed) + (n),    \
+	        memory_order_relaxed)
 
 /* ---- shard ---------------------------------------------------------- */
 
@@ -251,34 +251,34 @@ struct eng_shard {
 	int idx;
 	struct ring_loop loop;
 	struct cod_tape tape;
-	struct eng_htab ports;   /* name -> struct eng_port */
-	struct eng_htab objs;    /* guard id -> struct eng_obj */
+	struct eng_htab ports; /* name -> struct eng_port */
+	struct eng_htab objs;  /* guard id -> struct eng_obj */
 	uint64_t next_id;
 	uint64_t name_ctr;
 	struct ring_pool port64;
 	struct ring_pool port96;
 	struct ring_pool mons;
 	/* current context */
-	const char *cur_name;    /* $SELF port name (no node part) or NULL */
+	const char *cur_name; /* $SELF port name (no node part) or NULL */
 	uint32_t cur_namelen;
-	const char *cur_src;     /* SRCNODE of the running handler */
+	const char *cur_src; /* SRCNODE of the running handler */
 	uint32_t cur_srclen;
-	int self_ok;             /* self_buf holds cur_name's ID */
+	int self_ok; /* self_buf holds cur_name's ID */
 	char self_buf[AEMP_ID_MAX];
 	char src_buf[AEMP_ID_MAX];
 	char die[ENG_DIE_MAX];
 	int die_set;
-	int depth;               /* nested immediate deliveries */
-	int big_src;             /* source shard of the queue being drained */
+	int depth;   /* nested immediate deliveries */
+	int big_src; /* source shard of the queue being drained */
 	/* outgoing queues */
 	struct eng_ovfq ovf[ENG_MAX_SHARDS];
-	uint64_t dirty;          /* bit per dst with unpublished records */
+	uint64_t dirty; /* bit per dst with unpublished records */
 	/* foreign calls */
 	pthread_mutex_t fmu;
 	struct eng_call *fhead;
 	struct eng_call *ftail;
 	atomic_int fpending;
-	int closed;              /* thread gone: posts fail (under fmu) */
+	int closed; /* thread gone: posts fail (under fmu) */
 	pthread_t thread;
 	int running;
 	/* scratch for encoding */
@@ -286,7 +286,7 @@ struct eng_shard {
 	size_t scratch_cap;
 	/* statistics: written by this shard only, summed when read */
 	struct eng_stats st;
-	void *net;               /* network state of this shard (net*.c) */
+	void *net; /* network state of this shard (net*.c) */
 };
 
 /* ---- node ----------------------------------------------------------- */
@@ -309,15 +309,15 @@ struct aemp_node {
 	struct eng_config cfg;
 	char id[AEMP_ID_MAX];
 	size_t idlen;
-	char uniq[16];           /* local port name prefix (maybe empty) */
+	char uniq[16]; /* local port name prefix (maybe empty) */
 	size_t uniqlen;
-	char runiq[12];          /* spawn name prefix, 10 chars */
+	char runiq[12]; /* spawn name prefix, 10 chars */
 	atomic_uint_fast64_t spawn_ctr;
 	int nshards;
 	struct eng_shard *shards[ENG_MAX_SHARDS];
 	_Atomic(struct ring_spsc *) q[ENG_MAX_SHARDS][ENG_MAX_SHARDS];
 	size_t qcap;
-	pthread_mutex_t qmu;     /* serialises lazy queue creation */
+	pthread_mutex_t qmu; /* serialises lazy queue creation */
 	struct eng_func *funcs;
 	size_t nfuncs;
 	size_t funcs_cap;
@@ -328,9 +328,9 @@ struct aemp_node {
 	atomic_int stop;
 	atomic_int started_shards;
 	int start_err;
-	pthread_mutex_t smu;     /* start/stop bookkeeping */
+	pthread_mutex_t smu; /* start/stop bookkeeping */
 	pthread_cond_t scond;
-	void *net;               /* node-wide network state (net*.c) */
+	void *net; /* node-wide network state (net*.c) */
 };
 
 /* ---- shard.c -------------------------------------------------------- */
@@ -364,8 +364,8 @@ void *eng_shard_main(void *arg);
  * eng_rec_commit with the actual length.  Reserving again before commit
  * abandons the earlier reservation.
  */
-void *eng_rec_reserve(struct eng_shard *sh, int dst, uint32_t kind,
-                      size_t len, int must);
+void *eng_rec_reserve(struct eng_shard *sh, int dst, uint32_t kind, size_t len,
+                      int must);
 void eng_rec_commit(struct eng_shard *sh, int dst, size_t len);
 
 /*
@@ -392,8 +392,7 @@ void eng_shard_flush(struct eng_shard *sh);
 int eng_post(struct aemp_node *node, int idx, struct eng_call *c);
 
 /* eng_call_new - a zeroed call running fn; NULL on out of memory. */
-struct eng_call *eng_call_new(void (*fn)(struct eng_shard *,
-                                         struct eng_call *),
+struct eng_call *eng_call_new(void (*fn)(struct eng_shard *, struct eng_call *),
                               int sync);
 void eng_call_free(struct eng_call *c);
 
@@ -419,7 +418,7 @@ struct eng_pid {
 	size_t nodelen;
 	const char *name;
 	size_t namelen;
-	int local;               /* node part is this node */
+	int local; /* node part is this node */
 };
 
 /* eng_pid_parse - split id at the first '#'.  Returns 0 or AEMP_ETOOBIG. */
@@ -447,8 +446,8 @@ void eng_port_die(struct eng_shard *sh, struct eng_port *p,
                   const aemp_val *reason, size_t n);
 void eng_ports_free_all(struct eng_shard *sh);
 int eng_set_handler(struct eng_shard *sh, const char *name, size_t len,
-                    const char *tag, size_t taglen, int has_tag,
-                    aemp_rcv_fn fn, void *arg);
+                    const char *tag, size_t taglen, int has_tag, aemp_rcv_fn fn,
+                    void *arg);
 
 /* Context switches around handlers, init functions and callbacks. */
 struct eng_ctx {
@@ -577,7 +576,7 @@ int eng_node_is_up(struct aemp_node *node, const char *id, size_t len);
 /* ---- logging (node.c) ----------------------------------------------- */
 
 void eng_log(struct aemp_node *node, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* ---- small helpers -------------------------------------------------- */
 

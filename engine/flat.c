@@ -20,8 +20,8 @@
 #include "engine/flat.h"
 
 struct flat_hdr {
-	uint32_t nvals;          /* aemp_val entries after the header */
-	uint32_t top;            /* elements of the packet (first entries) */
+	uint32_t nvals; /* aemp_val entries after the header */
+	uint32_t top;   /* elements of the packet (first entries) */
 	uint32_t strbytes;
 	uint32_t pad;
 };
@@ -72,14 +72,15 @@ eng_flat_plan(size_t dlen, const struct cod_seg *segs, size_t nsegs,
 		return AEMP_ETOOBIG;
 	plan->nvals = nvals;
 	plan->sbytes = sbytes;
-	plan->size = sizeof(struct flat_hdr) + nvals * sizeof(aemp_val) + sbytes;
+	plan->size =
+	        sizeof(struct flat_hdr) + nvals * sizeof(aemp_val) + sbytes;
 	return 0;
 }
 
 struct flat_w {
 	uint8_t *base;
-	aemp_val *vals;          /* next free value slot */
-	char *str;               /* next free string byte */
+	aemp_val *vals; /* next free value slot */
+	char *str;      /* next free string byte */
 };
 
 /* put - copy v into slot *dst, relocating what it points to. */
@@ -158,7 +159,8 @@ eng_flat_read(uint8_t *rec, size_t len, size_t *n)
 	uint32_t i;
 
 	(void)len;
-	AEMP_ASSERT_HOT(len >= sizeof(*h) + (size_t)h->nvals * sizeof(aemp_val));
+	AEMP_ASSERT_HOT(len >=
+	                sizeof(*h) + (size_t)h->nvals * sizeof(aemp_val));
 	for (i = 0; i < h->top; i++)
 		fix(rec, &top[i]);
 	*n = h->top;

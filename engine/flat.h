@@ -16,7 +16,7 @@
 struct eng_flat_plan {
 	size_t nvals;
 	size_t sbytes;
-	size_t size;             /* bytes of the flat form */
+	size_t size; /* bytes of the flat form */
 };
 
 /* eng_flat_plan - size the packet [dst, segs...].  Returns 0,

@@ -134,9 +134,9 @@ static void
 pend_send(struct eng_shard *sh0, struct eng_pending *p)
 {
 	static const char *const tags[] = {
-		[PEND_FIND] = "g_find",       [PEND_FAMILY] = "g_db_family",
-		[PEND_KEYS] = "g_db_keys",     [PEND_VALUES] = "g_db_values",
-		[PEND_MON] = "g_mon1",
+	        [PEND_FIND] = "g_find",    [PEND_FAMILY] = "g_db_family",
+	        [PEND_KEYS] = "g_db_keys", [PEND_VALUES] = "g_db_values",
+	        [PEND_MON] = "g_mon1",
 	};
 	aemp_val v[3] = {aemp_str(tags[p->kind]), aemp_str(p->arg),
 	                 aemp_str(p->id)};
@@ -191,8 +191,8 @@ pend_find(struct eng_global *g, uint8_t kind, const char *s, size_t len)
 	struct eng_pending *p;
 
 	for (p = g->pend; p != NULL; p = p->next) {
-		const char *key = kind == PEND_FIND || kind == PEND_MON ? p->arg
-		                                                        : p->id;
+		const char *key =
+		        kind == PEND_FIND || kind == PEND_MON ? p->arg : p->id;
 
 		if (p->kind == kind && strlen(key) == len &&
 		    memcmp(key, s, len) == 0)
@@ -321,8 +321,7 @@ send_addrs(struct eng_shard *sh0, int to, const char *id, size_t idlen,
 }
 
 void
-eng_global_lookup(struct eng_shard *sh0, int from, const char *id,
-                  size_t idlen)
+eng_global_lookup(struct eng_shard *sh0, int from, const char *id, size_t idlen)
 {
 	struct eng_global *g = eng_global(sh0->node);
 
@@ -350,8 +349,8 @@ client_found(struct eng_shard *sh0, const aemp_val *args, size_t n)
 	if (p != NULL)
 		eng_pend_del(p);
 	/* null means unknown: like an empty list (§5.3) */
-	send_addrs(sh0, eng_node_owner(sh0->node, args[0].u.s, args[0].len,
-	                               NULL),
+	send_addrs(sh0,
+	           eng_node_owner(sh0->node, args[0].u.s, args[0].len, NULL),
 	           args[0].u.s, args[0].len, n > 1 ? &args[1] : NULL);
 }
 
@@ -372,9 +371,8 @@ client_reply(struct eng_shard *sh0, const aemp_val *args, size_t n)
 	if (p->next != NULL)
 		p->next->pprev = p->pprev;
 	eng_ctx_enter_id(sh0, &save, p->self);
-	p->cb(sh0->node, p->arg, n > 1 && args[1].type != AEMP_NULL ? &args[1]
-	                                                            : &empty,
-	      p->cbarg);
+	p->cb(sh0->node, p->arg,
+	      n > 1 && args[1].type != AEMP_NULL ? &args[1] : &empty, p->cbarg);
 	eng_ctx_leave(sh0, &save);
 	pend_free(p);
 }
@@ -416,7 +414,8 @@ global_here(struct eng_shard *sh0, const aemp_val *tag, const aemp_val *args,
 	           !eng_gsvc_request(sh0, tag, args, n, src, srclen)) {
 		eng_log(sh0->node, AEMP_LOG_ERROR,
 		        "unknown request '%.*s' from %.*s (not a global node)",
-		        (int)AEMP_MIN(tag->len, 64u), tag->u.s, (int)srclen, src);
+		        (int)AEMP_MIN(tag->len, 64u), tag->u.s, (int)srclen,
+		        src);
 	}
 }
 
@@ -453,8 +452,8 @@ int
 eng_global_knows(const aemp_val *tag)
 {
 	static const char *const tags[] = {
-		"g_set",  "g_upd",   "g_find", "g_db_family", "g_db_keys",
-		"g_db_values", "g_mon1", "g_mon0",
+	        "g_set",     "g_upd",       "g_find", "g_db_family",
+	        "g_db_keys", "g_db_values", "g_mon1", "g_mon0",
 	};
 	size_t i;
 
@@ -497,9 +496,9 @@ eng_global_record(struct eng_shard *sh0, const uint8_t *p, size_t len)
 		AEMP_ASSERT(len >= sizeof(addr) + sizeof(idlen));
 		memcpy(&addr, p, sizeof(addr));
 		memcpy(&idlen, p + sizeof(addr), sizeof(idlen));
-		eng_global_seed_peer(sh0, &addr,
-		                     (const char *)p + sizeof(addr) + sizeof(idlen),
-		                     idlen);
+		eng_global_seed_peer(
+		        sh0, &addr,
+		        (const char *)p + sizeof(addr) + sizeof(idlen), idlen);
 		break;
 	default:
 		eng_log(sh0->node, AEMP_LOG_CRIT, "unknown network record %u",

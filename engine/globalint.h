@@ -15,11 +15,11 @@
 #include "engine/netint.h"
 
 enum pend_kind {
-	PEND_FIND = 1,       /* g_find NODE */
-	PEND_FAMILY = 2,     /* g_db_family FAMILY ID */
-	PEND_KEYS = 3,       /* g_db_keys FAMILY ID */
-	PEND_VALUES = 4,     /* g_db_values FAMILY ID */
-	PEND_MON = 5,        /* g_mon1 FAMILY (until cancelled) */
+	PEND_FIND = 1,   /* g_find NODE */
+	PEND_FAMILY = 2, /* g_db_family FAMILY ID */
+	PEND_KEYS = 3,   /* g_db_keys FAMILY ID */
+	PEND_VALUES = 4, /* g_db_values FAMILY ID */
+	PEND_MON = 5,    /* g_mon1 FAMILY (until cancelled) */
 };
 
 /* A request to the master, kept until answered or cancelled (§6.3). */
@@ -27,8 +27,8 @@ struct eng_pending {
 	struct eng_pending *next;
 	struct eng_pending **pprev;
 	uint8_t kind;
-	char id[16];             /* query ID (g_reply) */
-	char *arg;               /* node ID or family */
+	char id[16]; /* query ID (g_reply) */
+	char *arg;   /* node ID or family */
 	aemp_db_fn cb;
 	void *cbarg;
 	char *self;
@@ -38,13 +38,13 @@ struct eng_mirror;
 
 /* One aemp_db_mon subscription. */
 struct eng_dbmon {
-	struct eng_obj obj;      /* OBJ_DBMON */
+	struct eng_obj obj; /* OBJ_DBMON */
 	struct eng_dbmon *next;
 	struct eng_mirror *mir;
 	aemp_dbmon_fn cb;
 	void *arg;
 	char *self;
-	uint8_t primed;          /* got its first callback */
+	uint8_t primed; /* got its first callback */
 };
 
 /* The mirror of one monitored family (§6.10). */
@@ -57,7 +57,7 @@ struct eng_mirror {
 
 /* The guard of a db_set / db_reg: deletes the key; db_reg's monitor. */
 struct eng_dbset {
-	struct eng_obj obj;      /* OBJ_DBSET */
+	struct eng_obj obj; /* OBJ_DBSET */
 	char *family;
 	char *key;
 	aemp_guard mon;
@@ -65,12 +65,12 @@ struct eng_dbset {
 
 /* The global service (gsvc.c). */
 struct eng_gsvc {
-	struct eng_db global;    /* GLOBAL_DB */
-	struct eng_kv shards;    /* node -> struct eng_db * (SHARD[N]) */
-	struct eng_kv slaves;    /* node -> NULL */
-	struct eng_kv globals;   /* other global nodes -> NULL */
-	struct eng_kv mon;       /* family -> struct eng_kv (node -> NULL) */
-	struct eng_kv keep;      /* reconnection list (§5.10) */
+	struct eng_db global;  /* GLOBAL_DB */
+	struct eng_kv shards;  /* node -> struct eng_db * (SHARD[N]) */
+	struct eng_kv slaves;  /* node -> NULL */
+	struct eng_kv globals; /* other global nodes -> NULL */
+	struct eng_kv mon;     /* family -> struct eng_kv (node -> NULL) */
+	struct eng_kv keep;    /* reconnection list (§5.10) */
 	struct ring_timer keep_timer;
 	double keep_delay;
 };
@@ -80,20 +80,20 @@ struct eng_global {
 	/* seeds (seeds.c) */
 	struct eng_addr *seeds;
 	size_t nseeds;
-	char **seed_ids;         /* node ID found at each endpoint */
+	char **seed_ids; /* node ID found at each endpoint */
 	uint8_t *seed_dialing;
 	double seed_delay;
 	struct ring_timer seed_timer;
 	/* client side (global.c) */
 	int is_global;
-	atomic_int is_global_pub;  /* for aemp_node_is_global */
-	char *master;            /* current master, NULL: none */
-	struct eng_db local;     /* LOCAL_DB */
+	atomic_int is_global_pub; /* for aemp_node_is_global */
+	char *master;             /* current master, NULL: none */
+	struct eng_db local;      /* LOCAL_DB */
 	struct eng_pending *pend;
-	uint64_t qctr;           /* query IDs */
-	struct eng_kv mirrors;   /* family -> struct eng_mirror */
-	struct eng_kv known_globals;   /* nodes that sent g_global */
-	atomic_uint_fast64_t ids;      /* guard ids of database objects */
+	uint64_t qctr;               /* query IDs */
+	struct eng_kv mirrors;       /* family -> struct eng_mirror */
+	struct eng_kv known_globals; /* nodes that sent g_global */
+	atomic_uint_fast64_t ids;    /* guard ids of database objects */
 	/* global service (gsvc.c), NULL unless global */
 	struct eng_gsvc *svc;
 };

@@ -195,10 +195,10 @@ struct upd {
 	const char *f;
 	size_t flen;
 	int local;
-	struct keys set;         /* pairs: forwarded and notified */
-	struct keys extra;       /* pairs: notified only */
-	struct keys del_global;  /* forwarded deletions */
-	struct keys del_notify;  /* notified deletions */
+	struct keys set;        /* pairs: forwarded and notified */
+	struct keys extra;      /* pairs: notified only */
+	struct keys del_global; /* forwarded deletions */
+	struct keys del_notify; /* notified deletions */
 };
 
 static void
@@ -211,7 +211,8 @@ upd_del_key(struct upd *u, struct eng_gsvc *s, const char *k, size_t klen)
 	eng_kv_each(&s->shards, other_cb, &o);
 	if (o.slave_found) {
 		if (!has || !eng_val_same(cur, o.slave_val)) {
-			eng_db_set(&s->global, u->f, u->flen, k, klen, o.slave_val);
+			eng_db_set(&s->global, u->f, u->flen, k, klen,
+			           o.slave_val);
 			pairs_add(&u->set, k, klen, o.slave_val);
 		}
 	} else if (o.global_found) {
@@ -300,7 +301,8 @@ upd(struct eng_shard *sh0, const char *n, size_t nlen, const char *f,
 	for (i = 0; del && del->type == AEMP_ARRAY && i < del->len; i++) {
 		const aemp_val *k = &del->u.a[i];
 
-		if (k->type != AEMP_STR || !eng_db_del(S, f, flen, k->u.s, k->len))
+		if (k->type != AEMP_STR ||
+		    !eng_db_del(S, f, flen, k->u.s, k->len))
 			continue;
 		upd_del_key(&u, s, k->u.s, k->len);
 	}
@@ -347,7 +349,8 @@ delete_shard(struct eng_shard *sh0, struct eng_gsvc *s, const char *n,
 		return;
 	copy = eng_db_to_map(S);
 	for (i = 0; copy != NULL && i < copy->len; i++) {
-		const aemp_val *f = &copy->u.a[2 * i], *m = &copy->u.a[2 * i + 1];
+		const aemp_val *f = &copy->u.a[2 * i],
+		               *m = &copy->u.a[2 * i + 1];
 		aemp_val *k = ring_alloc((m->len + 1) * sizeof(aemp_val));
 
 		if (k == NULL)
@@ -586,8 +589,7 @@ eng_gsvc_self_slave(struct eng_shard *sh0, const aemp_val *db)
 
 int
 eng_gsvc_request(struct eng_shard *sh0, const aemp_val *tag,
-                 const aemp_val *args, size_t n, const char *src,
-                 size_t srclen)
+                 const aemp_val *args, size_t n, const char *src, size_t srclen)
 {
 	struct eng_gsvc *s = eng_global(sh0->node)->svc;
 

@@ -16,7 +16,7 @@
 
 struct eng_htab {
 	void **slot;
-	uint32_t mask;           /* capacity - 1, or 0 when empty */
+	uint32_t mask; /* capacity - 1, or 0 when empty */
 	uint32_t len;
 };
 

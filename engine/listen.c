@@ -126,8 +126,9 @@ accepted(struct eng_shard *sh, int fd)
 	struct eng_net *net = eng_net(sh->node);
 	struct eng_addr a;
 	struct eng_conn *c;
-	int max = sh->node->cfg.max_handshakes > 0 ? sh->node->cfg.max_handshakes
-	                                           : 256;
+	int max = sh->node->cfg.max_handshakes > 0
+	                  ? sh->node->cfg.max_handshakes
+	                  : 256;
 
 	if (atomic_load(&net->handshakes) >= max) {
 		close(fd);
@@ -150,8 +151,8 @@ accepted(struct eng_shard *sh, int fd)
 static void
 accept_done(struct ring_op *op, int res, uint32_t flags)
 {
-	struct eng_listener *l = AEMP_CONTAINER_OF(op, struct eng_listener,
-	                                           accept_op);
+	struct eng_listener *l =
+	        AEMP_CONTAINER_OF(op, struct eng_listener, accept_op);
 	struct eng_shard *sh = eng_cur;
 
 	if (!(flags & IORING_CQE_F_MORE))

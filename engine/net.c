@@ -188,8 +188,9 @@ eng_net_shard_start(struct eng_shard *sh)
 	rc = ring_bufring_init(&sh->loop, &sn->rxbufs, 0, NET_RXBUF_COUNT,
 	                       NET_RXBUF_SIZE);
 	if (rc < 0)
-		return AEMP_SET_ERR(rc, "shard %d: cannot register receive "
-		                        "buffers: %s",
+		return AEMP_SET_ERR(rc,
+		                    "shard %d: cannot register receive "
+		                    "buffers: %s",
 		                    sh->idx, aemp_strerror(rc));
 	sn->have_bufring = 1;
 	if (sh->idx == 0)
@@ -279,8 +280,7 @@ eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id, size_t idlen,
                          const aemp_val *reason, size_t n)
 {
 	uint8_t hdr[1 + sizeof(struct nodeev) + AEMP_ID_MAX];
-	struct nodeev ev = {gen, (uint8_t)up, (uint8_t)was_up,
-	                    (uint16_t)idlen};
+	struct nodeev ev = {gen, (uint8_t)up, (uint8_t)was_up, (uint16_t)idlen};
 	struct cod_seg seg = {reason, n};
 	int dst;
 
@@ -323,7 +323,7 @@ eng_view_gen(struct eng_shard *sh, const char *id, size_t len, uint32_t hash)
 {
 	struct id_key k = {id, len, hash};
 	struct eng_view *v =
-		eng_htab_find(&eng_snet(sh)->views, hash, view_eq, &k);
+	        eng_htab_find(&eng_snet(sh)->views, hash, view_eq, &k);
 
 	return v ? v->gen : 0;
 }
@@ -437,9 +437,9 @@ rec_net(struct eng_shard *sh, const uint8_t *p, size_t len)
 		rec_addrs(sh, p, len);
 		break;
 	case NET_CONNECT: {
-		struct eng_rnode *rn = eng_rnode_get(sh, (const char *)p, len,
-		                                     eng_hash((const char *)p,
-		                                              len));
+		struct eng_rnode *rn =
+		        eng_rnode_get(sh, (const char *)p, len,
+		                      eng_hash((const char *)p, len));
 		if (rn != NULL)
 			eng_rnode_connect(sh, rn);
 		break;
@@ -478,7 +478,7 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 	owner = eng_node_owner(sh->node, pid->node, pid->nodelen, &hash);
 	if (owner == sh->idx) {
 		struct eng_rnode *rn =
-			eng_rnode_get(sh, pid->node, pid->nodelen, hash);
+		        eng_rnode_get(sh, pid->node, pid->nodelen, hash);
 
 		if (rn == NULL)
 			return -ENOMEM;

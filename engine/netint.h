@@ -32,15 +32,15 @@
 #include "ring/bufq.h"
 #include "ring/bufring.h"
 
-#define NET_RXBUF_SIZE (64u << 10)   /* provided buffer size */
-#define NET_RXBUF_COUNT 256u         /* provided buffers per shard */
-#define NET_CHUNK_SIZE (64u << 10)   /* send chunk size */
+#define NET_RXBUF_SIZE (64u << 10) /* provided buffer size */
+#define NET_RXBUF_COUNT 256u       /* provided buffers per shard */
+#define NET_CHUNK_SIZE (64u << 10) /* send chunk size */
 #define NET_IOV_MAX 64
-#define NET_SEND_MAX (8u << 20)      /* bytes per sendmsg */
-#define NET_FIRST_SEND 2048          /* bytes sent right after auth (§2.10) */
+#define NET_SEND_MAX (8u << 20) /* bytes per sendmsg */
+#define NET_FIRST_SEND 2048     /* bytes sent right after auth (§2.10) */
 #define NET_WARMUP_NS (20u * 1000 * 1000)
 #define NET_STASH_MAX NET_RXBUF_COUNT
-#define NET_PAUSE_BYTES (16u << 20)  /* cross-shard spill that pauses rx */
+#define NET_PAUSE_BYTES (16u << 20) /* cross-shard spill that pauses rx */
 
 /* REC_NET sub-kinds (first byte of the payload). */
 enum net_rec {
@@ -62,7 +62,7 @@ struct eng_conn;
 
 /* Monitors of one port of a remote node (lmon, §4.6.2). */
 struct eng_lmon {
-	struct eng_mon *mons;    /* ACT_FWD registrations */
+	struct eng_mon *mons; /* ACT_FWD registrations */
 	uint32_t hash;
 	uint32_t namelen;
 	char name[];
@@ -79,13 +79,13 @@ struct eng_rnode {
 	uint32_t hash;
 	uint32_t idlen;
 	uint32_t gen;
-	uint8_t state;           /* enum rnode_state */
-	uint8_t lookup;          /* address lookup outstanding */
-	uint8_t warm;            /* first send after up still limited */
-	struct eng_conn *conn;   /* current connection (RN_UP) */
-	struct ring_bufq queue;  /* CBOR packets waiting for a connection */
-	struct eng_htab lmon;    /* port name -> struct eng_lmon */
-	struct eng_addr *addrs;  /* connection attempt: endpoints */
+	uint8_t state;          /* enum rnode_state */
+	uint8_t lookup;         /* address lookup outstanding */
+	uint8_t warm;           /* first send after up still limited */
+	struct eng_conn *conn;  /* current connection (RN_UP) */
+	struct ring_bufq queue; /* CBOR packets waiting for a connection */
+	struct eng_htab lmon;   /* port name -> struct eng_lmon */
+	struct eng_addr *addrs; /* connection attempt: endpoints */
 	size_t naddrs;
 	size_t next_addr;
 	struct ring_timer ticker;
@@ -95,11 +95,11 @@ struct eng_rnode {
 };
 
 enum conn_state {
-	CS_CONNECTING = 1,   /* TCP connect in flight */
-	CS_HS = 2,           /* greeting / auth lines */
-	CS_TLS_HS = 3,       /* TLS handshake, then auth lines inside */
-	CS_DATA = 4,         /* authenticated */
-	CS_CLOSED = 5,       /* dead: waiting for ops to finish, then reaped */
+	CS_CONNECTING = 1, /* TCP connect in flight */
+	CS_HS = 2,         /* greeting / auth lines */
+	CS_TLS_HS = 3,     /* TLS handshake, then auth lines inside */
+	CS_DATA = 4,       /* authenticated */
+	CS_CLOSED = 5,     /* dead: waiting for ops to finish, then reaped */
 };
 
 struct net_op {
@@ -110,39 +110,39 @@ struct net_op {
 struct eng_conn {
 	struct eng_shard *sh;
 	int fd;
-	uint8_t state;           /* enum conn_state */
+	uint8_t state; /* enum conn_state */
 	uint8_t outgoing;
-	uint8_t seed;            /* dialled a seed endpoint */
-	uint8_t handover;        /* move to another shard when idle */
-	uint8_t recv_multi;      /* multishot recv armed */
+	uint8_t seed;       /* dialled a seed endpoint */
+	uint8_t handover;   /* move to another shard when idle */
+	uint8_t recv_multi; /* multishot recv armed */
 	uint8_t paused;
 	uint8_t in_dirty;
 	uint8_t in_reap;
-	uint8_t warm;            /* right after auth: limited first send */
+	uint8_t warm; /* right after auth: limited first send */
 	uint8_t warm_sent;
 	uint8_t hs_counted;
-	uint8_t tls_up;          /* TLS handshake finished */
-	uint8_t need_rearm;      /* receive ended for lack of buffers */
-	int ops;                 /* operations in flight */
+	uint8_t tls_up;     /* TLS handshake finished */
+	uint8_t need_rearm; /* receive ended for lack of buffers */
+	int ops;            /* operations in flight */
 	int handover_to;
-	struct eng_rnode *trial_of;    /* outgoing attempt for this node */
-	struct eng_addr addr;    /* the other end */
-	char peer[AEMP_ID_MAX];  /* node ID after the greeting */
+	struct eng_rnode *trial_of; /* outgoing attempt for this node */
+	struct eng_addr addr;       /* the other end */
+	char peer[AEMP_ID_MAX];     /* node ID after the greeting */
 	size_t peerlen;
-	struct eng_hs *hs;       /* during the handshake */
+	struct eng_hs *hs; /* during the handshake */
 	struct cry_tls *tls;
 	struct cod_stream rx;
 	enum cod_framing send_framing;
-	struct ring_bufq tx;     /* plaintext packets */
-	struct ring_bufq ctx;    /* TLS: ciphertext to send */
-	size_t inflight;         /* bytes of the sendmsg in flight */
+	struct ring_bufq tx;  /* plaintext packets */
+	struct ring_bufq ctx; /* TLS: ciphertext to send */
+	size_t inflight;      /* bytes of the sendmsg in flight */
 	struct net_op recv_op;
 	struct net_op send_op;
 	struct net_op conn_op;
 	struct net_op cancel_op;
-	uint8_t *hsbuf;          /* handshake receive buffer */
+	uint8_t *hsbuf; /* handshake receive buffer */
 	size_t hsbuf_len;
-	uint16_t stash[NET_STASH_MAX];   /* received buffers held while paused */
+	uint16_t stash[NET_STASH_MAX]; /* received buffers held while paused */
 	uint32_t stash_len[NET_STASH_MAX];
 	unsigned nstash;
 	struct ring_timer hs_timer;
@@ -150,7 +150,7 @@ struct eng_conn {
 	uint64_t last_tx_ns;
 	struct msghdr msg;
 	struct iovec iov[NET_IOV_MAX];
-	struct eng_conn *next;   /* shard's connection list */
+	struct eng_conn *next; /* shard's connection list */
 	struct eng_conn *prev;
 	struct eng_conn *dirty_next;
 	struct eng_conn *reap_next;
@@ -159,7 +159,7 @@ struct eng_conn {
 
 /* REC_REMOTE header: the sender's generation view, flags, node ID; then
  * the CBOR packet. */
-#define REMOTE_ONLY_IF_UP 0x01   /* drop unless connected at that gen */
+#define REMOTE_ONLY_IF_UP 0x01 /* drop unless connected at that gen */
 
 struct remote_hdr {
 	uint32_t gen;
@@ -170,8 +170,8 @@ struct remote_hdr {
 /* NET_MONREG / NET_UNMON / NET_PROXYREG / NET_PROXYUNREG payload header,
  * followed by the node ID and the port name. */
 struct monreg_hdr {
-	uint64_t owner;          /* owner-side monitor id (MONREG/UNMON) */
-	uint32_t gen;            /* connection generation (PROXYREG) */
+	uint64_t owner; /* owner-side monitor id (MONREG/UNMON) */
+	uint32_t gen;   /* connection generation (PROXYREG) */
 	uint16_t idlen;
 	uint16_t namelen;
 };
@@ -199,16 +199,16 @@ struct eng_snet {
 	struct ring_bufring rxbufs;
 	int have_bufring;
 	struct ring_bufq_pool chunks;
-	struct eng_htab rnodes;      /* owned remote nodes */
-	struct eng_htab views;       /* generation views */
+	struct eng_htab rnodes; /* owned remote nodes */
+	struct eng_htab views;  /* generation views */
 	struct eng_conn *conns;
 	struct eng_conn *dirty;
 	struct eng_conn *reap;
 	struct eng_nodemon *nodemons;
-	uint8_t *plain;              /* TLS plaintext scratch (padded) */
-	struct cod_tape xtape;       /* transcoding CBOR -> JSON */
-	unsigned npaused;            /* connections paused for spill */
-	unsigned nrearm;             /* connections waiting for buffers */
+	uint8_t *plain;        /* TLS plaintext scratch (padded) */
+	struct cod_tape xtape; /* transcoding CBOR -> JSON */
+	unsigned npaused;      /* connections paused for spill */
+	unsigned nrearm;       /* connections waiting for buffers */
 	int stopping;
 };
 
@@ -226,13 +226,13 @@ struct eng_net {
 	struct cry_tls_ctx *tls;
 	struct eng_listener *lst;
 	size_t nlst;
-	char *lst_json;              /* ["IP:PORT",...] */
+	char *lst_json; /* ["IP:PORT",...] */
 	size_t lst_json_cap;
-	aemp_val *lst_val;           /* the same as an ARRAY value */
-	atomic_int handshakes;       /* connections not yet authenticated */
-	pthread_mutex_t upmu;        /* guards `up` (control plane) */
-	struct eng_htab up;          /* node ID -> struct eng_upent */
-	void *global;                /* engine/global.c state (shard 0) */
+	aemp_val *lst_val;     /* the same as an ARRAY value */
+	atomic_int handshakes; /* connections not yet authenticated */
+	pthread_mutex_t upmu;  /* guards `up` (control plane) */
+	struct eng_htab up;    /* node ID -> struct eng_upent */
+	void *global;          /* engine/global.c state (shard 0) */
 };
 
 struct eng_upent {
@@ -269,12 +269,12 @@ eng_node_owner(const struct aemp_node *node, const char *id, size_t len,
 /* ---- net.c ---------------------------------------------------------- */
 
 /* eng_net_send_rec - a REC_NET record: sub-kind, then payload bytes. */
-int eng_net_send_rec(struct eng_shard *sh, int dst, uint8_t sub,
-                     const void *p, size_t len);
+int eng_net_send_rec(struct eng_shard *sh, int dst, uint8_t sub, const void *p,
+                     size_t len);
 /* eng_net_broadcast_nodeev - tell every shard about node P. */
 void eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id,
-                              size_t idlen, uint32_t gen, int up,
-                              int was_up, const aemp_val *reason, size_t n);
+                              size_t idlen, uint32_t gen, int up, int was_up,
+                              const aemp_val *reason, size_t n);
 uint32_t eng_view_gen(struct eng_shard *sh, const char *id, size_t len,
                       uint32_t hash);
 /* eng_net_send_addrs - answer a lookup: addresses of node id to shard dst
@@ -323,8 +323,8 @@ void eng_rnode_unmonreg(struct eng_shard *sh, const uint8_t *p, size_t len);
 void eng_rnode_rmon(struct eng_shard *sh, const aemp_val *tag,
                     const aemp_val *args, size_t n, const char *src,
                     size_t srclen);
-void eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub,
-                            const uint8_t *p, size_t len);
+void eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
+                            size_t len);
 /* eng_rnode_send_stamped - a CBOR packet from another shard (REC_REMOTE). */
 void eng_rnode_remote_record(struct eng_shard *sh, const uint8_t *p,
                              size_t len);
@@ -340,7 +340,7 @@ void eng_conn_start(struct eng_conn *c);
 int eng_conn_dial(struct eng_shard *sh, const struct eng_addr *addr,
                   struct eng_rnode *rn, int seed);
 void eng_conn_fail(struct eng_conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 void eng_conn_close(struct eng_conn *c);
 void eng_conn_adopt(struct eng_shard *sh, struct eng_conn *c);
 void eng_conn_mark_dirty(struct eng_conn *c);

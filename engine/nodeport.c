@@ -135,7 +135,7 @@ aemp_stats_get(aemp_node *node, aemp_stats *out)
 	for (i = 0; i < node->nshards; i++) {
 		st = &node->shards[i]->st;
 		out->msgs_delivered += atomic_load_explicit(
-			&st->delivered, memory_order_relaxed);
+		        &st->delivered, memory_order_relaxed);
 		out->msgs_xshard += atomic_load_explicit(&st->xshard_out,
 		                                         memory_order_relaxed);
 		out->packets_out += atomic_load_explicit(&st->remote_out,
@@ -147,11 +147,11 @@ aemp_stats_get(aemp_node *node, aemp_stats *out)
 		out->bytes_in += atomic_load_explicit(&st->bytes_in,
 		                                      memory_order_relaxed);
 		out->ports_created += atomic_load_explicit(
-			&st->ports_made, memory_order_relaxed);
+		        &st->ports_made, memory_order_relaxed);
 		out->ports -= atomic_load_explicit(&st->ports_killed,
 		                                   memory_order_relaxed);
 		out->connections += (uint64_t)atomic_load_explicit(
-			&st->conns, memory_order_relaxed);
+		        &st->conns, memory_order_relaxed);
 	}
 	out->ports += out->ports_created;
 	out->handshakes = (uint64_t)atomic_load(&eng_net(node)->handshakes);

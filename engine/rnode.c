@@ -158,7 +158,8 @@ check_hard_limit(struct eng_shard *sh, struct eng_rnode *rn)
 	if (AEMP_UNLIKELY(q > 2 * max_queue(sh))) {
 		if (rn->conn != NULL)
 			eng_conn_fail(rn->conn,
-			              "send queue overflow (%zu bytes queued)", q);
+			              "send queue overflow (%zu bytes queued)",
+			              q);
 		else
 			eng_rnode_fail(sh, rn, "send queue overflow");
 	}
@@ -306,8 +307,9 @@ eng_remote_snd_gen(struct eng_shard *sh, const char *id, size_t idlen,
 	hdr.h.idlen = (uint16_t)idlen;
 	hdr.h.flags = flags;
 	memcpy(hdr.id, id, idlen);
-	return eng_rec_packet(sh, owner, REC_REMOTE, &hdr, sizeof(hdr.h) + idlen,
-	                      name, namelen, segs, nsegs, 1);
+	return eng_rec_packet(sh, owner, REC_REMOTE, &hdr,
+	                      sizeof(hdr.h) + idlen, name, namelen, segs, nsegs,
+	                      1);
 }
 
 /* ---- connection attempts -------------------------------------------- */
@@ -455,8 +457,8 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 	struct eng_htab lmon = rn->lmon;
 	void *arg[2] = {sh, r};
 
-	eng_log(sh->node, was_up ? AEMP_LOG_WARN : AEMP_LOG_NOTE,
-	        "node %s: %s", rn->id, reason);
+	eng_log(sh->node, was_up ? AEMP_LOG_WARN : AEMP_LOG_NOTE, "node %s: %s",
+	        rn->id, reason);
 	if (was_up)
 		ENG_STAT_ADD(sh->st.conns, -1);
 	rn->conn = NULL;
@@ -662,7 +664,8 @@ send_monreg(struct eng_shard *sh, uint8_t sub, const char *port, uint64_t id)
 	owner = eng_node_owner(sh->node, pid.node, pid.nodelen, NULL);
 	if (owner != sh->idx)
 		return eng_net_send_rec(sh, owner, sub, &r,
-		                        sizeof(r.h) + pid.nodelen + pid.namelen);
+		                        sizeof(r.h) + pid.nodelen +
+		                                pid.namelen);
 	if (sub == NET_MONREG)
 		eng_rnode_monreg(sh, (const uint8_t *)&r, sizeof(r));
 	else
@@ -688,8 +691,8 @@ void
 eng_rnode_kil0(struct eng_shard *sh, const char *src, size_t srclen,
                const aemp_val *args, size_t n)
 {
-	struct eng_rnode *rn = eng_rnode_find(sh, src, srclen,
-	                                      eng_hash(src, srclen));
+	struct eng_rnode *rn =
+	        eng_rnode_find(sh, src, srclen, eng_hash(src, srclen));
 	struct eng_lmon *l;
 
 	if (rn == NULL || n < 1 || args[0].type != AEMP_STR)

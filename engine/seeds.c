@@ -88,8 +88,8 @@ seed_up(struct eng_global *g, size_t i)
 static void
 seeds_run(struct ring_timer *t)
 {
-	struct eng_global *g = AEMP_CONTAINER_OF(t, struct eng_global,
-	                                         seed_timer);
+	struct eng_global *g =
+	        AEMP_CONTAINER_OF(t, struct eng_global, seed_timer);
 	struct eng_shard *sh = g->sh0;
 	double mt = sh->node->cfg.monitor_timeout, delay;
 	size_t i, waiting = 0;
@@ -139,9 +139,10 @@ eng_seeds_peer(struct eng_global *g, const struct eng_addr *a, const char *id,
 	g->seed_dialing[i] = 0;
 	if (idlen == 0) {
 		if (!ring_timer_armed(&g->seed_timer))
-			ring_timer_start(&g->sh0->loop.timers, &g->seed_timer,
-			                 ring_now_ns() +
-			                         (uint64_t)(g->seed_delay * 1e9));
+			ring_timer_start(
+			        &g->sh0->loop.timers, &g->seed_timer,
+			        ring_now_ns() +
+			                (uint64_t)(g->seed_delay * 1e9));
 		return;
 	}
 	if (idlen == node->idlen && memcmp(id, node->id, idlen) == 0) {

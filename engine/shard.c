@@ -204,7 +204,8 @@ eng_rec_reserve(struct eng_shard *sh, int dst, uint32_t kind, size_t len,
 	if (AEMP_UNLIKELY(q == NULL || len > UINT32_MAX))
 		return NULL;
 	if (oq->open_kind == OPEN_SPSC)
-		ring_spsc_abandon(q); /* reserving again: the first is dropped */
+		ring_spsc_abandon(
+		        q); /* reserving again: the first is dropped */
 	open_drop(oq);
 	if (AEMP_UNLIKELY(len > ring_spsc_max_payload(q))) {
 		if (!must && oq->big_bytes + len > ENG_BIG_LIMIT)
@@ -295,8 +296,9 @@ eng_rec_packet(struct eng_shard *sh, int dst, uint32_t kind, const void *hdr,
 		blen = cod_encode_packet(COD_CBOR, r + hlen, cap, name, namelen,
 		                         segs, nsegs);
 		if (AEMP_UNLIKELY(blen < 0)) {
-			struct ring_spsc *q = atomic_load_explicit(
-				&sh->node->q[sh->idx][dst], memory_order_relaxed);
+			struct ring_spsc *q =
+			        atomic_load_explicit(&sh->node->q[sh->idx][dst],
+			                             memory_order_relaxed);
 
 			if (sh->ovf[dst].open_kind == OPEN_SPSC)
 				ring_spsc_abandon(q);

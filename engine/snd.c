@@ -125,7 +125,8 @@ snd_local(struct eng_shard *sh, const char *name, size_t namelen, uint32_t hash,
 	int dst = namelen ? eng_shard_of_hash(sh->node, hash) : sh->idx;
 	struct eng_port *p;
 
-	if (dst == sh->idx && sh->depth < ENG_SND_DEPTH_MAX && !eng_self_busy(sh)) {
+	if (dst == sh->idx && sh->depth < ENG_SND_DEPTH_MAX &&
+	    !eng_self_busy(sh)) {
 		if (namelen == 0)
 			return deliver_now(sh, NULL, name, 0, segs, nsegs);
 		p = eng_port_find(sh, name, namelen, hash);
@@ -252,8 +253,8 @@ eng_rec_forward(struct eng_shard *sh, int dst, enum cod_framing f,
  * itself without nesting, and to move g_* requests to it.
  */
 int
-eng_snd_node_from(struct eng_shard *sh, int dst, const char *src,
-                  size_t srclen, const struct cod_seg *segs, size_t nsegs)
+eng_snd_node_from(struct eng_shard *sh, int dst, const char *src, size_t srclen,
+                  const struct cod_seg *segs, size_t nsegs)
 {
 	uint8_t hdr[sizeof(struct rec_msghdr) + AEMP_ID_MAX];
 	struct rec_msghdr h = {COD_CBOR, 0, (uint16_t)srclen};

@@ -56,21 +56,21 @@ extern "C" {
 /* Error codes                                                               */
 /* ------------------------------------------------------------------------ */
 
-#define AEMP_ENOPORT (-5001)     /* no such port */
-#define AEMP_ENONODE (-5002)     /* node unknown or unreachable */
-#define AEMP_EMALFORMED (-5003)  /* malformed packet or value */
-#define AEMP_EDEPTH (-5004)      /* nesting deeper than AEMP_MAX_DEPTH */
-#define AEMP_ETOOBIG (-5005)     /* packet or value above the size limit */
-#define AEMP_EAUTH (-5006)       /* authentication failed */
-#define AEMP_ECONFIG (-5007)     /* bad configuration (see aemp_errmsg) */
-#define AEMP_ESTATE (-5008)      /* call not valid in this state */
-#define AEMP_ESECURE (-5009)     /* refused by secure mode */
-#define AEMP_EUNKFUNC (-5010)    /* function name not registered */
-#define AEMP_EHANDSHAKE (-5011)  /* handshake refused or failed */
-#define AEMP_ETLS (-5012)        /* TLS failure */
-#define AEMP_ENOCONTEXT (-5013)  /* needs port context ($SELF) */
-#define AEMP_EDIE (-5014)        /* handler failed (port dies with "die") */
-#define AEMP_EOVERFLOW (-5015)   /* a bounded queue overflowed */
+#define AEMP_ENOPORT (-5001)    /* no such port */
+#define AEMP_ENONODE (-5002)    /* node unknown or unreachable */
+#define AEMP_EMALFORMED (-5003) /* malformed packet or value */
+#define AEMP_EDEPTH (-5004)     /* nesting deeper than AEMP_MAX_DEPTH */
+#define AEMP_ETOOBIG (-5005)    /* packet or value above the size limit */
+#define AEMP_EAUTH (-5006)      /* authentication failed */
+#define AEMP_ECONFIG (-5007)    /* bad configuration (see aemp_errmsg) */
+#define AEMP_ESTATE (-5008)     /* call not valid in this state */
+#define AEMP_ESECURE (-5009)    /* refused by secure mode */
+#define AEMP_EUNKFUNC (-5010)   /* function name not registered */
+#define AEMP_EHANDSHAKE (-5011) /* handshake refused or failed */
+#define AEMP_ETLS (-5012)       /* TLS failure */
+#define AEMP_ENOCONTEXT (-5013) /* needs port context ($SELF) */
+#define AEMP_EDIE (-5014)       /* handler failed (port dies with "die") */
+#define AEMP_EOVERFLOW (-5015)  /* a bounded queue overflowed */
 
 /*
  * aemp_strerror - text for any error code returned by aemp.
@@ -122,15 +122,15 @@ typedef enum aemp_type {
 #define AEMP_MAX_DEPTH 512
 
 typedef struct aemp_val {
-	uint8_t type;   /* aemp_type */
-	uint8_t flags;  /* AEMP_VF_* */
-	uint16_t pad;   /* zero */
-	uint32_t len;   /* STR: bytes; ARRAY: elements; MAP: key/value pairs */
+	uint8_t type;  /* aemp_type */
+	uint8_t flags; /* AEMP_VF_* */
+	uint16_t pad;  /* zero */
+	uint32_t len;  /* STR: bytes; ARRAY: elements; MAP: key/value pairs */
 	union {
-		int64_t i;  /* INT; BOOL (0 or 1) */
-		double f;   /* FLOAT */
-		const char *s;             /* STR: len bytes */
-		const struct aemp_val *a;  /* ARRAY: len values; MAP: 2*len
+		int64_t i;                /* INT; BOOL (0 or 1) */
+		double f;                 /* FLOAT */
+		const char *s;            /* STR: len bytes */
+		const struct aemp_val *a; /* ARRAY: len values; MAP: 2*len
 		                              values, key0, val0, key1, ...;
 		                              keys are STR */
 	} u;
@@ -436,8 +436,7 @@ AEMP_API int aemp_rc_del_profile(aemp_rc *rc, const char *profile);
  * pretty-printed JSON.  Returns 0 and *out (new, aemp_free), AEMP_ECONFIG
  * for a missing profile, -ENOMEM.
  */
-AEMP_API int aemp_rc_format(const aemp_rc *rc, const char *profile,
-                            char **out);
+AEMP_API int aemp_rc_format(const aemp_rc *rc, const char *profile, char **out);
 
 /*
  * aemp_rc_save - if rc was modified, write it the way the Perl tool does:
@@ -486,7 +485,7 @@ typedef struct aemp_node aemp_node;
  * AEMP_ID_MAX - 1 bytes are refused everywhere (AEMP_ETOOBIG). */
 #define AEMP_ID_MAX 256
 typedef struct aemp_id {
-	char s[AEMP_ID_MAX];  /* NUL-terminated */
+	char s[AEMP_ID_MAX]; /* NUL-terminated */
 } aemp_id;
 
 /*
@@ -547,8 +546,7 @@ AEMP_API int aemp_node_shards(const aemp_node *node);
  * ("IP:PORT"), written into out as a JSON array text (like
  * aemp_json_format).  Returns the length needed.  Any thread.
  */
-AEMP_API int aemp_node_listeners(const aemp_node *node, char *out,
-                                 size_t cap);
+AEMP_API int aemp_node_listeners(const aemp_node *node, char *out, size_t cap);
 
 /* Log levels of AnyEvent::Log. */
 enum {
@@ -655,7 +653,7 @@ AEMP_API int aemp_rcv_tag(aemp_node *node, const char *port, const char *tag,
  * printf-style; the text is truncated at 1 KiB.  Shard threads only.
  */
 AEMP_API int aemp_fail(aemp_node *node, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /*
  * aemp_snd - send the message (msg, n) to a port anywhere.  Asynchronous:
@@ -718,8 +716,8 @@ typedef struct aemp_guard {
  * n == 0 for normal death).  Runs once, on the shard that created the
  * monitor, in the port context ($SELF) of its creator if any.
  */
-typedef void (*aemp_mon_fn)(aemp_node *node, const aemp_val *reason,
-                            size_t n, void *arg);
+typedef void (*aemp_mon_fn)(aemp_node *node, const aemp_val *reason, size_t n,
+                            void *arg);
 
 /*
  * aemp_mon - call cb(reason) once when port dies.  A port that does not
@@ -806,8 +804,7 @@ AEMP_API int aemp_spawn(aemp_node *node, const char *node_or_port,
 /* aemp_snd_to_func - send ["", FUNC, ARGS...] to a node (a function-name
  * request).  Returns as aemp_snd. */
 AEMP_API int aemp_snd_to_func(aemp_node *node, const char *nodeid,
-                              const char *func, const aemp_val *args,
-                              size_t n);
+                              const char *func, const aemp_val *args, size_t n);
 
 /*
  * aemp_after - call cb(node, arg) once after `seconds`, on the calling
@@ -972,16 +969,16 @@ AEMP_API int aemp_node_is_global(aemp_node *node);
 /* Counters of a node, summed over its shards (each shard writes its own;
  * a read is a consistent-enough snapshot, not an atomic one). */
 typedef struct aemp_stats {
-	uint64_t msgs_delivered;  /* messages run by port handlers */
-	uint64_t msgs_xshard;     /* records passed between shards */
-	uint64_t packets_out;     /* packets queued for remote nodes */
-	uint64_t packets_in;      /* packets received from remote nodes */
-	uint64_t bytes_out;       /* bytes written to sockets (TLS included) */
-	uint64_t bytes_in;        /* bytes read from sockets */
-	uint64_t ports;           /* live local ports */
-	uint64_t ports_created;   /* local ports ever created */
-	uint64_t connections;     /* authenticated connections */
-	uint64_t handshakes;      /* connections still in the handshake */
+	uint64_t msgs_delivered; /* messages run by port handlers */
+	uint64_t msgs_xshard;    /* records passed between shards */
+	uint64_t packets_out;    /* packets queued for remote nodes */
+	uint64_t packets_in;     /* packets received from remote nodes */
+	uint64_t bytes_out;      /* bytes written to sockets (TLS included) */
+	uint64_t bytes_in;       /* bytes read from sockets */
+	uint64_t ports;          /* live local ports */
+	uint64_t ports_created;  /* local ports ever created */
+	uint64_t connections;    /* authenticated connections */
+	uint64_t handshakes;     /* connections still in the handshake */
 	uint32_t shards;
 	uint32_t pad;
 } aemp_stats;

@@ -14,11 +14,11 @@
 #include "ring/alloc.h"
 
 #define HDR 32u
-#define MAGIC 0x61656d70616c6c63ull  /* "aempallc" */
+#define MAGIC 0x61656d70616c6c63ull /* "aempallc" */
 
 struct hdr {
-	size_t n;        /* requested size */
-	size_t pad;      /* bytes from the malloc'ed base to the user block */
+	size_t n;   /* requested size */
+	size_t pad; /* bytes from the malloc'ed base to the user block */
 	size_t magic;
 	size_t spare;
 };
@@ -42,8 +42,10 @@ hdr_of(void *p)
 	struct hdr *h = (struct hdr *)(void *)((char *)p - HDR);
 
 	if (h->magic != MAGIC) {
-		fprintf(stderr, "aemp: ring_free/realloc of %p, which ring_alloc "
-		                "did not return\n", p);
+		fprintf(stderr,
+		        "aemp: ring_free/realloc of %p, which ring_alloc "
+		        "did not return\n",
+		        p);
 		abort();
 	}
 	return h;
@@ -89,8 +91,10 @@ do_free(void *p, size_t n)
 	struct hdr *h = hdr_of(p);
 
 	if (n != 0 && n != h->n) {
-		fprintf(stderr, "aemp: ring_free(%p, %zu) of a block of %zu "
-		                "bytes\n", p, n, h->n);
+		fprintf(stderr,
+		        "aemp: ring_free(%p, %zu) of a block of %zu "
+		        "bytes\n",
+		        p, n, h->n);
 		abort();
 	}
 	h->magic = 0;
@@ -103,8 +107,10 @@ ring_free(void *p, size_t n)
 	if (p == NULL)
 		return;
 	if (hdr_of(p)->pad != HDR) {
-		fprintf(stderr, "aemp: ring_free(%p) of an aligned block: use "
-		                "ring_free_aligned\n", p);
+		fprintf(stderr,
+		        "aemp: ring_free(%p) of an aligned block: use "
+		        "ring_free_aligned\n",
+		        p);
 		abort();
 	}
 	do_free(p, n);
@@ -130,8 +136,10 @@ ring_free_aligned(void *p, size_t align, size_t n)
 		return;
 	h = hdr_of(p);
 	if (h->pad != (align < HDR ? HDR : align)) {
-		fprintf(stderr, "aemp: ring_free_aligned(%p, %zu): alignment "
-		                "differs from the allocation\n", p, align);
+		fprintf(stderr,
+		        "aemp: ring_free_aligned(%p, %zu): alignment "
+		        "differs from the allocation\n",
+		        p, align);
 		abort();
 	}
 	do_free(p, n);

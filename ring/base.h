@@ -22,7 +22,7 @@
 #define AEMP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define AEMP_CONTAINER_OF(ptr, type, member)                                   \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define AEMP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define AEMP_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -22,8 +22,8 @@
 struct ring_bufq_chunk;
 
 struct ring_bufq_pool {
-	struct ring_pool pool;    /* chunks of chunk_size */
-	size_t chunk_size;        /* payload bytes per pooled chunk */
+	struct ring_pool pool; /* chunks of chunk_size */
+	size_t chunk_size;     /* payload bytes per pooled chunk */
 };
 
 void ring_bufq_pool_init(struct ring_bufq_pool *bp, size_t chunk_size);
@@ -31,9 +31,9 @@ void ring_bufq_pool_fini(struct ring_bufq_pool *bp);
 
 struct ring_bufq {
 	struct ring_bufq_pool *bp;
-	struct ring_bufq_chunk *head;   /* oldest: sending from here */
-	struct ring_bufq_chunk *tail;   /* newest: writing here */
-	size_t bytes;                   /* committed, not yet consumed */
+	struct ring_bufq_chunk *head; /* oldest: sending from here */
+	struct ring_bufq_chunk *tail; /* newest: writing here */
+	size_t bytes;                 /* committed, not yet consumed */
 };
 
 void ring_bufq_init(struct ring_bufq *q, struct ring_bufq_pool *bp);

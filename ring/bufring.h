@@ -21,13 +21,13 @@
 
 struct ring_bufring {
 	struct io_uring_buf_ring *br;
-	uint8_t *mem;             /* nbufs * stride bytes */
-	size_t stride;            /* buf_size + padding, 64-aligned */
-	uint32_t buf_size;        /* registered length of each buffer */
-	uint16_t nbufs;           /* power of two */
+	uint8_t *mem;      /* nbufs * stride bytes */
+	size_t stride;     /* buf_size + padding, 64-aligned */
+	uint32_t buf_size; /* registered length of each buffer */
+	uint16_t nbufs;    /* power of two */
 	uint16_t bgid;
-	uint16_t pending;         /* recycled, not yet made visible */
-	uint32_t out;             /* buffers currently held by the shard */
+	uint16_t pending; /* recycled, not yet made visible */
+	uint32_t out;     /* buffers currently held by the shard */
 };
 
 /* ring_bufring_init - register nbufs (power of two, <= 32768) buffers of

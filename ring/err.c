@@ -92,8 +92,7 @@ ring_errwhere(void)
 }
 
 _Noreturn void
-ring_assert_fail(const char *expr, const char *file, int line,
-                 const char *func)
+ring_assert_fail(const char *expr, const char *file, int line, const char *func)
 {
 	fprintf(stderr, "aemp: assertion failed: %s (%s:%d, %s)\n", expr, file,
 	        line, func);

@@ -31,8 +31,8 @@
 #include "ring/timer.h"
 
 #define RING_UD_RESERVED 4096u
-#define RING_UD_IGNORE 1u   /* completions nobody waits for */
-#define RING_UD_WAKE 2u     /* MSG_RING wake-up from another shard */
+#define RING_UD_IGNORE 1u /* completions nobody waits for */
+#define RING_UD_WAKE 2u   /* MSG_RING wake-up from another shard */
 
 struct ring_op;
 typedef void (*ring_op_fn)(struct ring_op *op, int res, uint32_t cqe_flags);
@@ -43,16 +43,16 @@ struct ring_op {
 
 struct ring_loop {
 	struct io_uring ring;
-	int ring_fd;              /* target of MSG_RING */
-	unsigned setup_flags;     /* IORING_SETUP_* actually in use */
-	int efd;                  /* eventfd for foreign-thread wake-ups */
+	int ring_fd;          /* target of MSG_RING */
+	unsigned setup_flags; /* IORING_SETUP_* actually in use */
+	int efd;              /* eventfd for foreign-thread wake-ups */
 	uint64_t efd_buf;
 	struct ring_op efd_op;
-	uint64_t now_ns;          /* CLOCK_MONOTONIC, refreshed each turn */
+	uint64_t now_ns; /* CLOCK_MONOTONIC, refreshed each turn */
 	struct ring_timers timers;
-	uint64_t cqes;            /* completions reaped (statistics) */
-	uint64_t submits;         /* io_uring_enter calls (statistics) */
-	_Alignas(AEMP_CACHELINE) atomic_uint sleeping;  /* touched by others */
+	uint64_t cqes;    /* completions reaped (statistics) */
+	uint64_t submits; /* io_uring_enter calls (statistics) */
+	_Alignas(AEMP_CACHELINE) atomic_uint sleeping; /* touched by others */
 	char pad_[AEMP_CACHELINE - sizeof(atomic_uint)];
 };
 

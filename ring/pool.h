@@ -18,11 +18,11 @@
 struct ring_pool_slab;
 
 struct ring_pool {
-	size_t obj_size;          /* rounded up to 16 */
+	size_t obj_size; /* rounded up to 16 */
 	size_t per_slab;
-	void *free;               /* intrusive free list */
+	void *free; /* intrusive free list */
 	struct ring_pool_slab *slabs;
-	size_t live;              /* objects handed out */
+	size_t live; /* objects handed out */
 	size_t slab_count;
 };
 

@@ -15,7 +15,7 @@ typedef void (*ring_timer_fn)(struct ring_timer *t);
 
 struct ring_timer {
 	uint64_t deadline_ns;
-	uint32_t heap_idx;        /* 0: not armed; else index + 1 */
+	uint32_t heap_idx; /* 0: not armed; else index + 1 */
 	ring_timer_fn fn;
 };
 
@@ -57,7 +57,6 @@ uint64_t ring_timers_next(const struct ring_timers *ts);
 /* ring_timers_run - disarm and call every timer due at now_ns, earliest
  * first; callbacks may start or stop timers.  At most max timers run per
  * call (bounded phase).  Returns the number run. */
-unsigned ring_timers_run(struct ring_timers *ts, uint64_t now_ns,
-                         unsigned max);
+unsigned ring_timers_run(struct ring_timers *ts, uint64_t now_ns, unsigned max);
 
 #endif /* RING_TIMER_H */

@@ -112,8 +112,8 @@ struct tu_log {
 
 static struct tu_log tu_log = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
 
-static inline void
-tu_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void tu_logf(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
 
 static inline void
 tu_logf(const char *fmt, ...)

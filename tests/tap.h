@@ -22,9 +22,9 @@
 static int tap_count;
 static int tap_failed;
 
-static inline void
-tap_result(int ok, const char *file, int line, const char *expr,
-           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static inline void tap_result(int ok, const char *file, int line,
+                              const char *expr, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
 static inline void
 tap_result(int ok, const char *file, int line, const char *expr,
@@ -48,22 +48,20 @@ tap_result(int ok, const char *file, int line, const char *expr,
 	fflush(stdout);
 }
 
-#define CHECK(x)                                                               \
-	tap_result(!!(x), __FILE__, __LINE__, #x, "condition is false")
+#define CHECK(x) tap_result(!!(x), __FILE__, __LINE__, #x, "condition is false")
 
 #define CHECK_EQ(a, b)                                                         \
 	do {                                                                   \
 		long long tap_a_ = (long long)(a), tap_b_ = (long long)(b);    \
-		tap_result(tap_a_ == tap_b_, __FILE__, __LINE__,               \
-		           #a " == " #b, "got %lld, expected %lld", tap_a_,    \
-		           tap_b_);                                            \
+		tap_result(tap_a_ == tap_b_, __FILE__, __LINE__, #a " == " #b, \
+		           "got %lld, expected %lld", tap_a_, tap_b_);         \
 	} while (0)
 
 #define CHECK_NE(a, b)                                                         \
 	do {                                                                   \
 		long long tap_a_ = (long long)(a), tap_b_ = (long long)(b);    \
-		tap_result(tap_a_ != tap_b_, __FILE__, __LINE__,               \
-		           #a " != " #b, "both are %lld", tap_a_);             \
+		tap_result(tap_a_ != tap_b_, __FILE__, __LINE__, #a " != " #b, \
+		           "both are %lld", tap_a_);                           \
 	} while (0)
 
 #define CHECK_ERR(call, err)                                                   \
@@ -106,8 +104,8 @@ tap_hexdiff(const void *a, size_t alen, const void *b, size_t blen)
 #define CHECK_MEMEQ(a, alen, b, blen)                                          \
 	do {                                                                   \
 		size_t tap_al_ = (alen), tap_bl_ = (blen);                     \
-		int tap_ok_ = tap_al_ == tap_bl_ &&                            \
-		              memcmp((a), (b), tap_al_) == 0;                  \
+		int tap_ok_ =                                                  \
+		        tap_al_ == tap_bl_ && memcmp((a), (b), tap_al_) == 0;  \
 		tap_result(tap_ok_, __FILE__, __LINE__, #a " bytes eq " #b,    \
 		           NULL);                                              \
 		if (!tap_ok_)                                                  \

@@ -39,7 +39,8 @@ mk(const char *id, aemp_node *seed, int global)
 		aemp_conf_set_json(c, "seeds", addr);
 	}
 	if (global)
-		aemp_conf_set_json(c, "services", "[\"AnyEvent::MP::Global::\"]");
+		aemp_conf_set_json(c, "services",
+		                   "[\"AnyEvent::MP::Global::\"]");
 	if (aemp_node_new(c, &n) < 0) {
 		fprintf(stderr, "%s: %s\n", id, aemp_errmsg());
 		exit(1);
@@ -110,9 +111,8 @@ run(int nmon)
 		atomic_store(&seen_last, 0);
 		want_last = k;
 		t_set[k] = tu_now();
-		aemp_db_set(w, "bench", "k", &(aemp_val){.type = AEMP_INT,
-		                                         .u.i = k},
-		            NULL);
+		aemp_db_set(w, "bench", "k",
+		            &(aemp_val){.type = AEMP_INT, .u.i = k}, NULL);
 		TU_WAIT(atomic_load(&seen_last) >= nmon, 5);
 	}
 	n = AEMP_MIN(atomic_load(&nlat), SAMPLES * MAXMON);
@@ -122,9 +122,8 @@ run(int nmon)
 	want_last = SAMPLES + updates - 1;
 	t0 = tu_now();
 	for (k = SAMPLES; k < SAMPLES + updates; k++)
-		aemp_db_set(w, "bench", "k", &(aemp_val){.type = AEMP_INT,
-		                                         .u.i = k},
-		            NULL);
+		aemp_db_set(w, "bench", "k",
+		            &(aemp_val){.type = AEMP_INT, .u.i = k}, NULL);
 	TU_WAIT(atomic_load(&seen_last) >= nmon, 120);
 	rate = (double)updates / (tu_now() - t0);
 	printf("  %3d monitors: %9.0f updates/s   db_set -> db_mon median "

@@ -22,10 +22,10 @@ h_count(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 	(void)msg;
 	(void)cnt;
 	(void)arg;
-	atomic_store_explicit(&received,
-	                      atomic_load_explicit(&received,
-	                                           memory_order_relaxed) + 1,
-	                      memory_order_relaxed);
+	atomic_store_explicit(
+	        &received,
+	        atomic_load_explicit(&received, memory_order_relaxed) + 1,
+	        memory_order_relaxed);
 	return 0;
 }
 
@@ -51,9 +51,9 @@ send_loop(aemp_node *n, void *arg)
 	long i;
 
 	for (i = 0; i < 65536 && s->sent < s->target; i++) {
-		if (aemp_snd_ref(n, s->ref, AEMP_MSG(aemp_str("tag"),
-		                                     aemp_int(12345),
-		                                     aemp_str("x"))) < 0)
+		if (aemp_snd_ref(n, s->ref,
+		                 AEMP_MSG(aemp_str("tag"), aemp_int(12345),
+		                          aemp_str("x"))) < 0)
 			break; /* queue to the other shard is full */
 		s->sent++;
 	}
@@ -87,8 +87,8 @@ static double
 memcpy_rate(long count)
 {
 	/* the CBOR bytes of ["rx","tag",12345,"x"] */
-	static const uint8_t pkt[] = {0x84, 0x62, 'r', 'x', 0x63, 't', 'a',
-	                              'g', 0x19, 0x30, 0x39, 0x61, 'x'};
+	static const uint8_t pkt[] = {0x84, 0x62, 'r',  'x',  0x63, 't', 'a',
+	                              'g',  0x19, 0x30, 0x39, 0x61, 'x'};
 	static uint8_t buf[1 << 16];
 	volatile uint8_t sink = 0;
 	size_t off = 0;
@@ -171,7 +171,8 @@ main(int argc, char **argv)
 	printf("engine benchmark (2 shards, allocator %s)\n",
 	       ring_alloc_name());
 	printf("  %-38s %12.1f M msgs/s\n", "two ports, one shard", same / 1e6);
-	printf("  %-38s %12.1f M msgs/s\n", "two ports, two shards", cross / 1e6);
+	printf("  %-38s %12.1f M msgs/s\n", "two ports, two shards",
+	       cross / 1e6);
 	printf("  %-38s %12.1f M copies/s\n", "memcpy of the 13-byte packet",
 	       base / 1e6);
 	printf("  %-38s %12.2f M ports/s\n", "port create + kill (one shard)",

@@ -34,7 +34,8 @@ on_reply(aemp_node *node, int status, const aemp_val *reply, size_t n,
 	(void)node;
 	(void)arg;
 	if (status == 0 && n == 2 && aemp_get_int(&reply[1], &v) == 0)
-		printf("got %s %lld\n", aemp_str_eq(&reply[0], "pong") ? "pong" : "?",
+		printf("got %s %lld\n",
+		       aemp_str_eq(&reply[0], "pong") ? "pong" : "?",
 		       (long long)v);
 	atomic_store(&done, status == 0 && v == 42 ? 1 : -1);
 }
@@ -68,10 +69,10 @@ main(void)
 
 	a = make_node("alpha", NULL);
 	aemp_node_listeners(a, addr, sizeof(addr)); /* ["127.0.0.1:PORT"] */
-	b = make_node("beta", addr);                  /* beta seeds alpha */
+	b = make_node("beta", addr);                /* beta seeds alpha */
 	if (a == NULL || b == NULL)
 		return 1;
-	aemp_port(a, pinger, NULL, &port);            /* "alpha#..." */
+	aemp_port(a, pinger, NULL, &port); /* "alpha#..." */
 	aemp_node_start(a);
 	aemp_node_start(b);
 	/* beta calls alpha's port: ["ping", 42, REPLYPORT] -> ["pong", 42] */

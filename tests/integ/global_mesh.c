@@ -104,9 +104,8 @@ test_join_and_db(void)
 	CHECK(TU_WAIT(tu_has("b-mon fam now={\"k1\":\"v1\"} a=[\"k1\"] c=[] "
 	                     "d=[]"),
 	              10));
-	CHECK_OK(aemp_db_set(a, "fam", "k1", &(aemp_val){.type = AEMP_INT,
-	                                                 .u.i = 2},
-	                     NULL));
+	CHECK_OK(aemp_db_set(a, "fam", "k1",
+	                     &(aemp_val){.type = AEMP_INT, .u.i = 2}, NULL));
 	CHECK(TU_WAIT(tu_has("b-mon fam now={\"k1\":2} a=[] c=[\"k1\"] d=[]"),
 	              10));
 	CHECK_OK(aemp_db_keys(b, "fam", db_log, "b-keys"));
@@ -191,9 +190,9 @@ test_merge(void)
 	CHECK(TU_WAIT(aemp_node_is_global(g2), 5));
 	CHECK(TU_WAIT(aemp_node_is_up(g1, "g2") == 1, 10));
 	tu_start(c);
-	CHECK(TU_WAIT(line_has("c-mon shared now=", "\"from-g1\"",
-	                       "\"from-g2\""),
-	              10));
+	CHECK(TU_WAIT(
+	        line_has("c-mon shared now=", "\"from-g1\"", "\"from-g2\""),
+	        10));
 	/* 'g lists both globals on both globals */
 	CHECK_OK(aemp_db_mon(g2, "'g", dbmon_log, "g2-g", NULL));
 	CHECK(TU_WAIT(line_has("g2-g 'g now=", "\"g1\"", "\"g2\""), 10));

@@ -34,7 +34,8 @@ mknode(const char *id, const char *binds, const char *seeds, int global)
 	if (seeds != NULL)
 		aemp_conf_set_json(c, "seeds", seeds);
 	if (global)
-		aemp_conf_set_json(c, "services", "[\"AnyEvent::MP::Global::\"]");
+		aemp_conf_set_json(c, "services",
+		                   "[\"AnyEvent::MP::Global::\"]");
 	rc = aemp_node_new(c, &n);
 	aemp_conf_free(c);
 	if (rc < 0) {
@@ -262,8 +263,8 @@ test_global_failover(void)
 	}
 	CHECK_OK(proc_line(g2, "addr ", a2, sizeof(a2), 15));
 	{
-		const char *argv[] = {"reg", "wr", "[\"127.0.0.1:0\"]", seeds_1,
-		                      "workers", NULL};
+		const char *argv[] = {"reg",   "wr",      "[\"127.0.0.1:0\"]",
+		                      seeds_1, "workers", NULL};
 		r = proc_spawn(argv);
 	}
 	CHECK_OK(proc_line(r, "addr ", a2, sizeof(a2), 15));

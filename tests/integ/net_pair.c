@@ -85,7 +85,8 @@ mon_log(aemp_node *n, const aemp_val *reason, size_t cnt, void *arg)
 	aemp_val a = aemp_array(reason, cnt);
 
 	(void)n;
-	tu_logf("%s fired %s", (const char *)arg, tu_json(&a, buf, sizeof(buf)));
+	tu_logf("%s fired %s", (const char *)arg,
+	        tu_json(&a, buf, sizeof(buf)));
 }
 
 static void
@@ -140,45 +141,51 @@ run_pair(const char *fa, const char *fb)
 
 	CHECK_OK(aemp_port(a, h_echo, NULL, &pa));
 	CHECK_OK(aemp_port(b, h_log, "pb", &pb));
-	CHECK_OK(aemp_snd(b, pa.s, AEMP_MSG(aemp_str(pb.s), aemp_str("hello"))));
+	CHECK_OK(
+	        aemp_snd(b, pa.s, AEMP_MSG(aemp_str(pb.s), aemp_str("hello"))));
 	CHECK(TU_WAIT(tu_has("pb got [\"re\",\"hello\"] from alpha"), 10));
 	/* alpha talks back over the connection beta opened */
-	CHECK_OK(aemp_snd(a, pb.s, AEMP_MSG(aemp_float(2.5), aemp_int(-7),
-	                                    aemp_bool(1), aemp_null())));
+	CHECK_OK(aemp_snd(a, pb.s,
+	                  AEMP_MSG(aemp_float(2.5), aemp_int(-7), aemp_bool(1),
+	                           aemp_null())));
 	CHECK(TU_WAIT(tu_has("pb got [2.5,-7,true,null] from alpha"), 10));
 
 	/* remote monitor fires with the kill reason */
 	CHECK_OK(aemp_mon(b, pa.s, mon_log, "b-mon-pa", NULL));
 	usleep(100000);
-	CHECK_OK(aemp_kil(a, pa.s, AEMP_MSG(aemp_str("killed_on_request"),
-	                                    aemp_str("bye"))));
+	CHECK_OK(aemp_kil(
+	        a, pa.s,
+	        AEMP_MSG(aemp_str("killed_on_request"), aemp_str("bye"))));
 	CHECK(TU_WAIT(tu_has("b-mon-pa fired [\"killed_on_request\",\"bye\"]"),
 	              10));
 	/* monitoring a port that does not exist over there */
 	CHECK_OK(aemp_mon(b, "alpha#nonexistent", mon_log, "b-mon-none", NULL));
-	CHECK(TU_WAIT(tu_has("b-mon-none fired [\"no_such_port\",\"cannot "
-	                     "monitor nonexistent port\",\"alpha#nonexistent\"]"),
-	              10));
+	CHECK(TU_WAIT(
+	        tu_has("b-mon-none fired [\"no_such_port\",\"cannot "
+	               "monitor nonexistent port\",\"alpha#nonexistent\"]"),
+	        10));
 	/* remote kil of a port monitored locally */
 	CHECK_OK(aemp_port(a, h_log, "victim", &pa));
 	CHECK_OK(aemp_mon(a, pa.s, mon_log, "a-mon-victim", NULL));
-	CHECK_OK(aemp_kil(b, pa.s, AEMP_MSG(aemp_str("testing"),
-	                                    aemp_str("remote kil"))));
+	CHECK_OK(aemp_kil(
+	        b, pa.s,
+	        AEMP_MSG(aemp_str("testing"), aemp_str("remote kil"))));
 	CHECK(TU_WAIT(tu_has("a-mon-victim fired [\"testing\",\"remote kil\"]"),
 	              10));
 	/* remote spawn, then messages to the new port in order */
 	CHECK_OK(aemp_spawn(b, "alpha", "Test::init", NULL, 0, &worker));
-	CHECK_OK(aemp_snd(b, worker.s, AEMP_MSG(aemp_str("job"), aemp_int(17))));
+	CHECK_OK(
+	        aemp_snd(b, worker.s, AEMP_MSG(aemp_str("job"), aemp_int(17))));
 	CHECK(TU_WAIT(tu_has("worker got [\"job\",17] from beta"), 10));
 	/* cal to a remote port */
 	CHECK_OK(aemp_port(a, h_adder, NULL, &adder));
-	CHECK_OK(aemp_cal(b, adder.s, AEMP_MSG(aemp_str("add"), aemp_int(2),
-	                                       aemp_int(40)),
+	CHECK_OK(aemp_cal(b, adder.s,
+	                  AEMP_MSG(aemp_str("add"), aemp_int(2), aemp_int(40)),
 	                  cal_cb, "add", 5, NULL));
 	CHECK(TU_WAIT(tu_has("cal add status=0 [42]"), 10));
 	/* the node port: time */
-	CHECK_OK(aemp_cal(b, "alpha", AEMP_MSG(aemp_str("time")), cal_cb, "time",
-	                  5, NULL));
+	CHECK_OK(aemp_cal(b, "alpha", AEMP_MSG(aemp_str("time")), cal_cb,
+	                  "time", 5, NULL));
 	CHECK(TU_WAIT(strstr(tu_log.buf, "cal time status=0 [1") != NULL, 10));
 
 	/* alpha goes away: beta's monitors fire with a transport error */
@@ -187,8 +194,9 @@ run_pair(const char *fa, const char *fb)
 	CHECK_OK(aemp_mon(b, "alpha", mon_log, "b-mon-node", NULL));
 	usleep(100000);
 	aemp_node_free(a);
-	snprintf(line, sizeof(line), "b-mon-last fired [\"transport_error\","
-	                             "\"alpha\",\"Unexpected end-of-file\"]");
+	snprintf(line, sizeof(line),
+	         "b-mon-last fired [\"transport_error\","
+	         "\"alpha\",\"Unexpected end-of-file\"]");
 	CHECK(TU_WAIT(tu_has(line), 10));
 	CHECK(TU_WAIT(tu_has("b-mon-node fired [\"transport_error\",\"alpha\","
 	                     "\"Unexpected end-of-file\"]"),

@@ -35,7 +35,7 @@ struct peer {
 	struct cod_stream rx;
 	struct cod_tape tape;
 	enum cod_framing send_f;
-	char *q[PEER_QMAX];       /* received packets as JSON */
+	char *q[PEER_QMAX]; /* received packets as JSON */
 	int qn;
 	uint8_t buf[65536 + COD_PADDING];
 };
@@ -192,7 +192,8 @@ peer_listen(char *addr, size_t cap)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 8) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+	    listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
 		return -1;
 	snprintf(addr, cap, "127.0.0.1:%u", ntohs(sa.sin_port));
 	return fd;
@@ -223,7 +224,8 @@ peer_send(struct peer *p, const char *json)
 	struct cod_seg seg;
 	ssize_t n;
 
-	if (aemp_json_parse(json, strlen(json), &v) < 0 || v->type != AEMP_ARRAY)
+	if (aemp_json_parse(json, strlen(json), &v) < 0 ||
+	    v->type != AEMP_ARRAY)
 		return -1;
 	seg.v = v->u.a + 1;
 	seg.n = v->len > 0 ? v->len - 1 : 0;

@@ -30,7 +30,7 @@ extern char **environ;
 
 struct proc {
 	pid_t pid;
-	int out;                 /* read end of the child's stdout */
+	int out; /* read end of the child's stdout */
 	char buf[4096];
 	size_t len;
 };

@@ -34,7 +34,8 @@ mknode(const char *id, const char *seeds, int global)
 	if (seeds != NULL)
 		aemp_conf_set_json(c, "seeds", seeds);
 	if (global)
-		aemp_conf_set_json(c, "services", "[\"AnyEvent::MP::Global::\"]");
+		aemp_conf_set_json(c, "services",
+		                   "[\"AnyEvent::MP::Global::\"]");
 	rc = aemp_node_new(c, &n);
 	aemp_conf_free(c);
 	if (rc < 0) {
@@ -62,8 +63,9 @@ h_recv(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 	if (cnt < 3)
 		return 0;
 	strval(&msg[1], to, sizeof(to));
-	return aemp_snd(n, to, AEMP_MSG(aemp_str("ack"),
-	                                aemp_str(aemp_node_id(n)), msg[2]));
+	return aemp_snd(
+	        n, to,
+	        AEMP_MSG(aemp_str("ack"), aemp_str(aemp_node_id(n)), msg[2]));
 }
 
 /* victim: "die" -> kil $SELF, killed_on_request => "bye" */
@@ -72,8 +74,9 @@ h_victim(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 {
 	(void)arg;
 	if (cnt > 0 && aemp_str_eq(&msg[0], "die"))
-		aemp_kil(n, aemp_self(n), AEMP_MSG(aemp_str("killed_on_request"),
-		                                   aemp_str("bye")));
+		aemp_kil(n, aemp_self(n),
+		         AEMP_MSG(aemp_str("killed_on_request"),
+		                  aemp_str("bye")));
 	return 0;
 }
 
@@ -89,9 +92,9 @@ h_spawned(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 		return 0;
 	aemp_get_int(&msg[1], &k);
 	snprintf(num, sizeof(num), "%lld", (long long)k);
-	return aemp_snd(n, to, AEMP_MSG(aemp_str("pong"),
-	                                aemp_str(aemp_node_id(n)),
-	                                aemp_str(aemp_self(n)), aemp_str(num)));
+	return aemp_snd(n, to,
+	                AEMP_MSG(aemp_str("pong"), aemp_str(aemp_node_id(n)),
+	                         aemp_str(aemp_self(n)), aemp_str(num)));
 }
 
 static int
@@ -109,9 +112,9 @@ testfuncs_init(aemp_node *n, const aemp_val *args, size_t cnt, void *arg)
 	reply = aemp_str(replybuf);
 	aemp_rcv(n, aemp_self(n), h_spawned, &reply);
 	aemp_mon_kill(n, to, NULL, NULL);
-	return aemp_snd(n, to, AEMP_MSG(aemp_str("spawned"),
-	                                aemp_str(aemp_node_id(n)),
-	                                aemp_str(aemp_self(n))));
+	return aemp_snd(n, to,
+	                AEMP_MSG(aemp_str("spawned"), aemp_str(aemp_node_id(n)),
+	                         aemp_str(aemp_self(n))));
 }
 
 static void
@@ -163,8 +166,10 @@ replay_raw_client(void)
 	step(&p, "[\"\",\"g_find\",\"seedA\"]", want);
 	step(&p, "[\"\",\"g_mon1\",\"test_family\"]",
 	     "[\"\",\"g_chg1\",\"test_family\",{\"keyA\":\"valueA\"}]");
-	step(&p, "[\"\",\"g_upd\",\"test_family\",{\"keyPy\":\"from-python\"},[]]",
-	     "[\"\",\"g_chg2\",\"test_family\",{\"keyPy\":\"from-python\"},[]]");
+	step(&p,
+	     "[\"\",\"g_upd\",\"test_family\",{\"keyPy\":\"from-python\"},[]]",
+	     "[\"\",\"g_chg2\",\"test_family\",{\"keyPy\":\"from-python\"},[]"
+	     "]");
 	CHECK_OK(peer_send(&p, "[\"\",\"time\",\"pyclient#t1\"]"));
 	got = peer_recv(&p, 5);
 	CHECK(got != NULL && strncmp(got, "[\"t1\",1", 7) == 0);
@@ -181,8 +186,9 @@ replay_raw_client(void)
 	step(&p, "[\"\",\"mon1\",\"nonexistent\"]",
 	     "[\"\",\"kil0\",\"nonexistent\",\"no_such_port\",\"cannot monitor "
 	     "nonexistent port\",\"seedA#nonexistent\"]");
-	step(&p, "[\"\",\"AnyEvent::MP::_spawn\",\"PySpawn1\",\"TestFuncs::init\","
-	         "\"pyclient#s1\"]",
+	step(&p,
+	     "[\"\",\"AnyEvent::MP::_spawn\",\"PySpawn1\",\"TestFuncs::init\","
+	     "\"pyclient#s1\"]",
 	     "[\"\",\"mon1\",\"s1\"]");
 	step(&p, NULL, "[\"s1\",\"spawned\",\"seedA\",\"seedA#PySpawn1\"]");
 	step(&p, "[\"PySpawn1\",\"ping\",7]",
@@ -233,7 +239,8 @@ mon_log(aemp_node *n, const aemp_val *reason, size_t cnt, void *arg)
 	aemp_val a = aemp_array(reason, cnt);
 
 	(void)n;
-	tu_logf("%s fired %s", (const char *)arg, tu_json(&a, buf, sizeof(buf)));
+	tu_logf("%s fired %s", (const char *)arg,
+	        tu_json(&a, buf, sizeof(buf)));
 }
 
 static void
@@ -300,17 +307,19 @@ replay_fake_seed(void)
 	aemp_val_free(v);
 	CHECK_OK(peer_send(&p, "[\"\",\"g_chg1\",\"slave_family\","
 	                       "{\"fake_key\":\"fake_value\"}]"));
-	CHECK(TU_WAIT(tu_has("mon slave_family now={\"fake_key\":\"fake_value\"} "
-	                     "a=[\"fake_key\"] c=[] d=[]"),
-	              5));
+	CHECK(TU_WAIT(
+	        tu_has("mon slave_family now={\"fake_key\":\"fake_value\"} "
+	               "a=[\"fake_key\"] c=[] d=[]"),
+	        5));
 	snprintf(want, sizeof(want), "[\"\",\"g_reply\",\"%s\",[]]", id);
 	CHECK_OK(peer_send(&p, want));
 	CHECK(TU_WAIT(tu_has("keys slave_family = []"), 5));
 	/* a monitor and a call towards the (fake) seed, as slaveC did */
 	CHECK_OK(aemp_mon(c, "fakeseed#p2", mon_log, "p2", NULL));
 	step(&p, NULL, "[\"\",\"mon1\",\"p2\"]");
-	CHECK_OK(peer_send(&p, "[\"\",\"kil0\",\"p2\",\"fake_reason\",\"port p2 "
-	                       "died in the fake seed\"]"));
+	CHECK_OK(peer_send(&p,
+	                   "[\"\",\"kil0\",\"p2\",\"fake_reason\",\"port p2 "
+	                   "died in the fake seed\"]"));
 	CHECK(TU_WAIT(tu_has("p2 fired [\"fake_reason\",\"port p2 died in the "
 	                     "fake seed\"]"),
 	              5));
@@ -386,21 +395,22 @@ replay_global_global(void)
 	if (got != NULL && aemp_json_parse(got, strlen(got), &v) == 0) {
 		const aemp_val *db = &v->u.a[2];
 
-		CHECK(aemp_str_eq(aemp_map_get(aemp_map_get(db, "test_family"),
-		                               "keyA"),
-		                  "valueA"));
+		CHECK(aemp_str_eq(
+		        aemp_map_get(aemp_map_get(db, "test_family"), "keyA"),
+		        "valueA"));
 		CHECK(aemp_map_get(aemp_map_get(db, "'g"), "seedA") != NULL);
 		CHECK(aemp_map_get(aemp_map_get(db, "'g"), "seedD") != NULL);
 		snprintf(want, sizeof(want), "%.*s", (int)lst->u.a[0].len,
 		         lst->u.a[0].u.s);
-		CHECK(aemp_str_eq(&aemp_map_get(aemp_map_get(db, "'l"),
-		                                "seedA")->u.a[0],
-		                  want));
+		CHECK(aemp_str_eq(
+		        &aemp_map_get(aemp_map_get(db, "'l"), "seedA")->u.a[0],
+		        want));
 	}
 	free(got);
 	aemp_val_free(v);
-	step(&p, NULL, "[\"\",\"g_upd\",\"'l\",{\"seedD\":[\"127.0.0.1:14132\"]},"
-	               "[]]");
+	step(&p, NULL,
+	     "[\"\",\"g_upd\",\"'l\",{\"seedD\":[\"127.0.0.1:14132\"]},"
+	     "[]]");
 	/* seedD's registration is now answered by seedA */
 	step(&p, "[\"\",\"g_db_family\",\"test_reg\",\"r1\"]",
 	     "[\"\",\"g_reply\",\"r1\",{\"seedD#2BjaSTx3Sb\":"

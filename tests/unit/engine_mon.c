@@ -46,13 +46,13 @@ setup_forms(aemp_node *n, void *arg)
 	aemp_port(n, h_log, "sink", &sink);
 	aemp_mon(n, a_port.s, mon_log, "cb-a", NULL);
 	aemp_mon(n, a_port.s, mon_log, "cb-a-cancelled", &cancelled);
-	aemp_mon_kill(n, a_port.s, b_port.s, NULL);      /* link a -> b */
-	aemp_mon_kill(n, b_port.s, c_port.s, NULL);      /* link b -> c */
+	aemp_mon_kill(n, a_port.s, b_port.s, NULL); /* link a -> b */
+	aemp_mon_kill(n, b_port.s, c_port.s, NULL); /* link b -> c */
 	aemp_mon(n, c_port.s, mon_log, "cb-c", NULL);
 	aemp_mon_snd(n, a_port.s, sink.s, AEMP_MSG(aemp_str("a-died")), NULL);
 	aemp_mon(n, b_port.s, mon_log, "cb-b", NULL);
 	aemp_mon(n, d_port.s, mon_log, "cb-d", NULL);
-	aemp_mon_kill(n, d_port.s, sink.s, NULL);        /* normal: no kill */
+	aemp_mon_kill(n, d_port.s, sink.s, NULL); /* normal: no kill */
 }
 
 static void
@@ -188,8 +188,8 @@ test_inside_handlers(void)
 	CHECK(TU_WAIT(tu_has("watcher got [\"from actor\"]"), 5));
 	CHECK(TU_WAIT(tu_has("child init self-ok=1 args=1"), 5));
 	CHECK(TU_WAIT(tu_has("child got [\"hello child\"]"), 5));
-	snprintf(line, sizeof(line), "actor-mon fired [\"victim-reason\"] self=%s",
-	         actor.s);
+	snprintf(line, sizeof(line),
+	         "actor-mon fired [\"victim-reason\"] self=%s", actor.s);
 	CHECK(TU_WAIT(tu_has(line), 5));
 	/* linked to the victim: the actor died with the victim's reason */
 	CHECK(TU_WAIT(tu_has("actor fired [\"victim-reason\"] self=-"), 5));

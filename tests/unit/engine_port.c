@@ -161,9 +161,9 @@ test_node_port(void)
 	char line[512];
 
 	/* time: the reply goes to the reply address, with extra elements. */
-	CHECK_OK(aemp_snd(node, "t1",
-	                  AEMP_MSG(aemp_str("time"), aemp_str(p0.s),
-	                           aemp_str("clock"))));
+	CHECK_OK(aemp_snd(
+	        node, "t1",
+	        AEMP_MSG(aemp_str("time"), aemp_str(p0.s), aemp_str("clock"))));
 	CHECK(TU_WAIT(strstr(tu_log.buf, "P0 got [\"clock\",1") != NULL, 5));
 	CHECK_OK(aemp_snd(node, "t1#",
 	                  AEMP_MSG(aemp_str("can"), aemp_str("mon1"),
@@ -194,7 +194,8 @@ test_node_port(void)
 	/* keepalives and junk are ignored without harm */
 	CHECK_OK(aemp_snd(node, "t1", AEMP_MSG(aemp_str(""))));
 	CHECK_OK(aemp_snd(node, "t1", NULL, 0));
-	CHECK_OK(aemp_snd(node, "t1", AEMP_MSG(aemp_str("devnull"), aemp_int(1))));
+	CHECK_OK(aemp_snd(node, "t1",
+	                  AEMP_MSG(aemp_str("devnull"), aemp_int(1))));
 	CHECK_OK(aemp_snd(node, "t1", AEMP_MSG(aemp_str("No::Such::func"))));
 }
 

@@ -26,7 +26,8 @@ mon_log(aemp_node *n, const aemp_val *reason, size_t cnt, void *arg)
 	aemp_val a = aemp_array(reason, cnt);
 
 	(void)n;
-	tu_logf("%s fired %s", (const char *)arg, tu_json(&a, buf, sizeof(buf)));
+	tu_logf("%s fired %s", (const char *)arg,
+	        tu_json(&a, buf, sizeof(buf)));
 }
 
 /* ---- spawn ---------------------------------------------------------- */
@@ -88,8 +89,8 @@ test_spawn(void)
 	                    AEMP_MSG(aemp_str("fail")), &bad));
 	CHECK_OK(aemp_mon(node, bad.s, mon_log, "bad", NULL));
 	CHECK(TU_WAIT(tu_has("bad fired [\"die\",\"init refused\"]") ||
-	                      strstr(tu_log.buf, "bad fired [\"no_such_port\"") !=
-	                              NULL,
+	                      strstr(tu_log.buf,
+	                             "bad fired [\"no_such_port\"") != NULL,
 	              5));
 	/* unknown function: ignored, the port never exists */
 	CHECK_OK(aemp_spawn(node, "t3", "No::Such::init", NULL, 0, &unknown));
