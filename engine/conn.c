@@ -27,6 +27,9 @@
  * go out before the socket is shut regardless. */
 #define CONN_LINGER_NS (1000ull * 1000 * 1000)
 
+/* Plaintext per cry_tls_write: one full TLS record. */
+#define CONN_RECORD_MAX 16384
+
 /* ---- creation ------------------------------------------------------- */
 
 static void
@@ -284,7 +287,9 @@ eng_conn_tls_out(struct eng_conn *c)
  * tls_encrypt - in the data phase, move plaintext packets into the
  * ciphertext queue, at most NET_SEND_MAX bytes ahead of the wire, so a
  * large backlog is not held twice; then queue whatever else the session
- * produced.  Returns 0, or the session's error (< 0).
+ * produced.  The session's output is moved after every record-sized
+ * write: left to grow, it would reach megabytes and be freed again each
+ * flush.  Returns 0, or the session's error (< 0).
  */
 static ssize_t
 tls_encrypt(struct eng_conn *c)
@@ -293,13 +298,15 @@ tls_encrypt(struct eng_conn *c)
 	ssize_t k;
 
 	while (c->state == CS_DATA && ring_bufq_bytes(&c->ctx) < NET_SEND_MAX &&
-	       ring_bufq_iov(&c->tx, &iov, 1, 16384) == 1) {
+	       ring_bufq_iov(&c->tx, &iov, 1, CONN_RECORD_MAX) == 1) {
 		k = cry_tls_write(c->tls, iov.iov_base, iov.iov_len);
 		if (k == -EAGAIN)
 			break; /* wolfSSL wants to wait: the bytes stay in tx */
 		if (AEMP_UNLIKELY(k < 0))
 			return k;
 		ring_bufq_consume(&c->tx, (size_t)k);
+		if (AEMP_UNLIKELY(eng_conn_tls_out(c) < 0))
+			return -ENOMEM;
 	}
 	return eng_conn_tls_out(c);
 }
