@@ -362,3 +362,11 @@ cry_tls_version(const struct cry_tls *t)
 {
 	return t->done ? wolfSSL_get_version(t->ssl) : "";
 }
+
+const char *
+cry_tls_cipher(const struct cry_tls *t)
+{
+	const char *s = t->done ? wolfSSL_get_cipher_name(t->ssl) : NULL;
+
+	return s != NULL ? s : "";
+}

@@ -113,4 +113,9 @@ const char *cry_tls_error(const struct cry_tls *t);
 /* cry_tls_version - negotiated protocol ("TLSv1.3", ...) or "". */
 const char *cry_tls_version(const struct cry_tls *t);
 
+/* cry_tls_cipher - negotiated cipher suite in wolfSSL's spelling
+ * ("TLS13-CHACHA20-POLY1305-SHA256", ...) or "" before the handshake
+ * completed. */
+const char *cry_tls_cipher(const struct cry_tls *t);
+
 #endif /* CRYPTO_TLS_H */

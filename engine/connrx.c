@@ -524,11 +524,14 @@ log_auth(const struct eng_conn *c)
 	const struct eng_hs *hs = c->hs;
 
 	eng_log(c->sh->node, AEMP_LOG_INFO,
-	        "connection %s to %s: authenticated over %s; auth sent %s, "
-	        "received %s; framing sent %s, received %s",
+	        "connection %s to %s: authenticated over %s%s%s%s; auth sent "
+	        "%s, received %s; framing sent %s, received %s",
 	        c->addr.text, c->peer,
 	        c->tls != NULL ? cry_tls_version(c->tls) : "plain TCP",
-	        cry_auth_name(hs->send_auth), cry_auth_name(hs->recv_auth),
+	        c->tls != NULL ? " (" : "",
+	        c->tls != NULL ? cry_tls_cipher(c->tls) : "",
+	        c->tls != NULL ? ")" : "", cry_auth_name(hs->send_auth),
+	        cry_auth_name(hs->recv_auth),
 	        cod_framing_name(hs->send_framing),
 	        cod_framing_name(hs->recv_framing));
 }
