@@ -150,7 +150,7 @@ json_put_float(struct cod_wr *w, double f)
 		return;
 	}
 	n = cod_json_dtoa(f, tmp);
-	if (strcspn(tmp, ".e") >= n) {
+	if (memchr(tmp, '.', n) == NULL && memchr(tmp, 'e', n) == NULL) {
 		memcpy(tmp + n, ".0", 2);
 		n += 2;
 	}
