@@ -38,6 +38,7 @@ fanin_start(struct fanin *fi, const struct perf_opts *o, const char *framing)
 	snprintf(id, sizeof(id), "perf%d-r", (int)getpid());
 	cfg.nodeid = id;
 	cfg.secret = perf_secret(o);
+	cfg.cert = perf_cert(o);
 	fi->node = perf_node_new(&cfg);
 	if (fi->node == NULL || perf_node_addr(fi->node, addr, sizeof(addr)))
 		return perf_err(PERF_EFAIL, "fanin: no receiving node");
@@ -154,8 +155,9 @@ fanin_one(struct fanin *fi, const struct perf_opts *o, const char *framing,
 	done_ms = o->count ? 3600000 : (int)(o->seconds * 1000) + SLACK_MS;
 
 	perf_result_init(&r, "fanin", size, framing);
-	snprintf(r.variant, sizeof(r.variant), "%dx%d senders", fi->npeers,
-	         o->senders);
+	snprintf(r.variant, sizeof(r.variant), "%dx%d senders%s", fi->npeers,
+	         o->senders, o->tls ? " tls" : "");
+	r.tls = o->tls;
 	rc = fanin_go(fi, o, size);
 	if (rc == 0)
 		rc = expect(fi, "run", lines, run_ms);

@@ -99,6 +99,8 @@ conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
 		rc = set_list(c, "seeds", cfg->seed);
 	if (rc == 0)
 		rc = set_framing(c, cfg->framing);
+	if (rc == 0 && cfg->cert != NULL)
+		rc = aemp_conf_set_str(c, "cert", cfg->cert);
 	if (rc == 0)
 		rc = set_int(c, "shards", cfg->shards);
 	if (rc == 0)
@@ -195,43 +197,52 @@ perf_node_first_up(aemp_node *node, aemp_id *out, double timeout_s)
 
 /* ---- running something on a shard, waiting for it ------------------- */
 
+enum { OS_PENDING, OS_DONE, OS_ABANDONED };
+
 struct on_shard {
 	int (*fn)(aemp_node *node, void *arg);
 	void *arg;
 	int rc;
-	atomic_int done;
+	atomic_int state;
 };
 
 static void
 on_shard_run(aemp_node *node, void *arg)
 {
 	struct on_shard *o = arg;
+	int pending = OS_PENDING;
 
 	o->rc = o->fn(node, o->arg);
-	atomic_store_explicit(&o->done, 1, memory_order_release);
+	if (!atomic_compare_exchange_strong(&o->state, &pending, OS_DONE))
+		free(o); /* the main thread gave up waiting */
 }
 
 int
 perf_on_shard(aemp_node *node, int shard, int (*fn)(aemp_node *, void *),
               void *arg)
 {
-	struct on_shard o = {fn, arg, 0, 0};
-	int64_t end = perf_now_ns() + 5 * (int64_t)1000000000;
-	int rc;
+	int64_t end = perf_now_ns() + 10 * (int64_t)1000000000;
+	struct on_shard *o = calloc(1, sizeof(*o));
+	int rc, pending = OS_PENDING;
 
-	rc = aemp_exec(node, shard, on_shard_run, &o);
-	if (rc < 0)
+	if (o == NULL)
+		return -ENOMEM;
+	o->fn = fn;
+	o->arg = arg;
+	rc = aemp_exec(node, shard, on_shard_run, o);
+	if (rc < 0) {
+		free(o);
 		return rc;
-	/* The shard holds &o until it is done: never give up early (a
-	 * stuck shard is reported, and the process must not go on). */
-	while (!atomic_load_explicit(&o.done, memory_order_acquire)) {
-		if (end != 0 && perf_now_ns() > end) {
-			perf_err(0, "shard %d does not answer", shard);
-			end = 0;
-		}
-		perf_sleep_ms(1);
 	}
-	return o.rc;
+	while (atomic_load(&o->state) == OS_PENDING && perf_now_ns() < end)
+		perf_sleep_ms(1);
+	/* Still pending: the shard frees o if it ever runs it (and arg must
+	 * then stay valid: callers keep it on -ETIMEDOUT). */
+	if (atomic_compare_exchange_strong(&o->state, &pending, OS_ABANDONED))
+		return -ETIMEDOUT;
+	rc = o->rc;
+	free(o);
+	return rc;
 }
 
 /* ---- the perf port -------------------------------------------------- */
@@ -407,6 +418,8 @@ perf_port_new(aemp_node *node, int shard, const char *name, aemp_id *out)
 	} else {
 		rc = perf_on_shard(node, shard, port_make, p);
 	}
+	if (rc == -ETIMEDOUT)
+		return rc; /* p leaks: the shard may still use it */
 	if (rc < 0) {
 		free(p);
 		return rc;

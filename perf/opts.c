@@ -240,13 +240,16 @@ one_arg(struct perf_opts *o, int argc, char **argv, int *i)
 static void
 defaults(struct perf_opts *o)
 {
-	int dflt = strcmp(o->scenario, "default") == 0;
+	int dflt = strcmp(o->scenario, "default") == 0 ||
+	           strcmp(o->scenario, "tls") == 0;
 
 	if (o->nsizes == 0) {
 		o->sizes[o->nsizes++] = 16;
 		if (dflt)
 			o->sizes[o->nsizes++] = 1024;
 	}
+	if (strcmp(o->scenario, "tls") == 0)
+		o->tls = 1;
 	if (o->nframings == 0) {
 		o->framings[0] = "cbor";
 		o->nframings = 1;
@@ -258,7 +261,7 @@ defaults(struct perf_opts *o)
 	if (o->nodes == 0)
 		o->nodes = 2;
 	if (o->batch == 0)
-		o->batch = 256;
+		o->batch = 1024;
 	if (o->seconds == 0)
 		o->seconds = dflt ? 1.5 : 2;
 	if (o->warmup < 0)
@@ -281,9 +284,16 @@ check(const struct perf_opts *o)
 	if ((o->bind != NULL || o->nodeid != NULL) && strcmp(s, "serve") != 0)
 		return perf_err(PERF_EUSAGE, "--bind and --nodeid are for "
 		                             "'serve' only");
-	if (o->tls)
-		return perf_err(PERF_EUSAGE, "--tls is not available yet (TLS "
-		                             "support has not landed)");
+	if (o->tls && (o->connect != NULL || strcmp(s, "serve") == 0))
+		return perf_err(
+		        PERF_EUSAGE,
+		        "--tls: with --connect or serve, TLS follows the "
+		        "configuration file (its cert; omit --secret)");
+	if (o->tls && (strcmp(s, "local") == 0 || strcmp(s, "raw") == 0))
+		return perf_err(PERF_EUSAGE,
+		                "%s: --tls is not possible (no "
+		                "connection between nodes)",
+		                s);
 	if (strcmp(s, "fanin") == 0 &&
 	    o->nodes * o->senders > PERF_SENDERS_MAX * 4)
 		return perf_err(PERF_EUSAGE, "fanin: at most %d senders in all",

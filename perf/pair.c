@@ -24,8 +24,9 @@ pair_one(const struct perf_opts *o, struct perf_duo *d, const char *framing,
 	int i, rc = 0;
 
 	perf_result_init(&r, "pair", size, framing);
-	snprintf(r.variant, sizeof(r.variant), "%d sender%s", o->senders,
-	         o->senders == 1 ? "" : "s");
+	snprintf(r.variant, sizeof(r.variant), "%d sender%s%s", o->senders,
+	         o->senders == 1 ? "" : "s", o->tls ? " tls" : "");
+	r.tls = o->tls;
 	for (i = 0; i < o->senders && rc == 0; i++) {
 		perf_flow_init(&f, o, size, i % o->shards,
 		               d->targets[i % d->ntargets].s);

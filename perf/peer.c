@@ -98,7 +98,7 @@ perf_peer_start(struct perf_peer *p, const struct perf_opts *o,
 		argv[i++] = (char *)seed;
 	}
 	argv[i] = NULL;
-	rc = perf_child_spawn(&p->c, argv, perf_secret(o));
+	rc = perf_child_spawn(&p->c, argv, perf_secret(o), perf_cert(o));
 	if (rc < 0)
 		return perf_err(PERF_EFAIL, "cannot start a child: %s",
 		                aemp_strerror(rc));
@@ -267,6 +267,7 @@ perf_child_node(int argc, char **argv)
 
 	perf_err_to_fd(CTL_FD);
 	cfg.secret = getenv("AEMP_PERF_SECRET");
+	cfg.cert = getenv("AEMP_PERF_CERT");
 	if (child_args(argc, argv, &cfg) < 0)
 		return perf_err(PERF_EUSAGE, "--child node: bad arguments");
 	ch = calloc(1, sizeof(*ch));
@@ -299,6 +300,7 @@ duo_local(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 	d->pids[d->npids++] = d->peer.c.pid;
 	cfg.nodeid = me;
 	cfg.secret = perf_secret(o);
+	cfg.cert = perf_cert(o);
 	cfg.seed = d->peer.addr;
 	d->node = perf_node_new(&cfg);
 	if (d->node == NULL)
@@ -326,6 +328,7 @@ duo_remote(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 	snprintf(me, sizeof(me), "perf%d", (int)getpid());
 	cfg.nodeid = me;
 	cfg.secret = o->secret;
+	cfg.cert = perf_cert(o);
 	cfg.seed = o->connect;
 	cfg.bind = "";
 	d->node = perf_node_new(&cfg);

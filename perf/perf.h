@@ -74,6 +74,11 @@ int perf_opts_parse(struct perf_opts *o, int argc, char **argv);
 
 /* perf_secret - --secret, else a random secret for this run's nodes. */
 const char *perf_secret(const struct perf_opts *o);
+/* perf_cert - with --tls, the certificate and key (PEM) of this run's
+ * nodes, made once; NULL without --tls or on failure (message printed:
+ * check perf_cert_ok). */
+const char *perf_cert(const struct perf_opts *o);
+int perf_cert_ok(const struct perf_opts *o);
 /* perf_sid_next - a new sender ID. */
 int64_t perf_sid_next(void);
 /* perf_set_status - raise the exit status to at least rc. */
@@ -91,6 +96,7 @@ struct perf_result {
 	int64_t t0_ns, t1_ns; /* the measured window */
 	double cpu_s;         /* CPU of every local process involved */
 	int cpu_partial;      /* a remote node's CPU is not included */
+	int tls;
 	int has_rtt;
 	double rtt_us[5]; /* p50, p90, p99, p99.9, max */
 	int64_t gaps;     /* -1: not checked */
@@ -134,10 +140,11 @@ struct perf_child {
 };
 
 /* perf_child_spawn - run this program again with argv (argv[0] is only a
- * name), a control socket as fd 3 and secret in $AEMP_PERF_SECRET.  The
- * child dies with the parent.  Returns 0 or a negated errno. */
+ * name), a control socket as fd 3, secret in $AEMP_PERF_SECRET and cert
+ * in $AEMP_PERF_CERT (NULL: unset).  The child dies with the parent.
+ * Returns 0 or a negated errno. */
 int perf_child_spawn(struct perf_child *c, char *const argv[],
-                     const char *secret);
+                     const char *secret, const char *cert);
 
 /* perf_child_line - the next line (newline removed) within timeout_ms.
  * Returns its length, -ETIMEDOUT, -EPIPE (socket closed), -errno. */
@@ -165,6 +172,7 @@ struct perf_nodecfg {
 	const char *secret; /* NULL: the configuration file's */
 	const char *bind;   /* NULL: 127.0.0.1:0; "": no listener */
 	const char *seed;   /* NULL: none */
+	const char *cert;   /* PEM: TLS; NULL: none (or the file\'s) */
 };
 
 /* perf_node_new - create and start a node; on error prints one line and

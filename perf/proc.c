@@ -133,64 +133,86 @@ child_exec(int fd, char *const argv[], char *const envp[], pid_t parent)
 	_exit(127);
 }
 
-/* child_env - a copy of the environment with AEMP_PERF_SECRET=secret
- * (secrets stay off command lines, where every user could read them).
- * Returns new (free the array and its last string) or NULL. */
-static char **
-child_env(const char *secret)
+/* Variables the children get from the parent (secrets and keys stay off
+ * command lines, where every user of the machine could read them). */
+static const char *const env_keys[2] = {"AEMP_PERF_SECRET=", "AEMP_PERF_CERT="};
+
+static char *
+env_pair(const char *key, const char *value)
 {
-	static const char key[] = "AEMP_PERF_SECRET=";
+	char *kv = malloc(strlen(key) + strlen(value) + 1);
+
+	if (kv != NULL) {
+		strcpy(kv, key);
+		strcat(kv, value);
+	}
+	return kv;
+}
+
+static int
+is_ours(const char *kv)
+{
+	return strncmp(kv, env_keys[0], strlen(env_keys[0])) == 0 ||
+	       strncmp(kv, env_keys[1], strlen(env_keys[1])) == 0;
+}
+
+/* child_env - a copy of the environment with values[i] set for
+ * env_keys[i] (NULL: unset).  Returns new (env_free) or NULL. */
+static char **
+child_env(const char *const values[2], char *mine[2])
+{
 	extern char **environ;
 	size_t n = 0, i, j = 0;
-	char **env, *kv;
+	char **env;
 
 	while (environ[n] != NULL)
 		n++;
-	env = calloc(n + 2, sizeof(*env));
-	kv = malloc(sizeof(key) + strlen(secret));
-	if (env == NULL || kv == NULL) {
-		free(env);
-		free(kv);
+	env = calloc(n + 3, sizeof(*env));
+	if (env == NULL)
 		return NULL;
-	}
 	for (i = 0; i < n; i++) {
-		if (strncmp(environ[i], key, sizeof(key) - 1) != 0)
+		if (!is_ours(environ[i]))
 			env[j++] = environ[i];
 	}
-	memcpy(kv, key, sizeof(key) - 1);
-	strcpy(kv + sizeof(key) - 1, secret);
-	env[j++] = kv;
-	env[j] = NULL;
+	for (i = 0; i < 2; i++) {
+		mine[i] = NULL;
+		if (values[i] == NULL)
+			continue;
+		mine[i] = env_pair(env_keys[i], values[i]);
+		if (mine[i] == NULL) {
+			free(mine[0]);
+			free(env);
+			return NULL;
+		}
+		env[j++] = mine[i];
+	}
 	return env;
 }
 
 static void
-env_free(char **env)
+env_free(char **env, char *mine[2])
 {
-	size_t n = 0;
-
-	if (env == NULL)
-		return;
-	while (env[n] != NULL)
-		n++;
-	free(env[n - 1]);
+	free(mine[0]);
+	free(mine[1]);
 	free(env);
 }
 
 int
-perf_child_spawn(struct perf_child *c, char *const argv[], const char *secret)
+perf_child_spawn(struct perf_child *c, char *const argv[], const char *secret,
+                 const char *cert)
 {
+	const char *values[2] = {secret, cert};
 	int sv[2];
 	pid_t parent = getpid(), pid;
-	char **env;
+	char **env, *mine[2];
 
 	memset(c, 0, sizeof(*c));
 	c->ctl = -1;
-	env = child_env(secret != NULL ? secret : "");
+	env = child_env(values, mine);
 	if (env == NULL)
 		return -ENOMEM;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		env_free(env);
+		env_free(env, mine);
 		return -errno;
 	}
 	pid = fork();
@@ -198,7 +220,7 @@ perf_child_spawn(struct perf_child *c, char *const argv[], const char *secret)
 		close(sv[0]);
 		child_exec(sv[1], argv, env, parent);
 	}
-	env_free(env);
+	env_free(env, mine);
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);

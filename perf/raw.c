@@ -359,7 +359,7 @@ raw_start(struct raw_run *rr, const struct perf_opts *o, size_t size, char mode)
 		memcpy(rr->chunk + i * rr->frame + HDR, perf_payload(size),
 		       size);
 	}
-	rc = perf_child_spawn(&rr->child, argv, NULL);
+	rc = perf_child_spawn(&rr->child, argv, NULL, NULL);
 	if (rc == 0)
 		rc = perf_child_line(&rr->child, line, sizeof(line), 20000);
 	if (rc >= 0)

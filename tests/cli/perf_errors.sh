@@ -37,9 +37,13 @@ perf_fails 2 "local: --connect is not possible" local --connect 127.0.0.1:1
 perf_fails 2 "raw: --connect is not possible" raw --connect 127.0.0.1:1
 perf_fails 2 "fanin: --connect is not possible" fanin --connect 127.0.0.1:1
 perf_fails 2 "--bind and --nodeid are for 'serve' only" pair --bind 127.0.0.1:0
-perf_fails 2 "--tls is not available yet" pair --tls
-perf_fails 2 "tls: not available yet" tls
+perf_fails 2 "local: --tls is not possible" local --tls
+perf_fails 2 "raw: --tls is not possible" raw --tls
+perf_fails 2 "--tls: with --connect or serve, TLS follows the configuration" \
+	pair --tls --connect 127.0.0.1:1
+perf_fails 2 "--tls: with --connect or serve" tls --connect 127.0.0.1:1
+perf_fails 2 "--tls: with --connect or serve" serve --tls
 perf_fails 2 "db: not available yet" db
-perf_fails 2 "tls: not available yet" tls --size 16 --json
+perf_fails 2 "db: not available yet" db --size 16 --json
 
 done_testing
