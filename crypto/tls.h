@@ -106,8 +106,9 @@ size_t cry_tls_pending(struct cry_tls *t, const uint8_t **p);
 void cry_tls_consume(struct cry_tls *t, size_t n);
 
 /* cry_tls_error - text of the last failure of t ("" if none): what
- * failed and why, e.g. "TLS handshake: peer certificate not signed by any
- * certificate of our PEM text (wolfSSL -188)"; never key material. */
+ * failed and why, e.g. "TLS handshake: unknown CA: peer certificate not
+ * signed by any certificate of our PEM text (wolfSSL -188)"; never key
+ * material. */
 const char *cry_tls_error(const struct cry_tls *t);
 
 /* cry_tls_version - negotiated protocol ("TLSv1.3", ...) or "". */
