@@ -509,18 +509,12 @@ eng_conn_close(struct eng_conn *c)
 	eng_conn_maybe_reap(c);
 }
 
-void
-eng_conn_fail(struct eng_conn *c, const char *fmt, ...)
+static void
+conn_fail_va(struct eng_conn *c, int level, const char *fmt, va_list ap)
 {
 	struct eng_shard *sh = c->sh;
-	int level = c->state == CS_DATA ? AEMP_LOG_WARN : AEMP_LOG_NOTE;
-	va_list ap;
 
-	if (c->state == CS_CLOSED)
-		return;
-	va_start(ap, fmt);
 	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
-	va_end(ap);
 	eng_log(sh->node, level, "connection %s%s%.*s: %s",
 	        c->addr.text[0] ? c->addr.text : "?", c->peerlen ? " to " : "",
 	        (int)c->peerlen, c->peer, c->reason);
@@ -532,6 +526,33 @@ eng_conn_fail(struct eng_conn *c, const char *fmt, ...)
 }
 
 void
+eng_conn_fail(struct eng_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->state == CS_CLOSED)
+		return;
+	va_start(ap, fmt);
+	conn_fail_va(c, c->state == CS_DATA ? AEMP_LOG_WARN : AEMP_LOG_NOTE,
+	             fmt, ap);
+	va_end(ap);
+}
+
+/* conn_fail_warn - eng_conn_fail, logged as a warning in every state. */
+static void conn_fail_warn(struct eng_conn *c, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void
+conn_fail_warn(struct eng_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_fail_va(c, AEMP_LOG_WARN, fmt, ap);
+	va_end(ap);
+}
+
+void
 eng_conn_fail_tls(struct eng_conn *c, ssize_t rc)
 {
 	if (c->state == CS_CLOSED)
@@ -540,14 +561,17 @@ eng_conn_fail_tls(struct eng_conn *c, ssize_t rc)
 		eng_conn_fail(c, "TLS: peer closed the session");
 		return;
 	}
-	/* The alert goes out as the connection closes (last_words).  The
+	/* A warning also during the handshake: unknown CA, a peer that
+	 * does not speak TLS, an alert are configuration errors or attacks,
+	 * unlike the routine refusals (already connected) logged as notes.
+	 * The alert goes out as the connection closes (last_words).  The
 	 * session's text names the step and the reason ("TLS handshake:
 	 * unknown CA: ..."); it never holds key material. */
 	if (eng_conn_tls_out(c) < 0)
-		eng_conn_fail(c, "%s (and out of memory)",
-		              cry_tls_error(c->tls));
+		conn_fail_warn(c, "%s (and out of memory)",
+		               cry_tls_error(c->tls));
 	else
-		eng_conn_fail(c, "%s", cry_tls_error(c->tls));
+		conn_fail_warn(c, "%s", cry_tls_error(c->tls));
 }
 
 void

@@ -74,6 +74,24 @@ log_line(const char *sub)
 	return line;
 }
 
+/* log_level_of - the level of the first log line holding sub ("[id] N
+ * text"), or -1. */
+static int
+log_level_of(const char *sub)
+{
+	const char *p, *b;
+	int level = -1;
+
+	pthread_mutex_lock(&tu_log.mu);
+	p = strstr(tu_log.buf, sub);
+	for (b = p; b != NULL && b > tu_log.buf && b[-1] != '\n'; b--)
+		;
+	if (b != NULL && (b = strstr(b, "] ")) != NULL && b < p)
+		level = atoi(b + 2);
+	pthread_mutex_unlock(&tu_log.mu);
+	return level;
+}
+
 /* log_count - how many times sub occurs in the log. */
 static int
 log_count(const char *sub)
@@ -425,6 +443,9 @@ unknown_ca(aemp_node *a, const char *foreign_trusting_a)
 		CHECK(strstr(cry_tls_error(f.t), "peer sent alert") != NULL);
 		CHECK(TU_WAIT(log_has("to fake: TLS handshake: unknown CA"),
 		              10));
+		/* a warning: seen at the default log level */
+		CHECK_EQ(log_level_of("to fake: TLS handshake: unknown CA"),
+		         AEMP_LOG_WARN);
 		fake_close(&f);
 	}
 }
