@@ -12,8 +12,8 @@
  *
  * Groups of commands live in one file each and export a table:
  * cli/conf.c (the configuration file) and cli/proto.c (commands that talk
- * to nodes, with cli/run.c for `aemp run` and cli/node.c for the tool's
- * own node).  Adding a group is one more table in main.c.
+ * to nodes, with cli/run.c for `aemp run`, cli/db.c for `aemp db` and
+ * cli/node.c for the tool's own node).  Adding a group is one more table in main.c.
  *
  * Options (--seeds, --secret, --timeout, --json, --verbose) come before
  * the first command and only affect the protocol commands (main.c).
@@ -85,6 +85,9 @@ extern const size_t cli_proto_ncmds;
  * stops). */
 int cli_run(struct cli *cli, const struct cli_cmd *cmd);
 
+/* cli/db.c: `aemp db keys|family|values|mon FAMILY`. */
+int cli_db(struct cli *cli, const struct cli_cmd *cmd);
+
 /*
  * cli/node.c: the tool's own node for the protocol commands, started on
  * first use and freed by cli_node_free().  Its callbacks run on shard
@@ -98,6 +101,7 @@ struct cli_wait {
 	int done;    /* set (under the node's lock) by the callback */
 	int status;  /* 0, or an error (AEMP_ENOPORT: the port died) */
 	aemp_val *v; /* new: the message or reason, as an ARRAY value */
+	int flags;   /* the command's own (set before a callback can run) */
 	struct cli_wait *all_link;
 };
 

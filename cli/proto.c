@@ -1,8 +1,8 @@
 /*
  * cli/proto.c - the aemp subcommands that talk to nodes (aemp-protocol.md
- * §8.3, §9): snd, cal, mon, nodes, stats, db; run is in cli/run.c.  eval,
- * shell, restart and trace are refused for good: they evaluate Perl code
- * on the remote node, which aemp nodes never do.
+ * §8.3, §9): snd, cal, mon, nodes, stats; run is in cli/run.c, db in
+ * cli/db.c.  eval, shell, restart and trace are refused for good: they
+ * evaluate Perl code on the remote node, which aemp nodes never do.
  *
  * Each command uses the tool's own node (cli/node.c), first waits until
  * the target node is connected (at most --timeout seconds, default 5),
@@ -336,49 +336,6 @@ cmd_stats(struct cli *cli, const struct cli_cmd *cmd)
 	return CLI_OK;
 }
 
-/* The database commands, ready for the library's aemp_db_* API: until it
- * exists each of them fails with exit status 2. */
-static int
-db_unavailable(struct cli *cli, const char *req, const char *family)
-{
-	(void)cli;
-	(void)family;
-	return cli_fail(CLI_EUSAGE,
-	                "db %s: not available yet (this version of the "
-	                "library has no database API)",
-	                req);
-}
-
-static const struct {
-	const char *name;
-	int (*run)(struct cli *cli, const char *req, const char *family);
-} db_cmds[] = {
-        {"keys", db_unavailable},
-        {"family", db_unavailable},
-        {"values", db_unavailable},
-        {"mon", db_unavailable},
-};
-
-static int
-cmd_db(struct cli *cli, const struct cli_cmd *cmd)
-{
-	char *family = cli_cstr(&cli->arg[1]);
-	size_t i;
-	int st = -1;
-
-	for (i = 0; i < sizeof(db_cmds) / sizeof(db_cmds[0]) && st < 0; i++)
-		if (aemp_str_eq(&cli->arg[0], db_cmds[i].name))
-			st = db_cmds[i].run(cli, db_cmds[i].name,
-			                    family ? family : "");
-	if (st < 0)
-		st = cli_fail(CLI_EUSAGE,
-		              "'%s': unknown request '%.*s' (usage: %s %s)",
-		              cmd->name, (int)cli->arg[0].len, cli->arg[0].u.s,
-		              cmd->name, cmd->usage);
-	free(family);
-	return st;
-}
-
 static int
 no_eval(struct cli *cli, const struct cli_cmd *cmd)
 {
@@ -405,8 +362,8 @@ const struct cli_cmd cli_proto_cmds[] = {
          "print the nodes NODE is connected to (aemp nodes only)", NULL},
         {"stats", 1, 0, CLI_STR, "NODE", cmd_stats,
          "print the counters of NODE (aemp nodes only)", NULL},
-        {"db", 2, 0, CLI_STR, "keys|family|values|mon FAMILY", cmd_db,
-         "query or watch a database family (not available yet)", NULL},
+        {"db", 2, 0, CLI_STR, "keys|family|values|mon FAMILY", cli_db,
+         "query or watch a family of the global database", NULL},
         {"trace", CLI_REST, 0, CLI_ANY, "NODE", no_eval,
          "not supported (needs code evaluation; see 'nodes')", NULL},
         {"eval", CLI_REST, 0, CLI_ANY, "NODE EXPR...", no_eval,

@@ -9,14 +9,16 @@
  * then logs on stderr until SIGINT or SIGTERM stops it (exit 0).  A second
  * signal during shutdown exits at once.
  *
- * Built-in service: the init function "aemp::echo" (spawn it on the node);
+ * Built-in service: the init function "aemp::echo" (spawn it on the node,
+ * optionally with a database family and value to register the port in);
  * its port sends every message [PORTID, REST...] on as REST... to PORTID.
  * The node also answers the engine's aemp::stats and aemp::nodes requests.
  *
- * Threads: main thread; the signal handler only calls aemp_node_stop
- * (async-signal-safe) and _exit; echo handlers run on shard threads.
+ * Threads: main thread; SIGINT and SIGTERM are blocked in every thread
+ * but the main thread's sigsuspend(); the handler only sets a flag (or
+ * calls _exit on a second signal); echo handlers run on shard threads.
  */
-#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,6 @@
 
 #define ECHO_FUNC "aemp::echo"
 
-static aemp_node *volatile run_node;
 static volatile sig_atomic_t run_signal;
 
 static void
@@ -36,16 +37,17 @@ on_signal(int sig)
 	if (run_signal != 0)
 		_exit(128 + sig); /* second signal: do not wait any longer */
 	run_signal = sig;
-	if (run_node != NULL)
-		aemp_node_stop(run_node);
 }
 
+/* Handlers for SIGINT and SIGTERM, which stay blocked (also in the
+ * shard threads, which inherit the mask) until wait_signal(); *old gets
+ * the mask to wait with. */
 static void
-install_signals(aemp_node *node)
+install_signals(sigset_t *old)
 {
 	struct sigaction sa;
+	sigset_t set;
 
-	run_node = node;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -53,6 +55,24 @@ install_signals(aemp_node *node)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+/* Sleep until SIGINT or SIGTERM, then leave them unblocked so that a
+ * second one ends the process during the shutdown. */
+static void
+wait_signal(const sigset_t *old)
+{
+	sigset_t wait = *old;
+
+	sigdelset(&wait, SIGINT);
+	sigdelset(&wait, SIGTERM);
+	while (run_signal == 0)
+		sigsuspend(&wait);
+	pthread_sigmask(SIG_SETMASK, &wait, NULL);
 }
 
 /* The echo port: [PORTID, REST...] goes on to PORTID as REST.... */
@@ -79,13 +99,31 @@ echo_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 	return 0;
 }
 
+/* spawn(NODE, "aemp::echo" [, FAMILY [, VALUE]]): with FAMILY, the port
+ * also registers itself there with VALUE (null by default) as db_reg does:
+ * the entry goes when the port dies. */
 static int
 echo_init(aemp_node *node, const aemp_val *args, size_t n, void *arg)
 {
-	(void)args;
-	(void)n;
+	char family[AEMP_ID_MAX];
+	int err;
+
 	(void)arg;
-	return aemp_rcv(node, aemp_self(node), echo_rcv, NULL);
+	if ((err = aemp_rcv(node, aemp_self(node), echo_rcv, NULL)) < 0 ||
+	    n == 0)
+		return err;
+	if (args[0].type != AEMP_STR || args[0].len == 0 ||
+	    args[0].len >= sizeof(family) ||
+	    memchr(args[0].u.s, '\0', args[0].len) != NULL)
+		return aemp_fail(node, "%s: FAMILY must be a non-empty string",
+		                 ECHO_FUNC);
+	memcpy(family, args[0].u.s, args[0].len);
+	family[args[0].len] = '\0';
+	if ((err = aemp_db_reg(node, family, NULL, n > 1 ? &args[1] : NULL,
+	                       NULL)) < 0)
+		return aemp_fail(node, "%s: cannot register in %s: %s",
+		                 ECHO_FUNC, family, aemp_strerror(err));
+	return 0;
 }
 
 /* Is v a true boolean-ish argument ("norc 1", "norc true")? */
@@ -184,33 +222,34 @@ print_identity(aemp_node *node)
 	return CLI_OK;
 }
 
-/* Start, announce, serve until a signal. */
+/*
+ * Start, announce, serve until a signal.  The main thread waits for the
+ * signal itself rather than in aemp_node_run(): while aemp_node_wait()
+ * blocks, the library refuses calls posted between shards (AEMP_ESTATE),
+ * which breaks e.g. aemp_db_reg from a port on shard 1.
+ */
 static int
 run_node_loop(const struct cli_cmd *cmd, aemp_node *node)
 {
+	sigset_t old;
 	int st, err;
 
 	if ((err = aemp_register(node, ECHO_FUNC, echo_init, NULL)) < 0)
 		return cli_fail_api(CLI_EFAIL, err, "%s: %s", cmd->name,
 		                    ECHO_FUNC);
-	install_signals(node);
+	install_signals(&old);
 	if ((err = aemp_node_start(node)) < 0)
 		return cli_fail_api(CLI_EFAIL, err, "%s: cannot start the node",
 		                    cmd->name);
-	if ((st = print_identity(node)) != CLI_OK) {
-		aemp_node_stop(node);
-		aemp_node_wait(node);
-		return st;
-	}
-	if ((err = aemp_node_run(node)) < 0)
-		return cli_fail_api(CLI_EFAIL, err, "%s", cmd->name);
+	if ((st = print_identity(node)) == CLI_OK)
+		wait_signal(&old);
+	aemp_node_stop(node);
 	aemp_node_wait(node);
-	if (run_signal == 0)
-		return cli_fail(CLI_EFAIL, "%s: node %s stopped by itself",
-		                cmd->name, aemp_node_id(node));
-	fprintf(stderr, "aemp: node %s stopped (%s)\n", aemp_node_id(node),
-	        run_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	return CLI_OK;
+	if (st == CLI_OK)
+		fprintf(stderr, "aemp: node %s stopped (%s)\n",
+		        aemp_node_id(node),
+		        run_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	return st;
 }
 
 int
@@ -232,7 +271,6 @@ cli_run(struct cli *cli, const struct cli_cmd *cmd)
 	aemp_conf_free(c);
 	if (st == CLI_OK)
 		st = run_node_loop(cmd, node);
-	run_node = NULL;
 	aemp_node_free(node);
 	return st;
 }

@@ -32,8 +32,7 @@ aemp_fails 2 "'profile': NAME must be a string, not JSON" profile '["x"]'
 aemp_fails 2 "'addseed': HOST:PORT must be a string" addseed '["x:1"]'
 
 # protocol commands: not there yet, or refused for good
-aemp_fails 2 "db keys: not available yet" db keys somewhere
-aemp_fails 2 "db mon: not available yet" setsecret changed db mon fam
+aemp_fails 2 "'db': unknown request 'drop'" setsecret changed db drop fam
 for c in eval shell restart trace; do
 	aemp_fails 2 "'$c' is not supported: aemp nodes do not evaluate code" \
 		$c node 1+1

@@ -1,8 +1,8 @@
 #!/bin/bash
 # tests/cli/proto_talk.sh - the protocol commands against two nodes started
 # with `aemp run` on 127.0.0.1 (ephemeral ports): snd with its delivery
-# confirmation, cal, mon of ports and nodes, nodes, stats, the aemp::echo
-# service, the seeds and secret from the file or from options, and every
+# confirmation, cal, mon of ports and nodes, nodes, stats, db, the
+# aemp::echo service, the seeds and secret from the file or options, and every
 # failure: unreachable node (after the timeout), no reply, dead port, bad
 # arguments.
 . "$(dirname "$0")/tap.bash"
@@ -46,6 +46,43 @@ aemp_ok cal n1#echo1 n2 snd n1 time
 like "$OUT" '^[0-9]{10}' "echo -> n2 -> n1 -> the tool"
 aemp_ok --seeds "$P1,$P2" cal n1#echo1 n2 time
 like "$OUT" '^[0-9]{10}' "--seeds with two nodes; echo to n2's node port"
+
+# the database: echo ports registered in a family (spawn argument)
+aemp_ok snd n2 AnyEvent::MP::_spawn d1 aemp::echo echoes '{"on":"n2"}'
+aemp_ok snd n1 AnyEvent::MP::_spawn d2 aemp::echo echoes seven
+has_both() { run db keys echoes && [ "$OUT" == $'n1#d2\nn2#d1' ]; }
+ok "db keys: both registrations, sorted" until_ok 10 has_both
+aemp_ok db family echoes
+is "$OUT" $'n1#d2 "seven"\nn2#d1 {"on":"n2"}' "db family: KEY VALUE lines"
+aemp_ok --json db family echoes
+printf '%s' "$OUT" >"$TMP/family.json"
+is "$(json_get "$TMP/family.json" '$j')" '{"n1#d2":"seven","n2#d1":{"on":"n2"}}' \
+	"--json db family: one object"
+aemp_ok db values echoes
+is "$(printf '%s\n' "$OUT" | sort)" $'"seven"\n{"on":"n2"}' \
+	"db values: one per line"
+aemp_ok db keys "'l"
+like "$(printf '%s\n' "$OUT" | grep -c '^n[12]$')" '^2$' \
+	"db keys 'l: the nodes' listener entries"
+bg dbmon "$AEMP" --timeout 20 db mon echoes
+bg dbmonj "$AEMP" --timeout 20 --json db mon echoes
+mon_saw() { grep -q -- "$2" "$TMP/$1.out"; }
+ok "db mon: the family first, as added" \
+	until_ok 10 mon_saw dbmon '^added n2#d1 {"on":"n2"}$'
+ok "db mon --json: the first report" \
+	until_ok 10 mon_saw dbmonj '"n1#d2":"seven"'
+aemp_ok snd n2 kil1 d1
+aemp_ok snd n1 AnyEvent::MP::_spawn d3 aemp::echo echoes '[1,null]'
+ok "db mon: a deleted key" until_ok 10 mon_saw dbmon '^deleted n2#d1$'
+ok "db mon: an added key" until_ok 10 mon_saw dbmon '^added n1#d3 \[1,null\]$'
+ok "db mon --json: changes" until_ok 10 mon_saw dbmonj \
+	'^{"added":{"n1#d3":\[1,null\]},"changed":{},"deleted":\[\]}$'
+like "$(grep -c . "$TMP/dbmon.out")" '^4$' "db mon: one line per change"
+node_stop dbmon
+node_stop dbmonj
+aemp_fails 1 "db keys x: no answer within 1 s \(the tool reaches no global" \
+	--seeds '' --timeout 1 db keys x
+aemp_fails 2 "'db': FAMILY must not be empty" db keys ''
 
 # mon of a port: started in the background, it is connected when n1
 # lists a node of the tool other than the one asking
@@ -98,7 +135,6 @@ aemp_fails 2 "unknown option '--bogus'" --bogus cal n1 time
 aemp_fails 2 "option '--timeout' needs a value" --timeout
 aemp_fails 2 "--timeout: expected seconds > 0, got '0'" --timeout 0 cal n1
 aemp_fails 2 "unknown subcommand 'sned'" sned n1 x
-aemp_fails 2 "db values: not available yet" db values fam
 aemp_fails 2 "'db': unknown request 'drop'" db drop fam
 aemp_fails 2 "'trace' is not supported: .*'aemp nodes NODE'" trace n1
 
