@@ -35,6 +35,10 @@ printf '%s' "$OUT" >"$TMP/stats.json"
 is "$(json_get "$TMP/stats.json" '$j->{connections} >= 2 ? "yes" : "no"')" \
 	yes "--json stats: a map; n1 has two connections or more"
 
+# n2 is no seed of the tool: found through n1's directory (g_find)
+aemp_ok cal n2 time
+like "$OUT" '^[0-9]{10}' "cal n2 time: reached through the directory"
+
 # snd, spawning the echo service through n1's node port
 aemp_ok snd n1 AnyEvent::MP::_spawn echo1 aemp::echo
 is "$OUT" "message sent successfully" "snd: delivery confirmed"
