@@ -37,6 +37,7 @@ fanin_start(struct fanin *fi, const struct perf_opts *o, const char *framing)
 
 	snprintf(id, sizeof(id), "perf%d-r", (int)getpid());
 	cfg.nodeid = id;
+	cfg.max_queue = o->max_queue;
 	cfg.secret = perf_secret(o);
 	cfg.cert = perf_cert(o);
 	fi->node = perf_node_new(&cfg);

@@ -54,6 +54,7 @@ local_node(const struct perf_opts *o, const char *framing)
 
 	snprintf(id, sizeof(id), "perf%d-l", (int)getpid());
 	cfg.nodeid = id;
+	cfg.max_queue = o->max_queue;
 	cfg.secret = perf_secret(o);
 	cfg.bind = "";
 	node = perf_node_new(&cfg);

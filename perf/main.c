@@ -148,6 +148,7 @@ usage(void)
 	       "  --warmup S         unmeasured time first (0.5; default "
 	       "run 0.3)\n"
 	       "  --batch N          messages per sender loop turn (1024)\n"
+	       "  --max-queue BYTES  the nodes' per-connection queue limit\n"
 	       "  --json             one JSON object per result\n"
 	       "  --no-raw           skip the raw baseline (no ratios)\n"
 	       "  -q, --quiet        no progress line\n"

@@ -12,6 +12,7 @@
  * Threads: perf_node_* on the main thread; handlers on shard threads.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,21 @@ set_list(aemp_conf *c, const char *key, const char *item)
 	return aemp_conf_set_json(c, key, json);
 }
 
+/* max_queue, and max_packet down to it if needed (the engine wants
+ * max_packet <= max_queue). */
+static int
+set_queue(aemp_conf *c, uint64_t max_queue)
+{
+	char num[32];
+	int rc;
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)max_queue);
+	rc = aemp_conf_set_json(c, "max_queue", num);
+	if (rc == 0 && max_queue < (16 << 20))
+		rc = aemp_conf_set_json(c, "max_packet", num);
+	return rc;
+}
+
 static int
 set_framing(aemp_conf *c, const char *framing)
 {
@@ -74,6 +90,44 @@ set_framing(aemp_conf *c, const char *framing)
 		return aemp_conf_set_json(c, "framing_format",
 		                          "[\"json\",\"cbor\"]");
 	return aemp_conf_set_json(c, "framing_format", "[\"cbor\",\"json\"]");
+}
+
+/* $AEMP_PERF_LOG (1..9): the engine's own log at that level, for
+ * debugging; else NULL: errors on stderr, warnings kept for reports. */
+static const char *
+log_level(void)
+{
+	const char *l = getenv("AEMP_PERF_LOG");
+
+	return l != NULL && l[0] >= '1' && l[0] <= '9' && l[1] == '\0' ? l
+	                                                               : NULL;
+}
+
+static pthread_mutex_t warn_mu = PTHREAD_MUTEX_INITIALIZER;
+static char last_warn[256];
+
+/* log_sink - shard threads: errors go to stderr at once; the last warning
+ * is kept, because a stalled run is explained by it ("send queue
+ * overflow") more often than not. */
+static void
+log_sink(int level, const char *nodeid, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level <= AEMP_LOG_ERROR) {
+		fprintf(stderr, "aemp-perf: node %s: %s\n", nodeid, msg);
+		return;
+	}
+	pthread_mutex_lock(&warn_mu);
+	snprintf(last_warn, sizeof(last_warn), "node %s: %s", nodeid, msg);
+	pthread_mutex_unlock(&warn_mu);
+}
+
+void
+perf_last_warning(char *buf, size_t cap)
+{
+	pthread_mutex_lock(&warn_mu);
+	snprintf(buf, cap, "%s", last_warn);
+	pthread_mutex_unlock(&warn_mu);
 }
 
 static int
@@ -101,10 +155,12 @@ conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
 		rc = set_framing(c, cfg->framing);
 	if (rc == 0 && cfg->cert != NULL)
 		rc = aemp_conf_set_str(c, "cert", cfg->cert);
+	if (rc == 0 && cfg->max_queue != 0)
+		rc = set_queue(c, cfg->max_queue);
 	if (rc == 0)
 		rc = set_int(c, "shards", cfg->shards);
-	if (rc == 0)
-		rc = aemp_conf_set_json(c, "log_level", "4");
+	if (rc == 0 && log_level() != NULL)
+		rc = aemp_conf_set_json(c, "log_level", log_level());
 	return rc;
 }
 
@@ -121,6 +177,8 @@ perf_node_new(const struct perf_nodecfg *cfg)
 	if (rc == 0)
 		rc = aemp_node_new(c, &node);
 	aemp_conf_free(c);
+	if (rc == 0 && log_level() == NULL)
+		rc = aemp_set_log(node, AEMP_LOG_WARN, log_sink, NULL);
 	if (rc == 0)
 		rc = aemp_node_start(node);
 	if (rc < 0) {

@@ -123,9 +123,9 @@ parse_addr(const char *opt, const char *s)
 
 /* Options that take a value; the others are flags. */
 static const char *const valued[] = {
-        "--size",    "--framing", "--shards", "--senders", "--nodes",
-        "--seconds", "--count",   "--warmup", "--batch",   "--connect",
-        "--secret",  "--port",    "--bind",   "--nodeid",
+        "--size",      "--framing", "--shards", "--senders", "--nodes",
+        "--seconds",   "--count",   "--warmup", "--batch",   "--connect",
+        "--max-queue", "--secret",  "--port",   "--bind",    "--nodeid",
 };
 
 static const char *const flags[] = {
@@ -189,6 +189,16 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 			        "1..2^40, got '%s'",
 			        v);
 		o->count = n;
+		return 0;
+	}
+	if (strcmp(name, "--max-queue") == 0) {
+		if (parse_u64(v, 65536, (uint64_t)1 << 40, &n) < 0)
+			return perf_err(
+			        PERF_EUSAGE,
+			        "--max-queue: expected bytes 65536..2^40, "
+			        "got '%s'",
+			        v);
+		o->max_queue = n;
 		return 0;
 	}
 	if (strcmp(name, "--connect") == 0 || strcmp(name, "--bind") == 0) {

@@ -85,14 +85,17 @@ int
 perf_peer_start(struct perf_peer *p, const struct perf_opts *o,
                 const char *framing, const char *nodeid, const char *seed)
 {
-	char shards[16], line[1024];
-	char *argv[14] = {"aemp-perf",     "--child",      "node",
+	char shards[16], queue[32], line[1024];
+	char *argv[16] = {"aemp-perf",     "--child",      "node",
 	                  "--nodeid",      (char *)nodeid, "--framing",
-	                  (char *)framing, "--shards",     shards};
-	int rc, i = 9;
+	                  (char *)framing, "--shards",     shards,
+	                  "--max-queue",   queue};
+	int rc, i = 11;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(shards, sizeof(shards), "%d", o->shards);
+	snprintf(queue, sizeof(queue), "%llu",
+	         (unsigned long long)o->max_queue);
 	if (seed != NULL) {
 		argv[i++] = "--seed";
 		argv[i++] = (char *)seed;
@@ -196,6 +199,8 @@ child_args(int argc, char **argv, struct perf_nodecfg *cfg)
 			cfg->shards = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--seed") == 0)
 			cfg->seed = argv[i + 1];
+		else if (strcmp(argv[i], "--max-queue") == 0)
+			cfg->max_queue = strtoull(argv[i + 1], NULL, 10);
 		else
 			return -EINVAL;
 	}
@@ -299,6 +304,7 @@ duo_local(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 		return rc;
 	d->pids[d->npids++] = d->peer.c.pid;
 	cfg.nodeid = me;
+	cfg.max_queue = o->max_queue;
 	cfg.secret = perf_secret(o);
 	cfg.cert = perf_cert(o);
 	cfg.seed = d->peer.addr;
@@ -327,6 +333,7 @@ duo_remote(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 
 	snprintf(me, sizeof(me), "perf%d", (int)getpid());
 	cfg.nodeid = me;
+	cfg.max_queue = o->max_queue;
 	cfg.secret = o->secret;
 	cfg.cert = perf_cert(o);
 	cfg.seed = o->connect;

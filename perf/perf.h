@@ -47,14 +47,15 @@ struct perf_opts {
 	int nsizes;
 	const char *framings[2]; /* "json", "cbor" */
 	int nframings;
-	int shards;     /* per node */
-	int senders;    /* sending ports or pingers (fanin: per node) */
-	int nodes;      /* fanin: sender nodes */
-	double seconds; /* measured time per result */
-	uint64_t count; /* or: measured messages per result (0: seconds) */
-	double warmup;  /* unmeasured seconds before */
-	int batch;      /* messages per sender loop turn */
-	int json;       /* one JSON object per result */
+	int shards;         /* per node */
+	int senders;        /* sending ports or pingers (fanin: per node) */
+	int nodes;          /* fanin: sender nodes */
+	double seconds;     /* measured time per result */
+	uint64_t count;     /* or: measured messages per result (0: seconds) */
+	double warmup;      /* unmeasured seconds before */
+	int batch;          /* messages per sender loop turn */
+	uint64_t max_queue; /* per-connection queue limit (0: default) */
+	int json;           /* one JSON object per result */
 	int tls;
 	int no_raw; /* skip the raw baseline */
 	int quiet;  /* no progress line */
@@ -172,7 +173,8 @@ struct perf_nodecfg {
 	const char *secret; /* NULL: the configuration file's */
 	const char *bind;   /* NULL: 127.0.0.1:0; "": no listener */
 	const char *seed;   /* NULL: none */
-	const char *cert;   /* PEM: TLS; NULL: none (or the file\'s) */
+	const char *cert;   /* PEM: TLS; NULL: none (or the file's) */
+	uint64_t max_queue; /* 0: the default */
 };
 
 /* perf_node_new - create and start a node; on error prints one line and
@@ -182,6 +184,9 @@ aemp_node *perf_node_new(const struct perf_nodecfg *cfg);
  * tasks.  NULL is a no-op. */
 void perf_node_free(aemp_node *node);
 int perf_node_addr(aemp_node *node, char *buf, size_t cap);
+/* perf_last_warning - the last warning any node of this process logged
+ * ("" if none). */
+void perf_last_warning(char *buf, size_t cap);
 int perf_node_wait_up(aemp_node *node, const char *nodeid, double timeout_s);
 int perf_node_first_up(aemp_node *node, aemp_id *out, double timeout_s);
 
@@ -246,6 +251,7 @@ struct perf_task {
 	int64_t t0, t1;            /* measured window (ns) */
 	int64_t gaps, reorders;    /* -1: not checked */
 	struct perf_hist *hist;    /* pingers only */
+	aemp_node *node;
 	void (*free_fn)(aemp_node *node, struct perf_task *t);
 	char err[320];
 };

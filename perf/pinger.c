@@ -185,6 +185,7 @@ perf_pinger_start(aemp_node *node, const struct perf_flow *f,
 		return -ENOMEM;
 	}
 	p->node = node;
+	p->t.node = node;
 	p->f = *f;
 	p->payload = payload;
 	p->t.free_fn = pinger_free;

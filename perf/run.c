@@ -104,14 +104,27 @@ show(const struct perf_opts *o, const char *label, uint64_t msgs, double rate,
 	perf_progress(o, line);
 }
 
+/* activity - changes while anything moves: messages sent by the tasks,
+ * bytes through the node's sockets, messages delivered (a long backlog
+ * drains after the last send, before the final sync reply). */
+static uint64_t
+activity(struct perf_task **t, int n)
+{
+	aemp_stats st;
+
+	aemp_stats_get(t[0]->node, &st);
+	return measured_sum(t, n) + st.bytes_out + st.bytes_in +
+	       st.msgs_delivered;
+}
+
 /* wait_for - wait until every task is at least at `phase`, failing after
- * STALL_NS without any progress; shows the live line in PH_RUN. */
+ * STALL_NS without any activity; shows the live line in PH_RUN. */
 static int
 wait_for(const struct perf_opts *o, const char *label, struct perf_task **t,
          int n, int phase)
 {
 	int64_t start = perf_now_ns(), last_change = start, last_show = start;
-	uint64_t last = measured_sum(t, n), now_sum;
+	uint64_t last = measured_sum(t, n), now_sum, act = activity(t, n), a;
 	int64_t now;
 	int ph;
 
@@ -121,8 +134,10 @@ wait_for(const struct perf_opts *o, const char *label, struct perf_task **t,
 		perf_sleep_ms(2);
 		now = perf_now_ns();
 		now_sum = measured_sum(t, n);
-		if (now_sum != last || ph < PH_RUN)
+		a = activity(t, n);
+		if (a != act || ph < PH_RUN)
 			last_change = now;
+		act = a;
 		if (now - last_change > STALL_NS)
 			return -ETIMEDOUT;
 		if (ph >= PH_RUN && now - last_show >= 250000000) {
@@ -154,6 +169,38 @@ wait_started(struct perf_task **t, int n, double warmup_s)
 	return 0;
 }
 
+/* stall_error - say where the tasks stand: a lost sync reply or echo
+ * looks different from a connection that stopped moving. */
+static int
+stall_error(struct perf_task **t, int n, const char *label)
+{
+	static const char *const names[] = {"starting",     "warm-up",
+	                                    "warm-up sync", "measuring",
+	                                    "final sync",   "done"};
+	int count[PH_DONE + 1] = {0}, i, ph;
+	char where[200], warn[256];
+	size_t len = 0;
+
+	for (i = 0; i < n; i++) {
+		ph = atomic_load(&t[i]->phase);
+		if (ph >= 0 && ph <= PH_DONE)
+			count[ph]++;
+	}
+	where[0] = '\0';
+	for (i = 0; i <= PH_DONE; i++) {
+		if (count[i] != 0 && len < sizeof(where))
+			len += (size_t)snprintf(
+			        where + len, sizeof(where) - len, "%s%d %s",
+			        len ? ", " : "", count[i], names[i]);
+	}
+	perf_last_warning(warn, sizeof(warn));
+	return perf_err(PERF_EFAIL,
+	                "%s: nothing moved for %d s (lost messages or a stuck "
+	                "connection?): %s%s%s",
+	                label, (int)(STALL_NS / 1000000000), where,
+	                warn[0] ? "; last engine warning: " : "", warn);
+}
+
 static int
 task_error(struct perf_task **t, int n, int rc, const char *label)
 {
@@ -164,9 +211,7 @@ task_error(struct perf_task **t, int n, int rc, const char *label)
 			return perf_err(PERF_EFAIL, "%s: %s", label, t[i]->err);
 	}
 	if (rc == -ETIMEDOUT)
-		return perf_err(PERF_EFAIL,
-		                "%s: no progress for %d s (messages lost?)",
-		                label, (int)(STALL_NS / 1000000000));
+		return stall_error(t, n, label);
 	return perf_err(PERF_EFAIL, "%s: %s", label, aemp_strerror(rc));
 }
 

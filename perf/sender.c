@@ -309,6 +309,7 @@ perf_sender_start(aemp_node *node, const struct perf_flow *f,
 		return -ENOMEM;
 	}
 	s->node = node;
+	s->t.node = node;
 	s->f = *f;
 	s->node_port = perf_is_node_port(f->target);
 	/* Fault injection for the delivery check's own test

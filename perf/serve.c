@@ -28,6 +28,7 @@ perf_serve(const struct perf_opts *o)
 
 	snprintf(id, sizeof(id), "perf%d", (int)getpid());
 	cfg.nodeid = o->nodeid != NULL ? o->nodeid : id;
+	cfg.max_queue = o->max_queue;
 	cfg.secret = o->secret;
 	cfg.cert = perf_cert(o);
 	cfg.bind = o->bind != NULL ? o->bind : "127.0.0.1:4040";
