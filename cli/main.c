@@ -272,8 +272,8 @@ help(FILE *f)
 	        "(instead of the file's)\n"
 	        "  --timeout SECONDS                  give up after this "
 	        "long (default 5)\n"
-	        "  --json                             JSON output for "
-	        "nodes and stats\n"
+	        "  --json                             JSON output of "
+	        "nodes, stats, db\n"
 	        "  -v, --verbose                      log of the tool's node "
 	        "on stderr\n");
 	fprintf(f, "\nOther: help, --help, --version.  See aemp(1).\n");
