@@ -140,38 +140,32 @@ json_bignum(std::string_view tok, aemp_val *out)
 }
 
 /*
- * Types the number first and then parses it with the matching getter:
- * simdjson 3.0.1's get_number() loses doubles that need its slow path
- * (more than 19 digits: "12345678901234567890.0" comes back as 0), and
- * its get_double() misreads such long mantissas after "0." (0.1234...
- * with 20 digits gives 4.8e-05).  Long floats therefore go to strtod.
+ * One parse with get_number(), but simdjson 3.0.1 gets long doubles wrong:
+ * get_number() returns 0 for doubles that need its slow path (more than
+ * 19 digits: "12345678901234567890.0"), and get_double() misreads long
+ * mantissas after "0." (0.1234... with 20 digits gives 4.8e-05).  Any
+ * double token longer than 19 characters therefore goes to strtod, as do
+ * integers beyond 64 bits (which simdjson refuses).
  */
 int
 json_number(od::value &v, aemp_val *out)
 {
 	std::string_view tok = v.raw_json_token();
-	od::number_type type;
-	uint64_t u = 0;
-	int64_t i = 0;
-	double d = 0;
+	od::number num;
 
-	if (v.get_number_type().get(type))
-		return AEMP_EMALFORMED;
-	switch (type) {
+	if (v.get_number().get(num))
+		return json_bignum(tok, out);
+	switch (num.get_number_type()) {
 	case od::number_type::signed_integer:
-		if (v.get_int64().get(i))
-			return json_bignum(tok, out);
-		*out = aemp_int(i);
+		*out = aemp_int(num.get_int64());
 		return 0;
 	case od::number_type::unsigned_integer:
-		if (v.get_uint64().get(u))
-			return json_bignum(tok, out);
-		*out = aemp_float(static_cast<double>(u));
+		*out = aemp_float(static_cast<double>(num.get_uint64()));
 		return 0;
 	default:
-		if (tok.size() > 19 || v.get_double().get(d))
+		if (tok.size() > 19)
 			return json_bignum(tok, out);
-		*out = aemp_float(d);
+		*out = aemp_float(num.get_double());
 		return 0;
 	}
 }
@@ -244,16 +238,19 @@ int
 json_object(struct json_walk *w, od::object o, uint32_t depth)
 {
 	size_t mark = w->t->stklen;
-	aemp_val k;
+	aemp_val *k;
 	int rc;
 
 	for (auto fl : o) {
 		od::field f;
 		if (auto e = std::move(fl).get(f))
 			return json_err(e);
-		if ((rc = json_key(f, w->end, &k)) < 0 ||
-		    (rc = cod_tape_push(w->t, k)) < 0 ||
-		    (rc = json_value(w, f.value(), depth + 1)) < 0)
+		if ((k = cod_tape_slot(w->t)) == nullptr)
+			return -ENOMEM;
+		if ((rc = json_key(f, w->end, k)) < 0)
+			return rc;
+		w->t->stklen++;
+		if ((rc = json_value(w, f.value(), depth + 1)) < 0)
 			return rc;
 	}
 	return cod_tape_close(w->t, mark, AEMP_MAP);
@@ -307,18 +304,23 @@ int
 json_value(struct json_walk *w, od::value &v, uint32_t depth)
 {
 	od::json_type type;
-	aemp_val x;
+	aemp_val *x;
 	int rc;
 
 	if (auto e = v.type().get(type))
 		return json_err(e);
 	if (type == od::json_type::array || type == od::json_type::object)
 		return json_container(w, v, type, depth);
+	if ((x = cod_tape_slot(w->t)) == nullptr)
+		return -ENOMEM;
 	if (type == od::json_type::string)
-		rc = json_string(v, w->end, &x);
+		rc = json_string(v, w->end, x);
 	else
-		rc = json_scalar(v, type, &x);
-	return rc < 0 ? rc : cod_tape_push(w->t, x);
+		rc = json_scalar(v, type, x);
+	if (rc < 0)
+		return rc;
+	w->t->stklen++;
+	return 0;
 }
 
 /* Walks a document whose root is an array (or, unless want_array, an
@@ -329,7 +331,6 @@ json_doc(struct json_walk *w, D &doc, int want_array, const aemp_val **out)
 {
 	od::json_type type;
 	od::value v;
-	aemp_val root;
 	int rc;
 
 	cod_tape_reset(w->t);
@@ -342,8 +343,7 @@ json_doc(struct json_walk *w, D &doc, int want_array, const aemp_val **out)
 		return json_err(e);
 	if ((rc = json_container(w, v, type, 0)) < 0)
 		return rc;
-	root = w->t->stk[--w->t->stklen];
-	if ((*out = cod_tape_finish(w->t, root)) == nullptr)
+	if ((*out = cod_tape_finish(w->t)) == nullptr)
 		return -ENOMEM;
 	return 0;
 }

@@ -58,11 +58,34 @@ tape_grow(void **arr, size_t *cap, size_t len, size_t more, size_t sz,
 	return 0;
 }
 
+/* Container pointers of this decode into the old t->v (at address old,
+ * now freed: only the number is used) follow it to nv. */
+static void
+tape_rebase(aemp_val *x, size_t n, uintptr_t old, const aemp_val *nv)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((x[i].type == AEMP_ARRAY || x[i].type == AEMP_MAP) &&
+		    x[i].u.a != NULL)
+			x[i].u.a = nv + ((uintptr_t)x[i].u.a - old) /
+			                        sizeof(aemp_val);
+	}
+}
+
 int
 cod_tape_grow_v(struct cod_tape *t, size_t more)
 {
-	return tape_grow((void **)&t->v, &t->vcap, t->vlen, more,
-	                 sizeof(aemp_val), TAPE_MIN_VALS);
+	uintptr_t old = (uintptr_t)t->v;
+	int rc;
+
+	rc = tape_grow((void **)&t->v, &t->vcap, t->vlen, more,
+	               sizeof(aemp_val), TAPE_MIN_VALS);
+	if (rc == 0 && old != 0 && (uintptr_t)t->v != old) {
+		tape_rebase(t->v, t->vlen, old, t->v);
+		tape_rebase(t->stk, t->stklen, old, t->v);
+	}
+	return rc;
 }
 
 int
@@ -97,8 +120,8 @@ int
 cod_tape_close(struct cod_tape *t, size_t mark, uint8_t type)
 {
 	size_t n = t->stklen - mark;
+	aemp_val *c;
 	int64_t at;
-	aemp_val c;
 
 	AEMP_ASSERT_HOT(mark <= t->stklen);
 	AEMP_ASSERT_HOT(type == AEMP_ARRAY || n % 2 == 0);
@@ -108,12 +131,16 @@ cod_tape_close(struct cod_tape *t, size_t mark, uint8_t type)
 		return (int)at;
 	if (n > 0) /* t->v may still be NULL for an empty first container */
 		tape_copy(&t->v[at], &t->stk[mark], n);
-	memset(&c, 0, sizeof(c));
-	c.type = type;
-	c.len = (uint32_t)(type == AEMP_MAP ? n / 2 : n);
-	c.u.i = at;
 	t->stklen = mark;
-	return cod_tape_push(t, c);
+	if ((c = cod_tape_slot(t)) == NULL)
+		return -ENOMEM;
+	c->type = type;
+	c->flags = 0;
+	c->pad = 0;
+	c->len = (uint32_t)(type == AEMP_MAP ? n / 2 : n);
+	c->u.a = cod_tape_kids(t, at, n);
+	t->stklen++;
+	return 0;
 }
 
 int
@@ -122,10 +149,14 @@ cod_tape_str_scratch(struct cod_tape *t, const void *p, size_t n, uint8_t flags,
 {
 	if (AEMP_UNLIKELY(n > UINT32_MAX))
 		return AEMP_ETOOBIG;
+	if (n == 0) { /* no scratch: COD_PAD_SCRATCH implies t->slen > 0 */
+		*out = aemp_strn("", 0);
+		out->flags = flags;
+		return 0;
+	}
 	if (t->scap - t->slen < n && cod_tape_grow_s(t, n) < 0)
 		return -ENOMEM;
-	if (n > 0)
-		memcpy(t->s + t->slen, p, n);
+	memcpy(t->s + t->slen, p, n);
 	memset(out, 0, sizeof(*out));
 	out->type = AEMP_STR;
 	out->flags = flags;
@@ -136,29 +167,26 @@ cod_tape_str_scratch(struct cod_tape *t, const void *p, size_t n, uint8_t flags,
 	return 0;
 }
 
-static void
-tape_fix(struct cod_tape *t, aemp_val *x)
-{
-	if (x->type == AEMP_ARRAY || x->type == AEMP_MAP) {
-		x->u.a = t->v + x->u.i;
-	} else if (x->pad == COD_PAD_SCRATCH) {
-		/* an empty scratch string may come before any scratch exists */
-		x->u.s = t->s != NULL ? t->s + x->u.i : "";
-		x->pad = 0;
-	}
-}
-
 const aemp_val *
-cod_tape_finish(struct cod_tape *t, aemp_val root)
+cod_tape_finish(struct cod_tape *t)
 {
-	size_t i;
+	aemp_val *x;
 	int64_t at;
+	size_t i;
 
+	AEMP_ASSERT_HOT(t->stklen == 1);
 	if ((at = cod_tape_reserve(t, 1)) < 0)
 		return NULL;
-	t->v[at] = root;
-	for (i = 0; i < t->vlen; i++)
-		tape_fix(t, &t->v[i]);
+	t->v[at] = t->stk[--t->stklen];
+	if (t->slen == 0)
+		return &t->v[at];
+	for (i = 0; i < t->vlen; i++) {
+		x = &t->v[i];
+		if (x->type == AEMP_STR && x->pad == COD_PAD_SCRATCH) {
+			x->u.s = t->s + x->u.i;
+			x->pad = 0;
+		}
+	}
 	return &t->v[at];
 }
 

@@ -7,11 +7,13 @@
  *  - t->v holds finished values: the children of each closed container,
  *    contiguous, copied there from t->stk when the container closes (or
  *    reserved there directly when the count is known in advance, CBOR).
- * Because both arrays may move while they grow, a container records the
- * *index* of its first child in u.i, and a string stored in t->s records
- * its offset in u.i with pad = COD_PAD_SCRATCH.  cod_tape_finish turns
- * indices and offsets into pointers once the tree is complete, so the
- * result is an ordinary aemp_val tree borrowed from the tape.
+ * A container points at its children in t->v right away; when t->v moves
+ * while growing, cod_tape_grow_v rebases every container pointer of the
+ * decode (in t->v and t->stk), so growth stays amortised and a finished
+ * packet needs no fix-up pass.  Strings copied into t->s (CBOR indefinite
+ * strings and integer keys only) record their offset in u.i with pad =
+ * COD_PAD_SCRATCH, and cod_tape_finish points them into t->s.  Empty
+ * containers have u.a = NULL.
  *
  * Threads: a tape belongs to one thread.
  */
@@ -56,8 +58,20 @@ cod_tape_push(struct cod_tape *t, aemp_val v)
 	return 0;
 }
 
+/* cod_tape_slot - the next open-value slot, to be filled in place and
+ * then kept with t->stklen++ (or dropped).  NULL when out of memory.
+ * Filling in place matters: a value built in a temporary and copied as
+ * 16 bytes stalls on store forwarding, the main cost of a small packet. */
+static inline aemp_val *
+cod_tape_slot(struct cod_tape *t)
+{
+	if (t->stklen == t->stkcap && cod_tape_grow_stk(t, 1) < 0)
+		return NULL;
+	return &t->stk[t->stklen];
+}
+
 /* cod_tape_reserve - n consecutive slots at the end of t->v; returns the
- * index of the first, or -ENOMEM. */
+ * index of the first, or -ENOMEM.  t->v may move (see above). */
 static inline int64_t
 cod_tape_reserve(struct cod_tape *t, size_t n)
 {
@@ -67,6 +81,14 @@ cod_tape_reserve(struct cod_tape *t, size_t n)
 		return -ENOMEM;
 	t->vlen += n;
 	return (int64_t)at;
+}
+
+/* cod_tape_kids - the pointer a container of n children reserved at
+ * index `at` keeps (NULL when empty: t->v may not exist yet). */
+static inline const aemp_val *
+cod_tape_kids(const struct cod_tape *t, int64_t at, size_t n)
+{
+	return n > 0 ? t->v + at : NULL;
 }
 
 /* cod_tape_close - close the container opened when stklen was `mark`:
@@ -79,10 +101,10 @@ int cod_tape_close(struct cod_tape *t, size_t mark, uint8_t type);
 int cod_tape_str_scratch(struct cod_tape *t, const void *p, size_t n,
                          uint8_t flags, aemp_val *out);
 
-/* cod_tape_finish - store root as the last value of t->v, turn indices
- * and offsets into pointers and return the root (borrowed from t), or
- * NULL when out of memory. */
-const aemp_val *cod_tape_finish(struct cod_tape *t, aemp_val root);
+/* cod_tape_finish - the root is the last value on t->stk: move it to the
+ * end of t->v, point scratch strings into t->s and return the root
+ * (borrowed from t), or NULL when out of memory. */
+const aemp_val *cod_tape_finish(struct cod_tape *t);
 
 #ifdef __cplusplus
 }
