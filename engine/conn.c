@@ -515,6 +515,9 @@ conn_fail_va(struct eng_conn *c, int level, const char *fmt, va_list ap)
 	struct eng_shard *sh = c->sh;
 
 	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	/* a peer that closes cleanly is news, not a warning */
+	if (strcmp(c->reason, "Unexpected end-of-file") == 0)
+		level = AEMP_LOG_NOTE;
 	eng_log(sh->node, level, "connection %s%s%.*s: %s",
 	        c->addr.text[0] ? c->addr.text : "?", c->peerlen ? " to " : "",
 	        (int)c->peerlen, c->peer, c->reason);

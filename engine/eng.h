@@ -52,6 +52,7 @@ enum eng_obj_kind {
 	OBJ_NODEMON = 3,
 	OBJ_DBMON = 4,
 	OBJ_DBSET = 5,
+	OBJ_CAL = 6,
 };
 
 /* Header of every object a guard can name; lives in its shard's objs. */
@@ -301,7 +302,6 @@ struct eng_func {
 enum eng_state {
 	NODE_CREATED = 0,
 	NODE_RUNNING = 1,
-	NODE_STOPPING = 2,
 	NODE_STOPPED = 3,
 };
 
@@ -542,6 +542,8 @@ int eng_spawn_local(struct eng_shard *sh, const char *name, size_t namelen,
                     const char *func, size_t funclen, const aemp_val *args,
                     size_t n, int must);
 void eng_after_free(struct eng_shard *sh, struct eng_after *a);
+/* eng_cal_free - a pending call left when the node is freed. */
+void eng_cal_free(struct eng_obj *o);
 
 /* ---- node port (nodeport.c) ----------------------------------------- */
 

@@ -359,6 +359,8 @@ eng_guard_cancel_here(struct eng_shard *sh, uint64_t id)
 	case OBJ_DBSET:
 		eng_db_obj_cancel(sh, o);
 		break;
+	case OBJ_CAL:
+		break; /* ends by its reply, timeout or the callee's death */
 	default:
 		AEMP_ASSERT(!"bad guard object");
 	}
@@ -382,6 +384,8 @@ free_obj_cb(void *e, void *arg)
 		eng_after_free(sh, (struct eng_after *)o);
 	} else if (o->kind == OBJ_DBSET || o->kind == OBJ_DBMON) {
 		eng_db_obj_free(o);
+	} else if (o->kind == OBJ_CAL) {
+		eng_cal_free(o);
 	}
 	/* OBJ_NODEMON objects belong to the network layer's lists. */
 }

@@ -283,18 +283,27 @@ aemp_node_stop(aemp_node *node)
 AEMP_API int
 aemp_node_wait(aemp_node *node)
 {
-	int i, expect = NODE_RUNNING;
+	int i, rc = 0;
 
 	if (eng_cur != NULL)
 		return AEMP_ESTATE;
-	if (!atomic_compare_exchange_strong(&node->state, &expect,
-	                                    NODE_STOPPING))
-		return atomic_load(&node->state) == NODE_STOPPED ? 0
-		                                                 : AEMP_ESTATE;
-	for (i = 0; i < node->nshards; i++)
-		pthread_join(node->shards[i]->thread, NULL);
-	atomic_store(&node->state, NODE_STOPPED);
-	return 0;
+	/* The state stays RUNNING until every shard is joined: calls from
+	 * other threads keep working while one thread waits here. */
+	pthread_mutex_lock(&node->smu);
+	switch (atomic_load(&node->state)) {
+	case NODE_RUNNING:
+		for (i = 0; i < node->nshards; i++)
+			pthread_join(node->shards[i]->thread, NULL);
+		atomic_store(&node->state, NODE_STOPPED);
+		break;
+	case NODE_STOPPED:
+		break;
+	default:
+		rc = AEMP_ESTATE;
+		break;
+	}
+	pthread_mutex_unlock(&node->smu);
+	return rc;
 }
 
 AEMP_API int

@@ -48,9 +48,9 @@ tag_is(const aemp_val *v, const char *s)
 }
 
 static const char *const known_tags[] = {
-        "",        "devnull", "mon1",    "mon0",   "kil1",
-        "kil0",    "snd",     "can",     "time",   "g_global",
-        "g_slave", "g_reply", "g_found", "g_chg1", "g_chg2",
+        "",        "devnull", "mon1",   "mon0",        "kil1",        "kil0",
+        "snd",     "can",     "time",   "g_global",    "g_slave",     "g_reply",
+        "g_found", "g_chg1",  "g_chg2", "aemp::stats", "aemp::nodes",
 };
 
 static int

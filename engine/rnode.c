@@ -457,8 +457,11 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 	struct eng_htab lmon = rn->lmon;
 	void *arg[2] = {sh, r};
 
-	eng_log(sh->node, was_up ? AEMP_LOG_WARN : AEMP_LOG_NOTE, "node %s: %s",
-	        rn->id, reason);
+	eng_log(sh->node,
+	        was_up && strcmp(reason, "Unexpected end-of-file") != 0
+	                ? AEMP_LOG_WARN
+	                : AEMP_LOG_NOTE,
+	        "node %s: %s", rn->id, reason);
 	if (was_up)
 		ENG_STAT_ADD(sh->st.conns, -1);
 	rn->conn = NULL;

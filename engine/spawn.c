@@ -462,8 +462,11 @@ aemp_after_snd(aemp_node *node, double seconds, const char *port,
 
 /* ---- cal ------------------------------------------------------------ */
 
-/* One pending call; everything about it lives on the calling shard. */
+/* One pending call; everything about it lives on the calling shard.  It
+ * sits in the guard table (no guard is handed out) so that a node freed
+ * before the reply frees it too. */
 struct eng_cal {
+	struct eng_obj obj;
 	aemp_cal_fn cb;
 	void *arg;
 	aemp_guard mon;
@@ -492,7 +495,14 @@ cal_finish(aemp_node *node, struct eng_cal *c, int status, const aemp_val *msg,
 	aemp_rcv(node, c->reply.s, cal_ignore, NULL);
 	aemp_kil(node, c->reply.s, NULL, 0);
 	c->cb(node, status, msg, n, c->arg);
+	eng_obj_del(eng_cur, &c->obj);
 	ring_free(c, sizeof(*c));
+}
+
+void
+eng_cal_free(struct eng_obj *o)
+{
+	ring_free(o, sizeof(struct eng_cal));
 }
 
 static int
@@ -534,7 +544,15 @@ cal_here(struct eng_shard *sh, const char *port, const aemp_val *msg, size_t n,
 		return -ENOMEM;
 	c->cb = cb;
 	c->arg = arg;
+	c->obj.kind = OBJ_CAL;
+	c->obj.id = eng_new_id(sh);
+	eng_obj_add(sh, &c->obj);
 	rc = aemp_port(node, cal_reply, c, &c->reply);
+	if (rc < 0) {
+		eng_obj_del(sh, &c->obj);
+		ring_free(c, sizeof(*c));
+		return rc;
+	}
 	if (rc < 0) {
 		ring_free(c, sizeof(*c));
 		return rc;
@@ -552,6 +570,7 @@ cal_here(struct eng_shard *sh, const char *port, const aemp_val *msg, size_t n,
 		aemp_guard_cancel(node, &c->mon);
 		aemp_guard_cancel(node, &c->timer);
 		aemp_kil(node, c->reply.s, NULL, 0);
+		eng_obj_del(sh, &c->obj);
 		ring_free(c, sizeof(*c));
 		return rc;
 	}
