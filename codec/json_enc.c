@@ -20,6 +20,10 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "codec/json.h"
 #include "codec/utf8.h"
 #include "codec/wr.h"
@@ -46,6 +50,25 @@ json_plain(const uint8_t *s, size_t n, int raw8)
 {
 	uint64_t x, hi = raw8 ? 0 : SWAR_HIGH;
 	size_t i = 0;
+
+#if defined(__SSE2__)
+	const __m128i c1f = _mm_set1_epi8(0x1f), q = _mm_set1_epi8('"');
+	const __m128i bs = _mm_set1_epi8('\\');
+
+	while (n - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+		__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v);
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		        _mm_or_si128(ctl, _mm_or_si128(_mm_cmpeq_epi8(v, q),
+		                                       _mm_cmpeq_epi8(v, bs))));
+
+		if (!raw8)
+			m |= (unsigned)_mm_movemask_epi8(v);
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+		i += 16;
+	}
+#endif
 
 	while (n - i >= 8) {
 		memcpy(&x, s + i, 8);

@@ -1,10 +1,14 @@
 /*
- * codec/utf8.c - strict UTF-8 validation with an ASCII fast path (eight
- * bytes per step), since almost every string aemp sends is ASCII.
+ * codec/utf8.c - strict UTF-8 validation with an ASCII fast path (16 or
+ * 8 bytes per step), since almost every string aemp sends is ASCII.
  *
  * Threads: pure functions.
  */
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "codec/utf8.h"
 
@@ -44,6 +48,13 @@ cod_utf8_valid(const uint8_t *p, size_t n)
 	int k, j;
 
 	while (i < n) {
+#if defined(__SSE2__)
+		if (n - i >= 16 && _mm_movemask_epi8(_mm_loadu_si128(
+		                           (const __m128i *)(p + i))) == 0) {
+			i += 16;
+			continue;
+		}
+#endif
 		if (n - i >= 8) {
 			memcpy(&x, p + i, 8);
 			if ((x & UTF8_HI) == 0) {
