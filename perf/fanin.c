@@ -21,6 +21,7 @@
 
 struct fanin {
 	aemp_node *node;
+	char transport[96];
 	aemp_id ports[PERF_PORTS_MAX];
 	int nports;
 	struct perf_peer peers[PERF_NODES_MAX];
@@ -57,9 +58,11 @@ fanin_start(struct fanin *fi, const struct perf_opts *o, const char *framing)
 	for (i = 0; i < fi->npeers && rc == 0; i++) {
 		if (perf_node_wait_up(fi->node, fi->peers[i].id.s, 10) < 0)
 			rc = perf_err(PERF_EFAIL,
-			              "fanin: node %s did not "
-			              "connect",
+			              "fanin: node %s did not connect",
 			              fi->peers[i].id.s);
+		else
+			rc = perf_transport(o, fi->peers[i].id.s, fi->transport,
+			                    sizeof(fi->transport));
 	}
 	return rc;
 }
@@ -159,6 +162,7 @@ fanin_one(struct fanin *fi, const struct perf_opts *o, const char *framing,
 	snprintf(r.variant, sizeof(r.variant), "%dx%d senders%s", fi->npeers,
 	         o->senders, o->tls ? " tls" : "");
 	r.tls = o->tls;
+	snprintf(r.transport, sizeof(r.transport), "%s", fi->transport);
 	rc = fanin_go(fi, o, size);
 	if (rc == 0)
 		rc = expect(fi, "run", lines, run_ms);

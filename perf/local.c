@@ -26,6 +26,7 @@ local_one(const struct perf_opts *o, aemp_node *node, const aemp_id *ports,
 	int i, rc = 0;
 
 	perf_result_init(&r, "local", size, framing);
+	snprintf(r.transport, sizeof(r.transport), "none (one node)");
 	snprintf(r.variant, sizeof(r.variant), "%s",
 	         shift ? "cross shard" : "same shard");
 	for (i = 0; i < o->senders && rc == 0; i++) {

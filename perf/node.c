@@ -106,9 +106,53 @@ log_level(void)
 static pthread_mutex_t warn_mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_warn[256];
 
+/* What a connection negotiated, from the engine's INFO line "connection
+ * ADDR to PEER: authenticated over TRANSPORT; auth ...; framing sent F,
+ * received G" (the API has no query for it). */
+struct conn_info {
+	char peer[AEMP_ID_MAX];
+	char transport[96];
+	char framing[8]; /* what the peer sends us */
+};
+
+#define CONNS_MAX 64
+static struct conn_info conns[CONNS_MAX];
+static int nconns;
+
+static void
+copy_until(char *dst, size_t cap, const char *src, const char *stop)
+{
+	const char *end = strstr(src, stop);
+	size_t n = end != NULL ? (size_t)(end - src) : strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* note_auth - under warn_mu. */
+static void
+note_auth(const char *msg)
+{
+	const char *to = strstr(msg, " to "), *over, *fr;
+	struct conn_info *ci;
+
+	over = strstr(msg, ": authenticated over ");
+	fr = strstr(msg, ", received ");
+	fr = fr != NULL ? strstr(fr + 1, ", received ") : NULL;
+	if (to == NULL || over == NULL || to > over || nconns == CONNS_MAX)
+		return;
+	ci = &conns[nconns++];
+	copy_until(ci->peer, sizeof(ci->peer), to + 4, ": authenticated");
+	copy_until(ci->transport, sizeof(ci->transport), over + 21, ";");
+	copy_until(ci->framing, sizeof(ci->framing), fr != NULL ? fr + 11 : "?",
+	           ";");
+}
+
 /* log_sink - shard threads: errors go to stderr at once; the last warning
  * is kept, because a stalled run is explained by it ("send queue
- * overflow") more often than not. */
+ * overflow") more often than not; authentications are noted. */
 static void
 log_sink(int level, const char *nodeid, const char *msg, void *arg)
 {
@@ -118,8 +162,30 @@ log_sink(int level, const char *nodeid, const char *msg, void *arg)
 		return;
 	}
 	pthread_mutex_lock(&warn_mu);
-	snprintf(last_warn, sizeof(last_warn), "node %s: %s", nodeid, msg);
+	if (level == AEMP_LOG_WARN)
+		snprintf(last_warn, sizeof(last_warn), "node %s: %s", nodeid,
+		         msg);
+	else if (strstr(msg, ": authenticated over ") != NULL)
+		note_auth(msg);
 	pthread_mutex_unlock(&warn_mu);
+}
+
+int
+perf_conn_info(const char *peer, char *transport, size_t tcap, char *framing,
+               size_t fcap)
+{
+	int i, rc = -ENOENT;
+
+	pthread_mutex_lock(&warn_mu);
+	for (i = nconns - 1; i >= 0 && rc != 0; i--) {
+		if (strcmp(conns[i].peer, peer) == 0) {
+			snprintf(transport, tcap, "%s", conns[i].transport);
+			snprintf(framing, fcap, "%s", conns[i].framing);
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&warn_mu);
+	return rc;
 }
 
 void
@@ -178,7 +244,7 @@ perf_node_new(const struct perf_nodecfg *cfg)
 		rc = aemp_node_new(c, &node);
 	aemp_conf_free(c);
 	if (rc == 0 && log_level() == NULL)
-		rc = aemp_set_log(node, AEMP_LOG_WARN, log_sink, NULL);
+		rc = aemp_set_log(node, AEMP_LOG_INFO, log_sink, NULL);
 	if (rc == 0)
 		rc = aemp_node_start(node);
 	if (rc < 0) {

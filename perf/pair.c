@@ -42,6 +42,7 @@ pair_one(const struct perf_opts *o, struct perf_duo *d, const char *framing,
 	if (raw > 0 && r.secs > 0)
 		r.ratio = (double)r.msgs / r.secs / raw;
 	r.cpu_partial = d->cpu_partial;
+	snprintf(r.transport, sizeof(r.transport), "%s", d->transport);
 	perf_report(o, &r);
 	return 0;
 }

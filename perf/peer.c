@@ -360,6 +360,29 @@ duo_remote(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 	return 0;
 }
 
+/* perf_transport - what the connection to peer negotiated, waiting a
+ * little for the engine's log line; with --tls, anything but TLS is an
+ * error (the run would measure the wrong thing). */
+int
+perf_transport(const struct perf_opts *o, const char *peer, char *out,
+               size_t cap)
+{
+	int64_t end = perf_now_ns() + 2 * (int64_t)1000000000;
+	char framing[8];
+
+	while (perf_conn_info(peer, out, cap, framing, sizeof(framing)) < 0) {
+		if (perf_now_ns() > end) {
+			out[0] = '\0';
+			break;
+		}
+		perf_sleep_ms(2);
+	}
+	if (o->tls && strncmp(out, "TLS", 3) != 0)
+		return perf_err(PERF_EFAIL, "--tls: the connection to %s is %s",
+		                peer, out[0] ? out : "of unknown transport");
+	return 0;
+}
+
 int
 perf_duo_start(struct perf_duo *d, const struct perf_opts *o,
                const char *framing)
@@ -369,6 +392,9 @@ perf_duo_start(struct perf_duo *d, const struct perf_opts *o,
 	memset(d, 0, sizeof(*d));
 	rc = o->connect != NULL ? duo_remote(d, o, framing)
 	                        : duo_local(d, o, framing);
+	if (rc == 0)
+		rc = perf_transport(o, d->remote.s, d->transport,
+		                    sizeof(d->transport));
 	if (rc != 0)
 		perf_duo_stop(d);
 	return rc;

@@ -97,6 +97,7 @@ struct perf_result {
 	int64_t t0_ns, t1_ns; /* the measured window */
 	double cpu_s;         /* CPU of every local process involved */
 	int cpu_partial;      /* a remote node's CPU is not included */
+	char transport[96];   /* as negotiated ("" unknown) */
 	int tls;
 	int has_rtt;
 	double rtt_us[5]; /* p50, p90, p99, p99.9, max */
@@ -187,6 +188,11 @@ int perf_node_addr(aemp_node *node, char *buf, size_t cap);
 /* perf_last_warning - the last warning any node of this process logged
  * ("" if none). */
 void perf_last_warning(char *buf, size_t cap);
+/* perf_conn_info - how this process's connection to peer was set up: the
+ * transport ("plain TCP", "TLSv1.3 (CIPHER)") and the framing the peer
+ * sends.  Returns 0, or -ENOENT if not seen (yet). */
+int perf_conn_info(const char *peer, char *transport, size_t tcap,
+                   char *framing, size_t fcap);
 int perf_node_wait_up(aemp_node *node, const char *nodeid, double timeout_s);
 int perf_node_first_up(aemp_node *node, aemp_id *out, double timeout_s);
 
@@ -224,11 +230,14 @@ struct perf_duo {
 	pid_t pids[1]; /* local peer processes, for CPU */
 	int npids;
 	int cpu_partial;
+	char transport[96];
 };
 
 int perf_duo_start(struct perf_duo *d, const struct perf_opts *o,
                    const char *framing);
 void perf_duo_stop(struct perf_duo *d);
+int perf_transport(const struct perf_opts *o, const char *peer, char *out,
+                   size_t cap);
 
 /* ---- tasks: senders and pingers (perf/sender.c, pinger.c, run.c) ---- */
 

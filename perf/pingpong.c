@@ -44,6 +44,7 @@ pingpong_one(const struct perf_opts *o, struct perf_duo *d, const char *framing,
 	if (raw > 0 && r.has_rtt)
 		r.ratio = r.rtt_us[RTT_P50] / raw;
 	r.cpu_partial = d->cpu_partial;
+	snprintf(r.transport, sizeof(r.transport), "%s", d->transport);
 	perf_report(o, &r);
 	return 0;
 }

@@ -117,6 +117,22 @@ perf_proc_init(void)
 	atexit(kill_all);
 }
 
+/* This program's path, resolved once before forking. */
+static char self_path[4096];
+
+static void
+resolve_self(void)
+{
+	ssize_t n;
+
+	if (self_path[0] != '\0')
+		return;
+	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+	self_path[n > 0 ? n : 0] = '\0';
+	if (strstr(self_path, " (deleted)") != NULL)
+		self_path[0] = '\0';
+}
+
 /* In the child, between fork and exec: fd 3 is the control socket.  Only
  * async-signal-safe calls: the parent has threads. */
 static void
@@ -129,6 +145,11 @@ child_exec(int fd, char *const argv[], char *const envp[], pid_t parent)
 	if (fcntl(3, F_SETFD, 0) < 0)
 		_exit(127);
 	signal(SIGPIPE, SIG_DFL);
+	/* By its path, so the child is "aemp-perf" in ps and top; a binary
+	 * replaced meanwhile (a rebuild) is still reachable as /proc/self/exe
+	 * (the path was resolved before the fork). */
+	if (self_path[0] != '\0')
+		execve(self_path, argv, envp);
 	execve("/proc/self/exe", argv, envp);
 	_exit(127);
 }
@@ -208,6 +229,7 @@ perf_child_spawn(struct perf_child *c, char *const argv[], const char *secret,
 
 	memset(c, 0, sizeof(*c));
 	c->ctl = -1;
+	resolve_self();
 	env = child_env(values, mine);
 	if (env == NULL)
 		return -ENOMEM;

@@ -537,6 +537,7 @@ raw_measure(const struct perf_opts *o, size_t size, char mode,
 	         mode == 'T' ? "tcp stream" : "tcp pingpong");
 	r->size = size;
 	r->framing = "raw";
+	snprintf(r->transport, sizeof(r->transport), "plain TCP");
 	r->ratio = -1;
 	if (mode == 'E' && (h = perf_hist_new()) == NULL)
 		return perf_err(PERF_EFAIL, "raw: out of memory");

@@ -192,12 +192,12 @@ json_row(const struct perf_result *r)
 	       "\"rtt_p999_us\":%s,\"rtt_max_us\":%s,\"cpu_s\":%.4f,"
 	       "\"cpu_s_per_m_msgs\":%.4f,\"cpu_remote_excluded\":%s,"
 	       "\"gaps\":%s,\"reorders\":%s,\"ratio_to_raw\":%s,"
-	       "\"tls\":%s}\n",
+	       "\"tls\":%s,\"transport\":\"%s\"}\n",
 	       r->scenario, r->variant, r->size, r->framing,
 	       (unsigned long long)r->msgs, r->secs, msg_rate(r), mb_rate(r),
 	       us[0], us[1], us[2], us[3], us[4], r->cpu_s, cpu_per_m(r),
 	       r->cpu_partial ? "true" : "false", gaps, reord, ratio,
-	       r->tls ? "true" : "false");
+	       r->tls ? "true" : "false", r->transport);
 }
 
 void

@@ -14,6 +14,7 @@ rows 2 "\$r->{variant} eq 'tcp stream' && \$r->{framing} eq 'raw'" \
 	"raw stream once per size"
 OUT=$(cat "$TMP/pair")
 rows 4 '$r->{ratio_to_raw} > 0 && $r->{variant} eq "1 sender" &&
+	$r->{transport} eq "plain TCP" && !$r->{tls} &&
 	$r->{framing} =~ /^(json|cbor)$/ && $r->{size} =~ /^(16|1000)$/' \
 	"pair: ratio to raw for each size and framing"
 
