@@ -604,6 +604,22 @@ conn_free(struct eng_conn *c)
 	ring_free(c, sizeof(*c));
 }
 
+/* dirty_del - take c off the shard's flush list (it is being freed or
+ * leaves the shard). */
+static void
+dirty_del(struct eng_snet *sn, struct eng_conn *c)
+{
+	struct eng_conn **pp = &sn->dirty;
+
+	if (!c->in_dirty)
+		return;
+	while (*pp != c)
+		pp = &(*pp)->dirty_next;
+	*pp = c->dirty_next;
+	c->in_dirty = 0;
+	c->dirty_next = NULL;
+}
+
 void
 eng_net_reap(struct eng_shard *sh)
 {
@@ -618,14 +634,7 @@ eng_net_reap(struct eng_shard *sh)
 		ring_timer_stop(&sh->loop.timers, &c->hs_timer);
 		eng_connrx_release_stash(c);
 		list_del(sn, c);
-		if (c->in_dirty) {
-			/* unlink from the dirty list before freeing */
-			struct eng_conn **pp = &sn->dirty;
-
-			while (*pp != c)
-				pp = &(*pp)->dirty_next;
-			*pp = c->dirty_next;
-		}
+		dirty_del(sn, c);
 		conn_free(c);
 	}
 }
@@ -652,15 +661,26 @@ void
 eng_conn_try_handover(struct eng_conn *c)
 {
 	struct eng_shard *sh = c->sh;
+	struct eng_snet *sn = eng_snet(sh);
 
 	if (c->ops > 0 || ring_bufq_bytes(&c->tx) > 0)
 		return; /* again when the last operation completes */
 	c->handover = 0;
 	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
-	list_del(eng_snet(sh), c);
+	list_del(sn, c);
+	dirty_del(sn, c); /* the old shard must not flush it any more */
 	ring_bufq_fini(&c->tx);
 	ring_bufq_fini(&c->ctx);
-	eng_net_send_rec(sh, c->handover_to, NET_HANDOVER, &c, sizeof(c));
+	if (eng_net_send_rec(sh, c->handover_to, NET_HANDOVER, &c, sizeof(c)) ==
+	    0)
+		return;
+	/* No room for the record: the connection stays here and fails
+	 * (it would be lost otherwise). */
+	ring_bufq_init(&c->tx, &sn->chunks);
+	ring_bufq_init(&c->ctx, &sn->chunks);
+	list_add(sn, c);
+	eng_conn_fail(c, "out of memory (handing over to shard %d)",
+	              c->handover_to);
 }
 
 void
