@@ -125,17 +125,18 @@ static int
 add_up(struct fanin *fi, char lines[][256], struct perf_result *r)
 {
 	int64_t t0 = INT64_MAX, t1 = 0, a, b, gaps, reord;
-	uint64_t msgs;
+	uint64_t msgs, wire;
 	int k;
 
 	for (k = 0; k < fi->npeers; k++) {
 		if (sscanf(lines[k],
 		           "done %" SCNu64 " %" SCNd64 " %" SCNd64 " %" SCNd64
-		           " %" SCNd64,
-		           &msgs, &a, &b, &gaps, &reord) != 5)
+		           " %" SCNd64 " %" SCNu64,
+		           &msgs, &a, &b, &gaps, &reord, &wire) != 6)
 			return perf_err(PERF_EFAIL, "fanin: bad report '%s'",
 			                lines[k]);
 		r->msgs += msgs;
+		r->wire_bytes += wire;
 		r->gaps += gaps;
 		r->reorders += reord;
 		t0 = a < t0 ? a : t0;
@@ -166,6 +167,8 @@ fanin_one(struct fanin *fi, const struct perf_opts *o, const char *framing,
 	rc = fanin_go(fi, o, size);
 	if (rc == 0)
 		rc = expect(fi, "run", lines, run_ms);
+	/* CPU between the last "run" and the last "done" (the children's
+	 * windows differ a little); socket bytes as the senders count them */
 	cpu0 = perf_cpu_sum(fi->pids, fi->npeers);
 	if (rc == 0)
 		rc = expect(fi, "done ", lines, done_ms);

@@ -38,7 +38,7 @@ local_one(const struct perf_opts *o, aemp_node *node, const aemp_id *ports,
 		return perf_err(PERF_EFAIL, "local: cannot start senders: %s",
 		                aemp_strerror(rc));
 	snprintf(label, sizeof(label), "local %s %zu B", r.variant, size);
-	rc = perf_tasks_run(o, label, t, i, NULL, 0, &r);
+	rc = perf_tasks_run(o, label, t, i, &r);
 	if (rc == 0)
 		perf_report(o, &r);
 	return rc;

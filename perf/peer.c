@@ -5,7 +5,7 @@
  * takes commands:
  *   flow SID SIZE WARMUP SECONDS COUNT BATCH SHARD TARGET   (add a sender)
  *   go             start the senders; answers "run" when all of them are
- *                  measuring, then "done MSGS T0 T1 GAPS REORDERS"
+ *                  measuring, then "done MSGS T0 T1 GAPS REORDERS WIRE"
  * and stops when the socket closes.  Any failure is one line "fail TEXT".
  *
  * Threads: main thread of the parent and of the child.
@@ -179,8 +179,9 @@ run_flows(struct child *ch)
 		return rc;
 	perf_child_say(&ch->ctl,
 	               "done %" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64
-	               " %" PRId64,
-	               r.msgs, r.t0_ns, r.t1_ns, r.gaps, r.reorders);
+	               " %" PRId64 " %" PRIu64,
+	               r.msgs, r.t0_ns, r.t1_ns, r.gaps, r.reorders,
+	               r.wire_bytes);
 	ch->nflows = 0;
 	return 0;
 }

@@ -98,6 +98,7 @@ struct perf_result {
 	double cpu_s;         /* CPU of every local process involved */
 	int cpu_partial;      /* a remote node's CPU is not included */
 	char transport[96];   /* as negotiated ("" unknown) */
+	uint64_t wire_bytes;  /* through our sockets, both ways (0: n/a) */
 	int tls;
 	int has_rtt;
 	double rtt_us[5]; /* p50, p90, p99, p99.9, max */
@@ -261,6 +262,10 @@ struct perf_task {
 	int64_t gaps, reorders;    /* -1: not checked */
 	struct perf_hist *hist;    /* pingers only */
 	aemp_node *node;
+	const pid_t *peers; /* processes whose CPU counts (besides ours) */
+	int npeers;
+	int64_t cpu0, cpu1;    /* CPU ns at the start and end of the window */
+	uint64_t wire0, wire1; /* socket bytes at the start and end */
 	void (*free_fn)(aemp_node *node, struct perf_task *t);
 	char err[320];
 };
@@ -280,6 +285,8 @@ struct perf_flow {
 	unsigned batch;
 	int shard; /* where the task runs */
 	char target[AEMP_ID_MAX];
+	const pid_t *peers; /* other processes of the run, for CPU */
+	int npeers;
 };
 
 void perf_flow_init(struct perf_flow *f, const struct perf_opts *o, size_t size,
@@ -293,16 +300,20 @@ int perf_pinger_start(aemp_node *node, const struct perf_flow *f,
                       struct perf_task **out);
 
 /* perf_tasks_run - wait (bounded, with the live line) for n tasks to
- * finish and fill r, with the CPU of this process and of peers over the
- * measured phase.  Returns 0 or PERF_EFAIL (message printed). */
+ * finish and fill r, with the CPU of this process and of the flows' peers
+ * over the measured window.  Returns 0 or PERF_EFAIL (message printed). */
 int perf_tasks_run(const struct perf_opts *o, const char *label,
-                   struct perf_task **t, int n, const pid_t *peers, int npeers,
-                   struct perf_result *r);
+                   struct perf_task **t, int n, struct perf_result *r);
+/* perf_task_mark - on the task's shard: CPU and socket bytes now, as the
+ * start (end 0) or the end (end 1) of the measured window. */
+void perf_task_mark(struct perf_task *t, int end);
 /* the two halves of perf_tasks_run */
 int perf_tasks_wait_run(const struct perf_opts *o, const char *label,
                         struct perf_task **t, int n);
 int perf_tasks_wait_done(const struct perf_opts *o, const char *label,
                          struct perf_task **t, int n, struct perf_result *r);
+/* perf_wire_bytes - bytes through node's sockets so far, both ways */
+uint64_t perf_wire_bytes(aemp_node *node);
 /* perf_cpu_sum - CPU ns of this process plus peers */
 int64_t perf_cpu_sum(const pid_t *peers, int npeers);
 

@@ -84,6 +84,7 @@ static int
 next_phase(struct perf_pinger *p, int ph, int64_t now)
 {
 	if (ph == PH_WARM && now >= p->deadline) {
+		perf_task_mark(&p->t, 0);
 		p->t.t0 = now;
 		p->base = p->seq;
 		p->deadline = now + (int64_t)(p->f.seconds * 1e9);
@@ -94,6 +95,7 @@ next_phase(struct perf_pinger *p, int ph, int64_t now)
 		if (p->f.count ? p->seq - p->base >= p->f.count
 		               : now >= p->deadline) {
 			p->t.t1 = now;
+			perf_task_mark(&p->t, 1);
 			perf_task_set(&p->t, PH_DONE);
 			return 1;
 		}
@@ -186,6 +188,8 @@ perf_pinger_start(aemp_node *node, const struct perf_flow *f,
 	}
 	p->node = node;
 	p->t.node = node;
+	p->t.peers = f->peers;
+	p->t.npeers = f->npeers;
 	p->f = *f;
 	p->payload = payload;
 	p->t.free_fn = pinger_free;

@@ -32,13 +32,15 @@ pingpong_one(const struct perf_opts *o, struct perf_duo *d, const char *framing,
 	for (i = 0; i < o->senders && rc == 0; i++) {
 		perf_flow_init(&f, o, size, i % o->shards,
 		               d->targets[i % d->ntargets].s);
+		f.peers = d->pids;
+		f.npeers = d->npids;
 		rc = perf_pinger_start(d->node, &f, &t[i]);
 	}
 	if (rc < 0)
 		return perf_err(PERF_EFAIL, "pingpong: cannot start: %s",
 		                aemp_strerror(rc));
 	snprintf(label, sizeof(label), "pingpong %zu B %s", size, framing);
-	rc = perf_tasks_run(o, label, t, i, d->pids, d->npids, &r);
+	rc = perf_tasks_run(o, label, t, i, &r);
 	if (rc != 0)
 		return rc;
 	if (raw > 0 && r.has_rtt)

@@ -177,7 +177,7 @@ jnum(char *buf, size_t cap, int ok, double v)
 static void
 json_row(const struct perf_result *r)
 {
-	char us[5][32], ratio[32], gaps[32], reord[32];
+	char us[5][32], ratio[32], gaps[32], reord[32], wire[32];
 	int i;
 
 	for (i = 0; i < 5; i++)
@@ -185,6 +185,8 @@ json_row(const struct perf_result *r)
 	jnum(ratio, sizeof(ratio), r->ratio >= 0, r->ratio);
 	jnum(gaps, sizeof(gaps), r->gaps >= 0, (double)r->gaps);
 	jnum(reord, sizeof(reord), r->reorders >= 0, (double)r->reorders);
+	jnum(wire, sizeof(wire), r->wire_bytes > 0 && r->msgs > 0,
+	     (double)r->wire_bytes / (double)r->msgs);
 	printf("{\"scenario\":\"%s\",\"variant\":\"%s\",\"size\":%zu,"
 	       "\"framing\":\"%s\",\"msgs\":%llu,\"seconds\":%.6f,"
 	       "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
@@ -192,12 +194,12 @@ json_row(const struct perf_result *r)
 	       "\"rtt_p999_us\":%s,\"rtt_max_us\":%s,\"cpu_s\":%.4f,"
 	       "\"cpu_s_per_m_msgs\":%.4f,\"cpu_remote_excluded\":%s,"
 	       "\"gaps\":%s,\"reorders\":%s,\"ratio_to_raw\":%s,"
-	       "\"tls\":%s,\"transport\":\"%s\"}\n",
+	       "\"tls\":%s,\"transport\":\"%s\",\"wire_bytes_per_msg\":%s}\n",
 	       r->scenario, r->variant, r->size, r->framing,
 	       (unsigned long long)r->msgs, r->secs, msg_rate(r), mb_rate(r),
 	       us[0], us[1], us[2], us[3], us[4], r->cpu_s, cpu_per_m(r),
 	       r->cpu_partial ? "true" : "false", gaps, reord, ratio,
-	       r->tls ? "true" : "false", r->transport);
+	       r->tls ? "true" : "false", r->transport, wire);
 }
 
 void

@@ -73,6 +73,30 @@ measured_sum(struct perf_task **t, int n)
 	return sum;
 }
 
+void
+perf_task_mark(struct perf_task *t, int end)
+{
+	int64_t cpu = perf_cpu_sum(t->peers, t->npeers);
+	uint64_t wire = perf_wire_bytes(t->node);
+
+	if (end) {
+		t->cpu1 = cpu;
+		t->wire1 = wire;
+	} else {
+		t->cpu0 = cpu;
+		t->wire0 = wire;
+	}
+}
+
+uint64_t
+perf_wire_bytes(aemp_node *node)
+{
+	aemp_stats st;
+
+	aemp_stats_get(node, &st);
+	return st.bytes_in + st.bytes_out;
+}
+
 int64_t
 perf_cpu_sum(const pid_t *peers, int npeers)
 {
@@ -215,30 +239,47 @@ task_error(struct perf_task **t, int n, int rc, const char *label)
 	return perf_err(PERF_EFAIL, "%s: %s", label, aemp_strerror(rc));
 }
 
+/* sum_window - the union of the tasks' windows: earliest start, latest
+ * end, of the clock and of the counters (which only grow). */
+static void
+sum_window(struct perf_task **t, int n, struct perf_result *r)
+{
+	int64_t t0 = INT64_MAX, t1 = 0, c0 = INT64_MAX, c1 = 0;
+	uint64_t w0 = UINT64_MAX, w1 = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		t0 = t[i]->t0 < t0 ? t[i]->t0 : t0;
+		t1 = t[i]->t1 > t1 ? t[i]->t1 : t1;
+		c0 = t[i]->cpu0 < c0 ? t[i]->cpu0 : c0;
+		c1 = t[i]->cpu1 > c1 ? t[i]->cpu1 : c1;
+		w0 = t[i]->wire0 < w0 ? t[i]->wire0 : w0;
+		w1 = t[i]->wire1 > w1 ? t[i]->wire1 : w1;
+	}
+	r->t0_ns = t0;
+	r->t1_ns = t1;
+	r->secs = (double)(t1 - t0) / 1e9;
+	r->cpu_s = (double)(c1 - c0) / 1e9;
+	r->wire_bytes = w1 - w0;
+}
+
 static void
 sum_up(struct perf_task **t, int n, struct perf_result *r)
 {
-	int64_t t0 = INT64_MAX, t1 = 0;
 	int i;
 
 	r->msgs = 0;
 	r->gaps = r->reorders = 0;
 	for (i = 0; i < n; i++) {
 		r->msgs += atomic_load(&t[i]->measured);
-		if (t[i]->t0 < t0)
-			t0 = t[i]->t0;
-		if (t[i]->t1 > t1)
-			t1 = t[i]->t1;
-		if (t[i]->gaps < 0 || r->gaps < 0)
+		if (t[i]->gaps < 0 || r->gaps < 0) {
 			r->gaps = r->reorders = -1;
-		else {
+		} else {
 			r->gaps += t[i]->gaps;
 			r->reorders += t[i]->reorders;
 		}
 	}
-	r->t0_ns = t0;
-	r->t1_ns = t1;
-	r->secs = (double)(t1 - t0) / 1e9;
+	sum_window(t, n, r);
 }
 
 static void
@@ -281,18 +322,9 @@ perf_tasks_wait_done(const struct perf_opts *o, const char *label,
 
 int
 perf_tasks_run(const struct perf_opts *o, const char *label,
-               struct perf_task **t, int n, const pid_t *peers, int npeers,
-               struct perf_result *r)
+               struct perf_task **t, int n, struct perf_result *r)
 {
-	int64_t cpu0, cpu1;
-	int rc;
+	int rc = perf_tasks_wait_run(o, label, t, n);
 
-	rc = perf_tasks_wait_run(o, label, t, n);
-	if (rc != 0)
-		return rc;
-	cpu0 = perf_cpu_sum(peers, npeers);
-	rc = perf_tasks_wait_done(o, label, t, n, r);
-	cpu1 = perf_cpu_sum(peers, npeers);
-	r->cpu_s = (double)(cpu1 - cpu0) / 1e9;
-	return rc;
+	return rc != 0 ? rc : perf_tasks_wait_done(o, label, t, n, r);
 }

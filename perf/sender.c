@@ -211,6 +211,7 @@ final_sync(struct perf_sender *s, const aemp_val *msg, size_t n)
 	int64_t got = 0, gaps = 0, reord = 0;
 
 	s->t.t1 = perf_now_ns();
+	perf_task_mark(&s->t, 1);
 	s->t.gaps = s->t.reorders = -1;
 	if (!s->node_port) {
 		if (n < 5 || !aemp_str_eq(&msg[0], "synced") ||
@@ -239,6 +240,7 @@ sender_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 
 	(void)node;
 	if (ph == PH_WSYNC) {
+		perf_task_mark(&s->t, 0);
 		s->t.t0 = perf_now_ns();
 		s->base = s->seq;
 		s->deadline = s->t.t0 + (int64_t)(s->f.seconds * 1e9);
@@ -310,6 +312,8 @@ perf_sender_start(aemp_node *node, const struct perf_flow *f,
 	}
 	s->node = node;
 	s->t.node = node;
+	s->t.peers = f->peers;
+	s->t.npeers = f->npeers;
 	s->f = *f;
 	s->node_port = perf_is_node_port(f->target);
 	/* Fault injection for the delivery check's own test

@@ -15,6 +15,7 @@ rows 2 "\$r->{variant} eq 'tcp stream' && \$r->{framing} eq 'raw'" \
 OUT=$(cat "$TMP/pair")
 rows 4 '$r->{ratio_to_raw} > 0 && $r->{variant} eq "1 sender" &&
 	$r->{transport} eq "plain TCP" && !$r->{tls} &&
+	$r->{wire_bytes_per_msg} > $r->{size} &&
 	$r->{framing} =~ /^(json|cbor)$/ && $r->{size} =~ /^(16|1000)$/' \
 	"pair: ratio to raw for each size and framing"
 
