@@ -322,6 +322,47 @@ duo_local(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 	return 0;
 }
 
+/* A port that does not exist drops every message silently; a monitor
+ * says so within a round trip (and a port that exists never fires). */
+struct probe {
+	atomic_int fired;
+	char reason[256];
+};
+
+static void
+probe_fired(aemp_node *node, const aemp_val *reason, size_t n, void *arg)
+{
+	struct probe *p = arg;
+	aemp_val all = aemp_array(reason, n);
+
+	(void)node;
+	if (aemp_json_format(&all, p->reason, sizeof(p->reason)) < 0)
+		snprintf(p->reason, sizeof(p->reason), "(unprintable)");
+	atomic_store(&p->fired, 1);
+}
+
+static int
+probe_port(aemp_node *node, const char *port)
+{
+	static struct probe p; /* the monitor may still fire later */
+	int64_t end = perf_now_ns() + 1000000000;
+	aemp_guard g;
+	int rc;
+
+	memset(p.reason, 0, sizeof(p.reason));
+	atomic_store(&p.fired, 0);
+	rc = aemp_mon(node, port, probe_fired, &p, &g);
+	if (rc < 0)
+		return perf_err(PERF_EFAIL, "port %s: %s", port,
+		                aemp_strerror(rc));
+	while (!atomic_load(&p.fired) && perf_now_ns() < end)
+		perf_sleep_ms(2);
+	aemp_guard_cancel(node, &g);
+	if (atomic_load(&p.fired))
+		return perf_err(PERF_EFAIL, "port %s: %s", port, p.reason);
+	return 0;
+}
+
 /* The --port of a --connect run: NODEID#NAME as is; NAME at the seed;
  * none (or "NODEID#"): the node port. */
 static int
@@ -358,7 +399,9 @@ duo_remote(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 		         d->remote.s);
 	d->ntargets = 1;
 	d->cpu_partial = 1;
-	return 0;
+	return perf_is_node_port(d->targets[0].s)
+	               ? 0
+	               : probe_port(d->node, d->targets[0].s);
 }
 
 /* perf_transport - what the connection to peer negotiated, waiting a

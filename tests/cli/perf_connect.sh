@@ -3,7 +3,8 @@
 # `aemp-perf serve` node, measured with --connect through its perf port
 # (delivery checked) and through its node port (any AEMP node: "devnull"
 # and the "snd" relay), with the secret on the command line or from the
-# configuration file; wrong secrets and unknown ports fail cleanly.
+# configuration file; wrong secrets and ports that do not exist fail
+# cleanly.
 . "$(dirname "$0")/perf_lib.bash"
 
 bg srv "$PERF" serve --bind 127.0.0.1:0 --secret perf-s3cret --nodeid psrv
@@ -33,6 +34,8 @@ rows 1 '$r->{msgs} > 0 && !defined $r->{gaps} && !defined $r->{reorders}' \
 perf_ok pair --json "${SHORT[@]}" --connect "$SRV" --port perf
 rows 1 "$SANE" "pair --connect, secret from the configuration file"
 
+perf_fails 1 'port psrv#nosuch: \["no_such_port",' \
+	pair "${SHORT[@]}" --connect "$SRV" --secret perf-s3cret --port nosuch
 perf_fails 1 "no connection to $SRV within 10 s" \
 	pingpong "${SHORT[@]}" --connect "$SRV" --secret wrong
 
