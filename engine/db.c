@@ -91,27 +91,36 @@ struct diff {
 	aemp_val *v;
 	size_t n;
 	size_t cap;
+	int own; /* keys are copies (they outlive entries) */
 };
 
 static int
 diff_add(struct diff *d, const char *k, size_t klen)
 {
+	size_t cap = d->cap ? 2 * d->cap : 16;
 	aemp_val *nv;
+	char *copy = NULL;
 
 	if (d->n == d->cap) {
-		d->cap = d->cap ? 2 * d->cap : 16;
-		nv = ring_realloc(d->v, d->cap * sizeof(aemp_val));
+		nv = ring_realloc(d->v, cap * sizeof(aemp_val));
 		if (nv == NULL)
 			return -ENOMEM;
 		d->v = nv;
+		d->cap = cap;
 	}
-	d->v[d->n++] = aemp_strn(k, klen);
+	if (d->own && (copy = eng_strndup(k, klen)) == NULL)
+		return -ENOMEM;
+	d->v[d->n++] = aemp_strn(copy ? copy : k, klen);
 	return 0;
 }
 
 static void
 diff_fini(struct diff *d)
 {
+	size_t i;
+
+	for (i = 0; d->own && i < d->n; i++)
+		ring_free((char *)(uintptr_t)d->v[i].u.s, d->v[i].len + 1);
 	ring_free(d->v, d->cap * sizeof(aemp_val));
 }
 
@@ -185,7 +194,8 @@ eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
                  size_t n)
 {
 	struct eng_global *g = eng_global(sh0->node);
-	struct diff a = {0}, c = {0}, d = {0};
+	/* deleted keys are copied: the mirror entries they name go away */
+	struct diff a = {0}, c = {0}, d = {.own = 1};
 	const aemp_val *set = n > 1 ? &args[1] : NULL;
 	struct eng_kv_ent *e;
 	struct eng_mirror *m;
@@ -199,8 +209,9 @@ eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
 		return;
 	m = e->val;
 	if (full) {
-		struct resync r = {
-		        set && set->type == AEMP_MAP ? set : NULL, &d, {0}};
+		struct resync r = {set && set->type == AEMP_MAP ? set : NULL,
+		                   &d,
+		                   {.own = 1}};
 
 		eng_kv_each(&m->map, resync_cb, &r);
 		d = r.gone;

@@ -11,7 +11,7 @@ for f in build/fuzz/tests/fuzz/*; do
 	work=$(mktemp -d)
 	[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
 	echo "fuzz: $name for ${secs}s"
-	if ! "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	if ! "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -error_exitcode=1 \
 		-print_final_stats=1 -artifact_prefix="tests/fuzz/" "$work" \
 		2>"build/fuzz/$name.log"; then
 		echo "fuzz: $name FAILED, see build/fuzz/$name.log and tests/fuzz/crash-*"

@@ -99,7 +99,7 @@ if [ "$fuzz_seconds" -gt 0 ] && [ -d build/fuzz/tests/fuzz ]; then
 		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
 		run_one "fuzz/$name (${fuzz_seconds}s)" /dev/null \
 			env ASAN_OPTIONS="$ASAN_OPTIONS" "$f" -max_total_time="$fuzz_seconds" \
-			-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -error_exitcode=1 \
 			-artifact_prefix="$work/" "$work"
 		grep -h 'stat::number_of_executed_units' "$logdir"/*"$name"*.log 2>/dev/null | \
 			sed "s/^/#   $name: /"
