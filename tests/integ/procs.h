@@ -6,19 +6,36 @@
  * (PR_SET_PDEATHSIG), and the driver kills and reaps every child at exit
  * and on SIGALRM/SIGTERM, so no process outlives a test.
  *
- * Threads: the driver's main thread.
+ * Also here, for the fault tests (tests/integ/fault_*.c):
+ *  - proc_node_new: a node from an ID and a JSON object of configure()
+ *    keys; proc_rss_kb: resident memory of a process; proc_latest: the
+ *    newest line of a child with a prefix; proc_sh: a shell command;
+ *    procs_netns_private: run the test in a network namespace of its own;
+ *  - sequence-checked streams (struct seq_tx, struct seq_rx): a producer
+ *    sends [SEQ] to a port as fast as allowed, monitors that port and,
+ *    after the monitor fired, re-monitors it and sends ["mark", SEQ]
+ *    before going on; the consumer checks that every hole in the sequence
+ *    is covered by a mark (aemp-protocol.md §4.6.7: nothing is delivered
+ *    after a loss until the sender's monitor has fired).
+ *
+ * Threads: the driver's main thread; seq_tx runs on shard 0 of its node
+ * and seq_rx on its port's shard, publishing counters through atomics.
  */
 #ifndef TESTS_INTEG_PROCS_H
 #define TESTS_INTEG_PROCS_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -174,6 +191,507 @@ free_port(void)
 	port = ntohs(sa.sin_port);
 	close(fd);
 	return port;
+}
+
+/* ---- nodes, memory, commands ---------------------------------------- */
+
+/*
+ * proc_node_new - a node "id" configured from conf_json, a JSON object of
+ * configure() keys (norc is implied; log_level 3, 9 with AEMP_TEST_LOG).
+ * Exits the process with a message on any error.  Returns new.
+ */
+static inline aemp_node *
+proc_node_new(const char *id, const char *conf_json)
+{
+	aemp_conf *c = NULL;
+	aemp_node *n = NULL;
+	aemp_val *m = NULL;
+	char key[64];
+	uint32_t i;
+	int rc;
+
+	if (aemp_conf_new(&c) < 0 ||
+	    aemp_json_parse(conf_json, strlen(conf_json), &m) < 0 ||
+	    m->type != AEMP_MAP) {
+		fprintf(stderr, "%s: bad configuration %s\n", id, conf_json);
+		exit(1);
+	}
+	aemp_conf_set_json(c, "norc", "true");
+	aemp_conf_set_str(c, "nodeid", id);
+	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "3");
+	for (i = 0; i < m->len; i++) {
+		const aemp_val *k = &m->u.a[2 * i];
+
+		snprintf(key, sizeof(key), "%.*s", (int)k->len, k->u.s);
+		if (aemp_conf_set(c, key, &m->u.a[2 * i + 1]) < 0) {
+			fprintf(stderr, "%s: %s: %s\n", id, key, aemp_errmsg());
+			exit(1);
+		}
+	}
+	aemp_val_free(m);
+	rc = aemp_node_new(c, &n);
+	aemp_conf_free(c);
+	if (rc < 0) {
+		fprintf(stderr, "node %s: %s (%s)\n", id, aemp_strerror(rc),
+		        aemp_errmsg());
+		exit(1);
+	}
+	return n;
+}
+
+/* proc_first_addr - the first listener of n ("IP:PORT") into out. */
+static inline void
+proc_first_addr(aemp_node *n, char *out, size_t cap)
+{
+	char lst[512];
+	aemp_val *v = NULL;
+
+	out[0] = '\0';
+	aemp_node_listeners(n, lst, sizeof(lst));
+	if (aemp_json_parse(lst, strlen(lst), &v) == 0 && v->len > 0)
+		snprintf(out, cap, "%.*s", (int)v->u.a[0].len, v->u.a[0].u.s);
+	aemp_val_free(v);
+}
+
+/* proc_rss_kb - resident set of process pid (0: this one) in KiB, or -1. */
+static inline long
+proc_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/self/status");
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/* proc_latest - like proc_line, but the newest line with prefix among
+ * those that arrived within timeout (waits for the first one only). */
+static inline int
+proc_latest(int i, const char *prefix, char *out, size_t cap, double timeout)
+{
+	if (proc_line(i, prefix, out, cap, timeout) < 0)
+		return -1;
+	/* a short timeout, not 0: proc_line reads the pipe only while its
+	 * deadline is ahead, and older lines may still wait there */
+	while (proc_line(i, prefix, out, cap, 0.002) == 0)
+		;
+	return 0;
+}
+
+/* stat_get - the number after "key=" in a "stat ..." line, or -1. */
+static inline long
+stat_get(const char *line, const char *key)
+{
+	size_t k = strlen(key);
+	const char *p;
+
+	for (p = line; (p = strstr(p, key)) != NULL; p += k) {
+		if ((p == line || p[-1] == ' ') && p[k] == '=')
+			return strtol(p + k + 1, NULL, 10);
+	}
+	return -1;
+}
+
+/* proc_sh - run a shell command (printf-style); its output is shown with
+ * AEMP_TEST_LOG only.  Returns the exit status, or -1. */
+static inline int proc_sh(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
+
+static inline int
+proc_sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (getenv("AEMP_TEST_LOG") == NULL)
+		strncat(cmd, " >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	else
+		printf("# $ %s\n", cmd);
+	st = system(cmd);
+	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/*
+ * procs_netns_private - move this process into a new network namespace
+ * with only the loopback interface (up), before any thread exists.  Child
+ * processes inherit it; it disappears with the last of them, so there is
+ * nothing to clean up, even after a crash.  Returns 0, or -1 (not root,
+ * or `ip` missing) with a reason in why.
+ */
+static inline int
+procs_netns_private(char *why, size_t cap)
+{
+	if (unshare(CLONE_NEWNET) < 0) {
+		snprintf(why, cap, "cannot create a network namespace: %s",
+		         strerror(errno));
+		return -1;
+	}
+	if (proc_sh("ip link set lo up") != 0) {
+		snprintf(why, cap, "`ip link set lo up` failed (iproute2)");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- sequence-checked streams --------------------------------------- */
+
+/* A producer: [SEQ] to dest, back pressure respected, monitored. */
+struct seq_tx {
+	aemp_node *node;
+	char dest[AEMP_ID_MAX];
+	aemp_ref ref;
+	double rate;   /* messages per second, 0: as fast as allowed */
+	int64_t seq;   /* next sequence number */
+	int need_mon;  /* the monitor fired: re-monitor, then mark */
+	int need_mark; /* send ["mark", seq] before the next data */
+	double t0, sent_budget;
+	atomic_long sent;    /* messages accepted by aemp_snd */
+	atomic_long eagain;  /* -EAGAIN results */
+	atomic_long fires;   /* monitor firings */
+	atomic_long stopped; /* set by the driver: stop sending */
+	atomic_long first_fire_ns;
+	char reason[256]; /* first monitor reason (JSON) since the driver
+	                     cleared it */
+};
+
+static inline void seq_tx_tick(aemp_node *n, void *arg);
+
+static inline void
+seq_tx_fired(aemp_node *n, const aemp_val *reason, size_t cnt, void *arg)
+{
+	struct seq_tx *t = arg;
+	aemp_val a = aemp_array(reason, cnt);
+
+	(void)n;
+	if (t->reason[0] == '\0' &&
+	    aemp_json_format(&a, t->reason, sizeof(t->reason)) < 0)
+		snprintf(t->reason, sizeof(t->reason), "?");
+	if (atomic_fetch_add(&t->fires, 1) == 0)
+		atomic_store(&t->first_fire_ns, (long)(tu_now() * 1e9));
+	t->need_mon = 1;
+}
+
+/* seq_tx_send - data messages allowed now; returns how many went out. */
+static inline long
+seq_tx_send(aemp_node *n, struct seq_tx *t, long max)
+{
+	long k;
+	int rc;
+
+	if (t->need_mon) {
+		if (aemp_mon(n, t->dest, seq_tx_fired, t, NULL) < 0)
+			return 0;
+		t->need_mon = 0;
+		t->need_mark = 1;
+	}
+	if (t->need_mark) {
+		rc = aemp_snd(n, t->dest,
+		              AEMP_MSG(aemp_str("mark"), aemp_int(t->seq)));
+		if (rc < 0)
+			return 0;
+		t->need_mark = 0;
+	}
+	for (k = 0; k < max && !t->need_mon; k++) {
+		rc = aemp_snd_ref(n, t->ref, AEMP_MSG(aemp_int(t->seq)));
+		if (rc == -EAGAIN) {
+			atomic_fetch_add(&t->eagain, 1);
+			break;
+		}
+		if (rc < 0)
+			break;
+		t->seq++;
+	}
+	atomic_fetch_add(&t->sent, k);
+	return k;
+}
+
+static inline void
+seq_tx_tick(aemp_node *n, void *arg)
+{
+	struct seq_tx *t = arg;
+	long max = 4096, k;
+
+	if (atomic_load(&t->stopped))
+		return;
+	if (t->rate > 0) {
+		double allowed = (tu_now() - t->t0) * t->rate;
+
+		max = (long)(allowed - t->sent_budget);
+		if (max > 4096)
+			max = 4096;
+	}
+	k = max > 0 ? seq_tx_send(n, t, max) : 0;
+	t->sent_budget += (double)k;
+	/* a full batch: go on next turn; else give the CPU back for 1 ms */
+	aemp_after(n, k == 4096 ? 0 : 0.001, seq_tx_tick, t, NULL);
+}
+
+/* seq_tx_start - start t (zeroed by the caller) sending to dest at rate
+ * messages/s (0: unlimited), from shard 0 of n.  Returns 0 or < 0. */
+static inline int
+seq_tx_start(aemp_node *n, struct seq_tx *t, const char *dest, double rate)
+{
+	int rc;
+
+	t->node = n;
+	snprintf(t->dest, sizeof(t->dest), "%s", dest);
+	t->rate = rate;
+	t->t0 = tu_now();
+	t->need_mon = 1;
+	if ((rc = aemp_ref_new(n, dest, &t->ref)) < 0)
+		return rc;
+	return aemp_exec(n, 0, seq_tx_tick, t);
+}
+
+/* A consumer port's state. */
+struct seq_rx {
+	int64_t expect; /* next sequence number */
+	int64_t mark;   /* newest mark since the last data, -1: none */
+	atomic_long recv;
+	atomic_long marks;
+	atomic_long gaps;       /* holes covered by a mark */
+	atomic_long lost;       /* messages in those holes */
+	atomic_long violations; /* holes without a mark, or going back */
+	atomic_long last_ns;    /* time of the last data message */
+	char first_violation[128];
+	long (*work)(void); /* optional per-message cost (slow consumer) */
+};
+
+/* seq_rx_handler - aemp_rcv handler with arg = struct seq_rx *. */
+static inline int
+seq_rx_handler(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
+{
+	struct seq_rx *r = arg;
+	int64_t g = -1;
+
+	(void)n;
+	if (cnt == 2 && aemp_str_eq(&msg[0], "mark")) {
+		aemp_get_int(&msg[1], &g);
+		r->mark = g > r->mark ? g : r->mark;
+		atomic_fetch_add(&r->marks, 1);
+		return 0;
+	}
+	if (cnt != 1 || aemp_get_int(&msg[0], &g) < 0)
+		return 0;
+	if (g != r->expect) {
+		if (g > r->expect && r->mark > r->expect && r->mark <= g) {
+			atomic_fetch_add(&r->gaps, 1);
+			atomic_fetch_add(&r->lost, g - r->expect);
+		} else if (atomic_fetch_add(&r->violations, 1) == 0) {
+			snprintf(r->first_violation, sizeof(r->first_violation),
+			         "expected %lld, got %lld, last mark %lld",
+			         (long long)r->expect, (long long)g,
+			         (long long)r->mark);
+		}
+	}
+	r->expect = g + 1;
+	r->mark = -1;
+	atomic_fetch_add(&r->recv, 1);
+	atomic_store(&r->last_ns, (long)(tu_now() * 1e9));
+	if (r->work != NULL)
+		r->work();
+	return 0;
+}
+
+/* seq_rx_open - port `port` (a local ID) consuming a stream into r. */
+static inline int
+seq_rx_open(aemp_node *n, const char *port, struct seq_rx *r)
+{
+	r->mark = -1;
+	return aemp_rcv(n, port, seq_rx_handler, r);
+}
+
+/* ---- round trips ---------------------------------------------------- */
+
+/* A pinger: one cal at a time to an echo port, round trips recorded. */
+struct pinger {
+	aemp_node *node;
+	char port[AEMP_ID_MAX];
+	atomic_int busy;
+	double t0;
+	atomic_long ok;
+	atomic_long failed;
+	atomic_long max_us; /* slowest round trip since the last reset */
+};
+
+static inline void
+pinger_done(aemp_node *n, int status, const aemp_val *reply, size_t cnt,
+            void *arg)
+{
+	struct pinger *p = arg;
+	long us = (long)((tu_now() - p->t0) * 1e6);
+
+	(void)n;
+	(void)reply;
+	(void)cnt;
+	if (status == 0) {
+		atomic_fetch_add(&p->ok, 1);
+		if (us > atomic_load(&p->max_us))
+			atomic_store(&p->max_us, us);
+	} else {
+		atomic_fetch_add(&p->failed, 1);
+	}
+	atomic_store(&p->busy, 0);
+}
+
+/* pinger_tick - start the next round trip unless one is running; call it
+ * from the driver's wait loops. */
+static inline void
+pinger_tick(struct pinger *p)
+{
+	if (atomic_exchange(&p->busy, 1))
+		return;
+	p->t0 = tu_now();
+	if (aemp_cal(p->node, p->port, AEMP_MSG(aemp_str("ping")), pinger_done,
+	             p, 2.0, NULL) < 0) {
+		atomic_fetch_add(&p->failed, 1);
+		atomic_store(&p->busy, 0);
+	}
+}
+
+/* echo_handler - answers a cal: replies "pong" to the last element. */
+static inline int
+echo_handler(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
+{
+	char to[AEMP_ID_MAX];
+
+	(void)arg;
+	if (cnt == 0 || msg[cnt - 1].type != AEMP_STR)
+		return 0;
+	snprintf(to, sizeof(to), "%.*s", (int)msg[cnt - 1].len,
+	         msg[cnt - 1].u.s);
+	return aemp_snd(n, to, AEMP_MSG(aemp_str("pong")));
+}
+
+/* ---- the generic node role ------------------------------------------ */
+
+#define ROLE_MAX 8
+
+struct role {
+	aemp_node *node;
+	struct seq_rx rx[ROLE_MAX];
+	struct seq_tx tx[ROLE_MAX];
+	int nrx, ntx;
+	int told[ROLE_MAX];
+};
+
+/* role_open - the ports and streams of argv (see proc_role_node). */
+static inline void
+role_open(struct role *r, char **argv)
+{
+	char port[AEMP_ID_MAX];
+	int i = 2;
+
+	while (argv[i] != NULL && argv[i + 1] != NULL) {
+		snprintf(port, sizeof(port), "%s#%s", argv[0], argv[i + 1]);
+		if (strcmp(argv[i], "tx") == 0 && argv[i + 2] != NULL &&
+		    r->ntx < ROLE_MAX) {
+			if (seq_tx_start(r->node, &r->tx[r->ntx++], argv[i + 1],
+			                 atof(argv[i + 2])) < 0)
+				exit(3);
+			i += 3;
+			continue;
+		}
+		if (strcmp(argv[i], "rx") == 0 && r->nrx < ROLE_MAX)
+			seq_rx_open(r->node, port, &r->rx[r->nrx++]);
+		else if (strcmp(argv[i], "echo") == 0)
+			aemp_rcv(r->node, port, echo_handler, NULL);
+		else
+			exit(2);
+		i += 2;
+	}
+}
+
+/* role_stat - one "stat ..." line of r into line. */
+static inline void
+role_stat(struct role *r, char *line, size_t cap)
+{
+	double now = tu_now();
+	aemp_stats st;
+	size_t len;
+	int i;
+
+	aemp_stats_get(r->node, &st);
+	len = (size_t)snprintf(line, cap,
+	                       "stat rss=%ld pkts_in=%llu delivered=%llu "
+	                       "conns=%llu",
+	                       proc_rss_kb(0),
+	                       (unsigned long long)st.packets_in,
+	                       (unsigned long long)st.msgs_delivered,
+	                       (unsigned long long)st.connections);
+	for (i = 0; i < r->nrx && len < cap - 200; i++) {
+		struct seq_rx *x = &r->rx[i];
+		long last = atomic_load(&x->last_ns);
+
+		len += (size_t)snprintf(
+		        line + len, cap - len,
+		        " rx%d.recv=%ld rx%d.viol=%ld rx%d.gaps=%ld "
+		        "rx%d.lost=%ld rx%d.marks=%ld rx%d.idle_ms=%ld",
+		        i, atomic_load(&x->recv), i,
+		        atomic_load(&x->violations), i, atomic_load(&x->gaps),
+		        i, atomic_load(&x->lost), i, atomic_load(&x->marks), i,
+		        last ? (long)((now - (double)last / 1e9) * 1e3) : -1);
+	}
+	for (i = 0; i < r->ntx && len < cap - 100; i++)
+		len += (size_t)snprintf(
+		        line + len, cap - len,
+		        " tx%d.sent=%ld tx%d.eagain=%ld tx%d.fires=%ld", i,
+		        atomic_load(&r->tx[i].sent), i,
+		        atomic_load(&r->tx[i].eagain), i,
+		        atomic_load(&r->tx[i].fires));
+}
+
+/*
+ * proc_role_node - a child process running one node:
+ *   ID CONF_JSON [rx NAME | echo NAME | tx DEST RATE]...
+ * rx NAME consumes a stream on port ID#NAME (seq_rx), echo NAME answers
+ * cals on ID#NAME, tx DEST RATE produces a stream to DEST (seq_tx; rate
+ * messages/s, 0: unlimited).  Prints "addr IP:PORT" (or "addr -"), then
+ * every 100 ms a line
+ *   stat rss=KB pkts_in=N delivered=N conns=N
+ *        rx0.recv=N rx0.viol=N rx0.gaps=N rx0.lost=N rx0.marks=N
+ *        rx0.idle_ms=N ... tx0.sent=N tx0.eagain=N tx0.fires=N ...
+ * and once per consumer with a violation "violation rxN TEXT".  Runs
+ * until killed.
+ */
+static inline int
+proc_role_node(char **argv)
+{
+	static struct role r;
+	char line[2048], addr[128];
+	int i;
+
+	r.node = proc_node_new(argv[0], argv[1]);
+	tu_start(r.node);
+	role_open(&r, argv);
+	proc_first_addr(r.node, addr, sizeof(addr));
+	printf("addr %s\n", addr[0] ? addr : "-");
+	for (;;) {
+		role_stat(&r, line, sizeof(line));
+		printf("%s\n", line);
+		for (i = 0; i < r.nrx; i++) {
+			if (atomic_load(&r.rx[i].violations) && !r.told[i]++)
+				printf("violation rx%d %s\n", i,
+				       r.rx[i].first_violation);
+		}
+		usleep(100000);
+	}
+	return 0;
 }
 
 #endif /* TESTS_INTEG_PROCS_H */
