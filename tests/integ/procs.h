@@ -469,7 +469,7 @@ struct seq_rx {
 	atomic_long violations; /* holes without a mark, or going back */
 	atomic_long last_ns;    /* time of the last data message */
 	char first_violation[128];
-	long (*work)(void); /* optional per-message cost (slow consumer) */
+	long work_ns; /* busy time per message (a slow consumer), 0: none */
 };
 
 /* seq_rx_handler - aemp_rcv handler with arg = struct seq_rx *. */
@@ -503,8 +503,12 @@ seq_rx_handler(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 	r->mark = -1;
 	atomic_fetch_add(&r->recv, 1);
 	atomic_store(&r->last_ns, (long)(tu_now() * 1e9));
-	if (r->work != NULL)
-		r->work();
+	if (r->work_ns > 0) {
+		double until = tu_now() + (double)r->work_ns / 1e9;
+
+		while (tu_now() < until)
+			;
+	}
 	return 0;
 }
 
@@ -607,6 +611,13 @@ role_open(struct role *r, char **argv)
 			i += 3;
 			continue;
 		}
+		if (strcmp(argv[i], "slow") == 0 && argv[i + 2] != NULL &&
+		    r->nrx < ROLE_MAX) {
+			r->rx[r->nrx].work_ns = atol(argv[i + 2]);
+			seq_rx_open(r->node, port, &r->rx[r->nrx++]);
+			i += 3;
+			continue;
+		}
 		if (strcmp(argv[i], "rx") == 0 && r->nrx < ROLE_MAX)
 			seq_rx_open(r->node, port, &r->rx[r->nrx++]);
 		else if (strcmp(argv[i], "echo") == 0)
@@ -658,8 +669,9 @@ role_stat(struct role *r, char *line, size_t cap)
 
 /*
  * proc_role_node - a child process running one node:
- *   ID CONF_JSON [rx NAME | echo NAME | tx DEST RATE]...
- * rx NAME consumes a stream on port ID#NAME (seq_rx), echo NAME answers
+ *   ID CONF_JSON [rx NAME | slow NAME NS | echo NAME | tx DEST RATE]...
+ * rx NAME consumes a stream on port ID#NAME (seq_rx), slow NAME NS too,
+ * spending NS nanoseconds of CPU per message, echo NAME answers
  * cals on ID#NAME, tx DEST RATE produces a stream to DEST (seq_tx; rate
  * messages/s, 0: unlimited).  Prints "addr IP:PORT" (or "addr -"), then
  * every 100 ms a line
