@@ -38,8 +38,9 @@ namespace od = simdjson::ondemand;
 namespace
 {
 
-/* Room per iterate_many batch: the run must fit in one batch. */
-constexpr size_t JSON_MIN_BATCH = 1 << 20;
+/* Least room per iterate_many batch (the parser keeps ~5 bytes per byte
+ * of it): the run must fit in one batch, and runs stop near 128 KiB. */
+constexpr size_t JSON_MIN_BATCH = 128 << 10;
 
 struct json_state {
 	od::parser parser;
@@ -499,16 +500,28 @@ cod_json_decode_run(struct cod_tape *t, const uint8_t *p, size_t len,
                     void *arg)
 {
 	const aemp_val *pkt;
-	size_t i = 0;
-	int rc, by_cb = 0;
+	size_t i = 0, nb = npk;
+	uint8_t after = p[len];
+	int rc = 0, by_cb = 0;
 
-	rc = json_run_many(t, p, len, pk, npk, cb, arg, &i, &by_cb);
-	if (rc == 0 || by_cb || rc == -ENOMEM)
+	/*
+	 * iterate_many reads the byte after its input: when that is ',' or
+	 * ']', a malformed last document can pass ("[1,,2]" then ","), so
+	 * the run stops before a packet not followed by whitespace or the
+	 * next packet's '[', and that packet is parsed alone.
+	 */
+	if (!(after == ' ' || after == '\n' || after == '\r' || after == '\t' ||
+	      after == '['))
+		nb--;
+	if (nb >= 2)
+		rc = json_run_many(t, p, pk[nb - 1].off + pk[nb - 1].len, pk,
+		                   nb, cb, arg, &i, &by_cb);
+	if (by_cb || rc == -ENOMEM)
 		return rc;
 	/*
-	 * The run failed as a whole (simdjson checks UTF-8 for the whole run
-	 * before the first packet): go on one packet at a time, so the
-	 * packets before the bad one still come out, as with any split.
+	 * The rest, and all of a run that failed as a whole (simdjson checks
+	 * the UTF-8 of the whole run first), one packet at a time: the
+	 * packets before a bad one still come out, as with any split.
 	 */
 	for (; i < npk; i++) {
 		rc = json_decode_one(t, p + pk[i].off, pk[i].len, 1, &pkt);

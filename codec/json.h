@@ -47,8 +47,8 @@ struct cod_span {
 /*
  * cod_json_decode_run - decode npk packets lying at p + pk[i].off, in
  * order, in one pass of the parser over p[pk[0].off..len) (padded; only
- * whitespace between the packets), and call cb(arg, pkt, raw, rawlen) for
- * each.  pk comes from the boundary scanner, so every span is one
+ * whitespace between the packets; len is the end of the last packet),
+ * and call cb(arg, pkt, raw, rawlen) for each.  pk comes from the boundary scanner, so every span is one
  * bracket-balanced array.  Returns 0, cb's non-zero return, or the errors
  * of cod_json_decode (after delivering the packets before the bad one).
  */

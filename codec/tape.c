@@ -59,17 +59,22 @@ tape_grow(void **arr, size_t *cap, size_t len, size_t more, size_t sz,
 }
 
 /* Container pointers of this decode into the old t->v (at address old,
- * now freed: only the number is used) follow it to nv. */
+ * ocap values, now freed: only the numbers are used) follow it to nv.
+ * Reserved slots not yet written may hold anything: pointers outside the
+ * old block are left alone (the slot is overwritten later anyway). */
 static void
-tape_rebase(aemp_val *x, size_t n, uintptr_t old, const aemp_val *nv)
+tape_rebase(aemp_val *x, size_t n, uintptr_t old, size_t ocap,
+            const aemp_val *nv)
 {
+	uintptr_t a;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if ((x[i].type == AEMP_ARRAY || x[i].type == AEMP_MAP) &&
-		    x[i].u.a != NULL)
-			x[i].u.a = nv + ((uintptr_t)x[i].u.a - old) /
-			                        sizeof(aemp_val);
+		if (x[i].type != AEMP_ARRAY && x[i].type != AEMP_MAP)
+			continue;
+		a = (uintptr_t)x[i].u.a;
+		if (a >= old && a - old <= ocap * sizeof(aemp_val))
+			x[i].u.a = nv + (a - old) / sizeof(aemp_val);
 	}
 }
 
@@ -77,13 +82,14 @@ int
 cod_tape_grow_v(struct cod_tape *t, size_t more)
 {
 	uintptr_t old = (uintptr_t)t->v;
+	size_t ocap = t->vcap;
 	int rc;
 
 	rc = tape_grow((void **)&t->v, &t->vcap, t->vlen, more,
 	               sizeof(aemp_val), TAPE_MIN_VALS);
 	if (rc == 0 && old != 0 && (uintptr_t)t->v != old) {
-		tape_rebase(t->v, t->vlen, old, t->v);
-		tape_rebase(t->stk, t->stklen, old, t->v);
+		tape_rebase(t->v, t->vlen, old, ocap, t->v);
+		tape_rebase(t->stk, t->stklen, old, ocap, t->v);
 	}
 	return rc;
 }

@@ -274,6 +274,11 @@ test_json_errors(void)
 	check_err(COD_JSON, 1000, "[1]\n[\"\",\"a\"2.5,{}]]", 19,
 	          AEMP_EMALFORMED, 1);
 	check_err(COD_JSON, 1000, "[1][{]}][2]", 11, AEMP_EMALFORMED, 1);
+	/* a bad last packet of a run followed by ',' or ']' */
+	check_err(COD_JSON, 1000, "[1]\n[\"g_,\"22,,3],\"x\":1}]]", 25,
+	          AEMP_EMALFORMED, 1);
+	check_err(COD_JSON, 1000, "[1][2][1,,2],", 13, AEMP_EMALFORMED, 2);
+	check_err(COD_JSON, 1000, "[1][2][1 2]]", 12, AEMP_EMALFORMED, 2);
 	/* a backslash escapes the next byte even outside strings: here the
 	 * packet after [1] is still open */
 	check_err(COD_JSON, 1000, "[1][\\][2]", 9, 0, 1);
