@@ -5,8 +5,12 @@
  *
  * A packet is one array [DEST_PORTNAME, ELEMENT...] (§3.1).  Decoders turn
  * bytes into aemp_val trees held in a reusable tape; strings point into the
- * input bytes where the framing allows (CBOR always, JSON when the string
- * has no escapes) and into the tape's scratch space otherwise.
+ * input bytes where the framing allows (CBOR except indefinite-length
+ * strings and integer map keys, JSON when the string has no escapes) and
+ * otherwise into the tape's scratch space or the JSON parser's string
+ * buffer, both owned by the tape.  Integers outside int64 decode as
+ * AEMP_FLOAT (JSON and CBOR alike); CBOR byte strings carry AEMP_VF_BYTES.
+ * docs/wire.md ("Framing") has the full mapping and the design.
  *
  * Bounds: nesting deeper than AEMP_MAX_DEPTH gives AEMP_EDEPTH, a packet
  * longer than the stream's max_packet gives AEMP_ETOOBIG (detected as soon
