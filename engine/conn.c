@@ -604,6 +604,14 @@ conn_free(struct eng_conn *c)
 	ring_free(c, sizeof(*c));
 }
 
+/* eng_conn_discard - free a connection that was moving between shards
+ * when the node stopped (its hand-over record was never read). */
+void
+eng_conn_discard(struct eng_conn *c)
+{
+	conn_free(c);
+}
+
 /* dirty_del - take c off the shard's flush list (it is being freed or
  * leaves the shard). */
 static void

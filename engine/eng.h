@@ -542,6 +542,9 @@ int eng_spawn_local(struct eng_shard *sh, const char *name, size_t namelen,
                     const char *func, size_t funclen, const aemp_val *args,
                     size_t n, int must);
 void eng_after_free(struct eng_shard *sh, struct eng_after *a);
+/* eng_rec_discard - free what a record left in a queue at node free
+ * references (out-of-line payloads, posted calls, moving connections). */
+void eng_rec_discard(uint32_t kind, const uint8_t *p, size_t len);
 /* eng_cal_free - a pending call left when the node is freed. */
 void eng_cal_free(struct eng_obj *o);
 

@@ -342,6 +342,7 @@ int eng_conn_dial(struct eng_shard *sh, const struct eng_addr *addr,
 void eng_conn_fail(struct eng_conn *c, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 void eng_conn_close(struct eng_conn *c);
+void eng_conn_discard(struct eng_conn *c);
 void eng_conn_adopt(struct eng_shard *sh, struct eng_conn *c);
 void eng_conn_mark_dirty(struct eng_conn *c);
 /* eng_conn_encode - append [name, segs...] in the connection's framing. */

@@ -20,7 +20,7 @@
 
 #include "crypto/crypto.h"
 #include "engine/eng.h"
-#include "engine/net.h"
+#include "engine/netint.h"
 #include "ring/alloc.h"
 
 static const char alnum[] =
@@ -318,8 +318,29 @@ aemp_node_run(aemp_node *node)
 	return aemp_node_wait(node);
 }
 
-/* discard_queues - free what records still reference (out-of-line
- * payloads, posted calls) once no shard runs. */
+void
+eng_rec_discard(uint32_t kind, const uint8_t *p, size_t len)
+{
+	if (kind == REC_BIG) {
+		struct eng_big *b;
+
+		memcpy(&b, p, sizeof(b));
+		ring_free(b, sizeof(*b) + b->cap);
+	} else if (kind == REC_CALL) {
+		struct eng_call *c;
+
+		memcpy(&c, p, sizeof(c));
+		eng_call_free(c);
+	} else if (kind == REC_NET && len > sizeof(void *) &&
+	           p[0] == NET_HANDOVER) {
+		struct eng_conn *c;
+
+		memcpy(&c, p + 1, sizeof(c));
+		eng_conn_discard(c);
+	}
+}
+
+/* discard_queue - free what records still reference once no shard runs. */
 static void
 discard_queue(struct ring_spsc *q)
 {
@@ -329,17 +350,7 @@ discard_queue(struct ring_spsc *q)
 
 	ring_spsc_publish(q);
 	while ((p = ring_spsc_front(q, &kind, &len)) != NULL) {
-		if (kind == REC_BIG) {
-			struct eng_big *b;
-
-			memcpy(&b, p, sizeof(b));
-			ring_free(b, sizeof(*b) + b->cap);
-		} else if (kind == REC_CALL) {
-			struct eng_call *c;
-
-			memcpy(&c, p, sizeof(c));
-			eng_call_free(c);
-		}
+		eng_rec_discard(kind, p, len);
 		ring_spsc_pop(q);
 	}
 }

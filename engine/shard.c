@@ -56,12 +56,7 @@ free_ovf(struct eng_ovfq *oq)
 
 	for (o = oq->head; o != NULL; o = next) {
 		next = o->next;
-		if (o->kind == REC_BIG) {
-			struct eng_big *b;
-
-			memcpy(&b, o->data, sizeof(b));
-			ring_free(b, sizeof(*b) + b->cap);
-		}
+		eng_rec_discard(o->kind, o->data, o->len);
 		ring_free(o, sizeof(*o) + o->cap);
 	}
 	oq->head = oq->tail = NULL;

@@ -243,13 +243,10 @@ run_pair(const struct spec *sa, const struct spec *sb, const char *over,
 }
 
 /*
- * quiet - wait until neither node has a connection in its handshake.
- * Refused nodes keep dialling; freeing one while a connection is being
- * handed to another shard can lose it: a NET_HANDOVER record published in
- * a shard's last loop turn, after the target shard's last drain, is never
- * read (a shutdown race of the shard layer, not of TLS; reported).  Seeds
- * retry after 1.2 s at the earliest, so the pause between attempts is
- * long enough.
+ * quiet - wait until neither node has a connection in its handshake, so
+ * freeing the nodes does not interrupt a refusal being logged.  (Freeing
+ * a node while a connection moves between shards is safe: the node frees
+ * the hand-over records nobody read.)
  */
 static void
 quiet(aemp_node *a, aemp_node *b)
