@@ -26,6 +26,11 @@ static int nkept;
  * no progress for this long fails it. */
 #define STALL_NS ((int64_t)10 * 1000000000)
 
+/* How often the main thread looks.  The tasks take their own times, so
+ * this only delays the report; waking often would disturb the shard
+ * threads being measured (on two CPUs, every wake-up competes). */
+#define POLL_MS 20
+
 void
 perf_task_keep(struct perf_task *t)
 {
@@ -155,7 +160,7 @@ wait_for(const struct perf_opts *o, const char *label, struct perf_task **t,
 	while ((ph = phase_min(t, n)) < phase) {
 		if (ph == PH_FAILED)
 			return -EIO;
-		perf_sleep_ms(2);
+		perf_sleep_ms(POLL_MS);
 		now = perf_now_ns();
 		now_sum = measured_sum(t, n);
 		a = activity(t, n);
@@ -188,7 +193,7 @@ wait_started(struct perf_task **t, int n, double warmup_s)
 			return -EIO;
 		if (perf_now_ns() > end)
 			return -ETIMEDOUT;
-		perf_sleep_ms(1);
+		perf_sleep_ms(POLL_MS);
 	}
 	return 0;
 }
