@@ -41,6 +41,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/engine_util.h"
+
 extern char **environ;
 
 #define PROC_MAX 16
@@ -365,7 +367,8 @@ struct seq_tx {
 	atomic_long fires;   /* monitor firings */
 	atomic_long stopped; /* set by the driver: stop sending */
 	atomic_long first_fire_ns;
-	char reason[256]; /* first monitor reason (JSON) since the driver
+	atomic_long fire_seq; /* next sequence number at the last firing */
+	char reason[256];     /* first monitor reason (JSON) since the driver
 	                     cleared it */
 };
 
@@ -381,6 +384,7 @@ seq_tx_fired(aemp_node *n, const aemp_val *reason, size_t cnt, void *arg)
 	if (t->reason[0] == '\0' &&
 	    aemp_json_format(&a, t->reason, sizeof(t->reason)) < 0)
 		snprintf(t->reason, sizeof(t->reason), "?");
+	atomic_store(&t->fire_seq, (long)t->seq);
 	if (atomic_fetch_add(&t->fires, 1) == 0)
 		atomic_store(&t->first_fire_ns, (long)(tu_now() * 1e9));
 	t->need_mon = 1;
@@ -686,6 +690,7 @@ proc_role_node(char **argv)
 {
 	static struct role r;
 	char line[2048], addr[128];
+	long fires[ROLE_MAX] = {0};
 	int i;
 
 	r.node = proc_node_new(argv[0], argv[1]);
@@ -697,9 +702,25 @@ proc_role_node(char **argv)
 		role_stat(&r, line, sizeof(line));
 		printf("%s\n", line);
 		for (i = 0; i < r.nrx; i++) {
-			if (atomic_load(&r.rx[i].violations) && !r.told[i]++)
+			if (atomic_load(&r.rx[i].violations) && !r.told[i]++) {
 				printf("violation rx%d %s\n", i,
 				       r.rx[i].first_violation);
+				fprintf(stderr, "# %s: violation rx%d %s\n",
+				        argv[0], i, r.rx[i].first_violation);
+			}
+		}
+		for (i = 0; i < r.ntx; i++) {
+			long f = atomic_load(&r.tx[i].fires);
+
+			if (f != fires[i])
+				fprintf(stderr,
+				        "# %s: fire tx%d count=%ld seq=%ld "
+				        "%s\n",
+				        argv[0], i, f,
+				        atomic_load(&r.tx[i].fire_seq),
+				        r.tx[i].reason);
+			fires[i] = f;
+			r.tx[i].reason[0] = '\0';
 		}
 		usleep(100000);
 	}
