@@ -524,6 +524,48 @@ seq_rx_open(aemp_node *n, const char *port, struct seq_rx *r)
 	return aemp_rcv(n, port, seq_rx_handler, r);
 }
 
+/*
+ * proc_spawn_node - a child running proc_role_node with ID id,
+ * configuration conf (JSON object) and the role arguments extra
+ * (NULL-terminated); waits for its "addr" line (into addr).  Returns the
+ * child's index or -1.
+ */
+static inline int
+proc_spawn_node(const char *id, const char *conf, const char *const *extra,
+                char *addr, size_t cap)
+{
+	const char *argv[24] = {"node", id, conf};
+	int i, k = 3;
+
+	while (extra != NULL && *extra != NULL && k < 23)
+		argv[k++] = *extra++;
+	argv[k] = NULL;
+	i = proc_spawn(argv);
+	if (i < 0 || proc_line(i, "addr ", addr, cap, 15) < 0)
+		return -1;
+	return i;
+}
+
+/* proc_listener - listener number i of n ("IP:PORT") into out; its port
+ * number, or -1. */
+static inline int
+proc_listener(aemp_node *n, int i, char *out, size_t cap)
+{
+	char lst[512];
+	aemp_val *v = NULL;
+	int port = -1;
+
+	out[0] = '\0';
+	aemp_node_listeners(n, lst, sizeof(lst));
+	if (aemp_json_parse(lst, strlen(lst), &v) == 0 &&
+	    (uint32_t)i < v->len) {
+		snprintf(out, cap, "%.*s", (int)v->u.a[i].len, v->u.a[i].u.s);
+		port = atoi(strrchr(out, ':') + 1);
+	}
+	aemp_val_free(v);
+	return port;
+}
+
 /* ---- round trips ---------------------------------------------------- */
 
 /* A pinger: one cal at a time to an echo port, round trips recorded. */
