@@ -72,6 +72,9 @@ eng_gsvc_free(struct eng_global *g)
 
 	if (s == NULL)
 		return;
+	/* the final drain of a stopping shard may have re-armed it */
+	if (g->sh0 != NULL)
+		ring_timer_stop(&g->sh0->loop.timers, &s->keep_timer);
 	eng_db_fini(&s->global);
 	eng_kv_fini(&s->shards, free_db_val);
 	eng_kv_fini(&s->slaves, no_free);
