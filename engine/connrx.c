@@ -159,6 +159,12 @@ peer_checks(struct eng_conn *c)
 	c->peerlen = c->hs->peer_idlen;
 	memcpy(c->peer, c->hs->peer_id, c->peerlen);
 	c->peer[c->peerlen] = '\0';
+	if (c->hs->dataconn) {
+		/* AnyEvent::MP::DataConn streams (§2.14, §7.13) are not
+		 * offered by aemp; 2.x cannot complete them remotely either */
+		eng_conn_fail(c, "aemp-dataconn connections are not supported");
+		return -1;
+	}
 	if (c->seed) {
 		notify_seed(c, c->peer, c->peerlen);
 		c->seed = 0;
