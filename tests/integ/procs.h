@@ -664,6 +664,14 @@ role_open(struct role *r, char **argv)
 			i += 3;
 			continue;
 		}
+		if (strcmp(argv[i], "reg") == 0 && argv[i + 2] != NULL) {
+			snprintf(port, sizeof(port), "%s#%s", argv[0],
+			         argv[i + 2]);
+			aemp_rcv(r->node, port, echo_handler, NULL);
+			aemp_db_reg(r->node, argv[i + 1], port, NULL, NULL);
+			i += 3;
+			continue;
+		}
 		if (strcmp(argv[i], "rx") == 0 && r->nrx < ROLE_MAX)
 			seq_rx_open(r->node, port, &r->rx[r->nrx++]);
 		else if (strcmp(argv[i], "echo") == 0)
@@ -715,9 +723,11 @@ role_stat(struct role *r, char *line, size_t cap)
 
 /*
  * proc_role_node - a child process running one node:
- *   ID CONF_JSON [rx NAME | slow NAME NS | echo NAME | tx DEST RATE]...
+ *   ID CONF_JSON [rx NAME | slow NAME NS | echo NAME | tx DEST RATE |
+ *                 reg FAMILY NAME]...
  * rx NAME consumes a stream on port ID#NAME (seq_rx), slow NAME NS too,
- * spending NS nanoseconds of CPU per message, echo NAME answers
+ * spending NS nanoseconds of CPU per message, reg FAMILY NAME registers
+ * an echo port ID#NAME in the database (aemp_db_reg), echo NAME answers
  * cals on ID#NAME, tx DEST RATE produces a stream to DEST (seq_tx; rate
  * messages/s, 0: unlimited).  Prints "addr IP:PORT" (or "addr -"), then
  * every 100 ms a line
