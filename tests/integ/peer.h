@@ -5,6 +5,10 @@
  * packets as JSON text, so a test can play the Perl side of a recorded
  * transcript against an aemp node and compare packet by packet.
  *
+ * For hostile-peer tests there are raw helpers too: peer_dial (TCP only,
+ * no handshake), peer_read_line, and peer_closed (does the node close the
+ * connection within a time).
+ *
  * Threads: one test thread; every wait is bounded by a timeout.
  */
 #ifndef TESTS_INTEG_PEER_H
@@ -301,6 +305,65 @@ peer_close(struct peer *p)
 	p->qn = 0;
 	cod_stream_fini(&p->rx);
 	cod_tape_fini(&p->tape);
+}
+
+/* peer_dial - a plain TCP connection to hostport in p->fd (no handshake;
+ * peer_close works on it).  Returns 0 or -1. */
+static inline int
+peer_dial(struct peer *p, const char *hostport)
+{
+	struct sockaddr_in sa;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	if (peer_parse_addr(hostport, &sa) < 0)
+		return -1;
+	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	return 0;
+}
+
+/* peer_read_line - one line (without LF) from a raw connection into out,
+ * byte by byte so nothing after it is consumed.  Returns its length, or
+ * -1 on EOF, error or timeout. */
+static inline int
+peer_read_line(struct peer *p, char *out, size_t cap, double timeout)
+{
+	double end = tu_now() + timeout;
+	size_t n = 0;
+	uint8_t c;
+
+	while (n + 1 < cap && tu_now() < end) {
+		if (peer_read(p, &c, 1, end - tu_now()) != 1)
+			return -1;
+		if (c == '\n') {
+			out[n] = '\0';
+			return (int)n;
+		}
+		out[n++] = (char)c;
+	}
+	return -1;
+}
+
+/* peer_closed - 1 if the other end closes the connection (EOF or reset)
+ * within timeout seconds, reading and dropping whatever arrives first;
+ * 0 if it is still open then. */
+static inline int
+peer_closed(struct peer *p, double timeout)
+{
+	double end = tu_now() + timeout;
+	struct pollfd pfd = {p->fd, POLLIN, 0};
+	ssize_t r;
+
+	while (tu_now() < end) {
+		if (poll(&pfd, 1, (int)((end - tu_now()) * 1000) + 1) <= 0)
+			continue;
+		r = read(p->fd, p->buf, sizeof(p->buf) - COD_PADDING);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return 1;
+	}
+	return 0;
 }
 
 #endif /* TESTS_INTEG_PEER_H */
