@@ -118,8 +118,12 @@ perf_peer_stop(struct perf_peer *p)
 {
 	int st = perf_child_stop(&p->c);
 
-	if (st != 0)
-		perf_err(0, "node %s exited with status %d", p->id.s, st);
+	/* A status below 128 is the child's own failure, already reported
+	 * on its control socket (or the end of a run we broke off). */
+	if (st > 128) {
+		perf_err(0, "node %s died of signal %d", p->id.s, st - 128);
+		perf_set_status(PERF_EFAIL);
+	}
 }
 
 /* ---- child side ----------------------------------------------------- */
@@ -272,6 +276,7 @@ perf_child_node(int argc, char **argv)
 	int rc;
 
 	perf_err_to_fd(CTL_FD);
+	perf_watch_parent(CTL_FD);
 	cfg.secret = getenv("AEMP_PERF_SECRET");
 	cfg.cert = getenv("AEMP_PERF_CERT");
 	if (child_args(argc, argv, &cfg) < 0)

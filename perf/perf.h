@@ -159,7 +159,8 @@ int perf_child_say(struct perf_child *c, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
 /* perf_child_stop - close the socket, wait up to 5 s for the child to
- * leave, then kill it.  Returns its exit status, 128 + signal, or -1. */
+ * leave, then kill it.  Returns its exit status, 128 + signal (0 if we
+ * had to kill it), or -1. */
 int perf_child_stop(struct perf_child *c);
 
 /* perf_proc_init - kill and reap every child on exit and on SIGINT,
@@ -275,6 +276,9 @@ void perf_task_fail(struct perf_task *t, int rc, const char *what);
 /* perf_task_keep - free the task after its node has stopped. */
 void perf_task_keep(struct perf_task *t);
 void perf_tasks_reap(aemp_node *node);
+/* perf_watch_parent - in a child: waits for tasks end when fd (the
+ * control socket) hangs up. */
+void perf_watch_parent(int fd);
 
 struct perf_flow {
 	int64_t sid; /* sender ID */

@@ -361,6 +361,7 @@ perf_child_stop(struct perf_child *c)
 	if (r == 0) {
 		kill(c->pid, SIGKILL);
 		r = waitpid(c->pid, &st, 0);
+		st = 0; /* we killed it: not its failure */
 	}
 	track(0, c->pid);
 	c->pid = 0;

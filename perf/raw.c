@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "perf/perf.h"
@@ -34,6 +35,8 @@
 #define CHUNK (256 * 1024)
 #define SYNC_SID 0xffffffffu
 #define CTL_FD 3
+
+static const struct timeval io_timeout = {10, 0};
 
 struct raw_count {
 	uint64_t next, received, gaps, reorders;
@@ -59,6 +62,8 @@ write_all(int fd, const void *buf, size_t len)
 		w = write(fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;
 		if (w <= 0)
 			return w < 0 ? -errno : -EPIPE;
 		p += w;
@@ -77,6 +82,8 @@ read_all(int fd, void *buf, size_t len)
 		r = read(fd, p, len);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;
 		if (r <= 0)
 			return r < 0 ? -errno : -EPIPE;
 		p += r;
@@ -116,6 +123,12 @@ raw_connect(const char *addr)
 		return -errno;
 	}
 	nodelay(fd);
+	/* Every wait is bounded: a receiver that stops reading or answering
+	 * turns into -ETIMEDOUT (see write_all, read_all). */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout,
+	           sizeof(io_timeout));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &io_timeout,
+	           sizeof(io_timeout));
 	return fd;
 }
 
@@ -377,7 +390,10 @@ raw_stop(struct raw_run *rr)
 	if (rr->fd >= 0)
 		close(rr->fd);
 	rr->fd = -1;
-	perf_child_stop(&rr->child);
+	if (perf_child_stop(&rr->child) > 128) {
+		perf_err(0, "the raw receiver died of a signal");
+		perf_set_status(PERF_EFAIL);
+	}
 	free(rr->chunk);
 	rr->chunk = NULL;
 }

@@ -11,6 +11,7 @@
  * Threads: main thread.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,25 @@ static int nkept;
  * this only delays the report; waking often would disturb the shard
  * threads being measured (on two CPUs, every wake-up competes). */
 #define POLL_MS 20
+
+/* In a child: the control socket, whose hang-up ends any wait (the parent
+ * gave up on this run). */
+static int watch_fd = -1;
+
+void
+perf_watch_parent(int fd)
+{
+	watch_fd = fd;
+}
+
+static int
+parent_gone(void)
+{
+	struct pollfd p = {watch_fd, POLLRDHUP, 0};
+
+	return watch_fd >= 0 && poll(&p, 1, 0) > 0 &&
+	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
 
 void
 perf_task_keep(struct perf_task *t)
@@ -160,6 +180,8 @@ wait_for(const struct perf_opts *o, const char *label, struct perf_task **t,
 	while ((ph = phase_min(t, n)) < phase) {
 		if (ph == PH_FAILED)
 			return -EIO;
+		if (parent_gone())
+			return -ECANCELED;
 		perf_sleep_ms(POLL_MS);
 		now = perf_now_ns();
 		now_sum = measured_sum(t, n);
@@ -191,6 +213,8 @@ wait_started(struct perf_task **t, int n, double warmup_s)
 	while ((ph = phase_min(t, n)) < PH_RUN) {
 		if (ph == PH_FAILED)
 			return -EIO;
+		if (parent_gone())
+			return -ECANCELED;
 		if (perf_now_ns() > end)
 			return -ETIMEDOUT;
 		perf_sleep_ms(POLL_MS);
