@@ -177,8 +177,13 @@ jnum(char *buf, size_t cap, int ok, double v)
 static void
 json_row(const struct perf_result *r)
 {
-	char us[5][32], ratio[32], gaps[32], reord[32], wire[32];
+	char us[5][32], ratio[32], gaps[32], reord[32], wire[32], tr[200];
+	aemp_val trv = aemp_str(r->transport);
 	int i;
+
+	/* the transport text comes from the engine's log: quote it */
+	if (aemp_json_format(&trv, tr, sizeof(tr)) >= (int)sizeof(tr))
+		snprintf(tr, sizeof(tr), "null");
 
 	for (i = 0; i < 5; i++)
 		jnum(us[i], sizeof(us[i]), r->has_rtt, r->rtt_us[i]);
@@ -194,12 +199,12 @@ json_row(const struct perf_result *r)
 	       "\"rtt_p999_us\":%s,\"rtt_max_us\":%s,\"cpu_s\":%.4f,"
 	       "\"cpu_s_per_m_msgs\":%.4f,\"cpu_remote_excluded\":%s,"
 	       "\"gaps\":%s,\"reorders\":%s,\"ratio_to_raw\":%s,"
-	       "\"tls\":%s,\"transport\":\"%s\",\"wire_bytes_per_msg\":%s}\n",
+	       "\"tls\":%s,\"transport\":%s,\"wire_bytes_per_msg\":%s}\n",
 	       r->scenario, r->variant, r->size, r->framing,
 	       (unsigned long long)r->msgs, r->secs, msg_rate(r), mb_rate(r),
 	       us[0], us[1], us[2], us[3], us[4], r->cpu_s, cpu_per_m(r),
 	       r->cpu_partial ? "true" : "false", gaps, reord, ratio,
-	       r->tls ? "true" : "false", r->transport, wire);
+	       r->tls ? "true" : "false", tr, wire);
 }
 
 void
