@@ -5,6 +5,7 @@
 #                        brief fuzz runs; last line "N passed, N failed"
 #   make bench           micro-benchmarks and aemp-perf comparison
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS each
+#   make soak            load and soak with faults for SOAK_SECONDS (600)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make deps            install missing Debian packages (apt-get)
 #   make asan|debug      other flavors, each in build/<flavor>/
@@ -196,6 +197,15 @@ build/fuzz/tests/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(STATIC_LIB)
 fuzz:
 	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=fuzz fuzz-build
 	$(Q)tools/fuzz.sh $(FUZZ_SECONDS)
+
+# ---- soak ------------------------------------------------------------------
+# `make soak`: tests/integ/fault_soak for SOAK_SECONDS (tools/soak.sh);
+# `make test` runs the same program for 60 s.
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak:
+	$(Q)$(MAKE) --no-print-directory -j2 FLAVOR=release test-build
+	$(Q)tools/soak.sh $(SOAK_SECONDS) build/release
 
 # ---- benchmarks ------------------------------------------------------------
 bench:

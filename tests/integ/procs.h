@@ -82,6 +82,7 @@ procs_on_signal(int sig)
 static inline void
 procs_init(void)
 {
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
 	atexit(procs_kill_all);
 	signal(SIGALRM, procs_on_signal);
 	signal(SIGTERM, procs_on_signal);
@@ -99,16 +100,19 @@ procs_child_init(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
-/* proc_spawn - run this binary with "--role" argv...; returns the index. */
+/* proc_spawn_at - run this binary with "--role" argv... as child slot
+ * (nprocs: a new one; else one that was killed with SIGKILL, reused);
+ * returns slot or -1. */
 static inline int
-proc_spawn(const char *const *argv)
+proc_spawn_at(int slot, const char *const *argv)
 {
 	posix_spawn_file_actions_t fa;
 	char *args[32];
-	int pfd[2], i, n = 0;
-	struct proc *p = &procs[nprocs];
+	int pfd[2], i, n = 0, rc;
+	struct proc *p = &procs[slot];
 
-	if (nprocs >= PROC_MAX || pipe2(pfd, O_CLOEXEC) < 0)
+	if (slot > nprocs || slot >= PROC_MAX || p->pid > 0 ||
+	    pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
 	args[n++] = "/proc/self/exe";
 	args[n++] = "--role";
@@ -117,15 +121,25 @@ proc_spawn(const char *const *argv)
 	args[n] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	if (posix_spawn(&p->pid, "/proc/self/exe", &fa, NULL, args, environ)) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -1;
-	}
+	rc = posix_spawn(&p->pid, "/proc/self/exe", &fa, NULL, args, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
+	if (rc != 0) {
+		close(pfd[0]);
+		return -1;
+	}
+	if (slot < nprocs)
+		close(p->out);
 	p->out = pfd[0];
 	p->len = 0;
-	return nprocs++;
+	return slot == nprocs ? nprocs++ : slot;
+}
+
+/* proc_spawn - run this binary with "--role" argv...; returns the index. */
+static inline int
+proc_spawn(const char *const *argv)
+{
+	return proc_spawn_at(nprocs, argv);
 }
 
 /* proc_line - the next line from child i starting with prefix (others
@@ -175,23 +189,29 @@ proc_kill(int i, int sig)
 	}
 }
 
-/* free_port - a port number free on 127.0.0.1 right now. */
+/* free_port - a port number free on 127.0.0.1 right now, below the
+ * ephemeral range when one is free there: a node restarted on it must not
+ * find it taken by some outgoing connection's source port. */
 static inline int
 free_port(void)
 {
 	struct sockaddr_in sa = {0};
 	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	int fd, port = -1, i;
 
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+	for (i = 0; i < 65 && port < 0; i++) {
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+			return -1;
+		/* 64 random tries in 10000..31999, then any port */
+		sa.sin_port =
+		        i < 64 ? htons((uint16_t)(10000 + rand() % 22000)) : 0;
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+			port = ntohs(sa.sin_port);
 		close(fd);
-		return -1;
 	}
-	port = ntohs(sa.sin_port);
-	close(fd);
 	return port;
 }
 
@@ -241,19 +261,28 @@ proc_node_new(const char *id, const char *conf_json)
 	return n;
 }
 
-/* proc_first_addr - the first listener of n ("IP:PORT") into out. */
-static inline void
-proc_first_addr(aemp_node *n, char *out, size_t cap)
+/* proc_listener - listener number i of n ("IP:PORT") into out; its port
+ * number, or -1. */
+static inline int
+proc_listener(aemp_node *n, int i, char *out, size_t cap)
 {
 	char lst[512];
 	aemp_val *v = NULL;
+	int port = -1;
 
 	out[0] = '\0';
 	aemp_node_listeners(n, lst, sizeof(lst));
-	if (aemp_json_parse(lst, strlen(lst), &v) == 0 && v->len > 0)
-		snprintf(out, cap, "%.*s", (int)v->u.a[0].len, v->u.a[0].u.s);
+	if (aemp_json_parse(lst, strlen(lst), &v) == 0 &&
+	    (uint32_t)i < v->len) {
+		snprintf(out, cap, "%.*s", (int)v->u.a[i].len, v->u.a[i].u.s);
+		port = atoi(strrchr(out, ':') + 1);
+	}
 	aemp_val_free(v);
+	return port;
 }
+
+/* proc_first_addr - the first listener of n ("IP:PORT") into out. */
+#define proc_first_addr(n, out, cap) ((void)proc_listener((n), 0, (out), (cap)))
 
 /* proc_rss_kb - resident set of process pid (0: this one) in KiB, or -1. */
 static inline long
@@ -277,15 +306,13 @@ proc_rss_kb(pid_t pid)
 	return kb;
 }
 
-/* proc_latest - like proc_line, but the newest line with prefix among
- * those that arrived within timeout (waits for the first one only). */
+/* proc_latest - the newest line with prefix (like proc_line). */
 static inline int
 proc_latest(int i, const char *prefix, char *out, size_t cap, double timeout)
 {
 	if (proc_line(i, prefix, out, cap, timeout) < 0)
 		return -1;
-	/* a short timeout, not 0: proc_line reads the pipe only while its
-	 * deadline is ahead, and older lines may still wait there */
+	/* not 0: proc_line reads the pipe only before its deadline */
 	while (proc_line(i, prefix, out, cap, 0.002) == 0)
 		;
 	return 0;
@@ -495,7 +522,9 @@ seq_rx_handler(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 	if (g != r->expect) {
 		if (g > r->expect && r->mark > r->expect && r->mark <= g) {
 			atomic_fetch_add(&r->gaps, 1);
-			atomic_fetch_add(&r->lost, g - r->expect);
+			/* a jump of 10^9 or more: a new producer (txw) */
+			if (g - r->expect < 1000000000)
+				atomic_fetch_add(&r->lost, g - r->expect);
 		} else if (atomic_fetch_add(&r->violations, 1) == 0) {
 			snprintf(r->first_violation, sizeof(r->first_violation),
 			         "expected %lld, got %lld, last mark %lld",
@@ -544,26 +573,6 @@ proc_spawn_node(const char *id, const char *conf, const char *const *extra,
 	if (i < 0 || proc_line(i, "addr ", addr, cap, 15) < 0)
 		return -1;
 	return i;
-}
-
-/* proc_listener - listener number i of n ("IP:PORT") into out; its port
- * number, or -1. */
-static inline int
-proc_listener(aemp_node *n, int i, char *out, size_t cap)
-{
-	char lst[512];
-	aemp_val *v = NULL;
-	int port = -1;
-
-	out[0] = '\0';
-	aemp_node_listeners(n, lst, sizeof(lst));
-	if (aemp_json_parse(lst, strlen(lst), &v) == 0 &&
-	    (uint32_t)i < v->len) {
-		snprintf(out, cap, "%.*s", (int)v->u.a[i].len, v->u.a[i].u.s);
-		port = atoi(strrchr(out, ':') + 1);
-	}
-	aemp_val_free(v);
-	return port;
 }
 
 /* ---- round trips ---------------------------------------------------- */
@@ -640,45 +649,49 @@ struct role {
 	int told[ROLE_MAX];
 };
 
-/* role_open - the ports and streams of argv (see proc_role_node). */
+static inline int
+role_is(const char *k, const char *a, const char *b)
+{
+	return strcmp(k, a) == 0 || (b != NULL && strcmp(k, b) == 0);
+}
+
+/* role_open - the ports of argv (before the start: nothing early is
+ * dropped), or its streams and registrations (after). */
 static inline void
-role_open(struct role *r, char **argv)
+role_open(struct role *r, char **argv, int started)
 {
 	char port[AEMP_ID_MAX];
-	int i = 2;
+	struct timespec ts;
+	const char *k;
+	int i = 2, three;
 
-	while (argv[i] != NULL && argv[i + 1] != NULL) {
-		snprintf(port, sizeof(port), "%s#%s", argv[0], argv[i + 1]);
-		if (strcmp(argv[i], "tx") == 0 && argv[i + 2] != NULL &&
-		    r->ntx < ROLE_MAX) {
-			if (seq_tx_start(r->node, &r->tx[r->ntx++], argv[i + 1],
+	while ((k = argv[i]) != NULL && argv[i + 1] != NULL) {
+		three = role_is(k, "tx", "txw") || role_is(k, "slow", "reg");
+		if ((three && argv[i + 2] == NULL) ||
+		    !(three || role_is(k, "rx", "echo")))
+			exit(2);
+		snprintf(port, sizeof(port), "%s#%s", argv[0],
+		         argv[i + (role_is(k, "reg", NULL) ? 2 : 1)]);
+		if (!started && role_is(k, "rx", "slow") && r->nrx < ROLE_MAX) {
+			r->rx[r->nrx].work_ns = three ? atol(argv[i + 2]) : 0;
+			seq_rx_open(r->node, port, &r->rx[r->nrx++]);
+		} else if (!started && role_is(k, "echo", "reg")) {
+			aemp_rcv(r->node, port, echo_handler, NULL);
+		} else if (started && role_is(k, "reg", NULL)) {
+			aemp_db_reg(r->node, argv[i + 1], port, NULL, NULL);
+		} else if (started && role_is(k, "tx", "txw") &&
+		           r->ntx < ROLE_MAX) {
+			struct seq_tx *t = &r->tx[r->ntx++];
+
+			/* txw: numbers above any earlier incarnation's */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			if (k[2] == 'w')
+				t->seq = (int64_t)ts.tv_sec * 1000000000;
+			if (seq_tx_start(r->node, t, argv[i + 1],
 			                 atof(argv[i + 2])) < 0)
 				exit(3);
-			i += 3;
-			continue;
 		}
-		if (strcmp(argv[i], "slow") == 0 && argv[i + 2] != NULL &&
-		    r->nrx < ROLE_MAX) {
-			r->rx[r->nrx].work_ns = atol(argv[i + 2]);
-			seq_rx_open(r->node, port, &r->rx[r->nrx++]);
-			i += 3;
-			continue;
-		}
-		if (strcmp(argv[i], "reg") == 0 && argv[i + 2] != NULL) {
-			snprintf(port, sizeof(port), "%s#%s", argv[0],
-			         argv[i + 2]);
-			aemp_rcv(r->node, port, echo_handler, NULL);
-			aemp_db_reg(r->node, argv[i + 1], port, NULL, NULL);
-			i += 3;
-			continue;
-		}
-		if (strcmp(argv[i], "rx") == 0 && r->nrx < ROLE_MAX)
-			seq_rx_open(r->node, port, &r->rx[r->nrx++]);
-		else if (strcmp(argv[i], "echo") == 0)
-			aemp_rcv(r->node, port, echo_handler, NULL);
-		else
-			exit(2);
-		i += 2;
+		i += three ? 3 : 2;
 	}
 }
 
@@ -724,12 +737,13 @@ role_stat(struct role *r, char *line, size_t cap)
 /*
  * proc_role_node - a child process running one node:
  *   ID CONF_JSON [rx NAME | slow NAME NS | echo NAME | tx DEST RATE |
- *                 reg FAMILY NAME]...
+ *                 txw DEST RATE | reg FAMILY NAME]...
  * rx NAME consumes a stream on port ID#NAME (seq_rx), slow NAME NS too,
  * spending NS nanoseconds of CPU per message, reg FAMILY NAME registers
  * an echo port ID#NAME in the database (aemp_db_reg), echo NAME answers
  * cals on ID#NAME, tx DEST RATE produces a stream to DEST (seq_tx; rate
- * messages/s, 0: unlimited).  Prints "addr IP:PORT" (or "addr -"), then
+ * messages/s, 0: unlimited), txw too, numbered from the wall clock in
+ * s x 10^9 (a process restarted later continues far above).  Prints "addr IP:PORT" (or "addr -"), then
  * every 100 ms a line
  *   stat rss=KB pkts_in=N delivered=N conns=N
  *        rx0.recv=N rx0.viol=N rx0.gaps=N rx0.lost=N rx0.marks=N
@@ -746,8 +760,9 @@ proc_role_node(char **argv)
 	int i;
 
 	r.node = proc_node_new(argv[0], argv[1]);
+	role_open(&r, argv, 0);
 	tu_start(r.node);
-	role_open(&r, argv);
+	role_open(&r, argv, 1);
 	proc_first_addr(r.node, addr, sizeof(addr));
 	printf("addr %s\n", addr[0] ? addr : "-");
 	for (;;) {
