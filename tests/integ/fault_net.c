@@ -113,7 +113,7 @@ blackhole(int p)
 	     t_fire, tx.reason, t_p, rss - rss0, atomic_load(&ping.max_us));
 	CHECK(t_fire > 0 && t_fire < 15);
 	CHECK(t_p > 0 && t_p < 15);
-	CHECK(rss - rss0 < 16 * 1024);
+	CHECK(rss - rss0 < RSS_MAX(16 * 1024));
 	CHECK(atomic_load(&ping.max_us) < 500000);
 	serve(1);
 	recv_heal = atomic_load(&rx.recv);

@@ -110,7 +110,7 @@ stop_and_resume(aemp_node *drv, int c)
 	     rss_max, rss_max - rss0, atomic_load(&ping.max_us));
 	CHECK(atomic_load(&tx.eagain) > eagain0);
 	CHECK(atomic_load(&tx.sent) - sent0 < 2 * MAX_QUEUE);
-	CHECK(rss_max - rss0 < 3 * MAX_QUEUE / 1024 + 16384);
+	CHECK(rss_max - rss0 < RSS_MAX(3 * MAX_QUEUE / 1024 + 16384));
 	CHECK(atomic_load(&ping.max_us) < 500000);
 	CHECK_EQ(atomic_load(&tx.fires), 0);
 	CHECK(aemp_node_is_up(drv, "c") == 1);

@@ -355,13 +355,10 @@ proc_sh(const char *fmt, ...)
 	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
 }
 
-/*
- * procs_netns_private - move this process into a new network namespace
- * with only the loopback interface (up), before any thread exists.  Child
- * processes inherit it; it disappears with the last of them, so there is
- * nothing to clean up, even after a crash.  Returns 0, or -1 (not root,
- * or `ip` missing) with a reason in why.
- */
+/* procs_netns_private - move this process, before any thread exists,
+ * into a new network namespace with only lo (up).  Children inherit it;
+ * it goes with the last of them: nothing to clean up, even after a crash.
+ * Returns 0, or -1 (not root, or no `ip`) with a reason in why. */
 static inline int
 procs_netns_private(char *why, size_t cap)
 {
@@ -377,6 +374,14 @@ procs_netns_private(char *why, size_t cap)
 	return 0;
 }
 
+/* Resident memory bounds do not hold under AddressSanitizer (freed memory
+ * waits in its quarantine): RSS_MAX(kb) is unlimited there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MAX(kb) (1L << 40)
+#else
+#define RSS_MAX(kb) ((long)(kb))
+#endif
+
 /* ---- sequence-checked streams --------------------------------------- */
 
 /* A producer: [SEQ] to dest, back pressure respected, monitored. */
@@ -389,14 +394,12 @@ struct seq_tx {
 	int need_mon;  /* the monitor fired: re-monitor, then mark */
 	int need_mark; /* send ["mark", seq] before the next data */
 	double t0, sent_budget;
-	atomic_long sent;    /* messages accepted by aemp_snd */
-	atomic_long eagain;  /* -EAGAIN results */
-	atomic_long fires;   /* monitor firings */
-	atomic_long stopped; /* set by the driver: stop sending */
-	atomic_long first_fire_ns;
+	atomic_long sent;     /* messages accepted by aemp_snd */
+	atomic_long eagain;   /* -EAGAIN results */
+	atomic_long fires;    /* monitor firings */
+	atomic_long stopped;  /* set by the driver: stop sending */
 	atomic_long fire_seq; /* next sequence number at the last firing */
-	char reason[256];     /* first monitor reason (JSON) since the driver
-	                     cleared it */
+	char reason[256]; /* first reason (JSON) since the driver cleared it */
 };
 
 static inline void seq_tx_tick(aemp_node *n, void *arg);
@@ -412,8 +415,7 @@ seq_tx_fired(aemp_node *n, const aemp_val *reason, size_t cnt, void *arg)
 	    aemp_json_format(&a, t->reason, sizeof(t->reason)) < 0)
 		snprintf(t->reason, sizeof(t->reason), "?");
 	atomic_store(&t->fire_seq, (long)t->seq);
-	if (atomic_fetch_add(&t->fires, 1) == 0)
-		atomic_store(&t->first_fire_ns, (long)(tu_now() * 1e9));
+	atomic_fetch_add(&t->fires, 1);
 	t->need_mon = 1;
 }
 
