@@ -383,6 +383,8 @@ conn_send_done(struct ring_op *op, int res, uint32_t flags)
 		eng_conn_try_handover(c);
 		return;
 	}
+	if (AEMP_UNLIKELY(c->rn != NULL && c->rn->congested))
+		eng_rnode_congestion(c->sh, c->rn); /* relieved? */
 	/* More to send (a partial send, packets queued meanwhile, or TLS
 	 * records behind the greeting): continue at once rather than wait
 	 * for the end of the turn. */

@@ -485,6 +485,12 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 		return eng_rnode_send(sh, rn, pid->name, pid->namelen, segs,
 		                      nsegs, must);
 	}
+	if (!must &&
+	    AEMP_UNLIKELY(
+	            atomic_load_explicit(
+	                    &eng_net(sh->node)->cong[hash % ENG_CONG_SLOTS],
+	                    memory_order_relaxed) != 0))
+		return -EAGAIN; /* the owner's queue for that node is full */
 	hdr.h.gen = eng_view_gen(sh, pid->node, pid->nodelen, hash);
 	hdr.h.idlen = (uint16_t)pid->nodelen;
 	hdr.h.flags = 0;

@@ -41,6 +41,7 @@
 #define NET_WARMUP_NS (20u * 1000 * 1000)
 #define NET_STASH_MAX NET_RXBUF_COUNT
 #define NET_PAUSE_BYTES (16u << 20) /* cross-shard spill that pauses rx */
+#define ENG_CONG_SLOTS 4096u
 
 /* REC_NET sub-kinds (first byte of the payload). */
 enum net_rec {
@@ -82,6 +83,7 @@ struct eng_rnode {
 	uint8_t state;          /* enum rnode_state */
 	uint8_t lookup;         /* address lookup outstanding */
 	uint8_t warm;           /* first send after up still limited */
+	uint8_t congested;      /* counted in net->cong (queue > max_queue) */
 	struct eng_conn *conn;  /* current connection (RN_UP) */
 	struct ring_bufq queue; /* CBOR packets waiting for a connection */
 	struct eng_htab lmon;   /* port name -> struct eng_lmon */
@@ -126,6 +128,7 @@ struct eng_conn {
 	int ops;            /* operations in flight */
 	int handover_to;
 	struct eng_rnode *trial_of; /* outgoing attempt for this node */
+	struct eng_rnode *rn;       /* the node it is current for (RN_UP) */
 	struct eng_addr addr;       /* the other end */
 	char peer[AEMP_ID_MAX];     /* node ID after the greeting */
 	size_t peerlen;
@@ -230,9 +233,14 @@ struct eng_net {
 	size_t lst_json_cap;
 	aemp_val *lst_val;     /* the same as an ARRAY value */
 	atomic_int handshakes; /* connections not yet authenticated */
-	pthread_mutex_t upmu;  /* guards `up` (control plane) */
-	struct eng_htab up;    /* node ID -> struct eng_upent */
-	void *global;          /* engine/global.c state (shard 0) */
+	/* Back pressure for senders on other shards: the owner of node P
+	 * counts P in cong[slot(P)] while P's send queue is above max_queue,
+	 * and they get -EAGAIN while the slot is non-zero (a colliding slot
+	 * only delays a sender until the other node drains). */
+	atomic_uint cong[ENG_CONG_SLOTS];
+	pthread_mutex_t upmu; /* guards `up` (control plane) */
+	struct eng_htab up;   /* node ID -> struct eng_upent */
+	void *global;         /* engine/global.c state (shard 0) */
 };
 
 struct eng_upent {
@@ -290,6 +298,8 @@ struct eng_rnode *eng_rnode_find(struct eng_shard *sh, const char *id,
 struct eng_rnode *eng_rnode_get(struct eng_shard *sh, const char *id,
                                 size_t len, uint32_t hash);
 void eng_rnodes_free(struct eng_shard *sh);
+/* eng_rnode_congestion - recompute rn's congested flag from its queue. */
+void eng_rnode_congestion(struct eng_shard *sh, struct eng_rnode *rn);
 /* eng_rnode_send - encode [name, segs...] for P (owner shard). */
 int eng_rnode_send(struct eng_shard *sh, struct eng_rnode *rn, const char *name,
                    size_t namelen, const struct cod_seg *segs, size_t nsegs,

@@ -149,13 +149,42 @@ max_queue(const struct eng_shard *sh)
 	return sh->node->cfg.max_queue ? sh->node->cfg.max_queue : (64u << 20);
 }
 
+static size_t
+queued(const struct eng_rnode *rn)
+{
+	return rn->conn ? eng_conn_queued(rn->conn)
+	                : ring_bufq_bytes(&rn->queue);
+}
+
+/* Congested above max_queue; relieved below half of it. */
+void
+eng_rnode_congestion(struct eng_shard *sh, struct eng_rnode *rn)
+{
+	atomic_uint *slot = &eng_net(sh->node)->cong[rn->hash % ENG_CONG_SLOTS];
+	size_t q = queued(rn);
+
+	if (!rn->congested && q > max_queue(sh)) {
+		rn->congested = 1;
+		atomic_fetch_add(slot, 1);
+	} else if (rn->congested && q < max_queue(sh) / 2) {
+		rn->congested = 0;
+		atomic_fetch_sub(slot, 1);
+	}
+}
+
 static void
 check_hard_limit(struct eng_shard *sh, struct eng_rnode *rn)
 {
-	size_t q = rn->conn ? eng_conn_queued(rn->conn)
-	                    : ring_bufq_bytes(&rn->queue);
+	size_t q = queued(rn);
 
-	if (AEMP_UNLIKELY(q > 2 * max_queue(sh))) {
+	/* Beyond max_queue senders get -EAGAIN; the hard limit also leaves
+	 * room for what other shards had queued before they could see it. */
+	size_t hard = 2 * max_queue(sh) +
+	              sh->node->qcap * (size_t)(sh->node->nshards - 1);
+
+	if (AEMP_UNLIKELY(q > max_queue(sh)) && !rn->congested)
+		eng_rnode_congestion(sh, rn);
+	if (AEMP_UNLIKELY(q > hard)) {
 		if (rn->conn != NULL)
 			eng_conn_fail(rn->conn,
 			              "send queue overflow (%zu bytes queued)",
@@ -468,6 +497,9 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 	rn->state = RN_DOWN;
 	stop_attempt(sh, rn);
 	ring_bufq_clear(&rn->queue);
+	if (c != NULL)
+		c->rn = NULL;
+	eng_rnode_congestion(sh, rn);
 	rn->gen++;
 	/* Every shard learns the new generation before any monitor fires. */
 	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 0, was_up, r,
@@ -536,6 +568,7 @@ eng_rnode_up(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *c)
 	close_trials(sh, rn, c);
 	c->trial_of = NULL;
 	rn->conn = c;
+	c->rn = rn;
 	rn->state = RN_UP;
 	ENG_STAT_ADD(sh->st.conns, 1);
 	eng_log(sh->node, AEMP_LOG_INFO, "node %s is up", rn->id);
