@@ -517,6 +517,10 @@ void eng_mon_fire_list(struct eng_shard *sh, struct eng_mon **list,
                        const aemp_val *reason, size_t n);
 void eng_mon_record(struct eng_shard *sh, uint32_t kind, const uint8_t *p,
                     size_t len);
+/* eng_mon_fire_owned - run the owner-side monitor id of this shard with
+ * reason (nothing if it was cancelled). */
+void eng_mon_fire_owned(struct eng_shard *sh, uint64_t id,
+                        const aemp_val *reason, size_t n);
 void eng_objs_free_all(struct eng_shard *sh);
 /* eng_rcv_post - set a handler on a port of shard dst (REC_RCV). */
 int eng_rcv_post(struct eng_shard *sh, int dst, const char *name,

@@ -184,12 +184,34 @@ eng_mon_run(struct eng_shard *sh, struct eng_mon *m, const aemp_val *reason,
 	eng_mon_free(sh, m);
 }
 
+void
+eng_mon_fire_owned(struct eng_shard *sh, uint64_t id, const aemp_val *reason,
+                   size_t n)
+{
+	struct eng_obj *o = eng_obj_find(sh, id);
+	struct eng_mon *m = (struct eng_mon *)o;
+
+	if (o == NULL || o->kind != OBJ_MON)
+		return; /* cancelled meanwhile */
+	eng_obj_del(sh, o);
+	m->in_objs = 0;
+	if (m->on_port)
+		unlink_mon(m);
+	eng_mon_run(sh, m, reason, n);
+}
+
+/* fire_remote_owner - fire the owner-side monitor `owner`: at once on
+ * this shard, else through its shard's queue. */
 static void
 fire_remote_owner(struct eng_shard *sh, uint64_t owner, const aemp_val *reason,
                   size_t n)
 {
 	struct cod_seg seg = {reason, n};
 
+	if (ENG_ID_SHARD(owner) == sh->idx) {
+		eng_mon_fire_owned(sh, owner, reason, n);
+		return;
+	}
 	eng_rec_packet(sh, ENG_ID_SHARD(owner), REC_FIRE, &owner, sizeof(owner),
 	               "", 0, &seg, 1, 1);
 }
@@ -454,26 +476,18 @@ static void
 rec_fire(struct eng_shard *sh, const uint8_t *p, size_t len)
 {
 	const aemp_val *pkt;
-	struct eng_obj *o;
-	struct eng_mon *m;
 	uint64_t id;
 
 	AEMP_ASSERT(len >= sizeof(id));
 	memcpy(&id, p, sizeof(id));
-	o = eng_obj_find(sh, id);
-	if (o == NULL || o->kind != OBJ_MON)
+	if (eng_obj_find(sh, id) == NULL)
 		return; /* cancelled meanwhile */
 	if (cod_decode(COD_CBOR, &sh->tape, p + sizeof(id), len - sizeof(id),
 	               &pkt) < 0) {
 		eng_log(sh->node, AEMP_LOG_CRIT, "undecodable fire record");
 		return;
 	}
-	m = (struct eng_mon *)o;
-	eng_obj_del(sh, o);
-	m->in_objs = 0;
-	if (m->on_port)
-		unlink_mon(m);
-	eng_mon_run(sh, m, pkt->u.a + 1, pkt->len - 1);
+	eng_mon_fire_owned(sh, id, pkt->u.a + 1, pkt->len - 1);
 }
 
 static void

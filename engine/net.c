@@ -272,25 +272,45 @@ struct nodeev {
 	uint8_t up;
 	uint8_t was_up;
 	uint16_t idlen;
+	uint32_t nfire; /* monitor ids at the end of the packet */
 };
 
 void
 eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id, size_t idlen,
                          uint32_t gen, int up, int was_up,
-                         const aemp_val *reason, size_t n)
+                         const aemp_val *reason, size_t n,
+                         const struct eng_idlist *fires)
 {
 	uint8_t hdr[1 + sizeof(struct nodeev) + AEMP_ID_MAX];
-	struct nodeev ev = {gen, (uint8_t)up, (uint8_t)was_up, (uint16_t)idlen};
-	struct cod_seg seg = {reason, n};
+	struct nodeev ev = {gen, (uint8_t)up, (uint8_t)was_up, (uint16_t)idlen,
+	                    0};
+	aemp_val *ids = NULL;
+	struct cod_seg segs[2] = {{reason, n}, {NULL, 0}};
+	size_t k;
 	int dst;
 
-	/* Packed by hand: sub-kind, header, ID (no struct padding). */
+	/* Packed by hand: sub-kind, header, ID (no struct padding); then the
+	 * CBOR packet ["", REASON..., FIRE_ID...] (ids as integers). */
 	hdr[0] = NET_NODEEV;
-	memcpy(hdr + 1, &ev, sizeof(ev));
 	memcpy(hdr + 1 + sizeof(ev), id, idlen);
-	for (dst = 0; dst < sh->node->nshards; dst++)
+	for (dst = 0; dst < sh->node->nshards; dst++) {
+		const struct eng_idlist *l = fires ? &fires[dst] : NULL;
+
+		ev.nfire = l ? (uint32_t)l->n : 0;
+		memcpy(hdr + 1, &ev, sizeof(ev));
+		segs[1].n = 0;
+		if (ev.nfire > 0 &&
+		    (ids = ring_alloc(l->n * sizeof(aemp_val))) != NULL) {
+			for (k = 0; k < l->n; k++)
+				ids[k] = aemp_int((int64_t)l->v[k]);
+			segs[1] = (struct cod_seg){ids, l->n};
+		}
 		eng_rec_packet(sh, dst, REC_NET, hdr, 1 + sizeof(ev) + idlen,
-		               "", 0, &seg, 1, 1);
+		               "", 0, segs, 2, 1);
+		if (ids != NULL)
+			ring_free(ids, l->n * sizeof(aemp_val));
+		ids = NULL;
+	}
 }
 
 static void
@@ -348,18 +368,29 @@ static void
 rec_nodeev(struct eng_shard *sh, const uint8_t *p, size_t len)
 {
 	struct nodeev ev;
-	const aemp_val *pkt;
+	const aemp_val *pkt, *reason;
 	const char *id = (const char *)p + sizeof(ev);
+	size_t n, i;
+	int64_t fid;
 
 	AEMP_ASSERT(len >= sizeof(ev));
 	memcpy(&ev, p, sizeof(ev));
-	view_set(sh, id, ev.idlen, ev.gen);
 	if (cod_decode(COD_CBOR, &sh->tape, p + sizeof(ev) + ev.idlen,
-	               len - sizeof(ev) - ev.idlen, &pkt) < 0)
+	               len - sizeof(ev) - ev.idlen, &pkt) < 0 ||
+	    pkt->len < 1 + ev.nfire) {
+		eng_log(sh->node, AEMP_LOG_CRIT, "undecodable node event");
 		return;
+	}
+	reason = pkt->u.a + 1;
+	n = pkt->len - 1 - ev.nfire;
+	/* monitors first, then the generation that lets senders through */
+	for (i = 0; i < ev.nfire; i++) {
+		if (aemp_get_int(&reason[n + i], &fid) == 0)
+			eng_mon_fire_owned(sh, (uint64_t)fid, reason, n);
+	}
+	view_set(sh, id, ev.idlen, ev.gen);
 	if (ev.up || ev.was_up)
-		run_nodemons(sh, id, ev.idlen, ev.up, pkt->u.a + 1,
-		             pkt->len - 1);
+		run_nodemons(sh, id, ev.idlen, ev.up, reason, n);
 	if (sh->idx == 0)
 		eng_global_nodeev(sh, id, ev.idlen, ev.up, ev.was_up);
 }

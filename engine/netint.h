@@ -279,10 +279,26 @@ eng_node_owner(const struct aemp_node *node, const char *id, size_t len,
 /* eng_net_send_rec - a REC_NET record: sub-kind, then payload bytes. */
 int eng_net_send_rec(struct eng_shard *sh, int dst, uint8_t sub, const void *p,
                      size_t len);
-/* eng_net_broadcast_nodeev - tell every shard about node P. */
+/* A list of owner-side monitor ids (one per shard) to fire on a node
+ * failure. */
+struct eng_idlist {
+	uint64_t *v;
+	size_t n;
+	size_t cap;
+};
+
+/*
+ * eng_net_broadcast_nodeev - tell every shard about node P: its new
+ * generation, up or down (was_up: a down event for subscribers), the
+ * reason, and for a failure the monitors each shard must fire
+ * (fires[shard], NULL for none).  A shard fires them and adopts the new
+ * generation in the same record, so none of its senders can reach P
+ * between the failure and its monitor actions (aemp-protocol.md §4.6.7).
+ */
 void eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id,
                               size_t idlen, uint32_t gen, int up, int was_up,
-                              const aemp_val *reason, size_t n);
+                              const aemp_val *reason, size_t n,
+                              const struct eng_idlist *fires);
 uint32_t eng_view_gen(struct eng_shard *sh, const char *id, size_t len,
                       uint32_t hash);
 /* eng_net_send_addrs - answer a lookup: addresses of node id to shard dst

@@ -467,13 +467,67 @@ close_trials(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *keep)
 /* ---- up, failure, switch -------------------------------------------- */
 
 static void
-fire_lmon(void *e, void *arg)
+idlist_add(struct eng_idlist *l, uint64_t id)
+{
+	size_t cap = l->cap ? 2 * l->cap : 16;
+	uint64_t *nv;
+
+	if (l->n == l->cap) {
+		nv = ring_realloc(l->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return; /* out of memory: this monitor is lost */
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+}
+
+/* take_lmon - every registration of a failed node: the ids to fire, per
+ * owner shard; the registrations themselves are freed. */
+static void
+take_lmon(void *e, void *arg)
 {
 	struct eng_lmon *l = e;
 	void **a = arg;
+	struct eng_shard *sh = a[0];
+	struct eng_idlist *lists = a[1];
+	struct eng_mon *m, *next;
 
-	eng_mon_fire_list(a[0], &l->mons, a[1], 3);
+	for (m = l->mons; m != NULL; m = next) {
+		next = m->next;
+		m->on_port = 0;
+		idlist_add(&lists[ENG_ID_SHARD(m->u.owner)], m->u.owner);
+		eng_mon_free(sh, m);
+	}
 	ring_free(l, sizeof(*l) + l->namelen + 1);
+}
+
+/*
+ * fire_all - the monitors of a failed node.  Those owned by this shard
+ * run now, before anything more can be sent to the node from here; the
+ * others travel with the node event that gives their shard the new
+ * generation (eng_net_broadcast_nodeev), so on no shard can a sender
+ * reach the node again before its monitors have run.
+ */
+static void
+fire_all(struct eng_shard *sh, struct eng_rnode *rn, struct eng_htab *lmon,
+         const aemp_val *r, size_t n, int was_up)
+{
+	struct eng_idlist lists[ENG_MAX_SHARDS];
+	void *arg[2] = {sh, lists};
+	size_t i;
+	int s;
+
+	memset(lists, 0, sizeof(lists));
+	eng_htab_each(lmon, take_lmon, arg);
+	eng_htab_fini(lmon);
+	for (i = 0; i < lists[sh->idx].n; i++)
+		eng_mon_fire_owned(sh, lists[sh->idx].v[i], r, n);
+	lists[sh->idx].n = 0;
+	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 0, was_up, r,
+	                         n, lists);
+	for (s = 0; s < ENG_MAX_SHARDS; s++)
+		ring_free(lists[s].v, lists[s].cap * sizeof(uint64_t));
 }
 
 void
@@ -484,7 +538,6 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 	aemp_val r[3] = {aemp_str("transport_error"),
 	                 aemp_strn(rn->id, rn->idlen), aemp_str(reason)};
 	struct eng_htab lmon = rn->lmon;
-	void *arg[2] = {sh, r};
 
 	eng_log(sh->node,
 	        was_up && strcmp(reason, "Unexpected end-of-file") != 0
@@ -501,12 +554,8 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 		c->rn = NULL;
 	eng_rnode_congestion(sh, rn);
 	rn->gen++;
-	/* Every shard learns the new generation before any monitor fires. */
-	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 0, was_up, r,
-	                         3);
-	eng_htab_init(&rn->lmon);
-	eng_htab_each(&lmon, fire_lmon, arg);
-	eng_htab_fini(&lmon);
+	eng_htab_init(&rn->lmon); /* new monitors from the actions go here */
+	fire_all(sh, rn, &lmon, r, 3, was_up);
 	if (was_up)
 		eng_up_set(sh->node, rn->id, rn->idlen, 0);
 	if (c != NULL && c->state != CS_CLOSED)
@@ -573,8 +622,8 @@ eng_rnode_up(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *c)
 	ENG_STAT_ADD(sh->st.conns, 1);
 	eng_log(sh->node, AEMP_LOG_INFO, "node %s is up", rn->id);
 	eng_up_set(sh->node, rn->id, rn->idlen, 1);
-	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 1, 0, &none,
-	                         0);
+	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 1, 0, &none, 0,
+	                         NULL);
 	flush_queue(rn, c);
 }
 
