@@ -24,11 +24,21 @@ static void arm_data_recv(struct eng_conn *c);
 
 /* ---- handshake ------------------------------------------------------ */
 
+/*
+ * hs_deadline - when the handshake times out: after monitor_timeout
+ * without input (§2.2), and in any case 2 x monitor_timeout after it
+ * began, so a peer that trickles bytes cannot hold a max_handshakes slot
+ * for ever.
+ */
 static uint64_t
-hs_deadline(const struct eng_conn *c)
+hs_deadline(struct eng_conn *c)
 {
-	return ring_now_ns() +
-	       (uint64_t)(c->sh->node->cfg.monitor_timeout * 1e9);
+	uint64_t mt = (uint64_t)(c->sh->node->cfg.monitor_timeout * 1e9);
+	uint64_t now = ring_now_ns();
+
+	if (c->hs_end_ns == 0)
+		c->hs_end_ns = now + 2 * mt;
+	return AEMP_MIN(now + mt, c->hs_end_ns);
 }
 
 /* tls_queue_out - queue what the TLS session produced and make sure the

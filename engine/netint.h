@@ -151,6 +151,7 @@ struct eng_conn {
 	struct ring_timer hs_timer;
 	struct ring_timer ka_timer;
 	uint64_t last_tx_ns;
+	uint64_t hs_end_ns; /* absolute handshake deadline (0: unset) */
 	struct msghdr msg;
 	struct iovec iov[NET_IOV_MAX];
 	struct eng_conn *next; /* shard's connection list */
