@@ -12,16 +12,14 @@
  * Every hole that b sees must come after a mark.  Both nodes in this
  * process, one shard each, loopback, no privileges.
  *
- * Engine bug reported with this test (issue 9): the lmon registrations
- * of a failing node fire through a REC_FIRE record (engine/mon.c
- * fire_remote_owner), also on the node's own owner shard, so the monitor
- * action runs in a later loop turn.  In the meantime the same turn's
- * timers and handlers can still send to the node: eng_rnode_send puts
- * the packets into the (just cleared) queue of the down node and starts
- * a new connection, so they are delivered after the lost ones and before
- * anything the monitor action sends.  (With the sender on another shard,
- * the same window opens when NET_NODEEV and REC_FIRE are drained in
- * different turns: ENG_DRAIN_MAX can split them.)
+ * This test found an engine bug, fixed in 3b7470c: the lmon registrations
+ * of a failing node fired through a REC_FIRE record (engine/mon.c), also
+ * on the node's own owner shard, so the monitor action ran a loop turn
+ * later; in between, the same turn's timers and handlers could still send
+ * to the node, eng_rnode_send queued the packets for the next connection,
+ * and they arrived after the lost ones and before anything the monitor
+ * action sent.  (Across shards the same window opened when NET_NODEEV and
+ * REC_FIRE were drained in different turns.)
  *
  * aemp-test-timeout: 60
  */

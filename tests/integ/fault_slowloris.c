@@ -8,12 +8,13 @@
  * monitor_timeout, never done (a greeting line may be 4 KiB, so at this
  * pace a slot is held for more than half an hour).  A legitimate peer
  * that comes 3 s later (3 x monitor_timeout) must get in: the handshake
- * must have a deadline, not only an inactivity timeout.
+ * has a deadline, not only an inactivity timeout.
  *
- * Engine bug reported with this test (issue 9): engine/connrx.c re-arms
- * the handshake timer on every received chunk (hs_deadline), so a
- * handshake never times out while bytes trickle in, and listen.c closes
- * every new connection while the slots are taken.
+ * This test found an engine bug, fixed in bb732d5 (an absolute handshake
+ * deadline of 2 x monitor_timeout): engine/connrx.c re-armed the
+ * handshake timer on every received chunk, so a handshake never timed
+ * out while bytes trickled in, and listen.c closed every new connection
+ * while the slots were taken.
  *
  * aemp-test-timeout: 30
  */
