@@ -134,13 +134,29 @@ blackhole(int p)
 	CHECK(t_pr >= 0 && t_pr < 12);
 }
 
+static void
+summary(int p)
+{
+	char stat[2048];
+
+	CHECK(proc_latest(p, "stat ", stat, sizeof(stat), 2) == 0);
+	DIAG("p received %ld (%ld lost in %ld holes after marks); drv received "
+	     "%ld (%ld lost in %ld holes); pings %ld ok, %ld failed",
+	     stat_get(stat, "rx0.recv"), stat_get(stat, "rx0.lost"),
+	     stat_get(stat, "rx0.gaps"), atomic_load(&rx.recv),
+	     atomic_load(&rx.lost), atomic_load(&rx.gaps),
+	     atomic_load(&ping.ok), atomic_load(&ping.failed));
+	CHECK_EQ(stat_get(stat, "rx0.viol"), 0);
+	CHECK_EQ(atomic_load(&rx.violations), 0);
+	CHECK_EQ(atomic_load(&ping.failed), 0);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *px[] = {"rx", "rx", "tx", "drv#rx", RATE, NULL};
 	const char *ox[] = {"echo", "echo", NULL};
-	char why[256], a[64], b[64], paddr[64], oaddr[64], conf[512],
-	        stat[2048];
+	char why[256], a[64], b[64], paddr[64], oaddr[64], conf[512];
 	aemp_node *drv;
 	FILE *f;
 	int p, o;
@@ -194,16 +210,7 @@ main(int argc, char **argv)
 	loss(p);
 	blackhole(p);
 	serve(0.5);
-	CHECK(proc_latest(p, "stat ", stat, sizeof(stat), 2) == 0);
-	DIAG("p received %ld (%ld lost in %ld holes after marks); drv received "
-	     "%ld (%ld lost in %ld holes); pings %ld ok, %ld failed",
-	     stat_get(stat, "rx0.recv"), stat_get(stat, "rx0.lost"),
-	     stat_get(stat, "rx0.gaps"), atomic_load(&rx.recv),
-	     atomic_load(&rx.lost), atomic_load(&rx.gaps),
-	     atomic_load(&ping.ok), atomic_load(&ping.failed));
-	CHECK_EQ(stat_get(stat, "rx0.viol"), 0);
-	CHECK_EQ(atomic_load(&rx.violations), 0);
-	CHECK_EQ(atomic_load(&ping.failed), 0);
+	summary(p);
 	atomic_store(&tx.stopped, 1);
 	aemp_node_free(drv);
 	return tap_done();
