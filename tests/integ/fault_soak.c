@@ -163,11 +163,11 @@ fault(struct soak *s, int k)
 		break;
 	case 2: /* its port is busy until the peers closed their ends */
 		proc_kill(G1, SIGKILL);
-		for (i = 0; i < 20 && start(G1) < 0; i++) {
+		for (i = 0; i < 50 && start(G1) < 0; i++) {
 			proc_kill(G1, SIGKILL);
-			usleep(250000);
+			usleep(100000);
 		}
-		CHECK(i < 20);
+		CHECK(i < 50);
 		break;
 	default:
 		proc_sh("ss -K -t '( sport = :%d or dport = :%d )'", s->port_w1,
@@ -200,7 +200,7 @@ observe(struct soak *s)
 
 			snprintf(key, sizeof(key), "rx%d.idle_ms", i);
 			idle = stat_get(st, key);
-			flowing &= idle >= 0 && idle < 1000;
+			flowing &= idle >= 0 && idle < 300;
 		}
 		if (slot == W1 && third < 3 &&
 		    stat_get(st, "rss") > s->rss_w1[third])
@@ -219,7 +219,7 @@ run(struct soak *s)
 	int k = 0;
 
 	while (tu_now() - s->t0 < s->dur) {
-		usleep(250000);
+		usleep(100000);
 		if (s->stopped && tu_now() >= s->cont_at) {
 			proc_kill(W2, SIGCONT);
 			s->stopped = 0;
