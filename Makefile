@@ -19,7 +19,7 @@ B := build/$(FLAVOR)
 PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 300
-FUZZ_TEST_SECONDS ?= 20
+FUZZ_TEST_SECONDS ?= 30
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 ifeq ($(V),1)
