@@ -448,6 +448,14 @@ rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 	if (AEMP_UNLIKELY(name->type != AEMP_STR))
 		return 0;
 	if (name->len == 0) {
+		/* Behind this shard's own pending records: among them may be
+		 * the event that this node came up (or that its previous
+		 * connection went down), which the request must not overtake
+		 * (e.g. a g_global answered before ours was sent). */
+		if (eng_self_busy(sh))
+			return eng_rec_forward(sh, sh->idx, c->rx.framing,
+			                       c->peer, c->peerlen, raw,
+			                       rawlen) < 0;
 		eng_nodeport(sh, pkt->u.a + 1, pkt->len - 1, c->peer,
 		             c->peerlen);
 		return c->state == CS_CLOSED;

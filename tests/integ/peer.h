@@ -41,6 +41,9 @@ struct peer {
 	enum cod_framing send_f;
 	char *q[PEER_QMAX]; /* received packets as JSON */
 	int qn;
+	/* if set: a packet (JSON text) sent in the same write as our auth
+	 * line, as a busy Perl node may (peer_connect_with) */
+	const char *with_auth;
 	uint8_t buf[65536 + COD_PADDING];
 };
 
@@ -111,9 +114,10 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
                const char *peeraddr)
 {
 	const uint8_t *out;
-	size_t n;
+	uint8_t held[8192];
+	size_t n, nheld = 0;
 	ssize_t r;
-	int ev;
+	int ev, greeted = 0;
 
 	memset(&p->cfg, 0, sizeof(p->cfg));
 	p->framings[0] = COD_JSON;
@@ -136,10 +140,17 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
 		return -1;
 	for (;;) {
 		out = eng_hs_output(&p->hs, &n);
-		if (n > 0) {
+		if (n > 0 && p->with_auth != NULL && greeted) {
+			if (nheld + n > sizeof(held))
+				return -1;
+			memcpy(held + nheld, out, n);
+			nheld += n;
+			eng_hs_output_done(&p->hs, n);
+		} else if (n > 0) {
 			if (peer_write(p, out, n) < 0)
 				return -1;
 			eng_hs_output_done(&p->hs, n);
+			greeted = 1;
 		}
 		ev = eng_hs_step(&p->hs);
 		if (ev == HS_DONE)
@@ -155,9 +166,36 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
 			return -1;
 	}
 	out = eng_hs_output(&p->hs, &n);
+	p->send_f = p->hs.send_framing;
+	if (p->with_auth != NULL) {
+		aemp_val *v = NULL;
+		struct cod_seg seg;
+		ssize_t m;
+
+		if (nheld + n > sizeof(held))
+			return -1;
+		memcpy(held + nheld, out, n);
+		nheld += n;
+		if (aemp_json_parse(p->with_auth, strlen(p->with_auth), &v) <
+		            0 ||
+		    v->type != AEMP_ARRAY || v->len < 1) {
+			aemp_val_free(v);
+			return -1;
+		}
+		seg.v = v->u.a + 1;
+		seg.n = v->len - 1;
+		m = cod_encode_packet(p->send_f, held + nheld,
+		                      sizeof(held) - nheld, v->u.a[0].u.s,
+		                      v->u.a[0].len, &seg, 1);
+		aemp_val_free(v);
+		if (m < 0 || (size_t)m > sizeof(held) - nheld)
+			return -1;
+		nheld += (size_t)m;
+		out = held;
+		n = nheld;
+	}
 	if (n > 0 && peer_write(p, out, n) < 0)
 		return -1;
-	p->send_f = p->hs.send_framing;
 	cod_tape_init(&p->tape);
 	cod_stream_init(&p->rx, p->hs.recv_framing, 1u << 24);
 	n = eng_hs_take_rest(&p->hs, p->buf, sizeof(p->buf) - COD_PADDING);
@@ -175,6 +213,24 @@ peer_connect(struct peer *p, const char *hostport, const char *id,
 	struct sockaddr_in sa;
 
 	memset(p, 0, sizeof(*p));
+	if (peer_parse_addr(hostport, &sa) < 0)
+		return -1;
+	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	return peer_handshake(p, id, secret, hostport);
+}
+
+/* peer_connect_with - peer_connect, sending packet pkt (JSON text) in the
+ * same write as the auth line. */
+static inline int
+peer_connect_with(struct peer *p, const char *hostport, const char *id,
+                  const char *secret, const char *pkt)
+{
+	struct sockaddr_in sa;
+
+	memset(p, 0, sizeof(*p));
+	p->with_auth = pkt;
 	if (peer_parse_addr(hostport, &sa) < 0)
 		return -1;
 	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
