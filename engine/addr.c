@@ -364,21 +364,34 @@ add_dns(struct alist *l, const struct spec *sp)
 	return rc;
 }
 
+struct resolve {
+	struct alist l;
+	void (*bad)(void *arg, const char *why);
+	void *arg;
+};
+
 static int
 resolve_one(const struct spec *sp, void *arg)
 {
-	struct alist *l = arg;
+	struct resolve *r = arg;
+	int rc;
 
 	if (strcmp(sp->host, "*") == 0)
-		return add_interfaces(l, sp->port);
-	return add_dns(l, sp);
+		return add_interfaces(&r->l, sp->port);
+	rc = add_dns(&r->l, sp);
+	if (rc == AEMP_ECONFIG && r->bad != NULL) {
+		r->bad(r->arg, aemp_errmsg());
+		rc = 0;
+	}
+	return rc;
 }
 
 int
-eng_addr_resolve(char *const *specs, size_t nspecs, struct eng_addr **out,
-                 size_t *n)
+eng_addr_resolve_lenient(char *const *specs, size_t nspecs,
+                         struct eng_addr **out, size_t *n,
+                         void (*bad)(void *arg, const char *why), void *arg)
 {
-	struct alist l = {NULL, 0, 0};
+	struct resolve r = {{NULL, 0, 0}, bad, arg};
 	size_t i, noport;
 	int rc;
 
@@ -387,14 +400,21 @@ eng_addr_resolve(char *const *specs, size_t nspecs, struct eng_addr **out,
 		if ((rc = eng_addr_spec_check(specs[i], &noport)) < 0)
 			return rc;
 	for (i = 0; i < nspecs; i++) {
-		if ((rc = spec_each(specs[i], resolve_one, &l)) < 0) {
-			ring_free(l.a, 0);
+		if ((rc = spec_each(specs[i], resolve_one, &r)) < 0) {
+			ring_free(r.l.a, 0);
 			return rc;
 		}
 	}
-	*out = l.a;
-	*n = l.n;
+	*out = r.l.a;
+	*n = r.l.n;
 	return 0;
+}
+
+int
+eng_addr_resolve(char *const *specs, size_t nspecs, struct eng_addr **out,
+                 size_t *n)
+{
+	return eng_addr_resolve_lenient(specs, nspecs, out, n, NULL, NULL);
 }
 
 void

@@ -34,6 +34,17 @@ struct eng_addr {
 int eng_addr_resolve(char *const *specs, size_t nspecs, struct eng_addr **out,
                      size_t *n);
 
+/*
+ * eng_addr_resolve_lenient - as eng_addr_resolve, but a host name that
+ * does not resolve is reported to bad(arg, message) and skipped instead
+ * of failing the list (seeds: one dead name must not disable the
+ * others).  Syntax errors and -ENOMEM still fail.  *n may be 0.
+ */
+int eng_addr_resolve_lenient(char *const *specs, size_t nspecs,
+                             struct eng_addr **out, size_t *n,
+                             void (*bad)(void *arg, const char *why),
+                             void *arg);
+
 void eng_addr_free(struct eng_addr *a);
 
 /*

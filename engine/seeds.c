@@ -25,6 +25,14 @@ rand01(void)
 	return (double)r / 4294967296.0;
 }
 
+/* A seed whose host name does not resolve is left out (as Perl's
+ * resolver drops it); the others are still used. */
+static void
+seed_unresolved(void *arg, const char *why)
+{
+	eng_log(arg, AEMP_LOG_ERROR, "seeds: %s; skipping it", why);
+}
+
 int
 eng_seeds_start(struct eng_shard *sh0, struct eng_global *g)
 {
@@ -35,8 +43,15 @@ eng_seeds_start(struct eng_shard *sh0, struct eng_global *g)
 	g->sh0 = sh0;
 	if (node->cfg.nseeds == 0)
 		return 0;
-	rc = eng_addr_resolve(node->cfg.seeds, node->cfg.nseeds, &g->seeds,
-	                      &g->nseeds);
+	rc = eng_addr_resolve_lenient(node->cfg.seeds, node->cfg.nseeds,
+	                              &g->seeds, &g->nseeds, seed_unresolved,
+	                              node);
+	if (rc == 0 && g->nseeds == 0) {
+		eng_log(node, AEMP_LOG_ERROR,
+		        "seeds: no seed address could be resolved; this node "
+		        "will find no global node");
+		return 0;
+	}
 	if (rc < 0) {
 		eng_log(node, AEMP_LOG_ERROR, "seeds: %s", aemp_errmsg());
 		return rc;
