@@ -289,6 +289,13 @@ eng_global_nodeev(struct eng_shard *sh0, const char *id, size_t idlen, int up,
 	}
 	if (!was_up)
 		return;
+	{
+		void *old;
+
+		/* as Perl's Global.pm: a node is only remembered as global
+		 * while it is up (it says g_global again when it returns) */
+		eng_kv_del(&g->known_globals, id, idlen, &old);
+	}
 	if (g->master != NULL && strlen(g->master) == idlen &&
 	    memcmp(g->master, id, idlen) == 0) {
 		eng_strfree(g->master);
