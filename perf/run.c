@@ -200,7 +200,8 @@ wait_for(const struct perf_opts *o, const char *label, struct perf_task **t,
 			last = now_sum;
 		}
 	}
-	return 0;
+	/* PH_FAILED sorts after PH_DONE: the loop ends on it too */
+	return ph == PH_FAILED ? -EIO : 0;
 }
 
 /* A warm-up without progress counter: bounded by warm-up + stall time. */
@@ -219,7 +220,7 @@ wait_started(struct perf_task **t, int n, double warmup_s)
 			return -ETIMEDOUT;
 		perf_sleep_ms(POLL_MS);
 	}
-	return 0;
+	return ph == PH_FAILED ? -EIO : 0;
 }
 
 /* stall_error - say where the tasks stand: a lost sync reply or echo
