@@ -7,6 +7,9 @@
  * Threads: one writer (the pinger's shard); read by the main thread after
  * the writer is done.
  */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "perf/perf.h"
@@ -122,4 +125,69 @@ perf_hist_fill(const struct perf_hist *h, struct perf_result *r)
 	r->has_rtt = h->n > 0;
 	for (i = 0; i < 5; i++)
 		r->rtt_us[i] = (double)perf_hist_quantile(h, qs[i]) / 1e3;
+}
+
+/* perf_hist_text - "max:NS" (from bucket 0 only), then "BUCKET:COUNT" for
+ * every non-empty bucket from *bucket on, space-separated, as many as fit
+ * into cap; *bucket advances past what was written (NBUCKETS: all). */
+int
+perf_hist_text(const struct perf_hist *h, int *bucket, char *buf, size_t cap)
+{
+	size_t len = 0;
+	int i = *bucket, n;
+
+	buf[0] = '\0';
+	if (i == 0)
+		len = (size_t)snprintf(buf, cap, "max:%" PRId64, h->max);
+	for (; i < NBUCKETS && len < cap; i++) {
+		if (h->counts[i] == 0)
+			continue;
+		n = snprintf(buf + len, cap - len, "%s%d:%" PRIu64,
+		             len ? " " : "", i, h->counts[i]);
+		if (n < 0 || (size_t)n >= cap - len) {
+			buf[len] = '\0';
+			break;
+		}
+		len += (size_t)n;
+	}
+	*bucket = i;
+	return (int)len;
+}
+
+/* perf_hist_add_text - add the items of perf_hist_text's text to h.
+ * Returns 0 or -EINVAL (h may then hold part of the text). */
+int
+perf_hist_add_text(struct perf_hist *h, const char *text)
+{
+	uint64_t count;
+	int64_t max;
+	int bucket, used;
+
+	while (*text == ' ')
+		text++;
+	while (*text != '\0') {
+		if (sscanf(text, "max:%" SCNd64 "%n", &max, &used) == 1) {
+			if (max > h->max)
+				h->max = max;
+		} else if (sscanf(text, "%d:%" SCNu64 "%n", &bucket, &count,
+		                  &used) == 2 &&
+		           bucket >= 0 && bucket < NBUCKETS) {
+			h->counts[bucket] += count;
+			h->n += count;
+		} else {
+			return -EINVAL;
+		}
+		text += used;
+		if (*text != ' ' && *text != '\0')
+			return -EINVAL;
+		while (*text == ' ')
+			text++;
+	}
+	return 0;
+}
+
+int
+perf_hist_done(int bucket)
+{
+	return bucket >= NBUCKETS;
 }

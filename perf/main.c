@@ -3,17 +3,18 @@
  *
  *   aemp-perf [SCENARIO] [OPTION...]
  *
- * Scenarios (one file each): local, pair, pingpong, fanin, raw, serve.
+ * Scenarios (one file each): local, pair, pingpong, fanin, raw, serve, db.
  * No scenario (or "default") runs the short comparison: pair and pingpong
- * with their raw baselines; "tls" runs it with TLS between the nodes; "db"
- * is reserved (not available yet).  See docs/perf.md, "aemp-perf".
+ * with their raw baselines; "tls" runs it with TLS between the nodes.  See
+ * docs/perf.md, "aemp-perf".
  *
  * Exit status: 0; 1 if a run failed or the delivery check found gaps or
- * reorders; 2 for a bad command line or a scenario not available.
+ * reorders; 2 for a bad command line.
  *
  * Internal modes (the other processes of a run):
  *   aemp-perf --child node ...   a node with perf ports (perf/peer.c)
  *   aemp-perf --child raw        the raw TCP receiver (perf/raw.c)
+ *   aemp-perf --child dbmon ...  a db monitoring node (perf/dbmon.c)
  *
  * Threads: main thread; see perf/perf.h for the rest.
  */
@@ -100,15 +101,6 @@ run_tls(const struct perf_opts *o)
 	return run_default(o);
 }
 
-static int
-not_yet(const struct perf_opts *o)
-{
-	/* The dispatch is ready: "db" will measure the database calls
-	 * (aemp_db_set to aemp_db_mon between node processes). */
-	(void)o;
-	return perf_err(PERF_EUSAGE, "db: not available yet");
-}
-
 static const struct scenario {
 	const char *name;
 	int (*run)(const struct perf_opts *o);
@@ -123,7 +115,9 @@ static const struct scenario {
         {"raw", perf_raw, "plain TCP stream and ping-pong (the baseline)"},
         {"serve", perf_serve, "a node for --connect runs; until SIGINT"},
         {"tls", run_tls, "the default comparison over TLS (as --tls)"},
-        {"db", not_yet, "database calls (not available yet)"},
+        {"db", perf_db,
+         "database: aemp_db_set through a global node to "
+         "aemp_db_mon"},
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -139,9 +133,11 @@ usage(void)
 	printf("\noptions:\n"
 	       "  --size N[,N...]    payload bytes (16; default run 16,1024)\n"
 	       "  --framing F[,F]    json, cbor or json,cbor (cbor)\n"
-	       "  --shards N         shards per node (1; local 2)\n"
+	       "  --shards N         shards per node (1; local 2; db: 1)\n"
 	       "  --senders N        sending ports or pingers (1)\n"
 	       "  --nodes K          fanin: sender nodes (2)\n"
+	       "  --monitors M[,M]   db: monitoring nodes, 1..64 (1)\n"
+	       "  --window W         db: updates in flight, 1..256 (32)\n"
 	       "  --seconds S        measured time per result (2; default "
 	       "run 1.5)\n"
 	       "  --count N          measured messages instead of a time\n"
@@ -171,6 +167,8 @@ child_main(int argc, char **argv)
 		return perf_child_node(argc - 3, argv + 3);
 	if (argc >= 3 && strcmp(argv[2], "raw") == 0)
 		return perf_child_raw(argc - 3, argv + 3);
+	if (argc >= 3 && strcmp(argv[2], "dbmon") == 0)
+		return perf_child_dbmon(argc - 3, argv + 3);
 	return perf_err(PERF_EUSAGE, "--child: unknown role");
 }
 

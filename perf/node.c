@@ -225,6 +225,8 @@ conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
 		rc = set_queue(c, cfg->max_queue);
 	if (rc == 0)
 		rc = set_int(c, "shards", cfg->shards);
+	if (rc == 0 && cfg->global)
+		rc = set_list(c, "services", "AnyEvent::MP::Global::");
 	if (rc == 0 && log_level() != NULL)
 		rc = aemp_conf_set_json(c, "log_level", log_level());
 	return rc;

@@ -90,6 +90,34 @@ parse_sizes(struct perf_opts *o, const char *s)
 }
 
 static int
+parse_monitors(struct perf_opts *o, const char *s)
+{
+	char buf[256], *tok, *save = NULL;
+	uint64_t v;
+
+	if (strlen(s) >= sizeof(buf))
+		return perf_err(PERF_EUSAGE, "--monitors: list too long");
+	strcpy(buf, s);
+	o->nmonitors = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (o->nmonitors == PERF_SIZES_MAX)
+			return perf_err(PERF_EUSAGE,
+			                "--monitors: at most %d counts",
+			                PERF_SIZES_MAX);
+		if (parse_u64(tok, 1, PERF_MONITORS_MAX, &v) < 0)
+			return perf_err(PERF_EUSAGE,
+			                "--monitors: expected monitoring nodes "
+			                "1..%d, got '%s'",
+			                PERF_MONITORS_MAX, tok);
+		o->monitors[o->nmonitors++] = (int)v;
+	}
+	if (o->nmonitors == 0)
+		return perf_err(PERF_EUSAGE, "--monitors: no count given");
+	return 0;
+}
+
+static int
 parse_framings(struct perf_opts *o, const char *s)
 {
 	if (strcmp(s, "json") == 0 || strcmp(s, "cbor") == 0) {
@@ -126,6 +154,7 @@ static const char *const valued[] = {
         "--size",      "--framing", "--shards", "--senders", "--nodes",
         "--seconds",   "--count",   "--warmup", "--batch",   "--connect",
         "--max-queue", "--secret",  "--port",   "--bind",    "--nodeid",
+        "--monitors",  "--window",
 };
 
 static const char *const flags[] = {
@@ -169,6 +198,10 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 		return parse_sizes(o, v);
 	if (strcmp(name, "--framing") == 0)
 		return parse_framings(o, v);
+	if (strcmp(name, "--monitors") == 0)
+		return parse_monitors(o, v);
+	if (strcmp(name, "--window") == 0)
+		return parse_int(name, v, 1, PERF_DB_WINDOW_MAX, &o->window);
 	if (strcmp(name, "--shards") == 0)
 		return parse_int(name, v, 1, 64, &o->shards);
 	if (strcmp(name, "--senders") == 0)
@@ -270,6 +303,10 @@ defaults(struct perf_opts *o)
 		o->senders = 1;
 	if (o->nodes == 0)
 		o->nodes = 2;
+	if (o->nmonitors == 0)
+		o->monitors[o->nmonitors++] = 1;
+	if (o->window == 0)
+		o->window = PERF_DB_WINDOW;
 	if (o->batch == 0)
 		o->batch = 1024;
 	if (o->seconds == 0)
@@ -280,7 +317,7 @@ defaults(struct perf_opts *o)
 
 /* Combinations, once everything is known. */
 static int
-check(const struct perf_opts *o)
+check(const struct perf_opts *o, int db_set)
 {
 	const char *s = o->scenario;
 
@@ -291,6 +328,13 @@ check(const struct perf_opts *o)
 	     strcmp(s, "fanin") == 0 || strcmp(s, "serve") == 0))
 		return perf_err(PERF_EUSAGE, "%s: --connect is not possible",
 		                s);
+	if (db_set && strcmp(s, "db") != 0)
+		return perf_err(PERF_EUSAGE,
+		                "--monitors and --window are for 'db' only");
+	if (o->port != NULL && strcmp(s, "db") == 0)
+		return perf_err(PERF_EUSAGE,
+		                "db: --port is not used (the database is in "
+		                "the global node at --connect)");
 	if ((o->bind != NULL || o->nodeid != NULL) && strcmp(s, "serve") != 0)
 		return perf_err(PERF_EUSAGE, "--bind and --nodeid are for "
 		                             "'serve' only");
@@ -314,7 +358,7 @@ check(const struct perf_opts *o)
 int
 perf_opts_parse(struct perf_opts *o, int argc, char **argv)
 {
-	int i, rc;
+	int i, rc, db_set;
 
 	memset(o, 0, sizeof(*o));
 	o->warmup = -1;
@@ -334,6 +378,7 @@ perf_opts_parse(struct perf_opts *o, int argc, char **argv)
 	}
 	if (o->scenario == NULL)
 		o->scenario = "default";
+	db_set = o->nmonitors != 0 || o->window != 0;
 	defaults(o);
-	return o->help ? 0 : check(o);
+	return o->help ? 0 : check(o, db_set);
 }

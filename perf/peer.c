@@ -1,6 +1,7 @@
 /*
  * perf/peer.c - the other nodes of a run: a peer is a child process
  * running "aemp-perf --child node", a node with one perf port per shard.
+ * (--global 1: it also runs the global service, for the "db" scenario.)
  * It says "ready NODEID ADDRESS PORT..." on its control socket, then
  * takes commands:
  *   flow SID SIZE WARMUP SECONDS COUNT BATCH SHARD TARGET   (add a sender)
@@ -81,12 +82,12 @@ perf_peer_line(struct perf_peer *p, char *buf, size_t cap, int timeout_ms)
 	return 0;
 }
 
-int
-perf_peer_start(struct perf_peer *p, const struct perf_opts *o,
-                const char *framing, const char *nodeid, const char *seed)
+static int
+peer_start(struct perf_peer *p, const struct perf_opts *o, const char *framing,
+           const char *nodeid, const char *seed, int global)
 {
 	char shards[16], queue[32], line[1024];
-	char *argv[16] = {"aemp-perf",     "--child",      "node",
+	char *argv[18] = {"aemp-perf",     "--child",      "node",
 	                  "--nodeid",      (char *)nodeid, "--framing",
 	                  (char *)framing, "--shards",     shards,
 	                  "--max-queue",   queue};
@@ -100,6 +101,10 @@ perf_peer_start(struct perf_peer *p, const struct perf_opts *o,
 		argv[i++] = "--seed";
 		argv[i++] = (char *)seed;
 	}
+	if (global) {
+		argv[i++] = "--global";
+		argv[i++] = "1";
+	}
 	argv[i] = NULL;
 	rc = perf_child_spawn(&p->c, argv, perf_secret(o), perf_cert(o));
 	if (rc < 0)
@@ -111,6 +116,20 @@ perf_peer_start(struct perf_peer *p, const struct perf_opts *o,
 	if (rc != 0)
 		perf_peer_stop(p);
 	return rc;
+}
+
+int
+perf_peer_start(struct perf_peer *p, const struct perf_opts *o,
+                const char *framing, const char *nodeid, const char *seed)
+{
+	return peer_start(p, o, framing, nodeid, seed, 0);
+}
+
+int
+perf_peer_start_global(struct perf_peer *p, const struct perf_opts *o,
+                       const char *framing, const char *nodeid)
+{
+	return peer_start(p, o, framing, nodeid, NULL, 1);
 }
 
 void
@@ -206,6 +225,8 @@ child_args(int argc, char **argv, struct perf_nodecfg *cfg)
 			cfg->seed = argv[i + 1];
 		else if (strcmp(argv[i], "--max-queue") == 0)
 			cfg->max_queue = strtoull(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--global") == 0)
+			cfg->global = atoi(argv[i + 1]);
 		else
 			return -EINVAL;
 	}

@@ -32,12 +32,13 @@
 /* Exit statuses. */
 #define PERF_OK 0
 #define PERF_EFAIL 1  /* a run failed, or delivery check found gaps */
-#define PERF_EUSAGE 2 /* bad command line, or scenario not available */
+#define PERF_EUSAGE 2 /* bad command line */
 
 #define PERF_SIZES_MAX 16
 #define PERF_SENDERS_MAX 64
 #define PERF_NODES_MAX 16
 #define PERF_PORTS_MAX 64
+#define PERF_MONITORS_MAX 64 /* db: monitoring nodes (child processes) */
 
 /* ---- options (perf/opts.c) ------------------------------------------ */
 
@@ -47,9 +48,12 @@ struct perf_opts {
 	int nsizes;
 	const char *framings[2]; /* "json", "cbor" */
 	int nframings;
-	int shards;         /* per node */
-	int senders;        /* sending ports or pingers (fanin: per node) */
-	int nodes;          /* fanin: sender nodes */
+	int shards;  /* per node */
+	int senders; /* sending ports or pingers (fanin: per node) */
+	int nodes;   /* fanin: sender nodes */
+	int monitors[PERF_SIZES_MAX]; /* db: monitoring nodes, per result */
+	int nmonitors;
+	int window;         /* db: updates in flight */
 	double seconds;     /* measured time per result */
 	uint64_t count;     /* or: measured messages per result (0: seconds) */
 	double warmup;      /* unmeasured seconds before */
@@ -101,6 +105,7 @@ struct perf_result {
 	uint64_t wire_bytes;  /* through our sockets, both ways (0: n/a) */
 	int tls;
 	int has_rtt;
+	int oneway;       /* the latency is one-way (db): msgs are not trips */
 	double rtt_us[5]; /* p50, p90, p99, p99.9, max */
 	int64_t gaps;     /* -1: not checked */
 	int64_t reorders;
@@ -178,6 +183,7 @@ struct perf_nodecfg {
 	const char *seed;   /* NULL: none */
 	const char *cert;   /* PEM: TLS; NULL: none (or the file's) */
 	uint64_t max_queue; /* 0: the default */
+	int global;         /* runs the global service (db) */
 };
 
 /* perf_node_new - create and start a node; on error prints one line and
@@ -219,6 +225,9 @@ struct perf_peer {
 
 int perf_peer_start(struct perf_peer *p, const struct perf_opts *o,
                     const char *framing, const char *nodeid, const char *seed);
+/* perf_peer_start_global - a peer that runs the global service (db). */
+int perf_peer_start_global(struct perf_peer *p, const struct perf_opts *o,
+                           const char *framing, const char *nodeid);
 int perf_peer_line(struct perf_peer *p, char *buf, size_t cap, int timeout_ms);
 void perf_peer_stop(struct perf_peer *p);
 
@@ -341,6 +350,66 @@ uint64_t perf_hist_count(const struct perf_hist *h);
 int64_t perf_hist_quantile(const struct perf_hist *h, double q);
 /* the five latency figures of r, in microseconds */
 void perf_hist_fill(const struct perf_hist *h, struct perf_result *r);
+/* A histogram as text, to pass it between processes: perf_hist_text
+ * writes the items from bucket *bucket on (start at 0) that fit into cap
+ * and advances *bucket (past the last bucket when all are written);
+ * perf_hist_add_text adds such a text to h (0, or -EINVAL). */
+int perf_hist_text(const struct perf_hist *h, int *bucket, char *buf,
+                   size_t cap);
+int perf_hist_add_text(struct perf_hist *h, const char *text);
+/* perf_hist_done - 1 once perf_hist_text has written every bucket */
+int perf_hist_done(int bucket);
+
+/* ---- the database scenario (perf/db.c, dbwriter.c, dbmon.c) --------- */
+
+/*
+ * The writer sets key "k" + SEQ % W of the run's family to [SEQ, SENT_NS,
+ * FLAGS, PAYLOAD], W being the window (--window; SENT_NS: CLOCK_MONOTONIC,
+ * which every process of the machine shares).  Each monitoring node sends
+ * ["ack", INDEX, HIGHEST] to the writer's port whenever the highest
+ * sequence number it has seen passes a multiple of perf_db_ack_every(W),
+ * and for every update flagged PERF_DB_F_ACK (the last of a phase).  The
+ * writer keeps at most W updates beyond what every monitor has
+ * acknowledged.  So a key is never set again before every monitor has
+ * seen its previous value: changes of one key can never be merged into
+ * one report (the API allows that), and every sequence number must reach
+ * every monitor.
+ */
+#define PERF_DB_WINDOW_MAX 256
+#define PERF_DB_WINDOW 32    /* the default */
+#define PERF_DB_F_MEASURED 1 /* in the measured phase: its latency counts */
+#define PERF_DB_F_ACK 2      /* acknowledge at once */
+
+static inline int
+perf_db_ack_every(int window)
+{
+	return (window + 3) / 4;
+}
+
+struct perf_db_flow {
+	char family[AEMP_ID_MAX];
+	size_t size; /* payload bytes */
+	double warmup_s;
+	double seconds;
+	uint64_t count;     /* 0: use seconds */
+	int window;         /* updates in flight, and keys */
+	const pid_t *peers; /* other processes of the run, for CPU */
+	int npeers;
+};
+
+/* perf_db_writer_new - the writer of one set of nodes, on shard 0 of node,
+ * with its port for the acknowledgements of nmon monitors (ID into
+ * *port).  The task is kept until the node stops.  Returns 0 or a negated
+ * errno (nothing to free). */
+int perf_db_writer_new(aemp_node *node, int nmon, aemp_id *port,
+                       struct perf_task **out);
+/* perf_db_writer_watch - fail the running (or next) result when node
+ * nodeid goes down.  Returns 0 or a negated errno. */
+int perf_db_writer_watch(struct perf_task *t, const char *nodeid);
+/* perf_db_writer_run - start one result: a warm-up, a drain, the measured
+ * phase; then wait with perf_tasks_run.  Sequence numbers go on from the
+ * previous result.  Returns 0 or a negated errno (the task failed). */
+int perf_db_writer_run(struct perf_task *t, const struct perf_db_flow *f);
 
 /* ---- scenarios ------------------------------------------------------ */
 
@@ -350,6 +419,7 @@ int perf_pingpong(const struct perf_opts *o); /* perf/pingpong.c */
 int perf_fanin(const struct perf_opts *o);    /* perf/fanin.c */
 int perf_raw(const struct perf_opts *o);      /* perf/raw.c */
 int perf_serve(const struct perf_opts *o);    /* perf/serve.c */
+int perf_db(const struct perf_opts *o);       /* perf/db.c */
 
 /* The raw baselines of this run, measured once per size (and reported
  * as rows of their own): msgs/s of the TCP stream, median round trip (us)
@@ -360,5 +430,6 @@ double perf_raw_rtt(const struct perf_opts *o, size_t size);
 /* The child processes' main functions (argv after the role). */
 int perf_child_node(int argc, char **argv);
 int perf_child_raw(int argc, char **argv);
+int perf_child_dbmon(int argc, char **argv); /* perf/dbmon.c */
 
 #endif /* PERF_PERF_H */

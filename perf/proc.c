@@ -28,7 +28,10 @@
 
 #include "perf/perf.h"
 
-#define CHILDREN_MAX (PERF_NODES_MAX + 4)
+/* The most children at one time: db's monitors and global node (fanin's
+ * senders are fewer), and a raw receiver. */
+#define CHILDREN_MAX (PERF_MONITORS_MAX + 4)
+_Static_assert(CHILDREN_MAX >= PERF_NODES_MAX + 2, "fanin's children");
 
 /* Live children, for the exit paths.  0 marks a free slot. */
 static volatile sig_atomic_t child_pids[CHILDREN_MAX];

@@ -8,7 +8,8 @@
  * CPU s/M is CPU seconds of every local process involved per million
  * messages (a round trip is two); "x raw" is the ratio to the raw TCP
  * baseline of the same run: msgs/s over raw msgs/s for throughput, median
- * over raw median for latency.
+ * over raw median for latency.  db: msgs are updates, and the latency
+ * figures are one-way (aemp_db_set to the db_mon callback).
  *
  * Threads: main thread.
  */
@@ -90,7 +91,7 @@ msg_rate(const struct perf_result *r)
 static double
 mb_rate(const struct perf_result *r)
 {
-	double ways = r->has_rtt ? 2 : 1;
+	double ways = r->has_rtt && !r->oneway ? 2 : 1;
 
 	return msg_rate(r) * (double)r->size * ways / 1e6;
 }
@@ -98,7 +99,7 @@ mb_rate(const struct perf_result *r)
 static double
 cpu_per_m(const struct perf_result *r)
 {
-	double msgs = (double)r->msgs * (r->has_rtt ? 2 : 1);
+	double msgs = (double)r->msgs * (r->has_rtt && !r->oneway ? 2 : 1);
 
 	return msgs > 0 ? r->cpu_s / (msgs / 1e6) : 0;
 }

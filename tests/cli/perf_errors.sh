@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/cli/perf_errors.sh - aemp-perf's command line: every mistake is one
 # line "aemp-perf: ..." on stderr, nothing on stdout, exit status 2, and
-# nothing runs; scenarios that have not landed yet say so the same way.
+# nothing runs.  The db scenario's own options: tests/cli/perf_db.sh.
 . "$(dirname "$0")/perf_lib.bash"
 
 perf_ok --help
@@ -44,7 +44,5 @@ perf_fails 2 "--tls: with --connect or serve, TLS follows the configuration" \
 	pair --tls --connect 127.0.0.1:1
 perf_fails 2 "--tls: with --connect or serve" tls --connect 127.0.0.1:1
 perf_fails 2 "--tls: with --connect or serve" serve --tls
-perf_fails 2 "db: not available yet" db
-perf_fails 2 "db: not available yet" db --size 16 --json
 
 done_testing
