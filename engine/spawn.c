@@ -103,21 +103,17 @@ eng_spawn_local(struct eng_shard *sh, const char *name, size_t namelen,
 	                      NULL, 0, name, namelen, segs, 2, must);
 }
 
-void
-eng_spawn_record(struct eng_shard *sh, const uint8_t *p, size_t len)
+/* spawn_run - run func's init in the context of port name, on the shard
+ * that owns the name; kill the port with ("die", ...) if it fails. */
+static void
+spawn_run(struct eng_shard *sh, const aemp_val *name, const aemp_val *func,
+          const aemp_val *args, size_t n)
 {
-	const aemp_val *pkt, *name, *func;
 	const struct eng_func *f;
 	struct eng_ctx save;
 	aemp_val reason[2];
 	int rc;
 
-	if (cod_decode(COD_CBOR, &sh->tape, p, len, &pkt) < 0 || pkt->len < 2) {
-		eng_log(sh->node, AEMP_LOG_CRIT, "undecodable spawn record");
-		return;
-	}
-	name = &pkt->u.a[0];
-	func = &pkt->u.a[1];
 	f = eng_func_find(sh->node, func->u.s, func->len);
 	if (f == NULL || f->builtin) {
 		eng_log(sh->node, AEMP_LOG_ERROR,
@@ -126,13 +122,25 @@ eng_spawn_record(struct eng_shard *sh, const uint8_t *p, size_t len)
 		return;
 	}
 	eng_ctx_enter(sh, &save, name->u.s, name->len, NULL, 0);
-	rc = f->fn(sh->node, pkt->u.a + 2, pkt->len - 2, f->arg);
+	rc = f->fn(sh->node, args, n, f->arg);
 	eng_ctx_leave(sh, &save);
 	if (rc < 0) {
 		reason[0] = aemp_str("die");
 		reason[1] = aemp_str(eng_die_text(sh, rc));
 		eng_kill_local(sh, name->u.s, name->len, reason, 2, 1);
 	}
+}
+
+void
+eng_spawn_record(struct eng_shard *sh, const uint8_t *p, size_t len)
+{
+	const aemp_val *pkt;
+
+	if (cod_decode(COD_CBOR, &sh->tape, p, len, &pkt) < 0 || pkt->len < 2) {
+		eng_log(sh->node, AEMP_LOG_CRIT, "undecodable spawn record");
+		return;
+	}
+	spawn_run(sh, &pkt->u.a[0], &pkt->u.a[1], pkt->u.a + 2, pkt->len - 2);
 }
 
 /* spawn_name - RUNIQ followed by the node-wide spawn counter (§1.4). */
@@ -259,8 +267,16 @@ builtin_spawn(struct eng_shard *sh, const aemp_val *args, size_t n)
 		eng_log(sh->node, AEMP_LOG_ERROR, "malformed spawn request");
 		return;
 	}
-	eng_spawn_local(sh, name->u.s, name->len, func->u.s, func->len,
-	                args + 2, n - 2, 1);
+	/* A spawn request from a peer runs at once when the port is ours
+	 * (aemp-protocol.md §4.5 step 3): a mon1 or message the peer sends
+	 * right after it must find the port.  On another shard the record
+	 * goes ahead of anything later for that port, in the same queue. */
+	if (eng_shard_of_hash(sh->node, eng_hash(name->u.s, name->len)) ==
+	    sh->idx)
+		spawn_run(sh, name, func, args + 2, n - 2);
+	else
+		eng_spawn_local(sh, name->u.s, name->len, func->u.s, func->len,
+		                args + 2, n - 2, 1);
 }
 
 void

@@ -8,7 +8,12 @@
  *     after our g_set clears the shard it just stored).  One shard, so
  *     the connection is on the control shard itself;
  *  2. a seed list with a host name that does not resolve still dials the
- *     other seeds (§5.9: each seed is resolved on its own).
+ *     other seeds (§5.9: each seed is resolved on its own);
+ *  3. a peer that sends AnyEvent::MP::_spawn and at once mon1 for the new
+ *     port (Perl's `mon spawn ...`) must get a monitor on the port, not
+ *     no_such_port (§4.5: packets on a connection are ordered), with one
+ *     and with two shards (spawned ports on the connection's shard and
+ *     on the other).
  *
  * aemp-test-timeout: 60
  */
@@ -17,7 +22,7 @@
 #define SECRET "geheim"
 
 static aemp_node *
-mknode(const char *id, const char *seeds, int global)
+mknode_sh(const char *id, const char *seeds, int global, const char *shards)
 {
 	aemp_conf *c = NULL;
 	aemp_node *n = NULL;
@@ -27,7 +32,7 @@ mknode(const char *id, const char *seeds, int global)
 	aemp_conf_set_str(c, "nodeid", id);
 	aemp_conf_set_json(c, "binds", "[\"127.0.0.1:0\"]");
 	aemp_conf_set_str(c, "secret", SECRET);
-	aemp_conf_set_json(c, "shards", "1");
+	aemp_conf_set_json(c, "shards", shards);
 	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "2");
 	if (seeds != NULL)
 		aemp_conf_set_json(c, "seeds", seeds);
@@ -40,6 +45,12 @@ mknode(const char *id, const char *seeds, int global)
 	}
 	aemp_conf_free(c);
 	return n;
+}
+
+static aemp_node *
+mknode(const char *id, const char *seeds, int global)
+{
+	return mknode_sh(id, seeds, global, "1");
 }
 
 static int
@@ -115,10 +126,80 @@ dead_seed_name(void)
 	aemp_node_free(n);
 }
 
+static int
+h_idle(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
+{
+	(void)n;
+	(void)msg;
+	(void)cnt;
+	(void)arg;
+	return 0;
+}
+
+static int
+idle_init(aemp_node *n, const aemp_val *args, size_t cnt, void *arg)
+{
+	(void)args;
+	(void)cnt;
+	(void)arg;
+	return aemp_rcv(n, aemp_self(n), h_idle, NULL);
+}
+
+#define NSPAWN 24
+
+static void
+spawn_then_mon(const char *shards)
+{
+	aemp_node *a = mknode_sh("spawnee", NULL, 0, shards);
+	aemp_val *lst = NULL;
+	char addr[256], pkt[256], *got;
+	int i, kil0_bye = 0, nosuch = 0;
+	struct peer p;
+
+	CHECK_OK(aemp_register(a, "Test::idle", idle_init, NULL));
+	tu_start(a);
+	aemp_node_listeners(a, addr, sizeof(addr));
+	CHECK(aemp_json_parse(addr, strlen(addr), &lst) == 0 && lst->len > 0);
+	CHECK(peer_connect(&p, lst->u.a[0].u.s, "perlish", SECRET) == 0);
+	for (i = 0; i < NSPAWN; i++) {
+		snprintf(pkt, sizeof(pkt),
+		         "[\"\",\"AnyEvent::MP::_spawn\",\"sp%dX\","
+		         "\"Test::idle\"]",
+		         i);
+		CHECK_OK(peer_send(&p, pkt));
+		snprintf(pkt, sizeof(pkt), "[\"\",\"mon1\",\"sp%dX\"]", i);
+		CHECK_OK(peer_send(&p, pkt));
+	}
+	/* every port is there and monitored: killing it reports the reason */
+	for (i = 0; i < NSPAWN; i++) {
+		snprintf(pkt, sizeof(pkt), "[\"\",\"kil1\",\"sp%dX\",\"bye\"]",
+		         i);
+		CHECK_OK(peer_send(&p, pkt));
+	}
+	while (kil0_bye + nosuch < NSPAWN && (got = peer_recv(&p, 5)) != NULL) {
+		if (strstr(got, "\"kil0\"") && strstr(got, "\"bye\""))
+			kil0_bye++;
+		else if (strstr(got, "no_such_port"))
+			nosuch++;
+		if (getenv("AEMP_TEST_LOG"))
+			printf("# spawnee -> perlish: %.120s\n", got);
+		free(got);
+	}
+	printf("# %s shard(s): %d kil0 bye, %d no_such_port of %d\n", shards,
+	       kil0_bye, nosuch, NSPAWN);
+	CHECK_EQ(nosuch, 0);
+	CHECK_EQ(kil0_bye, NSPAWN);
+	peer_close(&p);
+	aemp_val_free(lst);
+	aemp_node_free(a);
+}
+
 int
 main(void)
 {
 	g_global_first();
 	dead_seed_name();
+	spawn_then_mon("1");
+	spawn_then_mon("2");
 	return tap_done();
 }
