@@ -98,9 +98,15 @@ static void
 arm_hs_recv(struct eng_conn *c)
 {
 	struct io_uring_sqe *sqe = ring_sqe(&c->sh->loop);
+	/* In the clear, never more than the handshake can still take: the
+	 * limit is on unconsumed input (§2.2), so a line split across reads
+	 * followed by a burst of packets is not an overflow.  Under TLS the
+	 * records go to wolfSSL, which takes whole records. */
+	size_t want = c->state == CS_TLS_HS ? ENG_HS_BUF_MAX
+	                                    : eng_hs_room(c->hs);
 
 	c->recv_op.op.fn = hs_recv_done;
-	io_uring_prep_recv(sqe, c->fd, c->hsbuf, ENG_HS_BUF_MAX, 0);
+	io_uring_prep_recv(sqe, c->fd, c->hsbuf, want, 0);
 	ring_sqe_op(sqe, &c->recv_op.op);
 	c->ops++;
 }
@@ -265,6 +271,11 @@ hs_progress(struct eng_conn *c)
 {
 	switch (hs_advance(c)) {
 	case HS_NEED_MORE:
+		if (eng_hs_room(c->hs) == 0) {
+			eng_conn_fail(c, "handshake input above %d bytes",
+			              ENG_HS_BUF_MAX);
+			return;
+		}
 		arm_hs_recv(c);
 		return;
 	case HS_TLS:

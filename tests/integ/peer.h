@@ -44,6 +44,9 @@ struct peer {
 	/* if set: a packet (JSON text) sent in the same write as our auth
 	 * line, as a busy Perl node may (peer_connect_with) */
 	const char *with_auth;
+	/* with with_auth: write only this many bytes of the auth line first,
+	 * the rest and the packet 0.1 s later (a line split across reads) */
+	size_t split_auth;
 	uint8_t buf[65536 + COD_PADDING];
 };
 
@@ -114,7 +117,7 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
                const char *peeraddr)
 {
 	const uint8_t *out;
-	uint8_t held[8192];
+	uint8_t held[16384];
 	size_t n, nheld = 0;
 	ssize_t r;
 	int ev, greeted = 0;
@@ -193,6 +196,13 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
 		nheld += (size_t)m;
 		out = held;
 		n = nheld;
+		if (p->split_auth > 0 && p->split_auth < n) {
+			if (peer_write(p, out, p->split_auth) < 0)
+				return -1;
+			usleep(100000);
+			out += p->split_auth;
+			n -= p->split_auth;
+		}
 	}
 	if (n > 0 && peer_write(p, out, n) < 0)
 		return -1;
@@ -221,22 +231,31 @@ peer_connect(struct peer *p, const char *hostport, const char *id,
 	return peer_handshake(p, id, secret, hostport);
 }
 
-/* peer_connect_with - peer_connect, sending packet pkt (JSON text) in the
+/* peer_connect_opts - dial and handshake with the options already set in
+ * p (with_auth, split_auth; the rest of p zeroed by the caller).
+ * peer_connect_with - peer_connect, sending packet pkt (JSON text) in the
  * same write as the auth line. */
 static inline int
-peer_connect_with(struct peer *p, const char *hostport, const char *id,
-                  const char *secret, const char *pkt)
+peer_connect_opts(struct peer *p, const char *hostport, const char *id,
+                  const char *secret)
 {
 	struct sockaddr_in sa;
 
-	memset(p, 0, sizeof(*p));
-	p->with_auth = pkt;
 	if (peer_parse_addr(hostport, &sa) < 0)
 		return -1;
 	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -1;
 	return peer_handshake(p, id, secret, hostport);
+}
+
+static inline int
+peer_connect_with(struct peer *p, const char *hostport, const char *id,
+                  const char *secret, const char *pkt)
+{
+	memset(p, 0, sizeof(*p));
+	p->with_auth = pkt;
+	return peer_connect_opts(p, hostport, id, secret);
 }
 
 /* peer_listen - a listener on 127.0.0.1 with a free port; its address

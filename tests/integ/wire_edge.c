@@ -13,7 +13,10 @@
  *     port (Perl's `mon spawn ...`) must get a monitor on the port, not
  *     no_such_port (§4.5: packets on a connection are ordered), with one
  *     and with two shards (spawned ports on the connection's shard and
- *     on the other).
+ *     on the other);
+ *  4. the auth line split across two reads, its second half followed at
+ *     once by more than 4 KiB of packets: the 4 KiB limit is on
+ *     unconsumed handshake input (§2.2), so the node must accept it.
  *
  * aemp-test-timeout: 60
  */
@@ -194,6 +197,44 @@ spawn_then_mon(const char *shards)
 	aemp_node_free(a);
 }
 
+static atomic_int big_got;
+
+static int
+h_big(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
+{
+	(void)n;
+	(void)arg;
+	if (cnt == 2 && aemp_str_eq(&msg[0], "big") && msg[1].len == 6000)
+		atomic_fetch_add(&big_got, 1);
+	return 0;
+}
+
+static void
+split_auth_burst(void)
+{
+	aemp_node *a = mknode("splitter", NULL, 0);
+	static char pkt[6100];
+	aemp_val *lst = NULL;
+	char addr[256];
+	struct peer p;
+
+	CHECK_OK(aemp_rcv(a, "splitter#big", h_big, NULL));
+	tu_start(a);
+	aemp_node_listeners(a, addr, sizeof(addr));
+	CHECK(aemp_json_parse(addr, strlen(addr), &lst) == 0 && lst->len > 0);
+	snprintf(pkt, sizeof(pkt), "[\"big\",\"big\",\"%06000d\"]", 7);
+	memset(&p, 0, sizeof(p));
+	p.with_auth = pkt;
+	p.split_auth = 40;
+	CHECK(peer_connect_opts(&p, lst->u.a[0].u.s, "burster", SECRET) == 0);
+	TU_WAIT(atomic_load(&big_got) == 1, 5);
+	CHECK_EQ(atomic_load(&big_got), 1);
+	CHECK(aemp_node_is_up(a, "burster") == 1);
+	peer_close(&p);
+	aemp_val_free(lst);
+	aemp_node_free(a);
+}
+
 int
 main(void)
 {
@@ -201,5 +242,6 @@ main(void)
 	dead_seed_name();
 	spawn_then_mon("1");
 	spawn_then_mon("2");
+	split_auth_burst();
 	return tap_done();
 }
