@@ -307,7 +307,10 @@ eng_rnode_remote_record(struct eng_shard *sh, const uint8_t *p, size_t len)
 	} else if (h.gen > rn->gen) {
 		rn->gen = h.gen;
 	}
-	eng_rnode_send_cbor(sh, rn, p + skip, len - skip);
+	/* A packet that cannot be queued is a gap: the node is failed, so
+	 * its monitors fire before anything later is sent (§4.6.7). */
+	if (eng_rnode_send_cbor(sh, rn, p + skip, len - skip) < 0)
+		eng_rnode_fail(sh, rn, "cannot queue a packet: out of memory");
 }
 
 int
@@ -580,7 +583,7 @@ eng_rnode_conn_lost(struct eng_shard *sh, struct eng_conn *c,
 
 /* flush_queue - move the queued packets into the new connection, in
  * order (a record never spans two chunks). */
-static void
+static int
 flush_queue(struct eng_rnode *rn, struct eng_conn *c)
 {
 	struct iovec iov;
@@ -593,14 +596,13 @@ flush_queue(struct eng_rnode *rn, struct eng_conn *c)
 		while (p + 4 <= end) {
 			memcpy(&len, p, 4);
 			AEMP_ASSERT(p + 4 + len <= end);
-			if (eng_conn_append_cbor(c, p + 4, len) < 0) {
-				ring_bufq_clear(&rn->queue);
-				return;
-			}
+			if (eng_conn_append_cbor(c, p + 4, len) < 0)
+				return -1;
 			p += 4 + len;
 		}
 		ring_bufq_consume(&rn->queue, iov.iov_len);
 	}
+	return 0;
 }
 
 void
@@ -624,7 +626,12 @@ eng_rnode_up(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *c)
 	eng_up_set(sh->node, rn->id, rn->idlen, 1);
 	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 1, 0, &none, 0,
 	                         NULL);
-	flush_queue(rn, c);
+	/* the queue cannot be moved whole: fail rather than leave a gap
+	 * (clears the queue, fires the monitors, closes c) */
+	if (flush_queue(rn, c) < 0)
+		eng_rnode_fail(
+		        sh, rn,
+		        "cannot move the send queue into the connection");
 }
 
 /* ---- monitors of remote ports (lmon) -------------------------------- */
