@@ -799,6 +799,31 @@ eng_rnode_kil0(struct eng_shard *sh, const char *src, size_t srclen,
 
 /* ---- proxies for remote monitors of local ports (rmon) -------------- */
 
+/* rmon_bad_name - mon1 for a name no port can have (empty, or longer
+ * than any port ID): answered like any missing port, so the peer's
+ * monitor fires. */
+static void
+rmon_bad_name(struct eng_shard *sh, struct eng_rnode *rn, const char *src,
+              size_t srclen, const aemp_val *name)
+{
+	size_t idlen = sh->node->idlen + 1 + name->len;
+	char *id = ring_alloc(idlen);
+	aemp_val v[5] = {aemp_str("kil0"), *name, aemp_str("no_such_port"),
+	                 aemp_str("cannot monitor nonexistent port"),
+	                 aemp_str("")};
+	struct cod_seg seg = {v, 5};
+
+	if (id != NULL) {
+		memcpy(id, sh->node->id, sh->node->idlen);
+		id[sh->node->idlen] = '#';
+		memcpy(id + sh->node->idlen + 1, name->u.s, name->len);
+		v[4] = aemp_strn(id, idlen);
+	}
+	eng_remote_snd_gen(sh, src, srclen, rn ? rn->gen : 0, REMOTE_ONLY_IF_UP,
+	                   "", 0, &seg, 1);
+	ring_free(id, idlen);
+}
+
 void
 eng_rnode_rmon(struct eng_shard *sh, const aemp_val *tag, const aemp_val *args,
                size_t n, const char *src, size_t srclen)
@@ -810,10 +835,15 @@ eng_rnode_rmon(struct eng_shard *sh, const aemp_val *tag, const aemp_val *args,
 	struct eng_rnode *rn;
 	int dst, reg = aemp_str_eq(tag, "mon1");
 
+	rn = eng_rnode_find(sh, src, srclen, eng_hash(src, srclen));
+	if (n >= 1 && reg && args[0].type == AEMP_STR &&
+	    (args[0].len == 0 || args[0].len >= AEMP_ID_MAX)) {
+		rmon_bad_name(sh, rn, src, srclen, &args[0]);
+		return;
+	}
 	if (n < 1 || args[0].type != AEMP_STR || args[0].len == 0 ||
 	    args[0].len >= AEMP_ID_MAX)
 		return; /* mon0 with a null port name: ignored (§4.6.6) */
-	rn = eng_rnode_find(sh, src, srclen, eng_hash(src, srclen));
 	memset(&r.h, 0, sizeof(r.h));
 	r.h.gen = rn ? rn->gen : 0;
 	r.h.idlen = (uint16_t)srclen;

@@ -13,7 +13,7 @@
  *     port (Perl's `mon spawn ...`) must get a monitor on the port, not
  *     no_such_port (§4.5: packets on a connection are ordered), with one
  *     and with two shards (spawned ports on the connection's shard and
- *     on the other);
+ *     on the other); mon1 of an empty name gets no_such_port too;
  *  4. the auth line split across two reads, its second half followed at
  *     once by more than 4 KiB of packets: the 4 KiB limit is on
  *     unconsumed handshake input (§2.2), so the node must accept it.
@@ -192,6 +192,12 @@ spawn_then_mon(const char *shards)
 	       kil0_bye, nosuch, NSPAWN);
 	CHECK_EQ(nosuch, 0);
 	CHECK_EQ(kil0_bye, NSPAWN);
+	/* a name no port can have is answered like a missing port */
+	CHECK_OK(peer_send(&p, "[\"\",\"mon1\",\"\"]"));
+	CHECK(peer_expect(&p,
+	                  "[\"\",\"kil0\",\"\",\"no_such_port\",\"cannot "
+	                  "monitor nonexistent port\",\"spawnee#\"]",
+	                  5));
 	peer_close(&p);
 	aemp_val_free(lst);
 	aemp_node_free(a);
