@@ -877,6 +877,34 @@ proxy_no_port(struct eng_shard *sh, const struct monreg_hdr *h, const char *src,
 	                   &seg, 1);
 }
 
+/* proxy_find - the kil0 proxy of node src on port, if any. */
+static struct eng_mon *
+proxy_find(struct eng_port *port, const char *src, size_t srclen,
+           const char *name, size_t namelen)
+{
+	struct eng_mon *m;
+
+	for (m = port ? port->mons : NULL; m != NULL; m = m->next) {
+		if (m->act == ACT_KIL0 && m->str != NULL && m->port != NULL &&
+		    strlen(m->str) == srclen &&
+		    memcmp(m->str, src, srclen) == 0 &&
+		    strlen(m->port) == namelen &&
+		    memcmp(m->port, name, namelen) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static void
+proxy_unlink(struct eng_shard *sh, struct eng_mon *m)
+{
+	*m->pprev = m->next;
+	if (m->next != NULL)
+		m->next->pprev = m->pprev;
+	m->on_port = 0;
+	eng_mon_free(sh, m);
+}
+
 void
 eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
                        size_t len)
@@ -890,39 +918,34 @@ eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
 	memcpy(&h, p, sizeof(h));
 	name = src + h.idlen;
 	port = eng_port_find(sh, name, h.namelen, eng_hash(name, h.namelen));
-	if (sub == NET_PROXYREG) {
-		if (port == NULL) {
-			proxy_no_port(sh, &h, src, name);
-			return;
-		}
-		m = eng_mon_new(sh, ACT_KIL0);
-		if (m == NULL)
-			return;
-		m->gen = h.gen;
-		m->str = eng_strndup(src, h.idlen);
-		m->port = eng_strndup(name, h.namelen);
-		m->next = port->mons;
-		if (port->mons != NULL)
-			port->mons->pprev = &m->next;
-		m->pprev = &port->mons;
-		port->mons = m;
-		m->on_port = 1;
+	/* One proxy per node and port, as Perl's rmon{PORT}: a new mon1
+	 * replaces the old one (also one left from an earlier connection,
+	 * which would otherwise stay until the port dies), mon0 removes. */
+	m = proxy_find(port, src, h.idlen, name, h.namelen);
+	if (m != NULL)
+		proxy_unlink(sh, m);
+	if (sub != NET_PROXYREG)
+		return;
+	if (port == NULL) {
+		proxy_no_port(sh, &h, src, name);
 		return;
 	}
-	for (m = port ? port->mons : NULL; m != NULL; m = m->next) {
-		if (m->act == ACT_KIL0 && strlen(m->str) == h.idlen &&
-		    memcmp(m->str, src, h.idlen) == 0 &&
-		    strlen(m->port) == h.namelen &&
-		    memcmp(m->port, name, h.namelen) == 0)
-			break;
-	}
+	m = eng_mon_new(sh, ACT_KIL0);
 	if (m == NULL)
 		return;
-	*m->pprev = m->next;
-	if (m->next != NULL)
-		m->next->pprev = m->pprev;
-	m->on_port = 0;
-	eng_mon_free(sh, m);
+	m->gen = h.gen;
+	m->str = eng_strndup(src, h.idlen);
+	m->port = eng_strndup(name, h.namelen);
+	if (m->str == NULL || m->port == NULL) {
+		eng_mon_free(sh, m);
+		return;
+	}
+	m->next = port->mons;
+	if (port->mons != NULL)
+		port->mons->pprev = &m->next;
+	m->pprev = &port->mons;
+	port->mons = m;
+	m->on_port = 1;
 }
 
 void

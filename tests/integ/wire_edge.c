@@ -13,7 +13,8 @@
  *     port (Perl's `mon spawn ...`) must get a monitor on the port, not
  *     no_such_port (§4.5: packets on a connection are ordered), with one
  *     and with two shards (spawned ports on the connection's shard and
- *     on the other); mon1 of an empty name gets no_such_port too;
+ *     on the other); mon1 of an empty name gets no_such_port too; a
+ *     second mon1 of the same port replaces the first (one kil0);
  *  4. the auth line split across two reads, its second half followed at
  *     once by more than 4 KiB of packets: the 4 KiB limit is on
  *     unconsumed handshake input (§2.2), so the node must accept it.
@@ -192,6 +193,19 @@ spawn_then_mon(const char *shards)
 	       kil0_bye, nosuch, NSPAWN);
 	CHECK_EQ(nosuch, 0);
 	CHECK_EQ(kil0_bye, NSPAWN);
+	/* one proxy per node and port (Perl's rmon{PORT}): a second mon1
+	 * replaces the first, so the death is reported once */
+	CHECK_OK(peer_send(&p, "[\"\",\"AnyEvent::MP::_spawn\",\"dupX\","
+	                       "\"Test::idle\"]"));
+	CHECK_OK(peer_send(&p, "[\"\",\"mon1\",\"dupX\"]"));
+	CHECK_OK(peer_send(&p, "[\"\",\"mon1\",\"dupX\"]"));
+	CHECK_OK(peer_send(&p, "[\"\",\"kil1\",\"dupX\",\"once\"]"));
+	for (i = 0; (got = peer_recv(&p, i == 0 ? 5 : 0.5)) != NULL;) {
+		if (strstr(got, "\"dupX\""))
+			i++;
+		free(got);
+	}
+	CHECK_EQ(i, 1);
 	/* a name no port can have is answered like a missing port */
 	CHECK_OK(peer_send(&p, "[\"\",\"mon1\",\"\"]"));
 	CHECK(peer_expect(&p,
