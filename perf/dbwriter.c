@@ -46,6 +46,7 @@ struct db_writer {
 	struct db_watch watches[PERF_MONITORS_MAX + 1];
 	int nwatches;
 	char gone[320]; /* a watched node went down ("": none) */
+	char keys[PERF_DB_WINDOW_MAX][16]; /* "k0", "k1", ... */
 	/* this result */
 	struct perf_db_flow f;
 	const char *payload;
@@ -57,17 +58,7 @@ struct db_writer {
 static const char *
 key_of(const struct db_writer *w, int64_t seq)
 {
-	static char keys[PERF_DB_WINDOW_MAX][16];
-	static int made;
-	int i;
-
-	/* shard 0 of the one writer node is the only caller */
-	if (!made) {
-		for (i = 0; i < PERF_DB_WINDOW_MAX; i++)
-			snprintf(keys[i], sizeof(keys[i]), "k%d", i);
-		made = 1;
-	}
-	return keys[seq % w->f.window];
+	return w->keys[seq % w->f.window];
 }
 
 static int
@@ -312,6 +303,8 @@ perf_db_writer_new(aemp_node *node, int nmon, aemp_id *port,
 	                  : -1;
 	for (i = 0; i < PERF_MONITORS_MAX; i++)
 		w->acked[i] = -1;
+	for (i = 0; i < PERF_DB_WINDOW_MAX; i++)
+		snprintf(w->keys[i], sizeof(w->keys[i]), "k%d", i);
 	rc = perf_on_shard(node, 0, port_make, w);
 	if (rc == -ETIMEDOUT)
 		return rc; /* w leaks: the shard may still use it */
