@@ -102,8 +102,8 @@ arm_hs_recv(struct eng_conn *c)
 	 * limit is on unconsumed input (§2.2), so a line split across reads
 	 * followed by a burst of packets is not an overflow.  Under TLS the
 	 * records go to wolfSSL, which takes whole records. */
-	size_t want = c->state == CS_TLS_HS ? ENG_HS_BUF_MAX
-	                                    : eng_hs_room(c->hs);
+	size_t want =
+	        c->state == CS_TLS_HS ? ENG_HS_BUF_MAX : eng_hs_room(c->hs);
 
 	c->recv_op.op.fn = hs_recv_done;
 	io_uring_prep_recv(sqe, c->fd, c->hsbuf, want, 0);
