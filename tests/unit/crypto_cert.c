@@ -15,6 +15,7 @@
 #include "ring/alloc.h"
 #include "ring/base.h"
 #include "tests/tap.h"
+#include "tests/unit/test_certs.h"
 
 /*
  * Fixtures made with OpenSSL 3.0 (`openssl ca` with -startdate 2000 and
@@ -22,8 +23,8 @@
  * with a PKCS#8 key (the `aemp gencert` layout); ec = `openssl ecparam
  * -genkey` output (EC PARAMETERS + SEC1 key); trad = PKCS#1 "RSA PRIVATE
  * KEY"; enc / legacy_enc = the ec key with a passphrase (PKCS#8 and
- * Proc-Type forms); expired = valid 2000-2001; ca, leaf, leaf2 = a CA and
- * two EC leaves it signed.
+ * Proc-Type forms); expired = valid 2000-2001.  ca, leaf, leaf2 = a CA
+ * and two EC leaves it signed are in tests/unit/test_certs.h.
  */
 static const char fx_perl_crt[] =
         "-----BEGIN CERTIFICATE-----\n"
@@ -174,49 +175,6 @@ static const char fx_expired_crt[] =
         "MjAwMA8GA1UdEwEB/wQFMAMBAf8wHQYDVR0OBBYEFA7HqrGOVfveZBgKIT9g7bDc\n"
         "ofxOMAoGCCqGSM49BAMCA0kAMEYCIQDM9PZwzmgC4fCzrONVc0ryAl77BPQVhzuj\n"
         "pVebLmYnIQIhAIGycORqktjeIlHqtYhddUNENVbb3byx9Ih1VkWy5DT6\n"
-        "-----END CERTIFICATE-----\n";
-
-static const char fx_ca_crt[] =
-        "-----BEGIN CERTIFICATE-----\n"
-        "MIIBUTCB+KADAgECAgIQADAKBggqhkjOPQQDAjAXMRUwEwYDVQQDDAxhZW1wIHRl\n"
-        "c3QgQ0EwIBcNMDAwMTAxMDAwMDAwWhgPMjEyNTAxMDEwMDAwMDBaMBcxFTATBgNV\n"
-        "BAMMDGFlbXAgdGVzdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABBECgt6T\n"
-        "vt6woojLlguO4Nnrlo5fyU5S/LAS+1f9FJwWXTLobdSFFm49CtOyD+jBflf8Keug\n"
-        "KQFUak0H4HLClfijMjAwMA8GA1UdEwEB/wQFMAMBAf8wHQYDVR0OBBYEFH4F/aI2\n"
-        "aiIAEIUbEfmOgFDt4JuQMAoGCCqGSM49BAMCA0gAMEUCIQD8s1eGHEHpjeCCRU0G\n"
-        "uW5K/TGLYY+7qks3rjajbevDCQIgIbNtgrE24wbdfpnc19bb3VWceX0hAJS+Dc1/\n"
-        "tbLSRgo=\n"
-        "-----END CERTIFICATE-----\n";
-
-static const char fx_leaf_crt[] =
-        "-----BEGIN CERTIFICATE-----\n"
-        "MIIBajCCARCgAwIBAgICEAEwCgYIKoZIzj0EAwIwFzEVMBMGA1UEAwwMYWVtcCB0\n"
-        "ZXN0IENBMCAXDTAwMDEwMTAwMDAwMFoYDzIxMjUwMTAxMDAwMDAwWjAUMRIwEAYD\n"
-        "VQQDDAlhZW1wIGxlYWYwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQYvq07iVjL\n"
-        "tVuckT9Vgs1VAVOLvQBZJFcIsGQYi7354gziPzA4or1lxJRPAoNoJdAvBRf1COQr\n"
-        "lEOiMayvgjyio00wSzAJBgNVHRMEAjAAMB0GA1UdDgQWBBQOx6qxjlX73mQYCiE/\n"
-        "YO2w3KH8TjAfBgNVHSMEGDAWgBR+Bf2iNmoiABCFGxH5joBQ7eCbkDAKBggqhkjO\n"
-        "PQQDAgNIADBFAiEA4Kfqv17DdLKfyqJ//N3Fz2YrFgIblTGlMVSijQqbKfcCIEO8\n"
-        "1ZaXRaN1ceeaj/18Oe9SzywvN4+c4bRY/cgq3/Bs\n"
-        "-----END CERTIFICATE-----\n";
-
-static const char fx_leaf_key[] =
-        "-----BEGIN PRIVATE KEY-----\n"
-        "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrIqyo+j7I5Jj3hIV\n"
-        "AWxp74HLukzqvHUyN+qieA6s9SmhRANCAAQYvq07iVjLtVuckT9Vgs1VAVOLvQBZ\n"
-        "JFcIsGQYi7354gziPzA4or1lxJRPAoNoJdAvBRf1COQrlEOiMayvgjyi\n"
-        "-----END PRIVATE KEY-----\n";
-
-static const char fx_leaf2_crt[] =
-        "-----BEGIN CERTIFICATE-----\n"
-        "MIIBbDCCARGgAwIBAgICEAIwCgYIKoZIzj0EAwIwFzEVMBMGA1UEAwwMYWVtcCB0\n"
-        "ZXN0IENBMCAXDTAwMDEwMTAwMDAwMFoYDzIxMjUwMTAxMDAwMDAwWjAVMRMwEQYD\n"
-        "VQQDDAphZW1wIGxlYWYyMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZu6grZzK\n"
-        "b+pXpJoeBVw1BPCoHyJ4yqpzCVpcfR/0bCf4JtcPZcZEwqk0cpWZCNxPXivXeEWC\n"
-        "5CkRUTKzIL9d/aNNMEswCQYDVR0TBAIwADAdBgNVHQ4EFgQUDYj3NLeg8aJGDghF\n"
-        "78/QLrSYRmowHwYDVR0jBBgwFoAUfgX9ojZqIgAQhRsR+Y6AUO3gm5AwCgYIKoZI\n"
-        "zj0EAwIDSQAwRgIhAM/B0tbVDfUA3/c0qjyWqRSttsR+qGHCqhxEggRTjYASAiEA\n"
-        "/dIS4lTAtHvHqwlv6LaLwdyRx5SLfhuoaq8PfCAB1bc=\n"
         "-----END CERTIFICATE-----\n";
 
 /* Concatenation of up to four strings (new, free()). */
