@@ -3,7 +3,8 @@
  *
  *   aemp-perf [SCENARIO] [OPTION...]
  *
- * Scenarios (one file each): local, pair, pingpong, fanin, raw, serve, db.
+ * Scenarios (one file each; pair and pingpong share perf/duo.c): local,
+ * pair, pingpong, fanin, raw, serve, db.
  * No scenario (or "default") runs the short comparison: pair and pingpong
  * with their raw baselines; "tls" runs it with TLS between the nodes.  See
  * docs/perf.md, "aemp-perf".

@@ -414,8 +414,8 @@ int perf_db_writer_run(struct perf_task *t, const struct perf_db_flow *f);
 /* ---- scenarios ------------------------------------------------------ */
 
 int perf_local(const struct perf_opts *o);    /* perf/local.c */
-int perf_pair(const struct perf_opts *o);     /* perf/pair.c */
-int perf_pingpong(const struct perf_opts *o); /* perf/pingpong.c */
+int perf_pair(const struct perf_opts *o);     /* perf/duo.c */
+int perf_pingpong(const struct perf_opts *o); /* perf/duo.c */
 int perf_fanin(const struct perf_opts *o);    /* perf/fanin.c */
 int perf_raw(const struct perf_opts *o);      /* perf/raw.c */
 int perf_serve(const struct perf_opts *o);    /* perf/serve.c */

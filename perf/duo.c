@@ -1,0 +1,104 @@
+/*
+ * perf/duo.c - the two-node scenarios, between this node and a peer node
+ * process over loopback (or a node started elsewhere, --connect):
+ *
+ *   pair      one-way throughput: --senders N sending ports spread over
+ *             this node's shards send to the peer's perf ports (one per
+ *             shard, round robin); compared with the raw TCP stream of the
+ *             same size.
+ *   pingpong  round-trip latency: one message in flight per pinger
+ *             (--senders N runs N of them); the figures come from a
+ *             histogram of every measured round trip, and the median is
+ *             compared with the raw TCP ping-pong of the same size.  With
+ *             --connect and no --port, the pings go to the remote node port
+ *             as ["snd", REPLYPORT, ...], which every AEMP node relays back.
+ *
+ * Both run a result per framing and size, with one node pair per framing.
+ *
+ * Threads: main thread; the senders and pingers run on this node's shards.
+ */
+#include <stdio.h>
+
+#include "perf/perf.h"
+
+/* What distinguishes the two scenarios. */
+struct duo_kind {
+	const char *scenario;
+	const char *task; /* what one --senders task is called */
+	int (*start)(aemp_node *node, const struct perf_flow *f,
+	             struct perf_task **out);
+	double (*raw)(const struct perf_opts *o, size_t size);
+	int by_rtt; /* ratio of median round trips, else of msgs/s */
+};
+
+static const struct duo_kind pair_kind = {"pair", "sender", perf_sender_start,
+                                          perf_raw_tput, 0};
+static const struct duo_kind pingpong_kind = {
+        "pingpong", "pinger", perf_pinger_start, perf_raw_rtt, 1};
+
+static int
+duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
+        const char *framing, size_t size)
+{
+	struct perf_flow f;
+	struct perf_task *t[PERF_SENDERS_MAX];
+	struct perf_result r;
+	double raw = k->raw(o, size);
+	char label[64];
+	int i, rc = 0;
+
+	perf_result_init(&r, k->scenario, size, framing);
+	snprintf(r.variant, sizeof(r.variant), "%d %s%s%s", o->senders, k->task,
+	         o->senders == 1 ? "" : "s", o->tls ? " tls" : "");
+	r.tls = o->tls;
+	for (i = 0; i < o->senders && rc == 0; i++) {
+		perf_flow_init(&f, o, size, i % o->shards,
+		               d->targets[i % d->ntargets].s);
+		f.peers = d->pids;
+		f.npeers = d->npids;
+		rc = k->start(d->node, &f, &t[i]);
+	}
+	if (rc < 0)
+		return perf_err(PERF_EFAIL, "%s: cannot start %ss: %s",
+		                k->scenario, k->task, aemp_strerror(rc));
+	snprintf(label, sizeof(label), "%s %zu B %s", k->scenario, size,
+	         framing);
+	rc = perf_tasks_run(o, label, t, i, &r);
+	if (rc != 0)
+		return rc;
+	if (k->by_rtt && raw > 0 && r.has_rtt)
+		r.ratio = r.rtt_us[RTT_P50] / raw;
+	else if (!k->by_rtt && raw > 0 && r.secs > 0)
+		r.ratio = (double)r.msgs / r.secs / raw;
+	r.cpu_partial = d->cpu_partial;
+	snprintf(r.transport, sizeof(r.transport), "%s", d->transport);
+	perf_report(o, &r);
+	return 0;
+}
+
+static int
+duo_run(const struct perf_opts *o, const struct duo_kind *k)
+{
+	struct perf_duo d;
+	int fi, si, rc = 0;
+
+	for (fi = 0; fi < o->nframings && rc == 0; fi++) {
+		rc = perf_duo_start(&d, o, o->framings[fi]);
+		for (si = 0; si < o->nsizes && rc == 0; si++)
+			rc = duo_one(o, k, &d, o->framings[fi], o->sizes[si]);
+		perf_duo_stop(&d);
+	}
+	return rc;
+}
+
+int
+perf_pair(const struct perf_opts *o)
+{
+	return duo_run(o, &pair_kind);
+}
+
+int
+perf_pingpong(const struct perf_opts *o)
+{
+	return duo_run(o, &pingpong_kind);
+}
