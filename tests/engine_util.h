@@ -69,6 +69,50 @@ tu_node(const char *id, int shards)
 	return node;
 }
 
+/*
+ * tu_node_json - a node "id" configured from conf_json, a JSON object of
+ * configure() keys (norc is implied; log_level 3, 9 with AEMP_TEST_LOG).
+ * Exits the process with a message on any error.  Returns new.
+ */
+static inline aemp_node *
+tu_node_json(const char *id, const char *conf_json)
+{
+	aemp_conf *c = NULL;
+	aemp_node *n = NULL;
+	aemp_val *m = NULL;
+	char key[64];
+	uint32_t i;
+	int rc;
+
+	if (aemp_conf_new(&c) < 0 ||
+	    aemp_json_parse(conf_json, strlen(conf_json), &m) < 0 ||
+	    m->type != AEMP_MAP) {
+		fprintf(stderr, "%s: bad configuration %s\n", id, conf_json);
+		exit(1);
+	}
+	aemp_conf_set_json(c, "norc", "true");
+	aemp_conf_set_str(c, "nodeid", id);
+	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "3");
+	for (i = 0; i < m->len; i++) {
+		const aemp_val *k = &m->u.a[2 * i];
+
+		snprintf(key, sizeof(key), "%.*s", (int)k->len, k->u.s);
+		if (aemp_conf_set(c, key, &m->u.a[2 * i + 1]) < 0) {
+			fprintf(stderr, "%s: %s: %s\n", id, key, aemp_errmsg());
+			exit(1);
+		}
+	}
+	aemp_val_free(m);
+	rc = aemp_node_new(c, &n);
+	aemp_conf_free(c);
+	if (rc < 0) {
+		fprintf(stderr, "node %s: %s (%s)\n", id, aemp_strerror(rc),
+		        aemp_errmsg());
+		exit(1);
+	}
+	return n;
+}
+
 /* tu_start - start node, skipping the test when io_uring is unusable. */
 static inline void
 tu_start(aemp_node *node)

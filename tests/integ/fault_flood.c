@@ -174,11 +174,11 @@ main(int argc, char **argv)
 		if (rl.rlim_cur < FLOOD + 512)
 			TAP_SKIP_ALL("needs %d file descriptors", FLOOD + 512);
 	}
-	n = proc_node_new("n",
-	                  "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"" SECRET
-	                  "\",\"shards\":2,\"max_handshakes\":64,"
-	                  "\"monitor_timeout\":2,\"connect_interval\":1,"
-	                  "\"services\":[\"AnyEvent::MP::Global::\"]}");
+	n = tu_node_json("n",
+	                 "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"" SECRET
+	                 "\",\"shards\":2,\"max_handshakes\":64,"
+	                 "\"monitor_timeout\":2,\"connect_interval\":1,"
+	                 "\"services\":[\"AnyEvent::MP::Global::\"]}");
 	CHECK_OK(aemp_set_log(n, AEMP_LOG_TRACE, log_sink, NULL));
 	CHECK_OK(seq_rx_open(n, "n#rx", &rx));
 	tu_start(n);

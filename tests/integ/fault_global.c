@@ -159,7 +159,7 @@ main(int argc, char **argv)
 	CHECK(g >= 0 && a >= 0);
 	if (g < 0 || a < 0)
 		return tap_done();
-	m = proc_node_new("m", conf);
+	m = tu_node_json("m", conf);
 	CHECK_OK(aemp_db_mon(m, "workers", dbmon, NULL, NULL));
 	tu_start(m);
 	CHECK(TU_WAIT(atomic_load(&mirror_has_w), 10));

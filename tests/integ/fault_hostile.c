@@ -123,7 +123,7 @@ mknode(const char *id, const char *extra)
 	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"" SECRET "\","
 	         "\"shards\":2,\"monitor_timeout\":3%s}",
 	         extra);
-	n = proc_node_new(id, conf);
+	n = tu_node_json(id, conf);
 	CHECK_OK(aemp_set_log(n, AEMP_LOG_TRACE, log_sink, NULL));
 	CHECK_OK(aemp_register(n, "Test::func", f_func, NULL));
 	CHECK_OK(aemp_register(n, "Test::init", f_init, NULL));
@@ -370,13 +370,13 @@ tls_keys(void)
 	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"" SECRET
 	         "\",\"shards\":1,\"cert\":\"%s\"}",
 	         esc);
-	t1 = proc_node_new("t1", conf);
+	t1 = tu_node_json("t1", conf);
 	aemp_set_log(t1, AEMP_LOG_TRACE, log_sink, NULL);
 	tu_start(t1);
 	proc_first_addr(t1, seed, sizeof(seed));
 	snprintf(conf + strlen(conf) - 1, sizeof(conf) - strlen(conf) + 1,
 	         ",\"seeds\":[\"%s\"]}", seed);
-	t2 = proc_node_new("t2", conf);
+	t2 = tu_node_json("t2", conf);
 	aemp_set_log(t2, AEMP_LOG_TRACE, log_sink, NULL);
 	tu_start(t2);
 	CHECK(TU_WAIT(aemp_node_is_up(t1, "t2") == 1, 10));

@@ -174,13 +174,13 @@ main(int argc, char **argv)
 		TAP_SKIP_ALL("cannot set net.ipv4.tcp_retries2");
 	procs_init();
 	alarm(85);
-	drv = proc_node_new("drv",
-	                    "{\"binds\":[\"127.0.0.1:0\",\"127.0.0.2:0\"],"
-	                    "\"secret\":\"geheim\",\"shards\":2,"
-	                    "\"services\":[\"AnyEvent::MP::Global::\"],"
-	                    "\"max_packet\":65536,\"max_queue\":1048576,"
-	                    "\"monitor_timeout\":3,"
-	                    "\"connect_interval\":1}");
+	drv = tu_node_json("drv",
+	                   "{\"binds\":[\"127.0.0.1:0\",\"127.0.0.2:0\"],"
+	                   "\"secret\":\"geheim\",\"shards\":2,"
+	                   "\"services\":[\"AnyEvent::MP::Global::\"],"
+	                   "\"max_packet\":65536,\"max_queue\":1048576,"
+	                   "\"monitor_timeout\":3,"
+	                   "\"connect_interval\":1}");
 	CHECK_OK(seq_rx_open(drv, "drv#rx", &rx));
 	tu_start(drv);
 	port_a = proc_listener(drv, 0, a, sizeof(a));

@@ -48,10 +48,10 @@ main(void)
 
 	procs_init();
 	alarm(55);
-	a = proc_node_new("a", "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"g\","
-	                       "\"shards\":1,\"services\":"
-	                       "[\"AnyEvent::MP::Global::\"],"
-	                       "\"connect_interval\":1}");
+	a = tu_node_json("a", "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"g\","
+	                      "\"shards\":1,\"services\":"
+	                      "[\"AnyEvent::MP::Global::\"],"
+	                      "\"connect_interval\":1}");
 	tu_start(a);
 	proc_first_addr(a, seed, sizeof(seed));
 	snprintf(conf, sizeof(conf),
@@ -59,7 +59,7 @@ main(void)
 	         "\"seeds\":[\"%s\"],\"max_packet\":1024,"
 	         "\"connect_interval\":1}",
 	         seed);
-	b = proc_node_new("b", conf);
+	b = tu_node_json("b", conf);
 	CHECK_OK(seq_rx_open(b, "b#rx", &rx));
 	tu_start(b);
 	CHECK(TU_WAIT(aemp_node_is_up(a, "b") == 1, 10));

@@ -152,12 +152,12 @@ main(int argc, char **argv)
 		TAP_SKIP_ALL("ss (iproute2) not installed");
 	procs_init();
 	alarm(55);
-	drv = proc_node_new("drv",
-	                    "{\"binds\":[\"127.0.0.1:0\",\"127.0.0.2:0\"],"
-	                    "\"secret\":\"geheim\",\"shards\":2,"
-	                    "\"services\":[\"AnyEvent::MP::Global::\"],"
-	                    "\"monitor_timeout\":5,"
-	                    "\"connect_interval\":1}");
+	drv = tu_node_json("drv",
+	                   "{\"binds\":[\"127.0.0.1:0\",\"127.0.0.2:0\"],"
+	                   "\"secret\":\"geheim\",\"shards\":2,"
+	                   "\"services\":[\"AnyEvent::MP::Global::\"],"
+	                   "\"monitor_timeout\":5,"
+	                   "\"connect_interval\":1}");
 	CHECK_OK(seq_rx_open(drv, "drv#rx", &rx));
 	tu_start(drv);
 	listeners(drv, &ad);

@@ -164,7 +164,7 @@ main(int argc, char **argv)
 	}
 	procs_init();
 	alarm(55);
-	drv = proc_node_new("drv", drv_conf);
+	drv = tu_node_json("drv", drv_conf);
 	tu_start(drv);
 	proc_first_addr(drv, seed, sizeof(seed));
 	port_on_shard(0, p0, sizeof(p0));

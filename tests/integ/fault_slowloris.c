@@ -36,9 +36,9 @@ main(void)
 
 	procs_init();
 	alarm(25);
-	n = proc_node_new("n", "{\"binds\":[\"127.0.0.1:0\"],\"secret\":"
-	                       "\"geheim\",\"shards\":1,\"max_handshakes\":8,"
-	                       "\"monitor_timeout\":1}");
+	n = tu_node_json("n", "{\"binds\":[\"127.0.0.1:0\"],\"secret\":"
+	                      "\"geheim\",\"shards\":1,\"max_handshakes\":8,"
+	                      "\"monitor_timeout\":1}");
 	tu_start(n);
 	proc_first_addr(n, addr, sizeof(addr));
 	CHECK_OK(peer_parse_addr(addr, &sa));

@@ -168,7 +168,7 @@ main(int argc, char **argv)
 	}
 	procs_init();
 	alarm(80);
-	drv = proc_node_new("drv", drv_conf);
+	drv = tu_node_json("drv", drv_conf);
 	tu_start(drv);
 	proc_first_addr(drv, seed, sizeof(seed));
 	c = spawn_child("c", seed, "rx", "rx");

@@ -14,33 +14,18 @@ static aemp_node *
 mknode(const char *id, aemp_node *seed, const char *extra_key,
        const char *extra_json)
 {
-	aemp_conf *c = NULL;
-	aemp_node *n = NULL;
-	char addr[256];
-	int rc;
+	char conf[1024], addr[256] = "[]", extra[512] = "";
 
-	CHECK_OK(aemp_conf_new(&c));
-	aemp_conf_set_json(c, "norc", "true");
-	aemp_conf_set_str(c, "nodeid", id);
-	aemp_conf_set_json(c, "binds", "[\"127.0.0.1:0\"]");
-	aemp_conf_set_str(c, "secret", "geheim");
-	aemp_conf_set_json(c, "shards", "2");
-	aemp_conf_set_json(c, "connect_interval", "1");
-	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "3");
-	if (seed != NULL) {
+	if (seed != NULL)
 		aemp_node_listeners(seed, addr, sizeof(addr));
-		aemp_conf_set_json(c, "seeds", addr);
-	}
 	if (extra_key != NULL)
-		aemp_conf_set_json(c, extra_key, extra_json);
-	rc = aemp_node_new(c, &n);
-	aemp_conf_free(c);
-	if (rc < 0) {
-		printf("# node %s: %s (%s)\n", id, aemp_strerror(rc),
-		       aemp_errmsg());
-		exit(1);
-	}
-	return n;
+		snprintf(extra, sizeof(extra), ",\"%s\":%s", extra_key,
+		         extra_json);
+	snprintf(conf, sizeof(conf),
+	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"geheim\","
+	         "\"shards\":2,\"connect_interval\":1,\"seeds\":%s%s}",
+	         addr, extra);
+	return tu_node_json(id, conf);
 }
 
 static void

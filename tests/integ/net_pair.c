@@ -11,32 +11,15 @@
 static aemp_node *
 mknode(const char *id, const char *framing, const char *seed_of)
 {
-	aemp_conf *c = NULL;
-	aemp_node *n = NULL;
-	char seeds[300], addr[256];
-	int rc;
+	char conf[1024], addr[256] = "[]";
 
-	CHECK_OK(aemp_conf_new(&c));
-	aemp_conf_set_json(c, "norc", "true");
-	aemp_conf_set_str(c, "nodeid", id);
-	aemp_conf_set_json(c, "binds", "[\"127.0.0.1:0\"]");
-	aemp_conf_set_str(c, "secret", "s3cr3t-example");
-	aemp_conf_set_json(c, "framing_format", framing);
-	aemp_conf_set_json(c, "shards", "2");
-	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "3");
-	if (seed_of != NULL) {
+	if (seed_of != NULL)
 		aemp_node_listeners((aemp_node *)seed_of, addr, sizeof(addr));
-		snprintf(seeds, sizeof(seeds), "%s", addr);
-		aemp_conf_set_json(c, "seeds", seeds);
-	}
-	rc = aemp_node_new(c, &n);
-	aemp_conf_free(c);
-	if (rc < 0) {
-		printf("# node %s: %s (%s)\n", id, aemp_strerror(rc),
-		       aemp_errmsg());
-		exit(1);
-	}
-	return n;
+	snprintf(conf, sizeof(conf),
+	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"s3cr3t-example\","
+	         "\"framing_format\":%s,\"shards\":2,\"seeds\":%s}",
+	         framing, addr);
+	return tu_node_json(id, conf);
 }
 
 static int

@@ -7,8 +7,7 @@
  * and on SIGALRM/SIGTERM, so no process outlives a test.
  *
  * Also here, for the fault tests (tests/integ/fault_*.c):
- *  - proc_node_new: a node from an ID and a JSON object of configure()
- *    keys; proc_rss_kb: resident memory of a process; proc_latest: the
+ *  - proc_rss_kb: resident memory of a process; proc_latest: the
  *    newest line of a child with a prefix; proc_sh: a shell command;
  *    procs_netns_private: run the test in a network namespace of its own;
  *  - sequence-checked streams (struct seq_tx, struct seq_rx): a producer
@@ -216,50 +215,6 @@ free_port(void)
 }
 
 /* ---- nodes, memory, commands ---------------------------------------- */
-
-/*
- * proc_node_new - a node "id" configured from conf_json, a JSON object of
- * configure() keys (norc is implied; log_level 3, 9 with AEMP_TEST_LOG).
- * Exits the process with a message on any error.  Returns new.
- */
-static inline aemp_node *
-proc_node_new(const char *id, const char *conf_json)
-{
-	aemp_conf *c = NULL;
-	aemp_node *n = NULL;
-	aemp_val *m = NULL;
-	char key[64];
-	uint32_t i;
-	int rc;
-
-	if (aemp_conf_new(&c) < 0 ||
-	    aemp_json_parse(conf_json, strlen(conf_json), &m) < 0 ||
-	    m->type != AEMP_MAP) {
-		fprintf(stderr, "%s: bad configuration %s\n", id, conf_json);
-		exit(1);
-	}
-	aemp_conf_set_json(c, "norc", "true");
-	aemp_conf_set_str(c, "nodeid", id);
-	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "3");
-	for (i = 0; i < m->len; i++) {
-		const aemp_val *k = &m->u.a[2 * i];
-
-		snprintf(key, sizeof(key), "%.*s", (int)k->len, k->u.s);
-		if (aemp_conf_set(c, key, &m->u.a[2 * i + 1]) < 0) {
-			fprintf(stderr, "%s: %s: %s\n", id, key, aemp_errmsg());
-			exit(1);
-		}
-	}
-	aemp_val_free(m);
-	rc = aemp_node_new(c, &n);
-	aemp_conf_free(c);
-	if (rc < 0) {
-		fprintf(stderr, "node %s: %s (%s)\n", id, aemp_strerror(rc),
-		        aemp_errmsg());
-		exit(1);
-	}
-	return n;
-}
 
 /* proc_listener - listener number i of n ("IP:PORT") into out; its port
  * number, or -1. */
@@ -761,7 +716,7 @@ proc_role_node(char **argv)
 	long fires[ROLE_MAX] = {0};
 	int i;
 
-	r.node = proc_node_new(argv[0], argv[1]);
+	r.node = tu_node_json(argv[0], argv[1]);
 	role_open(&r, argv, 0);
 	tu_start(r.node);
 	role_open(&r, argv, 1);

@@ -80,26 +80,19 @@ on_kil(aemp_node *n, const aemp_val *reason, size_t cnt, void *arg)
 int
 main(void)
 {
-	char addr[64], seeds[128], want[1024], *got;
+	char addr[64], conf[256], want[1024], *got;
 	const char *name, *rname;
 	aemp_id reply, spawned, rp;
-	aemp_conf *c = NULL;
-	aemp_node *n = NULL;
+	aemp_node *n;
 	struct peer p;
 	int lfd = peer_listen(addr, sizeof(addr));
 
 	CHECK(lfd >= 0);
-	snprintf(seeds, sizeof(seeds), "[\"%s\"]", addr);
-	CHECK_OK(aemp_conf_new(&c));
-	aemp_conf_set_json(c, "norc", "true");
-	aemp_conf_set_str(c, "nodeid", "clientB");
-	aemp_conf_set_json(c, "binds", "[]");
-	aemp_conf_set_str(c, "secret", SECRET);
-	aemp_conf_set_json(c, "seeds", seeds);
-	aemp_conf_set_json(c, "shards", "2");
-	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "2");
-	CHECK_OK(aemp_node_new(c, &n));
-	aemp_conf_free(c);
+	snprintf(conf, sizeof(conf),
+	         "{\"binds\":[],\"secret\":\"" SECRET "\",\"seeds\":[\"%s\"],"
+	         "\"shards\":2}",
+	         addr);
+	n = tu_node_json("clientB", conf);
 	tu_start(n);
 	CHECK(peer_accept(&p, lfd, "seedA", SECRET, 10) == 0);
 	TU_WAIT(aemp_node_is_up(n, "seedA") == 1, 5);

@@ -28,27 +28,14 @@
 static aemp_node *
 mknode_sh(const char *id, const char *seeds, int global, const char *shards)
 {
-	aemp_conf *c = NULL;
-	aemp_node *n = NULL;
+	char conf[512];
 
-	CHECK(aemp_conf_new(&c) == 0);
-	aemp_conf_set_json(c, "norc", "true");
-	aemp_conf_set_str(c, "nodeid", id);
-	aemp_conf_set_json(c, "binds", "[\"127.0.0.1:0\"]");
-	aemp_conf_set_str(c, "secret", SECRET);
-	aemp_conf_set_json(c, "shards", shards);
-	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "2");
-	if (seeds != NULL)
-		aemp_conf_set_json(c, "seeds", seeds);
-	if (global)
-		aemp_conf_set_json(c, "services",
-		                   "[\"AnyEvent::MP::Global::\"]");
-	if (aemp_node_new(c, &n) < 0) {
-		printf("# %s: %s\n", id, aemp_errmsg());
-		exit(1);
-	}
-	aemp_conf_free(c);
-	return n;
+	snprintf(conf, sizeof(conf),
+	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"" SECRET "\","
+	         "\"shards\":%s%s%s%s}",
+	         shards, seeds ? ",\"seeds\":" : "", seeds ? seeds : "",
+	         global ? ",\"services\":[\"AnyEvent::MP::Global::\"]" : "");
+	return tu_node_json(id, conf);
 }
 
 static aemp_node *

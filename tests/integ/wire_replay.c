@@ -20,30 +20,14 @@
 static aemp_node *
 mknode(const char *id, const char *seeds, int global)
 {
-	aemp_conf *c = NULL;
-	aemp_node *n = NULL;
-	int rc;
+	char conf[512];
 
-	CHECK_OK(aemp_conf_new(&c));
-	aemp_conf_set_json(c, "norc", "true");
-	aemp_conf_set_str(c, "nodeid", id);
-	aemp_conf_set_json(c, "binds", "[\"127.0.0.1:0\"]");
-	aemp_conf_set_str(c, "secret", "geheim");
-	aemp_conf_set_json(c, "shards", "2");
-	aemp_conf_set_json(c, "log_level", getenv("AEMP_TEST_LOG") ? "9" : "3");
-	if (seeds != NULL)
-		aemp_conf_set_json(c, "seeds", seeds);
-	if (global)
-		aemp_conf_set_json(c, "services",
-		                   "[\"AnyEvent::MP::Global::\"]");
-	rc = aemp_node_new(c, &n);
-	aemp_conf_free(c);
-	if (rc < 0) {
-		printf("# node %s: %s (%s)\n", id, aemp_strerror(rc),
-		       aemp_errmsg());
-		exit(1);
-	}
-	return n;
+	snprintf(conf, sizeof(conf),
+	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"geheim\","
+	         "\"shards\":2%s%s%s}",
+	         seeds ? ",\"seeds\":" : "", seeds ? seeds : "",
+	         global ? ",\"services\":[\"AnyEvent::MP::Global::\"]" : "");
+	return tu_node_json(id, conf);
 }
 
 static void
