@@ -799,29 +799,33 @@ eng_rnode_kil0(struct eng_shard *sh, const char *src, size_t srclen,
 
 /* ---- proxies for remote monitors of local ports (rmon) -------------- */
 
-/* rmon_bad_name - mon1 for a name no port can have (empty, or longer
- * than any port ID): answered like any missing port, so the peer's
- * monitor fires. */
+/* no_such_port - the answer to a mon1 of a port that does not exist:
+ * ["", "kil0", NAME, "no_such_port", TEXT, "NODE#NAME"] (aemp-protocol.md
+ * §4.6.2), sent only on the connection generation gen. */
 static void
-rmon_bad_name(struct eng_shard *sh, struct eng_rnode *rn, const char *src,
-              size_t srclen, const aemp_val *name)
+no_such_port(struct eng_shard *sh, const char *src, size_t srclen, uint32_t gen,
+             const aemp_val *name)
 {
+	char buf[AEMP_ID_MAX], *id = buf;
 	size_t idlen = sh->node->idlen + 1 + name->len;
-	char *id = ring_alloc(idlen);
 	aemp_val v[5] = {aemp_str("kil0"), *name, aemp_str("no_such_port"),
 	                 aemp_str("cannot monitor nonexistent port"),
 	                 aemp_str("")};
 	struct cod_seg seg = {v, 5};
 
+	/* names no port can have (empty, overlong) are answered too */
+	if (idlen > sizeof(buf))
+		id = ring_alloc(idlen);
 	if (id != NULL) {
 		memcpy(id, sh->node->id, sh->node->idlen);
 		id[sh->node->idlen] = '#';
 		memcpy(id + sh->node->idlen + 1, name->u.s, name->len);
 		v[4] = aemp_strn(id, idlen);
 	}
-	eng_remote_snd_gen(sh, src, srclen, rn ? rn->gen : 0, REMOTE_ONLY_IF_UP,
-	                   "", 0, &seg, 1);
-	ring_free(id, idlen);
+	eng_remote_snd_gen(sh, src, srclen, gen, REMOTE_ONLY_IF_UP, "", 0, &seg,
+	                   1);
+	if (id != buf)
+		ring_free(id, idlen);
 }
 
 void
@@ -838,7 +842,7 @@ eng_rnode_rmon(struct eng_shard *sh, const aemp_val *tag, const aemp_val *args,
 	rn = eng_rnode_find(sh, src, srclen, eng_hash(src, srclen));
 	if (n >= 1 && reg && args[0].type == AEMP_STR &&
 	    (args[0].len == 0 || args[0].len >= AEMP_ID_MAX)) {
-		rmon_bad_name(sh, rn, src, srclen, &args[0]);
+		no_such_port(sh, src, srclen, rn ? rn->gen : 0, &args[0]);
 		return;
 	}
 	if (n < 1 || args[0].type != AEMP_STR || args[0].len == 0 ||
@@ -858,23 +862,6 @@ eng_rnode_rmon(struct eng_shard *sh, const aemp_val *tag, const aemp_val *args,
 	else
 		eng_net_send_rec(sh, dst, reg ? NET_PROXYREG : NET_PROXYUNREG,
 		                 &r, sizeof(r.h) + srclen + args[0].len);
-}
-
-static void
-proxy_no_port(struct eng_shard *sh, const struct monreg_hdr *h, const char *src,
-              const char *name)
-{
-	char id[AEMP_ID_MAX];
-	int idlen = eng_make_id(id, sizeof(id), sh->node->id, sh->node->idlen,
-	                        name, h->namelen);
-	aemp_val v[5] = {aemp_str("kil0"), aemp_strn(name, h->namelen),
-	                 aemp_str("no_such_port"),
-	                 aemp_str("cannot monitor nonexistent port"),
-	                 aemp_strn(id, idlen > 0 ? (size_t)idlen : 0)};
-	struct cod_seg seg = {v, 5};
-
-	eng_remote_snd_gen(sh, src, h->idlen, h->gen, REMOTE_ONLY_IF_UP, "", 0,
-	                   &seg, 1);
 }
 
 /* proxy_find - the kil0 proxy of node src on port, if any. */
@@ -927,7 +914,9 @@ eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
 	if (sub != NET_PROXYREG)
 		return;
 	if (port == NULL) {
-		proxy_no_port(sh, &h, src, name);
+		aemp_val v = aemp_strn(name, h.namelen);
+
+		no_such_port(sh, src, h.idlen, h.gen, &v);
 		return;
 	}
 	m = eng_mon_new(sh, ACT_KIL0);
