@@ -527,6 +527,10 @@ int eng_rcv_post(struct eng_shard *sh, int dst, const char *name,
                  size_t namelen, const char *tag, size_t taglen, int has_tag,
                  aemp_rcv_fn fn, void *arg);
 int eng_guard_cancel_here(struct eng_shard *sh, uint64_t id);
+/* eng_mon_link - put m at the head of a monitor list (a port's mons or a
+ * remote port's lmon); eng_mon_unlink - take it out again. */
+void eng_mon_link(struct eng_mon **list, struct eng_mon *m);
+void eng_mon_unlink(struct eng_mon *m);
 /* eng_reason_no_such_port - build the no_such_port reason for id. */
 size_t eng_reason_no_such_port(aemp_val out[3], const char *id, size_t idlen);
 

@@ -98,8 +98,8 @@ eng_mon_free(struct eng_shard *sh, struct eng_mon *m)
 	ring_pool_put(&sh->mons, m);
 }
 
-static void
-link_mon(struct eng_mon **list, struct eng_mon *m)
+void
+eng_mon_link(struct eng_mon **list, struct eng_mon *m)
 {
 	m->next = *list;
 	if (*list != NULL)
@@ -109,8 +109,8 @@ link_mon(struct eng_mon **list, struct eng_mon *m)
 	m->on_port = 1;
 }
 
-static void
-unlink_mon(struct eng_mon *m)
+void
+eng_mon_unlink(struct eng_mon *m)
 {
 	*m->pprev = m->next;
 	if (m->next != NULL)
@@ -196,7 +196,7 @@ eng_mon_fire_owned(struct eng_shard *sh, uint64_t id, const aemp_val *reason,
 	eng_obj_del(sh, o);
 	m->in_objs = 0;
 	if (m->on_port)
-		unlink_mon(m);
+		eng_mon_unlink(m);
 	eng_mon_run(sh, m, reason, n);
 }
 
@@ -241,7 +241,7 @@ eng_mon_fire_list(struct eng_shard *sh, struct eng_mon **list,
 	struct eng_mon *m;
 
 	while ((m = *list) != NULL) {
-		unlink_mon(m);
+		eng_mon_unlink(m);
 		fire_one(sh, m, reason, n);
 	}
 }
@@ -276,7 +276,7 @@ start_local(struct eng_shard *sh, const struct eng_pid *pid, struct eng_mon *m)
 	if (dst == sh->idx) {
 		p = eng_port_find(sh, pid->name, pid->namelen, h);
 		if (p != NULL)
-			link_mon(&p->mons, m);
+			eng_mon_link(&p->mons, m);
 		else
 			fire_later_no_port(sh, m->obj.id, m->port,
 			                   strlen(m->port));
@@ -349,7 +349,7 @@ mon_cancel(struct eng_shard *sh, struct eng_mon *m)
 	eng_obj_del(sh, &m->obj);
 	m->in_objs = 0;
 	if (m->on_port)
-		unlink_mon(m);
+		eng_mon_unlink(m);
 	else
 		send_unmon(sh, m);
 	eng_mon_free(sh, m);
@@ -400,7 +400,7 @@ free_obj_cb(void *e, void *arg)
 
 		m->in_objs = 0;
 		if (m->on_port)
-			unlink_mon(m);
+			eng_mon_unlink(m);
 		eng_mon_free(sh, m);
 	} else if (o->kind == OBJ_AFTER) {
 		eng_after_free(sh, (struct eng_after *)o);
@@ -447,7 +447,7 @@ rec_monreg(struct eng_shard *sh, const uint8_t *p, size_t len)
 		return;
 	}
 	m->u.owner = r.id;
-	link_mon(&port->mons, m);
+	eng_mon_link(&port->mons, m);
 }
 
 static void
@@ -465,7 +465,7 @@ rec_unmon(struct eng_shard *sh, const uint8_t *p, size_t len)
 		return;
 	for (m = port->mons; m != NULL; m = m->next) {
 		if (m->act == ACT_FWD && m->u.owner == r.id) {
-			unlink_mon(m);
+			eng_mon_unlink(m);
 			eng_mon_free(sh, m);
 			return;
 		}

@@ -689,12 +689,7 @@ eng_rnode_monreg(struct eng_shard *sh, const uint8_t *p, size_t len)
 	}
 	m->u.owner = h.owner;
 	first = l->mons == NULL;
-	m->next = l->mons;
-	if (l->mons != NULL)
-		l->mons->pprev = &m->next;
-	m->pprev = &l->mons;
-	l->mons = m;
-	m->on_port = 1;
+	eng_mon_link(&l->mons, m);
 	if (first && h.namelen > 0)
 		send_node_req(sh, rn, "mon1", name, h.namelen);
 	else if (h.namelen == 0)
@@ -721,10 +716,7 @@ eng_rnode_unmonreg(struct eng_shard *sh, const uint8_t *p, size_t len)
 		;
 	if (m == NULL)
 		return;
-	*m->pprev = m->next;
-	if (m->next != NULL)
-		m->next->pprev = m->pprev;
-	m->on_port = 0;
+	eng_mon_unlink(m);
 	eng_mon_free(sh, m);
 	if (l->mons != NULL)
 		return;
@@ -808,9 +800,7 @@ no_such_port(struct eng_shard *sh, const char *src, size_t srclen, uint32_t gen,
 {
 	char buf[AEMP_ID_MAX], *id = buf;
 	size_t idlen = sh->node->idlen + 1 + name->len;
-	aemp_val v[5] = {aemp_str("kil0"), *name, aemp_str("no_such_port"),
-	                 aemp_str("cannot monitor nonexistent port"),
-	                 aemp_str("")};
+	aemp_val v[5] = {aemp_str("kil0"), *name};
 	struct cod_seg seg = {v, 5};
 
 	/* names no port can have (empty, overlong) are answered too */
@@ -820,8 +810,9 @@ no_such_port(struct eng_shard *sh, const char *src, size_t srclen, uint32_t gen,
 		memcpy(id, sh->node->id, sh->node->idlen);
 		id[sh->node->idlen] = '#';
 		memcpy(id + sh->node->idlen + 1, name->u.s, name->len);
-		v[4] = aemp_strn(id, idlen);
 	}
+	eng_reason_no_such_port(v + 2, id != NULL ? id : "",
+	                        id != NULL ? idlen : 0);
 	eng_remote_snd_gen(sh, src, srclen, gen, REMOTE_ONLY_IF_UP, "", 0, &seg,
 	                   1);
 	if (id != buf)
@@ -882,16 +873,6 @@ proxy_find(struct eng_port *port, const char *src, size_t srclen,
 	return NULL;
 }
 
-static void
-proxy_unlink(struct eng_shard *sh, struct eng_mon *m)
-{
-	*m->pprev = m->next;
-	if (m->next != NULL)
-		m->next->pprev = m->pprev;
-	m->on_port = 0;
-	eng_mon_free(sh, m);
-}
-
 void
 eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
                        size_t len)
@@ -909,8 +890,10 @@ eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
 	 * replaces the old one (also one left from an earlier connection,
 	 * which would otherwise stay until the port dies), mon0 removes. */
 	m = proxy_find(port, src, h.idlen, name, h.namelen);
-	if (m != NULL)
-		proxy_unlink(sh, m);
+	if (m != NULL) {
+		eng_mon_unlink(m);
+		eng_mon_free(sh, m);
+	}
 	if (sub != NET_PROXYREG)
 		return;
 	if (port == NULL) {
@@ -929,12 +912,7 @@ eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
 		eng_mon_free(sh, m);
 		return;
 	}
-	m->next = port->mons;
-	if (port->mons != NULL)
-		port->mons->pprev = &m->next;
-	m->pprev = &port->mons;
-	port->mons = m;
-	m->on_port = 1;
+	eng_mon_link(&port->mons, m);
 }
 
 void
