@@ -11,6 +11,7 @@
 #   make asan|debug      other flavors, each in build/<flavor>/
 #   make format          clang-format in place; format-check verifies
 #   make check-headers   compile every header on its own
+#   make check-layers    includes go downward, no import circle (tools/layers.sh)
 #   V=1                  print full command lines
 
 .DEFAULT_GOAL := all
@@ -80,9 +81,16 @@ LDFLAGS := -pthread $(SAN)
 LIBS := -luring -lwolfssl -lsimdjson -lstdc++ -lm $(MALLOC_LIBS)
 
 # ---- sources ---------------------------------------------------------------
-LIB_C := $(filter-out ring/alloc_%.c,$(wildcard ring/*.c codec/*.c crypto/*.c engine/*.c)) $(ALLOC_SRC)
+LIB_C := $(filter-out ring/alloc_%.c,$(wildcard ring/*.c codec/*.c crypto/*.c engine/*/*.c engine/*.c)) $(ALLOC_SRC)
 LIB_CXX := $(wildcard codec/*.cc)
 LIB_OBJ := $(LIB_C:%.c=$(B)/obj/%.o) $(LIB_CXX:%.cc=$(B)/obj/%.o)
+# The engine's layers, lowest first (tools/layers.sh checks that includes
+# only go downward).  The core builds and is tested without the layers
+# above it: libaemp-core.a holds everything below engine/net.
+ENGINE_LAYERS := conf core net global
+CORE_C := $(filter-out engine/net/% engine/global/% engine/engine.c,$(LIB_C))
+CORE_OBJ := $(CORE_C:%.c=$(B)/obj/%.o) $(LIB_CXX:%.cc=$(B)/obj/%.o)
+CORE_LIB := $(B)/libaemp-core.a
 CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard cli/*.c))
 PERF_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard perf/*.c))
 
@@ -105,7 +113,8 @@ DEPS_STAMP := build/.deps-ok
 
 # ---- top-level targets -----------------------------------------------------
 .PHONY: all lib progs test test-build check bench fuzz fuzz-build install \
-	uninstall deps clean asan debug format format-check check-headers run
+	uninstall deps clean asan debug format format-check check-headers run \
+	check-layers
 
 all: lib progs
 
@@ -162,6 +171,19 @@ $(B)/aemp: $(CLI_OBJ) $(STATIC_LIB)
 $(B)/aemp-perf: $(PERF_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(PERF_OBJ) $(STATIC_LIB) $(LIBS)
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AR     $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The core's unit tests (tests/unit/engine_*.c) link the core alone, so
+# engine/core keeps building and working without engine/net.
+$(B)/obj/tests/unit/engine_%.o: CPPFLAGS += -DTU_CORE_ONLY
+$(B)/tests/unit/engine_%: $(B)/obj/tests/unit/engine_%.o $(CORE_LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD     $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CORE_LIB) $(LIBS)
 
 # Tests and benchmarks link the static library; a test may also #include a
 # .c file to reach its static functions (STYLE.md §12).
@@ -237,7 +259,7 @@ uninstall:
 
 # ---- hygiene ---------------------------------------------------------------
 FORMAT_SRC := $(wildcard include/*.h ring/*.[ch] codec/*.[ch] codec/*.cc \
-	crypto/*.[ch] engine/*.[ch] cli/*.[ch] perf/*.[ch] tests/*.h \
+	crypto/*.[ch] engine/*.[ch] engine/*/*.[ch] cli/*.[ch] perf/*.[ch] tests/*.h \
 	tests/*/*.[ch])
 
 format:
@@ -247,10 +269,13 @@ format-check:
 	$(Q)clang-format --dry-run -Werror $(FORMAT_SRC)
 
 check-headers: | $(DEPS_STAMP)
-	$(Q)for h in include/aemp.h $(wildcard ring/*.h codec/*.h crypto/*.h engine/*.h); do \
+	$(Q)for h in include/aemp.h $(wildcard ring/*.h codec/*.h crypto/*.h engine/*.h engine/*/*.h); do \
 		echo "  HDR    $$h"; \
 		echo "#include \"$$h\"" | $(CC) -D_GNU_SOURCE -Iinclude -I. $(CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done
+
+check-layers: all
+	$(Q)tools/layers.sh $(B)
 
 clean:
 	rm -rf build

@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_handshake.c - libFuzzer target for the handshake state
- * machine (engine/hs.c).
+ * machine (engine/net/hs.c).
  *
  * Byte 0 picks the setup: bits 0-1 the mode, bit 2 our framings (json
  * only, or cbor,json), bits 3-7 seed the sizes of the input pieces.
@@ -16,7 +16,7 @@
  *           must come out of eng_hs_take_rest unchanged.
  * TLS is simulated as the identity: bytes left over at HS_TLS are fed
  * back as plaintext.  Every result is checked against the contract of
- * engine/hs.h; a violation aborts.
+ * engine/net/hs.h; a violation aborts.
  *
  * Seeds in tests/fuzz/corpus/fuzz_handshake/ come from the recorded
  * transcripts.  Build: make FLAVOR=fuzz fuzz-build.
@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "engine/hs.h"
+#include "engine/net/hs.h"
 
 #define SECRET "geheim"
 

@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_nodeport.c - libFuzzer target for what an authenticated
- * peer can send after the handshake: node-port requests (engine/nodeport.c:
+ * peer can send after the handshake: node-port requests (engine/core/nodeport.c:
  * the node protocol of aemp-protocol.md §4.3, mon1/mon0/kil0, function-name
  * requests and spawn) and the global protocol (§6: g_slave, g_set, g_upd,
  * g_find, g_db_*, g_mon1/0, g_global, g_reply, g_found, g_chg1/2, run
@@ -49,8 +49,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/eng.h"
-#include "engine/netint.h"
+#include "engine/core/eng.h"
+#include "engine/net/netint.h"
 
 #define FZ_SECRET "fz-secret-Qx81LmZp0Kc"
 #define FZ_MAX_PACKETS 256
@@ -150,7 +150,7 @@ fz_init(aemp_node *node, const aemp_val *args, size_t n, void *arg)
 	return self != NULL ? aemp_rcv(node, self, fz_port, NULL) : 0;
 }
 
-/* The receive path of engine/connrx.c for one packet from in->src. */
+/* The receive path of engine/net/connrx.c for one packet from in->src. */
 static int
 fz_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 {

@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_rcfile.c - libFuzzer target for the configuration file
- * reader (engine/rcfile.h): relaxed parsing, the pretty writer round trip
+ * reader (engine/conf/rcfile.h): relaxed parsing, the pretty writer round trip
  * (pretty text must read back strictly to an equal tree and print the same
  * text again), the aemp_rc edits, and resolving a configuration against
  * the file (profile chains, validation, node-ID templates).
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/config.h"
-#include "engine/rcfile.h"
+#include "engine/conf/config.h"
+#include "engine/conf/rcfile.h"
 #include "ring/alloc.h"
 #include "ring/base.h"
 

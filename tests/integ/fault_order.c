@@ -13,7 +13,7 @@
  * process, one shard each, loopback, no privileges.
  *
  * This test found an engine bug, fixed in 3b7470c: the lmon registrations
- * of a failing node fired through a REC_FIRE record (engine/mon.c), also
+ * of a failing node fired through a REC_FIRE record (engine/core/mon.c), also
  * on the node's own owner shard, so the monitor action ran a loop turn
  * later; in between, the same turn's timers and handlers could still send
  * to the node, eng_rnode_send queued the packets for the next connection,

@@ -11,7 +11,7 @@
  * has a deadline, not only an inactivity timeout.
  *
  * This test found an engine bug, fixed in bb732d5 (an absolute handshake
- * deadline of 2 x monitor_timeout): engine/connrx.c re-armed the
+ * deadline of 2 x monitor_timeout): engine/net/connrx.c re-armed the
  * handshake timer on every received chunk, so a handshake never timed
  * out while bytes trickled in, and listen.c closed every new connection
  * while the slots were taken.

@@ -191,10 +191,30 @@ run_pair(const char *fa, const char *fb)
 		tu_log_dump();
 }
 
+/* A node nobody can find (no seeds, no master to ask): a monitor of one of
+ * its ports fires when the attempt runs into its deadline, connect_interval
+ * (aemp-protocol.md §5.5). */
+static void
+unknown_node(void)
+{
+	aemp_node *n = tu_node("lonely", 2);
+
+	tu_log_reset();
+	CHECK_OK(aemp_node_start(n));
+	CHECK_OK(aemp_mon(n, "elsewhere#p", mon_log, "remote", NULL));
+	CHECK(TU_WAIT(tu_has("remote fired [\"transport_error\",\"elsewhere\","
+	                     "\"connect timeout\"]"),
+	              5));
+	aemp_node_free(n);
+	if (tap_failed)
+		tu_log_dump();
+}
+
 int
 main(void)
 {
 	alarm(110);
+	unknown_node();
 	run_pair("[\"cbor\",\"json\"]", "[\"cbor\",\"json\"]");
 	run_pair("[\"json\"]", "[\"json\"]");
 	/* each side sends what the other prefers: alpha cbor, beta json */

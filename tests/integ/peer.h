@@ -1,6 +1,6 @@
 /*
  * tests/integ/peer.h - a scripted AEMP peer for wire-level tests: a
- * blocking socket that does the real handshake (engine/hs.c), then sends
+ * blocking socket that does the real handshake (engine/net/hs.c), then sends
  * packets given as JSON text in its send framing and returns received
  * packets as JSON text, so a test can play the Perl side of a recorded
  * transcript against an aemp node and compare packet by packet.
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "codec/codec.h"
-#include "engine/hs.h"
+#include "engine/net/hs.h"
 #include "tests/engine_util.h"
 
 #define PEER_QMAX 64

@@ -1,7 +1,7 @@
 /*
  * tests/integ/tls_fail.c - TLS failures against a real node (alpha), from
  * a peer driven by hand in the test thread: the handshake machine of
- * engine/hs.h and a session of crypto/tls.h over a blocking socket.  The
+ * engine/net/hs.h and a session of crypto/tls.h over a blocking socket.  The
  * fake peer picks its nonce, and with it the TLS role (§2.7: the smaller
  * nonce line is the client; "+++..." is the smallest Base64 line, "zzz..."
  * the largest).
@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 
 #include "crypto/tls.h"
-#include "engine/hs.h"
+#include "engine/net/hs.h"
 #include "tests/engine_util.h"
 
 #define SECRET "s3cr3t"

@@ -12,7 +12,7 @@
  *
  * aemp-test-timeout: 150
  */
-#include "engine/netint.h"
+#include "engine/net/netint.h"
 #include "tests/engine_util.h"
 
 /* What a node is given: framings (JSON list), certificate, secret. */

@@ -1,12 +1,12 @@
 /*
  * tests/unit/config_addr.c - bind and seed specifications (§7.2) and
- * numeric address text (engine/addr.h).
+ * numeric address text (engine/conf/addr.h).
  */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <sys/un.h>
 
-#include "engine/addr.h"
+#include "engine/conf/addr.h"
 #include "ring/base.h"
 #include "tests/tap.h"
 

@@ -9,8 +9,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "engine/config.h"
-#include "engine/rcfile.h"
+#include "engine/conf/config.h"
+#include "engine/conf/rcfile.h"
 #include "ring/base.h"
 #include "tests/tap.h"
 

@@ -1,6 +1,6 @@
 /*
  * tests/unit/config_rcfile.c - the relaxed JSON reader, the pretty writer
- * and the configuration file (engine/rcfile.h, aemp_rc_*).
+ * and the configuration file (engine/conf/rcfile.h, aemp_rc_*).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/rcfile.h"
+#include "engine/conf/rcfile.h"
 #include "ring/alloc.h"
 #include "ring/base.h"
 #include "tests/tap.h"

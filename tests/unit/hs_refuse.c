@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "engine/hs.h"
+#include "engine/net/hs.h"
 #include "tests/tap.h"
 
 #define OK_L2 "cGVlci1ub25jZQ=="

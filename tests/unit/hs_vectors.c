@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "engine/hs.h"
+#include "engine/net/hs.h"
 #include "tests/tap.h"
 
 #define SECRET "geheim"

@@ -1,0 +1,79 @@
+/*
+ * engine/conf/config.h - the effective configuration of a node, typed and
+ * validated (aemp-protocol.md §7.1), built from an aemp_conf.
+ *
+ * Threads: built once on the thread creating the node; read-only after.
+ */
+#ifndef ENGINE_CONF_CONFIG_H
+#define ENGINE_CONF_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aemp.h"
+
+#define ENG_MAX_FRAMINGS 4
+#define ENG_MAX_AUTH 8
+
+struct eng_config {
+	char nodeid[AEMP_ID_MAX]; /* expanded from the template */
+	int nodeid_random;        /* template had %u or a trailing '/' */
+	char *profile;            /* effective profile name */
+	char *secret;             /* NULL: none */
+	size_t secret_len;
+	char *cert; /* PEM blob, NULL: none */
+	size_t cert_len;
+	char **binds; /* specs as configured (§7.2), NULL-ended */
+	size_t nbinds;
+	char **seeds; /* specs as configured, NULL-ended */
+	size_t nseeds;
+	aemp_val *services; /* ARRAY (deep copy), never NULL */
+	int secure;
+	double monitor_timeout;  /* seconds */
+	double connect_interval; /* seconds */
+	/* framing_format filtered to what aemp speaks (json, cbor), in order;
+	 * storable and unknown names are dropped (§3.5, §9). */
+	uint8_t framings[ENG_MAX_FRAMINGS]; /* enum cod_framing */
+	size_t nframings;
+	/* auth lists as configured, by name (cleartext etc. kept as given) */
+	char *auth_offer[ENG_MAX_AUTH];
+	size_t nauth_offer;
+	char *auth_accept[ENG_MAX_AUTH];
+	size_t nauth_accept;
+	int autocork;
+	int nodelay;
+	/* aemp extensions */
+	int shards;        /* 0: one per CPU */
+	size_t max_packet; /* bytes */
+	size_t max_queue;  /* bytes per connection */
+	int max_handshakes;
+	int log_level;
+	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
+	 * when the node starts: Perl-only settings (eval, services that are
+	 * Perl modules, which are left out of `services`), unknown keys,
+	 * unsupported framing or auth names, seeds without a port.
+	 * NULL-ended; nwarnings may be 0. */
+	char **warnings;
+	size_t nwarnings;
+};
+
+/*
+ * eng_config_build - validate c's effective configuration (resolving it
+ * first if needed) into *out.  Returns 0, AEMP_ECONFIG with the offending
+ * key and reason in aemp_errmsg, or -ENOMEM.  On error *out holds nothing
+ * to free.
+ */
+int eng_config_build(const aemp_conf *c, struct eng_config *out);
+
+/* eng_config_fini - free everything *cfg holds. */
+void eng_config_fini(struct eng_config *cfg);
+
+/*
+ * eng_conf_resolve_rc - aemp_conf_resolve, but with the file already in
+ * memory as rc (borrowed; unsaved changes included) instead of reading
+ * aemp_rc_path().  For `aemp showconfig` after edits in the same command
+ * line, and for tests.  Returns as aemp_conf_resolve.
+ */
+int eng_conf_resolve_rc(aemp_conf *c, const aemp_rc *rc);
+
+#endif /* ENGINE_CONF_CONFIG_H */

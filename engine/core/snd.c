@@ -1,0 +1,365 @@
+/*
+ * engine/core/snd.c - sending: routing a message to a port on this shard
+ * (immediate delivery), on another shard (a REC_MSG record), on this
+ * node's node port, or to a remote node; resolved destinations (aemp_ref).
+ *
+ * Immediate local delivery runs the handler inside aemp_snd, like
+ * AnyEvent::MP.  It is used only while nesting stays below
+ * ENG_SND_DEPTH_MAX and the shard's own deferral queue is empty, so a
+ * deferred message is never overtaken by a later immediate one and the
+ * order per sender and destination holds.
+ *
+ * Threads: runs on the sending shard.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "engine/core/seam.h"
+#include "engine/core/flat.h"
+#include "ring/alloc.h"
+
+/* REC_MSG header; followed by srclen bytes of source node ID (0: this
+ * node), then the packet in `framing`. */
+struct rec_msghdr {
+	uint8_t framing;
+	uint8_t pad;
+	uint16_t srclen;
+};
+
+int
+eng_self_busy(struct eng_shard *sh)
+{
+	struct ring_spsc *q = atomic_load_explicit(
+	        &sh->node->q[sh->idx][sh->idx], memory_order_relaxed);
+
+	if (q == NULL)
+		return 0;
+	return ring_spsc_unpublished(q) || !ring_spsc_empty(q) ||
+	       sh->ovf[sh->idx].head != NULL;
+}
+
+/* flatten - the segments as one array: the first segment itself when
+ * alone, else copied into buf (cap values) or a new allocation. */
+static const aemp_val *
+flatten(const struct cod_seg *segs, size_t nsegs, aemp_val *buf, size_t cap,
+        size_t *n, aemp_val **heap)
+{
+	size_t i, total = 0, off = 0;
+	aemp_val *out = buf;
+
+	*heap = NULL;
+	if (nsegs == 1) {
+		*n = segs[0].n;
+		return segs[0].v;
+	}
+	for (i = 0; i < nsegs; i++)
+		total += segs[i].n;
+	if (total > cap) {
+		out = ring_alloc(total * sizeof(aemp_val));
+		if (out == NULL)
+			return NULL;
+		*heap = out;
+	}
+	for (i = 0; i < nsegs; i++) {
+		memcpy(out + off, segs[i].v, segs[i].n * sizeof(aemp_val));
+		off += segs[i].n;
+	}
+	*n = total;
+	return out;
+}
+
+static int
+deliver_now(struct eng_shard *sh, struct eng_port *p, const char *name,
+            size_t namelen, const struct cod_seg *segs, size_t nsegs)
+{
+	aemp_val buf[16], *heap;
+	const aemp_val *msg;
+	size_t n;
+
+	msg = flatten(segs, nsegs, buf, 16, &n, &heap);
+	if (msg == NULL)
+		return -ENOMEM;
+	if (p != NULL)
+		eng_deliver(sh, p, msg, n, sh->node->id, sh->node->idlen);
+	else if (namelen == 0)
+		eng_nodeport(sh, msg, n, sh->node->id, sh->node->idlen);
+	(void)name;
+	if (heap != NULL)
+		ring_free(heap, n * sizeof(aemp_val));
+	return 0;
+}
+
+/* REC_MSG framing value for the flat form (engine/core/flat.h): the header is
+ * padded to 8 bytes so the values that follow are aligned. */
+#define REC_FLAT 0x46
+
+static int
+snd_record(struct eng_shard *sh, int dst, const char *name, size_t namelen,
+           const struct cod_seg *segs, size_t nsegs, int must)
+{
+	struct rec_msghdr h = {REC_FLAT, 0, 0};
+	struct eng_flat_plan plan;
+	uint8_t *r;
+	int rc;
+
+	rc = eng_flat_plan(namelen, segs, nsegs, &plan);
+	if (AEMP_UNLIKELY(rc < 0))
+		return rc;
+	r = eng_rec_reserve(sh, dst, REC_MSG, 8 + plan.size, must);
+	if (AEMP_UNLIKELY(r == NULL))
+		return must ? -ENOMEM : -EAGAIN;
+	memcpy(r, &h, sizeof(h));
+	memset(r + sizeof(h), 0, 8 - sizeof(h));
+	eng_flat_write(r + 8, &plan, name, namelen, segs, nsegs);
+	eng_rec_commit(sh, dst, 8 + plan.size);
+	if (dst != sh->idx)
+		ENG_STAT_ADD(sh->st.xshard_out, 1);
+	return 0;
+}
+
+/* snd_local - to a port of this node (name empty: the node port). */
+static int
+snd_local(struct eng_shard *sh, const char *name, size_t namelen, uint32_t hash,
+          const struct cod_seg *segs, size_t nsegs, int must)
+{
+	int dst = namelen ? eng_shard_of_hash(sh->node, hash) : sh->idx;
+	struct eng_port *p;
+
+	if (dst == sh->idx && sh->depth < ENG_SND_DEPTH_MAX &&
+	    !eng_self_busy(sh)) {
+		if (namelen == 0)
+			return deliver_now(sh, NULL, name, 0, segs, nsegs);
+		p = eng_port_find(sh, name, namelen, hash);
+		if (p == NULL)
+			return 0; /* no such port: dropped silently (§3.2) */
+		return deliver_now(sh, p, name, namelen, segs, nsegs);
+	}
+	return snd_record(sh, dst, name, namelen, segs, nsegs, must);
+}
+
+int
+eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,
+            const struct cod_seg *segs, size_t nsegs, int must)
+{
+	if (!pid->local)
+		return eng_seam_remote_snd(sh, pid, segs, nsegs, must);
+	return snd_local(sh, pid->name, pid->namelen,
+	                 eng_hash(pid->name, pid->namelen), segs, nsegs, must);
+}
+
+int
+eng_snd_segs(struct eng_shard *sh, const char *id, const struct cod_seg *segs,
+             size_t nsegs, int must)
+{
+	struct eng_pid pid;
+	int rc;
+
+	rc = eng_pid_parse(sh->node, id, &pid);
+	if (rc < 0)
+		return rc;
+	return eng_snd_pid(sh, &pid, segs, nsegs, must);
+}
+
+/* A local message in flat form: fix it up in place and deliver. */
+static void
+flat_record(struct eng_shard *sh, uint8_t *p, size_t len)
+{
+	const aemp_val *msg, *name;
+	struct eng_port *port;
+	size_t n;
+
+	msg = eng_flat_read(p, len, &n);
+	name = &msg[0];
+	if (name->len == 0) {
+		eng_nodeport(sh, msg + 1, n - 1, sh->node->id, sh->node->idlen);
+		return;
+	}
+	port = eng_port_find(sh, name->u.s, name->len,
+	                     eng_hash(name->u.s, name->len));
+	if (port != NULL)
+		eng_deliver(sh, port, msg + 1, n - 1, sh->node->id,
+		            sh->node->idlen);
+}
+
+void
+eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len)
+{
+	const aemp_val *pkt, *name;
+	struct eng_port *port;
+	struct rec_msghdr h;
+	const char *src;
+	size_t srclen;
+	int rc;
+
+	AEMP_ASSERT(len >= sizeof(h));
+	memcpy(&h, p, sizeof(h));
+	if (h.framing == REC_FLAT) {
+		/* the consumer owns the record until it pops it */
+		flat_record(sh, (uint8_t *)(uintptr_t)p + 8, len - 8);
+		return;
+	}
+	AEMP_ASSERT(len >= sizeof(h) + h.srclen);
+	src = h.srclen ? (const char *)p + sizeof(h) : sh->node->id;
+	srclen = h.srclen ? h.srclen : sh->node->idlen;
+	p += sizeof(h) + h.srclen;
+	len -= sizeof(h) + h.srclen;
+	rc = cod_decode(h.framing, &sh->tape, p, len, &pkt);
+	if (AEMP_UNLIKELY(rc < 0)) {
+		eng_log(sh->node, AEMP_LOG_ERROR,
+		        "dropped undecodable message: %s", aemp_strerror(rc));
+		return;
+	}
+	name = pkt->len > 0 ? &pkt->u.a[0] : NULL;
+	if (name == NULL || (name->type == AEMP_STR && name->len == 0)) {
+		eng_nodeport(sh, pkt->len ? pkt->u.a + 1 : NULL,
+		             pkt->len ? pkt->len - 1 : 0, src, srclen);
+		return;
+	}
+	if (name->type != AEMP_STR)
+		return;
+	port = eng_port_find(sh, name->u.s, name->len,
+	                     eng_hash(name->u.s, name->len));
+	if (port != NULL)
+		eng_deliver(sh, port, pkt->u.a + 1, pkt->len - 1, src, srclen);
+}
+
+/* eng_rec_forward - hand a packet received from node src (raw bytes in
+ * framing f) to the shard owning its destination, without re-encoding.
+ * Used by the network layer; must-semantics (spills on a full queue). */
+int
+eng_rec_forward(struct eng_shard *sh, int dst, enum cod_framing f,
+                const char *src, size_t srclen, const uint8_t *raw,
+                size_t rawlen)
+{
+	struct rec_msghdr h = {(uint8_t)f, 0, (uint16_t)srclen};
+	size_t len = sizeof(h) + srclen + rawlen;
+	uint8_t *r;
+
+	r = eng_rec_reserve(sh, dst, REC_MSG, len, 1);
+	if (r == NULL)
+		return -ENOMEM;
+	memcpy(r, &h, sizeof(h));
+	memcpy(r + sizeof(h), src, srclen);
+	memcpy(r + sizeof(h) + srclen, raw, rawlen);
+	eng_rec_commit(sh, dst, len);
+	ENG_STAT_ADD(sh->st.xshard_out, 1);
+	return 0;
+}
+
+/*
+ * eng_snd_node_from - a node-port request [ "", segs... ] for this node,
+ * processed on shard dst in a later turn as if it came from node src
+ * (srclen 0: from this node).  Used by the control shard to talk to
+ * itself without nesting, and to move g_* requests to it.
+ */
+int
+eng_snd_node_from(struct eng_shard *sh, int dst, const char *src, size_t srclen,
+                  const struct cod_seg *segs, size_t nsegs)
+{
+	uint8_t hdr[sizeof(struct rec_msghdr) + AEMP_ID_MAX];
+	struct rec_msghdr h = {COD_CBOR, 0, (uint16_t)srclen};
+
+	AEMP_ASSERT(srclen < AEMP_ID_MAX);
+	memcpy(hdr, &h, sizeof(h));
+	if (srclen > 0)
+		memcpy(hdr + sizeof(h), src, srclen);
+	return eng_rec_packet(sh, dst, REC_MSG, hdr, sizeof(h) + srclen, "", 0,
+	                      segs, nsegs, 1);
+}
+
+/* ---- public sending API --------------------------------------------- */
+
+static void
+call_snd(struct eng_shard *sh, struct eng_call *c)
+{
+	struct cod_seg seg = {c->msg->u.a, c->msg->len};
+
+	c->rc = eng_snd_segs(sh, c->s[0], &seg, 1, 1);
+}
+
+static int
+snd_foreign(aemp_node *node, const char *port, const aemp_val *msg, size_t n)
+{
+	struct eng_call *c;
+
+	if (strlen(port) >= AEMP_ID_MAX)
+		return AEMP_ETOOBIG;
+	c = eng_call_new(call_snd, 0);
+	if (c == NULL)
+		return -ENOMEM;
+	c->msg = aemp_msg_dup(msg, n);
+	c->s[0] = eng_strndup(port, strlen(port));
+	if (c->msg == NULL || c->s[0] == NULL) {
+		eng_call_free(c);
+		return -ENOMEM;
+	}
+	return eng_post(node, 0, c);
+}
+
+AEMP_API int
+aemp_snd(aemp_node *node, const char *port, const aemp_val *msg, size_t n)
+{
+	struct eng_shard *sh = eng_here(node);
+	struct cod_seg seg = {msg, n};
+
+	if (AEMP_UNLIKELY(sh == NULL))
+		return snd_foreign(node, port, msg, n);
+	return eng_snd_segs(sh, port, &seg, 1, 0);
+}
+
+/* A resolved destination: the parsed ID plus its name hash. */
+struct eng_ref {
+	struct eng_pid pid;
+	uint32_t hash;
+	uint32_t len;
+	char id[];
+};
+
+AEMP_API int
+aemp_ref_new(aemp_node *node, const char *port, aemp_ref *out)
+{
+	size_t len = strlen(port);
+	struct eng_ref *r;
+	int rc;
+
+	if (len >= AEMP_ID_MAX)
+		return AEMP_ETOOBIG;
+	r = ring_alloc(sizeof(*r) + len + 1);
+	if (r == NULL)
+		return -ENOMEM;
+	memcpy(r->id, port, len + 1);
+	r->len = (uint32_t)len;
+	rc = eng_pid_parse(node, r->id, &r->pid);
+	if (rc < 0) {
+		ring_free(r, sizeof(*r) + len + 1);
+		return rc;
+	}
+	r->hash = eng_hash(r->pid.name, r->pid.namelen);
+	out->v = (uint64_t)(uintptr_t)r;
+	return 0;
+}
+
+AEMP_API void
+aemp_ref_free(aemp_node *node, aemp_ref ref)
+{
+	struct eng_ref *r = (struct eng_ref *)(uintptr_t)ref.v;
+
+	(void)node;
+	if (r != NULL)
+		ring_free(r, sizeof(*r) + r->len + 1);
+}
+
+AEMP_API int
+aemp_snd_ref(aemp_node *node, aemp_ref ref, const aemp_val *msg, size_t n)
+{
+	struct eng_ref *r = (struct eng_ref *)(uintptr_t)ref.v;
+	struct eng_shard *sh = eng_here(node);
+	struct cod_seg seg = {msg, n};
+
+	AEMP_ASSERT(r != NULL);
+	if (AEMP_UNLIKELY(sh == NULL))
+		return snd_foreign(node, r->id, msg, n);
+	if (!r->pid.local)
+		return eng_seam_remote_snd(sh, &r->pid, &seg, 1, 0);
+	return snd_local(sh, r->pid.name, r->pid.namelen, r->hash, &seg, 1, 0);
+}

@@ -1,0 +1,715 @@
+/*
+ * engine/core/spawn.c - the registry of named functions, spawn, function-name
+ * requests to the node port, timers (after), simple RPC (cal) and peval.
+ *
+ * The registry is filled before the node starts and read-only after, so
+ * every shard reads it without locks.  Remote code can reach only what the
+ * program registered (aemp-protocol.md §9); secure mode refuses even that.
+ *
+ * Threads: aemp_register on the creating thread before start; the rest on
+ * shard threads (foreign calls are posted).
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "engine/core/seam.h"
+#include "ring/alloc.h"
+
+#define SPAWN_FUNC "AnyEvent::MP::_spawn"
+
+/* ---- registry ------------------------------------------------------- */
+
+const struct eng_func *
+eng_func_find(const struct aemp_node *node, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < node->nfuncs; i++) {
+		const struct eng_func *f = &node->funcs[i];
+
+		if (strlen(f->name) == len && memcmp(f->name, name, len) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static int
+func_add(struct aemp_node *node, const char *name, aemp_func_fn fn, void *arg,
+         int builtin)
+{
+	struct eng_func *nf;
+	size_t cap;
+
+	if (eng_func_find(node, name, strlen(name)) != NULL)
+		return -EEXIST;
+	if (node->nfuncs == node->funcs_cap) {
+		cap = node->funcs_cap ? node->funcs_cap * 2 : 16;
+		nf = ring_realloc(node->funcs, cap * sizeof(*nf));
+		if (nf == NULL)
+			return -ENOMEM;
+		node->funcs = nf;
+		node->funcs_cap = cap;
+	}
+	nf = &node->funcs[node->nfuncs];
+	nf->name = eng_strndup(name, strlen(name));
+	if (nf->name == NULL)
+		return -ENOMEM;
+	nf->fn = fn;
+	nf->arg = arg;
+	nf->builtin = builtin;
+	node->nfuncs++;
+	return 0;
+}
+
+AEMP_API int
+aemp_register(aemp_node *node, const char *name, aemp_func_fn fn, void *arg)
+{
+	if (atomic_load(&node->state) != NODE_CREATED)
+		return AEMP_ESTATE;
+	if (name == NULL || fn == NULL || strstr(name, "::") == NULL ||
+	    strchr(name, '#') != NULL)
+		return -EINVAL;
+	return func_add(node, name, fn, arg, 0);
+}
+
+void
+eng_funcs_free(struct aemp_node *node)
+{
+	size_t i;
+
+	for (i = 0; i < node->nfuncs; i++)
+		eng_strfree(node->funcs[i].name);
+	ring_free(node->funcs, node->funcs_cap * sizeof(*node->funcs));
+	node->funcs = NULL;
+	node->nfuncs = node->funcs_cap = 0;
+}
+
+/* ---- spawn ---------------------------------------------------------- */
+
+int
+eng_spawn_local(struct eng_shard *sh, const char *name, size_t namelen,
+                const char *func, size_t funclen, const aemp_val *args,
+                size_t n, int must)
+{
+	uint32_t h = eng_hash(name, namelen);
+	aemp_val f = aemp_strn(func, funclen);
+	struct cod_seg segs[2] = {{&f, 1}, {args, n}};
+
+	/* REC_SPAWN: the CBOR packet [PORTNAME, FUNC, ARGS...]; always
+	 * through the queue, so the init runs in a later loop turn. */
+	return eng_rec_packet(sh, eng_shard_of_hash(sh->node, h), REC_SPAWN,
+	                      NULL, 0, name, namelen, segs, 2, must);
+}
+
+/* spawn_run - run func's init in the context of port name, on the shard
+ * that owns the name; kill the port with ("die", ...) if it fails. */
+static void
+spawn_run(struct eng_shard *sh, const aemp_val *name, const aemp_val *func,
+          const aemp_val *args, size_t n)
+{
+	const struct eng_func *f;
+	struct eng_ctx save;
+	aemp_val reason[2];
+	int rc;
+
+	f = eng_func_find(sh->node, func->u.s, func->len);
+	if (f == NULL || f->builtin) {
+		eng_log(sh->node, AEMP_LOG_ERROR,
+		        "spawn: function '%.*s' is not registered, ignored",
+		        (int)AEMP_MIN(func->len, 200u), func->u.s);
+		return;
+	}
+	eng_ctx_enter(sh, &save, name->u.s, name->len, NULL, 0);
+	rc = f->fn(sh->node, args, n, f->arg);
+	eng_ctx_leave(sh, &save);
+	if (rc < 0) {
+		reason[0] = aemp_str("die");
+		reason[1] = aemp_str(eng_die_text(sh, rc));
+		eng_kill_local(sh, name->u.s, name->len, reason, 2, 1);
+	}
+}
+
+void
+eng_spawn_record(struct eng_shard *sh, const uint8_t *p, size_t len)
+{
+	const aemp_val *pkt;
+
+	if (cod_decode(COD_CBOR, &sh->tape, p, len, &pkt) < 0 || pkt->len < 2) {
+		eng_log(sh->node, AEMP_LOG_CRIT, "undecodable spawn record");
+		return;
+	}
+	spawn_run(sh, &pkt->u.a[0], &pkt->u.a[1], pkt->u.a + 2, pkt->len - 2);
+}
+
+/* spawn_name - RUNIQ followed by the node-wide spawn counter (§1.4). */
+static size_t
+spawn_name(struct aemp_node *node, char *buf)
+{
+	uint64_t n = atomic_fetch_add(&node->spawn_ctr, 1) + 2;
+	char tmp[16];
+	size_t len = 0, i;
+
+	memcpy(buf, node->runiq, 10);
+	while (n > 0) {
+		n--;
+		tmp[len++] = (char)('a' + n % 26);
+		n /= 26;
+	}
+	for (i = 0; i < len; i++)
+		buf[10 + i] = tmp[len - 1 - i];
+	buf[10 + len] = '\0';
+	return 10 + len;
+}
+
+static int
+spawn_here(struct eng_shard *sh, const char *target, const char *func,
+           const aemp_val *args, size_t n, aemp_id *out)
+{
+	struct aemp_node *node = sh->node;
+	struct eng_pid pid;
+	char name[40];
+	size_t namelen;
+	int rc;
+
+	rc = eng_pid_parse(node, target, &pid);
+	if (rc < 0)
+		return rc;
+	namelen = spawn_name(node, name);
+	rc = eng_make_id(out->s, sizeof(out->s), pid.node, pid.nodelen, name,
+	                 namelen);
+	if (rc < 0)
+		return rc;
+	if (pid.local)
+		return eng_spawn_local(sh, name, namelen, func, strlen(func),
+		                       args, n, 0);
+	{
+		aemp_val head[3] = {aemp_str(SPAWN_FUNC),
+		                    aemp_strn(name, namelen), aemp_str(func)};
+		struct cod_seg segs[2] = {{head, 3}, {args, n}};
+
+		pid.name = pid.node + pid.nodelen;
+		pid.namelen = 0;
+		return eng_seam_remote_snd(sh, &pid, segs, 2, 0);
+	}
+}
+
+static void
+call_spawn(struct eng_shard *sh, struct eng_call *c)
+{
+	c->rc = spawn_here(sh, c->s[0], c->s[1], c->msg->u.a, c->msg->len,
+	                   c->id_out);
+}
+
+AEMP_API int
+aemp_spawn(aemp_node *node, const char *node_or_port, const char *func,
+           const aemp_val *args, size_t n, aemp_id *out)
+{
+	struct eng_shard *sh = eng_here(node);
+	struct eng_call *c;
+	int rc = -ENOMEM;
+
+	if (strlen(node_or_port) >= AEMP_ID_MAX || strlen(func) >= AEMP_ID_MAX)
+		return AEMP_ETOOBIG;
+	if (sh != NULL)
+		return spawn_here(sh, node_or_port, func, args, n, out);
+	c = eng_call_new(call_spawn, 1);
+	if (c == NULL)
+		return -ENOMEM;
+	c->s[0] = eng_strndup(node_or_port, strlen(node_or_port));
+	c->s[1] = eng_strndup(func, strlen(func));
+	c->msg = aemp_msg_dup(args, n);
+	c->id_out = out;
+	if (c->s[0] != NULL && c->s[1] != NULL && c->msg != NULL)
+		rc = eng_post(node, 0, c);
+	eng_call_free(c);
+	return rc;
+}
+
+AEMP_API int
+aemp_snd_to_func(aemp_node *node, const char *nodeid, const char *func,
+                 const aemp_val *args, size_t n)
+{
+	struct eng_shard *sh = eng_here(node);
+	aemp_val head = aemp_str(func);
+	struct cod_seg segs[2] = {{&head, 1}, {args, n}};
+	char id[AEMP_ID_MAX];
+	aemp_val *flat;
+	size_t len = aemp_node_of(nodeid);
+	int rc;
+
+	if (len >= AEMP_ID_MAX - 1)
+		return AEMP_ETOOBIG;
+	memcpy(id, nodeid, len);
+	id[len] = '\0';
+	if (sh != NULL)
+		return eng_snd_segs(sh, id, segs, 2, 0);
+	flat = ring_alloc((n + 1) * sizeof(aemp_val));
+	if (flat == NULL)
+		return -ENOMEM;
+	flat[0] = head;
+	memcpy(flat + 1, args, n * sizeof(aemp_val));
+	rc = aemp_snd(node, id, flat, n + 1);
+	ring_free(flat, (n + 1) * sizeof(aemp_val));
+	return rc;
+}
+
+/* ---- function-name requests ----------------------------------------- */
+
+static void
+builtin_spawn(struct eng_shard *sh, const aemp_val *args, size_t n)
+{
+	const aemp_val *name = &args[0], *func = &args[1];
+
+	if (n < 2 || name->type != AEMP_STR || func->type != AEMP_STR ||
+	    name->len == 0 || memchr(name->u.s, '#', name->len) != NULL) {
+		eng_log(sh->node, AEMP_LOG_ERROR, "malformed spawn request");
+		return;
+	}
+	/* A spawn request from a peer runs at once when the port is ours
+	 * (aemp-protocol.md §4.5 step 3): a mon1 or message the peer sends
+	 * right after it must find the port.  On another shard the record
+	 * goes ahead of anything later for that port, in the same queue. */
+	if (eng_shard_of_hash(sh->node, eng_hash(name->u.s, name->len)) ==
+	    sh->idx)
+		spawn_run(sh, name, func, args + 2, n - 2);
+	else
+		eng_spawn_local(sh, name->u.s, name->len, func->u.s, func->len,
+		                args + 2, n - 2, 1);
+}
+
+void
+eng_call_func(struct eng_shard *sh, const aemp_val *msg, size_t n,
+              const char *src, size_t srclen)
+{
+	const aemp_val *tag = &msg[0];
+	const struct eng_func *f;
+	struct eng_ctx save;
+	int rc;
+
+	if (sh->node->cfg.secure) {
+		eng_log(sh->node, AEMP_LOG_ERROR,
+		        "secure mode: refused request '%.*s' from %.*s",
+		        (int)AEMP_MIN(tag->len, 200u), tag->u.s, (int)srclen,
+		        src);
+		return;
+	}
+	f = eng_func_find(sh->node, tag->u.s, tag->len);
+	if (f == NULL) {
+		eng_log(sh->node, AEMP_LOG_ERROR,
+		        "unknown request or function '%.*s' from %.*s, ignored",
+		        (int)AEMP_MIN(tag->len, 200u), tag->u.s, (int)srclen,
+		        src);
+		return;
+	}
+	if (f->builtin) {
+		if (strcmp(f->name, SPAWN_FUNC) == 0)
+			builtin_spawn(sh, msg + 1, n - 1);
+		else
+			f->fn(sh->node, msg + 1, n - 1, f->arg);
+		return;
+	}
+	eng_ctx_enter(sh, &save, NULL, 0, src, srclen);
+	rc = f->fn(sh->node, msg + 1, n - 1, f->arg);
+	eng_ctx_leave(sh, &save);
+	if (rc < 0)
+		eng_log(sh->node, AEMP_LOG_ERROR, "function %s failed: %s",
+		        f->name, eng_die_text(sh, rc));
+}
+
+static int
+builtin_placeholder(aemp_node *node, const aemp_val *args, size_t n, void *arg)
+{
+	(void)node;
+	(void)args;
+	(void)n;
+	(void)arg;
+	return 0;
+}
+
+int
+eng_funcs_builtin(struct aemp_node *node)
+{
+	return func_add(node, SPAWN_FUNC, builtin_placeholder, NULL, 1);
+}
+
+/* ---- after ---------------------------------------------------------- */
+
+void
+eng_after_free(struct eng_shard *sh, struct eng_after *a)
+{
+	(void)sh;
+	eng_strfree(a->self);
+	eng_strfree(a->dest);
+	aemp_val_free(a->msg);
+	ring_free(a, sizeof(*a));
+}
+
+static void
+after_fire(struct ring_timer *t)
+{
+	struct eng_after *a = AEMP_CONTAINER_OF(t, struct eng_after, timer);
+	struct eng_shard *sh = a->sh;
+	struct eng_ctx save;
+
+	eng_obj_del(sh, &a->obj);
+	if (a->cb != NULL) {
+		eng_ctx_enter_id(sh, &save, a->self);
+		a->cb(sh->node, a->arg);
+		eng_ctx_leave(sh, &save);
+	} else {
+		struct cod_seg seg = {a->msg->u.a, a->msg->len};
+
+		eng_snd_segs(sh, a->dest, &seg, 1, 1);
+	}
+	eng_after_free(sh, a);
+}
+
+struct after_req {
+	double seconds;
+	void (*cb)(aemp_node *, void *);
+	void *arg;
+	const char *dest;
+	const aemp_val *msg;
+	size_t n;
+};
+
+static int
+after_here(struct eng_shard *sh, const struct after_req *r, aemp_guard *guard)
+{
+	struct eng_after *a = ring_zalloc(sizeof(*a));
+	uint64_t now = ring_now_ns();
+	int rc = -ENOMEM;
+
+	if (a == NULL)
+		return -ENOMEM;
+	a->obj.kind = OBJ_AFTER;
+	a->sh = sh;
+	a->cb = r->cb;
+	a->arg = r->arg;
+	if (r->dest != NULL) {
+		a->dest = eng_strndup(r->dest, strlen(r->dest));
+		a->msg = aemp_msg_dup(r->msg, r->n);
+		if (a->dest == NULL || a->msg == NULL)
+			goto out;
+	}
+	if (eng_self_dup(sh, &a->self) < 0)
+		goto out;
+	ring_timer_init(&a->timer, after_fire);
+	rc = ring_timer_start(&sh->loop.timers, &a->timer,
+	                      now + (uint64_t)(r->seconds * 1e9));
+	if (rc < 0)
+		goto out;
+	a->obj.id = eng_new_id(sh);
+	eng_obj_add(sh, &a->obj);
+	if (guard != NULL)
+		guard->v = a->obj.id;
+	return 0;
+out:
+	eng_after_free(sh, a);
+	return rc;
+}
+
+static void
+call_after(struct eng_shard *sh, struct eng_call *c)
+{
+	struct after_req r = {c->d,    (void (*)(aemp_node *, void *))c->fp,
+	                      c->p[0], c->s[0],
+	                      NULL,    0};
+
+	if (c->msg != NULL) {
+		r.msg = c->msg->u.a;
+		r.n = c->msg->len;
+	}
+	c->rc = after_here(sh, &r, c->guard_out);
+}
+
+static int
+after_common(aemp_node *node, const struct after_req *r, aemp_guard *guard)
+{
+	struct eng_shard *sh = eng_here(node);
+	struct eng_call *c;
+	int rc = -ENOMEM;
+
+	if (guard != NULL)
+		guard->v = 0;
+	if (!isfinite(r->seconds) || r->seconds < 0 || r->seconds > 1e9)
+		return -EINVAL;
+	if (sh != NULL)
+		return after_here(sh, r, guard);
+	c = eng_call_new(call_after, 1);
+	if (c == NULL)
+		return -ENOMEM;
+	c->d = r->seconds;
+	c->fp = (void (*)(void))r->cb;
+	c->p[0] = r->arg;
+	c->guard_out = guard;
+	if (r->dest != NULL) {
+		c->s[0] = eng_strndup(r->dest, strlen(r->dest));
+		c->msg = aemp_msg_dup(r->msg, r->n);
+	}
+	if (r->dest == NULL || (c->s[0] != NULL && c->msg != NULL))
+		rc = eng_post(node, 0, c);
+	eng_call_free(c);
+	return rc;
+}
+
+AEMP_API int
+aemp_after(aemp_node *node, double seconds,
+           void (*cb)(aemp_node *node, void *arg), void *arg, aemp_guard *guard)
+{
+	struct after_req r = {seconds, cb, arg, NULL, NULL, 0};
+
+	AEMP_ASSERT(cb != NULL);
+	return after_common(node, &r, guard);
+}
+
+AEMP_API int
+aemp_after_snd(aemp_node *node, double seconds, const char *port,
+               const aemp_val *msg, size_t n, aemp_guard *guard)
+{
+	struct after_req r = {seconds, NULL, NULL, port, msg, n};
+
+	if (strlen(port) >= AEMP_ID_MAX)
+		return AEMP_ETOOBIG;
+	return after_common(node, &r, guard);
+}
+
+/* ---- cal ------------------------------------------------------------ */
+
+/* One pending call; everything about it lives on the calling shard.  It
+ * sits in the guard table (no guard is handed out) so that a node freed
+ * before the reply frees it too. */
+struct eng_cal {
+	struct eng_obj obj;
+	aemp_cal_fn cb;
+	void *arg;
+	aemp_guard mon;
+	aemp_guard timer;
+	aemp_id reply;
+};
+
+static int
+cal_ignore(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
+{
+	(void)node;
+	(void)msg;
+	(void)n;
+	(void)arg;
+	return 0;
+}
+
+/* cal_finish - deliver the outcome once and retire the reply port. */
+static void
+cal_finish(aemp_node *node, struct eng_cal *c, int status, const aemp_val *msg,
+           size_t n)
+{
+	aemp_guard_cancel(node, &c->mon);
+	aemp_guard_cancel(node, &c->timer);
+	/* Later messages to the reply port are ignored until it dies. */
+	aemp_rcv(node, c->reply.s, cal_ignore, NULL);
+	aemp_kil(node, c->reply.s, NULL, 0);
+	c->cb(node, status, msg, n, c->arg);
+	eng_obj_del(eng_cur, &c->obj);
+	ring_free(c, sizeof(*c));
+}
+
+void
+eng_cal_free(struct eng_obj *o)
+{
+	ring_free(o, sizeof(struct eng_cal));
+}
+
+static int
+cal_reply(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
+{
+	cal_finish(node, arg, 0, msg, n);
+	return 0;
+}
+
+static void
+cal_died(aemp_node *node, const aemp_val *reason, size_t n, void *arg)
+{
+	struct eng_cal *c = arg;
+
+	c->mon.v = 0; /* fired: nothing to cancel */
+	cal_finish(node, c, AEMP_ENOPORT, reason, n);
+}
+
+static void
+cal_timeout(aemp_node *node, void *arg)
+{
+	struct eng_cal *c = arg;
+
+	c->timer.v = 0;
+	cal_finish(node, c, -ETIMEDOUT, NULL, 0);
+}
+
+static int
+cal_here(struct eng_shard *sh, const char *port, const aemp_val *msg, size_t n,
+         aemp_cal_fn cb, void *arg, double timeout_s, aemp_id *reply_port)
+{
+	aemp_node *node = sh->node;
+	struct eng_cal *c = ring_zalloc(sizeof(*c));
+	aemp_val rp;
+	struct cod_seg segs[2];
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->cb = cb;
+	c->arg = arg;
+	c->obj.kind = OBJ_CAL;
+	c->obj.id = eng_new_id(sh);
+	eng_obj_add(sh, &c->obj);
+	rc = aemp_port(node, cal_reply, c, &c->reply);
+	if (rc < 0) {
+		eng_obj_del(sh, &c->obj);
+		ring_free(c, sizeof(*c));
+		return rc;
+	}
+	if (rc < 0) {
+		ring_free(c, sizeof(*c));
+		return rc;
+	}
+	if (timeout_s > 0)
+		rc = aemp_after(node, timeout_s, cal_timeout, c, &c->timer);
+	else
+		rc = aemp_mon(node, port, cal_died, c, &c->mon);
+	rp = aemp_str(c->reply.s);
+	segs[0] = (struct cod_seg){msg, n};
+	segs[1] = (struct cod_seg){&rp, 1};
+	if (rc == 0)
+		rc = eng_snd_segs(sh, port, segs, 2, 0);
+	if (rc < 0) {
+		aemp_guard_cancel(node, &c->mon);
+		aemp_guard_cancel(node, &c->timer);
+		aemp_kil(node, c->reply.s, NULL, 0);
+		eng_obj_del(sh, &c->obj);
+		ring_free(c, sizeof(*c));
+		return rc;
+	}
+	if (reply_port != NULL)
+		*reply_port = c->reply;
+	return 0;
+}
+
+static void
+call_cal(struct eng_shard *sh, struct eng_call *c)
+{
+	c->rc = cal_here(sh, c->s[0], c->msg->u.a, c->msg->len,
+	                 (aemp_cal_fn)c->fp, c->p[0], c->d, c->id_out);
+}
+
+AEMP_API int
+aemp_cal(aemp_node *node, const char *port, const aemp_val *msg, size_t n,
+         aemp_cal_fn cb, void *arg, double timeout_s, aemp_id *reply_port)
+{
+	struct eng_shard *sh = eng_here(node);
+	struct eng_call *c;
+	int rc = -ENOMEM;
+
+	AEMP_ASSERT(cb != NULL);
+	if (strlen(port) >= AEMP_ID_MAX)
+		return AEMP_ETOOBIG;
+	if (!(timeout_s <= 1e9))
+		return -EINVAL;
+	if (sh != NULL)
+		return cal_here(sh, port, msg, n, cb, arg, timeout_s,
+		                reply_port);
+	c = eng_call_new(call_cal, 1);
+	if (c == NULL)
+		return -ENOMEM;
+	c->s[0] = eng_strndup(port, strlen(port));
+	c->msg = aemp_msg_dup(msg, n);
+	c->fp = (void (*)(void))cb;
+	c->p[0] = arg;
+	c->d = timeout_s;
+	c->id_out = reply_port;
+	if (c->s[0] != NULL && c->msg != NULL)
+		rc = eng_post(node, 0, c);
+	eng_call_free(c);
+	return rc;
+}
+
+/* ---- peval and exec ------------------------------------------------- */
+
+static int
+peval_here(struct eng_shard *sh, const char *name, size_t namelen,
+           int (*fn)(aemp_node *, void *), void *arg)
+{
+	struct eng_ctx save;
+	aemp_val reason[2];
+	int rc;
+
+	eng_ctx_enter(sh, &save, name, namelen, NULL, 0);
+	rc = fn(sh->node, arg);
+	eng_ctx_leave(sh, &save);
+	if (rc < 0) {
+		reason[0] = aemp_str("die");
+		reason[1] = aemp_str(eng_die_text(sh, rc));
+		eng_kill_local(sh, name, namelen, reason, 2, 1);
+	}
+	return rc;
+}
+
+static void
+call_peval(struct eng_shard *sh, struct eng_call *c)
+{
+	c->rc = peval_here(sh, c->s[0], strlen(c->s[0]),
+	                   (int (*)(aemp_node *, void *))c->fp, c->p[0]);
+}
+
+AEMP_API int
+aemp_peval(aemp_node *node, const char *port, int (*fn)(aemp_node *, void *),
+           void *arg)
+{
+	struct eng_shard *sh = eng_here(node);
+	struct eng_call *c;
+	struct eng_pid pid;
+	int rc, dst;
+
+	rc = eng_pid_parse(node, port, &pid);
+	if (rc < 0)
+		return rc;
+	if (!pid.local || pid.namelen == 0)
+		return AEMP_ENOPORT;
+	dst = eng_shard_of_hash(node, eng_hash(pid.name, pid.namelen));
+	if (sh != NULL && sh->idx == dst)
+		return peval_here(sh, pid.name, pid.namelen, fn, arg);
+	c = eng_call_new(call_peval, 0);
+	if (c == NULL)
+		return -ENOMEM;
+	c->fp = (void (*)(void))fn;
+	c->p[0] = arg;
+	c->s[0] = eng_strndup(pid.name, pid.namelen);
+	if (c->s[0] == NULL) {
+		eng_call_free(c);
+		return -ENOMEM;
+	}
+	return eng_post(node, dst, c);
+}
+
+static void
+call_exec(struct eng_shard *sh, struct eng_call *c)
+{
+	((void (*)(aemp_node *, void *))c->fp)(sh->node, c->p[0]);
+	c->rc = 0;
+}
+
+AEMP_API int
+aemp_exec(aemp_node *node, int shard, void (*fn)(aemp_node *node, void *arg),
+          void *arg)
+{
+	struct eng_call *c;
+
+	if (shard < 0 || shard >= node->nshards || fn == NULL)
+		return -EINVAL;
+	c = eng_call_new(call_exec, 0);
+	if (c == NULL)
+		return -ENOMEM;
+	c->fp = (void (*)(void))fn;
+	c->p[0] = arg;
+	return eng_post(node, shard, c);
+}

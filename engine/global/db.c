@@ -1,0 +1,583 @@
+/*
+ * engine/global/db.c - the database client on the control shard (aemp-protocol.md
+ * §6.3, §6.10, §7.9): LOCAL_DB and its updates to the master, queries,
+ * family mirrors with g_chg1 / g_chg2, and the public aemp_db_* API.
+ *
+ * Callbacks run on the control shard in the caller's port context; the
+ * first db_mon callback comes in a later loop turn; mirrors are read-only
+ * to callbacks.
+ *
+ * Threads: shard 0; the public functions post from any thread.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "engine/global/globalint.h"
+#include "ring/alloc.h"
+
+struct eng_pending *eng_pend_add(struct eng_shard *sh0, uint8_t kind,
+                                 const char *arg, size_t arglen);
+void eng_pend_del(struct eng_pending *p);
+
+/* ---- LOCAL_DB ------------------------------------------------------- */
+
+static void
+send_upd(struct eng_shard *sh0, const char *f, size_t flen, const aemp_val *set,
+         const aemp_val *del)
+{
+	aemp_val v[4] = {aemp_str("g_upd"), aemp_strn(f, flen),
+	                 set ? *set : aemp_null(), del ? *del : aemp_null()};
+	struct cod_seg seg = {v, del ? 4 : 3};
+	struct eng_global *g = eng_global(sh0->node);
+
+	if (g->is_global) /* our own master */
+		eng_gsvc_self_upd(sh0, f, flen, set, del);
+	else if (g->master != NULL)
+		eng_gsend(sh0, g->master, strlen(g->master), &seg, 1);
+}
+
+int
+eng_local_set(struct eng_shard *sh0, const char *f, size_t flen, const char *k,
+              size_t klen, const aemp_val *v)
+{
+	struct eng_global *g = eng_global(sh0->node);
+	aemp_val kv[2] = {aemp_strn(k, klen), v ? *v : aemp_null()};
+	aemp_val set = aemp_map(kv, 1);
+	int rc;
+
+	rc = eng_db_set(&g->local, f, flen, k, klen, v);
+	if (rc > 0)
+		send_upd(sh0, f, flen, &set, NULL); /* only when it changed */
+	return rc < 0 ? rc : 0;
+}
+
+int
+eng_local_del(struct eng_shard *sh0, const char *f, size_t flen, const char *k,
+              size_t klen)
+{
+	struct eng_global *g = eng_global(sh0->node);
+	aemp_val key = aemp_strn(k, klen);
+	aemp_val del = aemp_array(&key, 1);
+
+	if (eng_db_del(&g->local, f, flen, k, klen))
+		send_upd(sh0, f, flen, NULL, &del);
+	return 0;
+}
+
+/* ---- mirrors -------------------------------------------------------- */
+
+/* Subscriptions are owned by the guard table (eng_db_obj_free), so a
+ * mirror never frees them: the two may be torn down in either order. */
+static void
+mirror_free(void *v)
+{
+	struct eng_mirror *m = v;
+
+	if (m == NULL)
+		return;
+	eng_kv_fini(&m->map, NULL);
+	eng_strfree(m->family);
+	ring_free(m, sizeof(*m));
+}
+
+void
+eng_mirrors_free(struct eng_global *g)
+{
+	eng_kv_fini(&g->mirrors, mirror_free);
+}
+
+/* Key lists of one notification. */
+struct diff {
+	aemp_val *v;
+	size_t n;
+	size_t cap;
+	int own; /* keys are copies (they outlive entries) */
+};
+
+static int
+diff_add(struct diff *d, const char *k, size_t klen)
+{
+	size_t cap = d->cap ? 2 * d->cap : 16;
+	aemp_val *nv;
+	char *copy = NULL;
+
+	if (d->n == d->cap) {
+		nv = ring_realloc(d->v, cap * sizeof(aemp_val));
+		if (nv == NULL)
+			return -ENOMEM;
+		d->v = nv;
+		d->cap = cap;
+	}
+	if (d->own && (copy = eng_strndup(k, klen)) == NULL)
+		return -ENOMEM;
+	d->v[d->n++] = aemp_strn(copy ? copy : k, klen);
+	return 0;
+}
+
+static void
+diff_fini(struct diff *d)
+{
+	size_t i;
+
+	for (i = 0; d->own && i < d->n; i++)
+		ring_free((char *)(uintptr_t)d->v[i].u.s, d->v[i].len + 1);
+	ring_free(d->v, d->cap * sizeof(aemp_val));
+}
+
+static void
+call_sub(struct eng_shard *sh0, struct eng_dbmon *s, const aemp_val *mirror,
+         const aemp_val *a, const aemp_val *c, const aemp_val *d)
+{
+	struct eng_ctx save;
+
+	eng_ctx_enter_id(sh0, &save, s->self);
+	s->cb(sh0->node, s->mir->family, mirror, a, c, d, s->arg);
+	eng_ctx_leave(sh0, &save);
+}
+
+static void
+notify(struct eng_shard *sh0, struct eng_mirror *m, struct diff *a,
+       struct diff *c, struct diff *d)
+{
+	aemp_val *mirror = eng_kv_to_map(&m->map);
+	aemp_val av = aemp_array(a->v, a->n), cv = aemp_array(c->v, c->n);
+	aemp_val dv = aemp_array(d->v, d->n);
+	struct eng_dbmon *s, *next;
+
+	if (mirror == NULL)
+		return;
+	for (s = m->subs; s != NULL; s = next) {
+		next = s->next; /* a callback may cancel itself */
+		if (s->primed)
+			call_sub(sh0, s, mirror, &av, &cv, &dv);
+	}
+	aemp_val_free(mirror);
+}
+
+/* mirror_store - set k in the mirror; record it as added or changed. */
+static void
+mirror_store(struct eng_mirror *m, const aemp_val *k, const aemp_val *v,
+             struct diff *a, struct diff *c)
+{
+	aemp_val *copy = v->type == AEMP_NULL ? NULL : aemp_val_dup(v);
+	void *old;
+	int had;
+
+	if (v->type != AEMP_NULL && copy == NULL)
+		return;
+	if (eng_kv_put(&m->map, k->u.s, k->len, copy, &old, &had) < 0) {
+		aemp_val_free(copy);
+		return;
+	}
+	aemp_val_free(old);
+	diff_add(had ? c : a, k->u.s, k->len);
+}
+
+struct resync {
+	const aemp_val *hash;
+	struct diff *d;
+	struct diff gone;
+};
+
+static void
+resync_cb(struct eng_kv_ent *e, void *arg)
+{
+	struct resync *r = arg;
+
+	if (r->hash == NULL || aemp_map_get(r->hash, e->key) == NULL)
+		diff_add(&r->gone, e->key, e->klen);
+}
+
+/* g_chg1 (full) or g_chg2 (incremental) for a mirrored family. */
+void
+eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
+                 size_t n)
+{
+	struct eng_global *g = eng_global(sh0->node);
+	/* deleted keys are copied: the mirror entries they name go away */
+	struct diff a = {0}, c = {0}, d = {.own = 1};
+	const aemp_val *set = n > 1 ? &args[1] : NULL;
+	struct eng_kv_ent *e;
+	struct eng_mirror *m;
+	size_t i;
+	void *old;
+
+	if (n < 1 || args[0].type != AEMP_STR)
+		return;
+	e = eng_kv_find(&g->mirrors, args[0].u.s, args[0].len);
+	if (e == NULL)
+		return;
+	m = e->val;
+	if (full) {
+		struct resync r = {set && set->type == AEMP_MAP ? set : NULL,
+		                   &d,
+		                   {.own = 1}};
+
+		eng_kv_each(&m->map, resync_cb, &r);
+		d = r.gone;
+	} else if (n > 2 && args[2].type == AEMP_ARRAY) {
+		for (i = 0; i < args[2].len; i++) {
+			const aemp_val *k = &args[2].u.a[i];
+
+			if (k->type == AEMP_STR)
+				diff_add(&d, k->u.s, k->len);
+		}
+	}
+	for (i = 0; i < d.n; i++) {
+		if (eng_kv_del(&m->map, d.v[i].u.s, d.v[i].len, &old))
+			aemp_val_free(old);
+	}
+	for (i = 0; set && set->type == AEMP_MAP && i < set->len; i++) {
+		if (set->u.a[2 * i].type == AEMP_STR)
+			mirror_store(m, &set->u.a[2 * i], &set->u.a[2 * i + 1],
+			             &a, &c);
+	}
+	notify(sh0, m, &a, &c, &d);
+	diff_fini(&a);
+	diff_fini(&c);
+	diff_fini(&d);
+}
+
+/* The first callback of a subscription, in a later loop turn. */
+static void
+prime(aemp_node *node, void *arg)
+{
+	struct eng_shard *sh0 = eng_cur;
+	uint64_t id = (uint64_t)(uintptr_t)arg;
+	struct eng_obj *o = eng_obj_find(sh0, id);
+	struct eng_dbmon *s = (struct eng_dbmon *)o;
+	struct eng_mirror *m;
+	aemp_val *mirror, *keys, none = aemp_array(NULL, 0);
+
+	(void)node;
+	if (o == NULL || o->kind != OBJ_DBMON || s->primed)
+		return;
+	s->primed = 1;
+	m = s->mir;
+	mirror = eng_kv_to_map(&m->map);
+	keys = eng_kv_keys(&m->map);
+	if (mirror != NULL && keys != NULL)
+		call_sub(sh0, s, mirror, keys, &none, &none);
+	aemp_val_free(mirror);
+	aemp_val_free(keys);
+}
+
+static int
+dbmon_here(struct eng_shard *sh0, const char *f, aemp_dbmon_fn cb, void *arg,
+           uint64_t id)
+{
+	struct eng_global *g = eng_global(sh0->node);
+	size_t flen = strlen(f);
+	struct eng_kv_ent *e = eng_kv_find(&g->mirrors, f, flen);
+	struct eng_mirror *m;
+	struct eng_dbmon *s = ring_zalloc(sizeof(*s));
+	void *old;
+	int had, fresh = e == NULL;
+
+	if (s == NULL || eng_self_dup(sh0, &s->self) < 0)
+		goto nomem;
+	if (fresh) {
+		m = ring_zalloc(sizeof(*m));
+		if (m == NULL || (m->family = eng_strndup(f, flen)) == NULL ||
+		    eng_kv_put(&g->mirrors, f, flen, m, &old, &had) < 0) {
+			if (m != NULL)
+				eng_strfree(m->family);
+			ring_free(m, sizeof(*m));
+			goto nomem;
+		}
+		eng_kv_init(&m->map);
+		m->mon = eng_pend_add(sh0, PEND_MON, f, flen);
+	} else {
+		m = e->val;
+	}
+	s->obj.kind = OBJ_DBMON;
+	s->obj.id = id;
+	s->mir = m;
+	s->cb = cb;
+	s->arg = arg;
+	s->next = m->subs;
+	m->subs = s;
+	eng_obj_add(sh0, &s->obj);
+	/* A new mirror is primed by the master's g_chg1; an existing one
+	 * answers at once, in a later loop turn (§6.10). */
+	s->primed = fresh;
+	if (!fresh)
+		aemp_after(sh0->node, 0, prime, (void *)(uintptr_t)id, NULL);
+	return 0;
+nomem:
+	if (s != NULL)
+		eng_strfree(s->self);
+	ring_free(s, sizeof(*s));
+	return -ENOMEM;
+}
+
+static void
+dbmon_cancel(struct eng_shard *sh0, struct eng_dbmon *s)
+{
+	struct eng_global *g = eng_global(sh0->node);
+	struct eng_mirror *m = s->mir;
+	struct eng_dbmon **sp;
+	aemp_val v[2];
+	struct cod_seg seg = {v, 2};
+	void *old;
+
+	for (sp = &m->subs; *sp != s; sp = &(*sp)->next)
+		;
+	*sp = s->next;
+	eng_obj_del(sh0, &s->obj);
+	eng_strfree(s->self);
+	ring_free(s, sizeof(*s));
+	if (m->subs != NULL)
+		return;
+	/* the last callback went: stop monitoring the family */
+	if (m->mon != NULL)
+		eng_pend_del(m->mon);
+	v[0] = aemp_str("g_mon0");
+	v[1] = aemp_str(m->family);
+	if (g->master != NULL)
+		eng_gsend(sh0, g->master, strlen(g->master), &seg, 1);
+	if (eng_kv_del(&g->mirrors, m->family, strlen(m->family), &old))
+		mirror_free(old);
+}
+
+/* ---- guards --------------------------------------------------------- */
+
+static void
+dbset_free(struct eng_dbset *d)
+{
+	eng_strfree(d->family);
+	eng_strfree(d->key);
+	ring_free(d, sizeof(*d));
+}
+
+void
+eng_db_obj_cancel(struct eng_shard *sh0, struct eng_obj *o)
+{
+	if (o->kind == OBJ_DBMON) {
+		dbmon_cancel(sh0, (struct eng_dbmon *)o);
+		return;
+	}
+	{
+		struct eng_dbset *d = (struct eng_dbset *)o;
+
+		eng_obj_del(sh0, o);
+		aemp_guard_cancel(sh0->node, &d->mon);
+		eng_local_del(sh0, d->family, strlen(d->family), d->key,
+		              strlen(d->key));
+		dbset_free(d);
+	}
+}
+
+void
+eng_db_obj_free(struct eng_obj *o)
+{
+	if (o->kind == OBJ_DBSET) {
+		dbset_free((struct eng_dbset *)o);
+	} else {
+		struct eng_dbmon *s = (struct eng_dbmon *)o;
+
+		eng_strfree(s->self);
+		ring_free(s, sizeof(*s));
+	}
+}
+
+static int
+dbset_guard(struct eng_shard *sh0, const char *f, const char *k, uint64_t id,
+            struct eng_dbset **out)
+{
+	struct eng_dbset *d = ring_zalloc(sizeof(*d));
+
+	if (d == NULL)
+		return -ENOMEM;
+	d->obj.kind = OBJ_DBSET;
+	d->obj.id = id;
+	d->family = eng_strndup(f, strlen(f));
+	d->key = eng_strndup(k, strlen(k));
+	if (d->family == NULL || d->key == NULL) {
+		dbset_free(d);
+		return -ENOMEM;
+	}
+	eng_obj_add(sh0, &d->obj);
+	*out = d;
+	return 0;
+}
+
+/* ---- the public API ------------------------------------------------- */
+
+enum db_op {
+	DB_SET = 1,
+	DB_DEL = 2,
+	DB_REG = 3,
+	DB_FAMILY = 4,
+	DB_KEYS = 5,
+	DB_VALUES = 6,
+	DB_MON = 7,
+};
+
+/* db_reg's monitor: the port died, for any reason: delete its key. */
+static void
+reg_died(aemp_node *node, const aemp_val *reason, size_t n, void *arg)
+{
+	struct eng_shard *sh0 = eng_cur;
+	uint64_t id = (uint64_t)(uintptr_t)arg;
+	struct eng_obj *o = eng_obj_find(sh0, id);
+
+	(void)node;
+	(void)reason;
+	(void)n;
+	if (o != NULL && o->kind == OBJ_DBSET) {
+		((struct eng_dbset *)o)->mon.v = 0; /* fired */
+		eng_db_obj_cancel(sh0, o);
+	}
+}
+
+static void
+db_exec(struct eng_shard *sh0, struct eng_call *c)
+{
+	const char *f = c->s[0], *k = c->s[1];
+	const aemp_val *v = c->msg && c->msg->len ? &c->msg->u.a[0] : NULL;
+	struct eng_dbset *d;
+	struct eng_pending *p;
+
+	switch (c->u[0]) {
+	case DB_SET:
+	case DB_REG:
+		c->rc = eng_local_set(sh0, f, strlen(f), k, strlen(k), v);
+		if (c->rc == 0 && c->u[1] != 0 &&
+		    dbset_guard(sh0, f, k, c->u[1], &d) == 0 &&
+		    c->u[0] == DB_REG)
+			aemp_mon(sh0->node, k, reg_died,
+			         (void *)(uintptr_t)c->u[1], &d->mon);
+		break;
+	case DB_DEL:
+		c->rc = eng_local_del(sh0, f, strlen(f), k, strlen(k));
+		break;
+	case DB_MON:
+		c->rc = dbmon_here(sh0, f, (aemp_dbmon_fn)c->fp, c->p[0],
+		                   c->u[1]);
+		break;
+	default:
+		p = eng_pend_add(sh0,
+		                 (uint8_t)(c->u[0] - DB_FAMILY + PEND_FAMILY),
+		                 f, strlen(f));
+		if (p == NULL) {
+			c->rc = -ENOMEM;
+			break;
+		}
+		p->cb = (aemp_db_fn)c->fp;
+		p->cbarg = c->p[0];
+		c->rc = eng_self_dup(sh0, &p->self);
+		break;
+	}
+}
+
+static int
+db_post(aemp_node *node, int op, const char *f, const char *k,
+        const aemp_val *v, void (*fp)(void), void *arg, aemp_guard *guard)
+{
+	struct eng_global *g = eng_global(node);
+	struct eng_call *c;
+	int rc;
+
+	if (guard != NULL)
+		guard->v = 0;
+	if (f == NULL || f[0] == '\0' || (k != NULL && k[0] == '\0'))
+		return -EINVAL;
+	if (strlen(f) >= AEMP_ID_MAX || (k != NULL && strlen(k) >= AEMP_ID_MAX))
+		return AEMP_ETOOBIG;
+	c = eng_call_new(db_exec, 0);
+	if (c == NULL)
+		return -ENOMEM;
+	c->u[0] = (uint64_t)op;
+	if (guard != NULL || op == DB_REG || op == DB_MON)
+		c->u[1] = ENG_ID_MAKE(0, atomic_fetch_add(&g->ids, 1));
+	if (guard != NULL)
+		guard->v = c->u[1];
+	c->fp = fp;
+	c->p[0] = arg;
+	c->s[0] = eng_strndup(f, strlen(f));
+	c->s[1] = k ? eng_strndup(k, strlen(k)) : NULL;
+	c->msg = aemp_msg_dup(v, v ? 1 : 0);
+	if (c->s[0] == NULL || (k != NULL && c->s[1] == NULL) ||
+	    c->msg == NULL) {
+		eng_call_free(c);
+		return -ENOMEM;
+	}
+	if (eng_here(node) != NULL && eng_here(node)->idx == 0) {
+		/* on the control shard: at once, so a guard cancelled right
+		 * after finds its object */
+		db_exec(eng_here(node), c);
+		rc = c->rc;
+		eng_call_free(c);
+		return rc;
+	}
+	return eng_post(node, 0, c);
+}
+
+AEMP_API int
+aemp_db_set(aemp_node *node, const char *family, const char *key,
+            const aemp_val *value, aemp_guard *guard)
+{
+	if (key == NULL)
+		return -EINVAL;
+	return db_post(node, DB_SET, family, key, value, NULL, NULL, guard);
+}
+
+AEMP_API int
+aemp_db_del(aemp_node *node, const char *family, const char *key)
+{
+	if (key == NULL)
+		return -EINVAL;
+	return db_post(node, DB_DEL, family, key, NULL, NULL, NULL, NULL);
+}
+
+AEMP_API int
+aemp_db_reg(aemp_node *node, const char *family, const char *port,
+            const aemp_val *value, aemp_guard *guard)
+{
+	aemp_guard dummy;
+
+	if (port == NULL && (port = aemp_self(node)) == NULL)
+		return AEMP_ENOCONTEXT;
+	return db_post(node, DB_REG, family, port, value, NULL, NULL,
+	               guard ? guard : &dummy);
+}
+
+AEMP_API int
+aemp_db_family(aemp_node *node, const char *family, aemp_db_fn cb, void *arg)
+{
+	if (cb == NULL)
+		return -EINVAL;
+	return db_post(node, DB_FAMILY, family, NULL, NULL, (void (*)(void))cb,
+	               arg, NULL);
+}
+
+AEMP_API int
+aemp_db_keys(aemp_node *node, const char *family, aemp_db_fn cb, void *arg)
+{
+	if (cb == NULL)
+		return -EINVAL;
+	return db_post(node, DB_KEYS, family, NULL, NULL, (void (*)(void))cb,
+	               arg, NULL);
+}
+
+AEMP_API int
+aemp_db_values(aemp_node *node, const char *family, aemp_db_fn cb, void *arg)
+{
+	if (cb == NULL)
+		return -EINVAL;
+	return db_post(node, DB_VALUES, family, NULL, NULL, (void (*)(void))cb,
+	               arg, NULL);
+}
+
+AEMP_API int
+aemp_db_mon(aemp_node *node, const char *family, aemp_dbmon_fn cb, void *arg,
+            aemp_guard *guard)
+{
+	aemp_guard dummy;
+
+	if (cb == NULL)
+		return -EINVAL;
+	return db_post(node, DB_MON, family, NULL, NULL, (void (*)(void))cb,
+	               arg, guard ? guard : &dummy);
+}

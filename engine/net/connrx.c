@@ -1,0 +1,755 @@
+/*
+ * engine/net/connrx.c - the receiving side of a connection: driving the
+ * handshake (engine/net/hs.c) and TLS (crypto/tls.c), then the data phase:
+ * multishot receives into provided buffers, framing and decoding in place
+ * (codec/), and dispatch to the node port, to ports of this shard, or as
+ * raw packets to the shard owning the destination port.
+ *
+ * Back pressure: when records spilled towards other shards exceed
+ * NET_PAUSE_BYTES, a connection stops processing and keeps its received
+ * buffers (at most the shard's buffer ring); the kernel then runs out of
+ * buffers, the receive stops, and TCP flow control reaches the peer.
+ *
+ * Threads: the connection's shard.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/net/connint.h"
+#include "ring/alloc.h"
+
+static void hs_progress(struct eng_conn *c);
+static void arm_data_recv(struct eng_conn *c);
+
+/* ---- handshake ------------------------------------------------------ */
+
+/*
+ * hs_deadline - when the handshake times out: after monitor_timeout
+ * without input (§2.2), and in any case 2 x monitor_timeout after it
+ * began, so a peer that trickles bytes cannot hold a max_handshakes slot
+ * for ever.
+ */
+static uint64_t
+hs_deadline(struct eng_conn *c)
+{
+	uint64_t mt = (uint64_t)(c->sh->node->cfg.monitor_timeout * 1e9);
+	uint64_t now = ring_now_ns();
+
+	if (c->hs_end_ns == 0)
+		c->hs_end_ns = now + 2 * mt;
+	return AEMP_MIN(now + mt, c->hs_end_ns);
+}
+
+/* tls_queue_out - queue what the TLS session produced and make sure the
+ * connection is flushed.  Returns 0, or -1 if c failed. */
+static int
+tls_queue_out(struct eng_conn *c)
+{
+	if (eng_conn_tls_out(c) < 0) {
+		eng_conn_fail(c, "out of memory");
+		return -1;
+	}
+	eng_conn_mark_dirty(c);
+	return 0;
+}
+
+/*
+ * hs_output - hand the handshake's pending bytes to the transport.
+ * Without TLS everything goes in the clear.  After HS_TLS the output may
+ * still start with the tail of our greeting (eng_hs_output_plain), which
+ * goes in the clear ahead of the first TLS record; the auth line behind
+ * it waits for the TLS handshake and then travels inside TLS (§2.7).
+ * Returns 0, or -1 if c failed.
+ */
+static int
+hs_output(struct eng_conn *c)
+{
+	const uint8_t *p;
+	size_t n, plain;
+	ssize_t k;
+
+	p = eng_hs_output(c->hs, &n);
+	plain = c->hs->tls ? eng_hs_output_plain(c->hs) : n;
+	if (plain > 0) {
+		if (ring_bufq_append(&c->tx, p, plain) < 0) {
+			eng_conn_fail(c, "out of memory");
+			return -1;
+		}
+		eng_hs_output_done(c->hs, plain);
+		eng_conn_mark_dirty(c);
+		p = eng_hs_output(c->hs, &n);
+	}
+	if (n == 0 || !c->tls_up)
+		return 0;
+	k = cry_tls_write(c->tls, p, n);
+	if (k < 0 && k != -EAGAIN) {
+		eng_conn_fail_tls(c, k);
+		return -1;
+	}
+	if (k > 0)
+		eng_hs_output_done(c->hs, (size_t)k);
+	return tls_queue_out(c);
+}
+
+static void hs_recv_done(struct ring_op *op, int res, uint32_t flags);
+
+static void
+arm_hs_recv(struct eng_conn *c)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&c->sh->loop);
+	/* In the clear, never more than the handshake can still take: the
+	 * limit is on unconsumed input (§2.2), so a line split across reads
+	 * followed by a burst of packets is not an overflow.  Under TLS the
+	 * records go to wolfSSL, which takes whole records. */
+	size_t want =
+	        c->state == CS_TLS_HS ? ENG_HS_BUF_MAX : eng_hs_room(c->hs);
+
+	c->recv_op.op.fn = hs_recv_done;
+	io_uring_prep_recv(sqe, c->fd, c->hsbuf, want, 0);
+	ring_sqe_op(sqe, &c->recv_op.op);
+	c->ops++;
+}
+
+void
+eng_connrx_hs_start(struct eng_conn *c)
+{
+	struct eng_net *net = eng_net(c->sh->node);
+	int rc;
+
+	c->hs = ring_alloc(sizeof(*c->hs));
+	c->hsbuf = ring_alloc(ENG_HS_BUF_MAX);
+	if (c->hs == NULL || c->hsbuf == NULL) {
+		eng_conn_fail(c, "out of memory");
+		return;
+	}
+	rc = eng_hs_init(c->hs, &net->hs_cfg, c->addr.text, NULL);
+	if (rc < 0) {
+		eng_conn_fail(c, "handshake: %s", aemp_strerror(rc));
+		return;
+	}
+	c->state = CS_HS;
+	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
+	if (hs_output(c) < 0) {
+		eng_conn_fail(c, "out of memory");
+		return;
+	}
+	arm_hs_recv(c);
+}
+
+static void
+notify_seed(struct eng_conn *c, const char *id, size_t idlen)
+{
+	struct {
+		struct eng_addr addr;
+		uint16_t idlen;
+		char id[AEMP_ID_MAX];
+	} r;
+
+	r.addr = c->addr;
+	r.idlen = (uint16_t)idlen;
+	memcpy(r.id, id, idlen);
+	eng_net_send_rec(c->sh, 0, NET_PEERID, &r,
+	                 offsetof(__typeof__(r), id) + idlen);
+}
+
+void
+eng_connrx_seed_failed(struct eng_conn *c)
+{
+	if (c->seed) {
+		c->seed = 0;
+		notify_seed(c, "", 0);
+	}
+}
+
+/* peer_checks - after the remote line 1 (§2.5): returns 0 to go on, 1 if
+ * the connection moves to another shard, -1 if it failed. */
+static int
+peer_checks(struct eng_conn *c)
+{
+	struct eng_shard *sh = c->sh;
+	struct eng_rnode *rn;
+	uint32_t hash;
+	int owner;
+
+	c->peerlen = c->hs->peer_idlen;
+	memcpy(c->peer, c->hs->peer_id, c->peerlen);
+	c->peer[c->peerlen] = '\0';
+	if (c->hs->dataconn) {
+		/* AnyEvent::MP::DataConn streams (§2.14, §7.13) are not
+		 * offered by aemp; 2.x cannot complete them remotely either */
+		eng_conn_fail(c, "aemp-dataconn connections are not supported");
+		return -1;
+	}
+	if (c->seed) {
+		notify_seed(c, c->peer, c->peerlen);
+		c->seed = 0;
+	}
+	owner = eng_node_owner(sh->node, c->peer, c->peerlen, &hash);
+	if (owner != sh->idx) {
+		c->handover = 1;
+		c->handover_to = owner;
+		return 1;
+	}
+	rn = eng_rnode_find(sh, c->peer, c->peerlen, hash);
+	if (rn != NULL && rn->state == RN_UP) {
+		eng_conn_fail(c, "%s already connected, not connecting again",
+		              c->peer);
+		return -1;
+	}
+	if (c->trial_of != NULL && c->trial_of != rn)
+		c->trial_of = NULL; /* greeted with another ID */
+	return 0;
+}
+
+static void tls_drive(struct eng_conn *c);
+static void hs_done(struct eng_conn *c);
+
+/*
+ * hs_advance - step the handshake and send what it produced; deals with
+ * HS_PEER_ID itself.  Returns the event to act on (HS_NEED_MORE, HS_TLS,
+ * HS_DONE), or -1 if c failed or is moving to another shard.
+ */
+static int
+hs_advance(struct eng_conn *c)
+{
+	int ev;
+
+	for (;;) {
+		ev = eng_hs_step(c->hs);
+		if (hs_output(c) < 0)
+			return -1;
+		if (ev == HS_PEER_ID) {
+			if (peer_checks(c) == 0)
+				continue;
+			if (c->handover)
+				eng_conn_try_handover(c);
+			return -1;
+		}
+		if (ev < 0) {
+			eng_conn_fail(c, "%s", eng_hs_error(c->hs));
+			return -1;
+		}
+		return ev;
+	}
+}
+
+/*
+ * start_tls - both sides have certificates (HS_TLS): the role follows the
+ * nonce lines, and the bytes that came after the peer's line 2 are the
+ * start of its TLS stream (§2.7).  The greeting's tail, if unsent, is
+ * already in tx: the flush sends it before any TLS record.
+ */
+static void
+start_tls(struct eng_conn *c)
+{
+	struct eng_net *net = eng_net(c->sh->node);
+	uint8_t *rest = eng_snet(c->sh)->plain;
+	size_t n;
+	int rc;
+
+	AEMP_ASSERT(net->tls != NULL);
+	rc = cry_tls_new(&c->tls, net->tls, eng_hs_tls_client(c->hs));
+	if (rc < 0) {
+		c->tls = NULL;
+		eng_conn_fail(c, "TLS: cannot create a session: %s",
+		              aemp_strerror(rc));
+		return;
+	}
+	c->state = CS_TLS_HS;
+	/* ENG_HS_BUF_MAX bytes at most: one call takes them all */
+	n = eng_hs_take_rest(c->hs, rest, NET_RXBUF_SIZE);
+	if (n > 0 && cry_tls_feed(c->tls, rest, n) < 0) {
+		eng_conn_fail(c, "TLS: input overflow");
+		return;
+	}
+	tls_drive(c);
+}
+
+static void
+hs_progress(struct eng_conn *c)
+{
+	switch (hs_advance(c)) {
+	case HS_NEED_MORE:
+		if (eng_hs_room(c->hs) == 0) {
+			eng_conn_fail(c, "handshake input above %d bytes",
+			              ENG_HS_BUF_MAX);
+			return;
+		}
+		arm_hs_recv(c);
+		return;
+	case HS_TLS:
+		start_tls(c);
+		return;
+	case HS_DONE:
+		hs_done(c);
+		return;
+	default:
+		return; /* failed, or moving to another shard */
+	}
+}
+
+/*
+ * tls_auth_input - TLS is up; the peer's auth line arrives as plaintext.
+ * Read no more than the handshake takes (§2.2: ENG_HS_BUF_MAX), step
+ * after each piece, and stop at HS_DONE: the packets behind the auth line
+ * stay in the session, in order, for the data phase.  Returns the event
+ * (HS_NEED_MORE, HS_DONE) or -1 if c failed.
+ */
+static int
+tls_auth_input(struct eng_conn *c)
+{
+	uint8_t *buf = eng_snet(c->sh)->plain;
+	size_t room;
+	ssize_t n;
+	int ev;
+
+	for (;;) {
+		if ((ev = hs_advance(c)) != HS_NEED_MORE)
+			return ev;
+		if ((room = eng_hs_room(c->hs)) == 0) {
+			eng_conn_fail(c, "handshake input above %d bytes",
+			              ENG_HS_BUF_MAX);
+			return -1;
+		}
+		n = cry_tls_read(c->tls, buf, room);
+		if (n == 0)
+			return HS_NEED_MORE;
+		if (n < 0) {
+			eng_conn_fail_tls(c, n);
+			return -1;
+		}
+		(void)eng_hs_feed(c->hs, buf, (size_t)n); /* n <= room */
+	}
+}
+
+/* tls_drive - after TLS input arrived: advance the TLS handshake; once it
+ * is complete, send our auth line inside TLS and look for the peer's. */
+static void
+tls_drive(struct eng_conn *c)
+{
+	int rc, ev;
+
+	if (!c->tls_up) {
+		rc = cry_tls_handshake(c->tls);
+		if (rc < 0) {
+			eng_conn_fail_tls(c, rc);
+			return;
+		}
+		if (tls_queue_out(c) < 0)
+			return;
+		if (rc == 0) {
+			arm_hs_recv(c);
+			return;
+		}
+		c->tls_up = 1;
+		eng_log(c->sh->node, AEMP_LOG_DEBUG,
+		        "connection %s to %s: %s as TLS %s", c->addr.text,
+		        c->peer, cry_tls_version(c->tls),
+		        eng_hs_tls_client(c->hs) ? "client" : "server");
+		if (hs_output(c) < 0) /* the auth line */
+			return;
+	}
+	ev = tls_auth_input(c);
+	if (ev == HS_NEED_MORE)
+		arm_hs_recv(c);
+	else if (ev == HS_DONE)
+		hs_done(c);
+}
+
+static void
+hs_recv_done(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+
+	(void)flags;
+	c->ops--;
+	c->recv_op.op.fn = NULL;
+	if (c->state == CS_CLOSED) {
+		eng_conn_maybe_reap(c);
+		return;
+	}
+	if (res <= 0) {
+		eng_conn_fail(c, "%s",
+		              res == 0 ? "Unexpected end-of-file"
+		                       : strerror(-res));
+		return;
+	}
+	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
+	if (c->state == CS_TLS_HS) {
+		if (cry_tls_feed(c->tls, c->hsbuf, (size_t)res) < 0) {
+			eng_conn_fail(c, "TLS: input overflow");
+			return;
+		}
+		tls_drive(c);
+		return;
+	}
+	if (eng_hs_feed(c->hs, c->hsbuf, (size_t)res) < 0) {
+		eng_conn_fail(c, "handshake input above %d bytes",
+		              ENG_HS_BUF_MAX);
+		return;
+	}
+	hs_progress(c);
+}
+
+void
+eng_connrx_adopted(struct eng_conn *c)
+{
+	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
+	if (peer_checks(c) == 0)
+		hs_progress(c);
+	else if (c->handover)
+		eng_conn_try_handover(c); /* cannot happen: we are the owner */
+}
+
+void
+eng_connrx_hs_timeout(struct ring_timer *t)
+{
+	struct eng_conn *c = AEMP_CONTAINER_OF(t, struct eng_conn, hs_timer);
+
+	if (c->state == CS_DATA) {
+		/* the warm-up after authentication ended (§2.10) */
+		c->warm = 0;
+		eng_conn_mark_dirty(c);
+		return;
+	}
+	if (c->state != CS_CLOSED)
+		eng_conn_fail(c, "%s",
+		              c->state == CS_CONNECTING ? "connect timeout"
+		                                        : "handshake timeout");
+}
+
+void
+eng_connrx_ka_timeout(struct ring_timer *t)
+{
+	struct eng_conn *c = AEMP_CONTAINER_OF(t, struct eng_conn, ka_timer);
+	uint64_t iv = (uint64_t)(c->sh->node->cfg.monitor_timeout * 1e9);
+	aemp_val noop = aemp_str("");
+	struct cod_seg seg = {&noop, 1};
+
+	if (c->state != CS_DATA)
+		return;
+	/* Listener-less nodes keep TCP probing dead paths (§5.11). */
+	if (c->sh->loop.now_ns - c->last_tx_ns >= iv)
+		eng_conn_encode(c, "", 0, &seg, 1);
+	ring_timer_start(&c->sh->loop.timers, &c->ka_timer,
+	                 c->sh->loop.now_ns + iv);
+}
+
+/* ---- data phase ----------------------------------------------------- */
+
+static int
+rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
+{
+	struct eng_conn *c = arg;
+	struct eng_shard *sh = c->sh;
+	const aemp_val *name;
+	struct eng_port *p;
+	uint32_t h;
+	int dst;
+
+	ENG_STAT_ADD(sh->st.remote_in, 1);
+	if (AEMP_UNLIKELY(c->warm)) {
+		c->warm = 0; /* the peer talks: it has verified our auth */
+		eng_conn_mark_dirty(c);
+	}
+	if (pkt->len == 0)
+		return 0; /* [] is a no-op (§3.1) */
+	name = &pkt->u.a[0];
+	if (AEMP_UNLIKELY(name->type != AEMP_STR))
+		return 0;
+	if (name->len == 0) {
+		/* Behind this shard's own pending records: among them may be
+		 * the event that this node came up (or that its previous
+		 * connection went down), which the request must not overtake
+		 * (e.g. a g_global answered before ours was sent). */
+		if (eng_self_busy(sh))
+			return eng_rec_forward(sh, sh->idx, c->rx.framing,
+			                       c->peer, c->peerlen, raw,
+			                       rawlen) < 0;
+		eng_nodeport(sh, pkt->u.a + 1, pkt->len - 1, c->peer,
+		             c->peerlen);
+		return c->state == CS_CLOSED;
+	}
+	h = eng_hash(name->u.s, name->len);
+	dst = eng_shard_of_hash(sh->node, h);
+	/* Through the queue also when our own deferrals are pending (e.g.
+	 * a spawn this connection just requested): order per sender. */
+	if (dst != sh->idx || eng_self_busy(sh))
+		return eng_rec_forward(sh, dst, c->rx.framing, c->peer,
+		                       c->peerlen, raw, rawlen) < 0;
+	p = eng_port_find(sh, name->u.s, name->len, h);
+	if (p != NULL)
+		eng_deliver(sh, p, pkt->u.a + 1, pkt->len - 1, c->peer,
+		            c->peerlen);
+	return c->state == CS_CLOSED;
+}
+
+static size_t
+spilled(struct eng_shard *sh)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < sh->node->nshards; i++)
+		n += sh->ovf[i].bytes;
+	return n;
+}
+
+static int
+rx_feed(struct eng_conn *c, const uint8_t *p, size_t n)
+{
+	int rc = cod_stream_feed(&c->rx, &c->sh->tape, p, n, rx_packet, c);
+
+	if (AEMP_UNLIKELY(rc < 0)) {
+		eng_conn_fail(c, "%s framing: %s",
+		              cod_framing_name(c->rx.framing),
+		              aemp_strerror(rc));
+		return -1;
+	}
+	if (rc > 0 || c->state == CS_CLOSED)
+		return -1;
+	if (AEMP_UNLIKELY(spilled(c->sh) > NET_PAUSE_BYTES) && !c->paused) {
+		c->paused = 1;
+		eng_snet(c->sh)->npaused++;
+	}
+	return 0;
+}
+
+/* tls_data - ciphertext received in the data phase: decrypt into the
+ * shard's padded scratch buffer and decode from there.  Returns 0, or -1
+ * if c failed or stopped. */
+static int
+tls_data(struct eng_conn *c, const uint8_t *p, size_t n)
+{
+	uint8_t *buf = eng_snet(c->sh)->plain;
+	ssize_t k;
+
+	if (n > 0 && cry_tls_feed(c->tls, p, n) < 0) {
+		eng_conn_fail(c, "TLS: input overflow");
+		return -1;
+	}
+	while ((k = cry_tls_read(c->tls, buf, NET_RXBUF_SIZE)) > 0) {
+		if (rx_feed(c, buf, (size_t)k) < 0)
+			return -1;
+	}
+	if (AEMP_UNLIKELY(k < 0)) {
+		eng_conn_fail_tls(c, k);
+		return -1;
+	}
+	if (cry_tls_pending(c->tls, &(const uint8_t *){NULL}) > 0 &&
+	    tls_queue_out(c) < 0) /* e.g. a key update reply */
+		return -1;
+	return 0;
+}
+
+static int
+process(struct eng_conn *c, const uint8_t *p, size_t n)
+{
+	if (c->tls != NULL)
+		return tls_data(c, p, n);
+	return rx_feed(c, p, n);
+}
+
+/* log_auth - which method, transport and framings a connection ended up
+ * with (once per connection). */
+static void
+log_auth(const struct eng_conn *c)
+{
+	const struct eng_hs *hs = c->hs;
+
+	eng_log(c->sh->node, AEMP_LOG_INFO,
+	        "connection %s to %s: authenticated over %s%s%s%s; auth sent "
+	        "%s, received %s; framing sent %s, received %s",
+	        c->addr.text, c->peer,
+	        c->tls != NULL ? cry_tls_version(c->tls) : "plain TCP",
+	        c->tls != NULL ? " (" : "",
+	        c->tls != NULL ? cry_tls_cipher(c->tls) : "",
+	        c->tls != NULL ? ")" : "", cry_auth_name(hs->send_auth),
+	        cry_auth_name(hs->recv_auth),
+	        cod_framing_name(hs->send_framing),
+	        cod_framing_name(hs->recv_framing));
+}
+
+static void
+hs_done(struct eng_conn *c)
+{
+	struct eng_shard *sh = c->sh;
+	uint8_t *rest = eng_snet(sh)->plain;
+	struct eng_rnode *rn;
+	size_t n;
+
+	n = eng_hs_take_rest(c->hs, rest, NET_RXBUF_SIZE);
+	log_auth(c);
+	c->send_framing = c->hs->send_framing;
+	cod_stream_init(&c->rx, c->hs->recv_framing, sh->node->cfg.max_packet);
+	ring_free(c->hs, sizeof(*c->hs));
+	c->hs = NULL;
+	eng_conn_hs_uncount(c);
+	c->state = CS_DATA;
+	c->warm = 1;
+	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
+	ring_timer_start(&sh->loop.timers, &c->hs_timer,
+	                 ring_now_ns() + NET_WARMUP_NS);
+	if (eng_net(sh->node)->nlst == 0)
+		ring_timer_start(
+		        &sh->loop.timers, &c->ka_timer,
+		        ring_now_ns() +
+		                (uint64_t)(sh->node->cfg.monitor_timeout *
+		                           1e9));
+	rn = eng_rnode_get(sh, c->peer, c->peerlen,
+	                   eng_hash(c->peer, c->peerlen));
+	if (rn == NULL) {
+		eng_conn_fail(c, "out of memory");
+		return;
+	}
+	eng_rnode_up(sh, rn, c);
+	if (c->state != CS_DATA)
+		return;
+	if (n > 0 && rx_feed(c, rest, n) < 0)
+		return;
+	if (c->tls != NULL && tls_data(c, NULL, 0) < 0)
+		return;
+	if (c->state == CS_DATA)
+		arm_data_recv(c);
+}
+
+static void data_recv_done(struct ring_op *op, int res, uint32_t flags);
+
+static void
+arm_data_recv(struct eng_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->recv_multi || c->state != CS_DATA)
+		return;
+	sqe = ring_sqe(&c->sh->loop);
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = eng_snet(c->sh)->rxbufs.bgid;
+	c->recv_op.op.fn = data_recv_done;
+	ring_sqe_op(sqe, &c->recv_op.op);
+	c->ops++;
+	c->recv_multi = 1;
+	c->need_rearm = 0;
+}
+
+static void
+stash(struct eng_conn *c, uint16_t bid, size_t len)
+{
+	AEMP_ASSERT(c->nstash < NET_STASH_MAX);
+	c->stash[c->nstash] = bid;
+	c->stash_len[c->nstash] = (uint32_t)len;
+	c->nstash++;
+}
+
+static void
+data_recv_done(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+	struct eng_snet *sn = eng_snet(c->sh);
+	uint16_t bid;
+	uint8_t *buf = NULL;
+
+	if (!(flags & IORING_CQE_F_MORE)) {
+		c->ops--;
+		c->recv_multi = 0;
+	}
+	if (flags & IORING_CQE_F_BUFFER)
+		buf = ring_bufring_take(&sn->rxbufs, flags, &bid);
+	if (c->state == CS_CLOSED) {
+		if (buf != NULL)
+			ring_bufring_recycle(&sn->rxbufs, bid);
+		eng_conn_maybe_reap(c);
+		return;
+	}
+	if (res == -ENOBUFS) {
+		c->need_rearm =
+		        1; /* buffers come back at the end of the turn */
+		sn->nrearm++;
+		return;
+	}
+	if (res <= 0) {
+		if (buf != NULL)
+			ring_bufring_recycle(&sn->rxbufs, bid);
+		eng_conn_fail(c, "%s",
+		              res == 0 ? "Unexpected end-of-file"
+		                       : strerror(-res));
+		return;
+	}
+	AEMP_ASSERT(buf != NULL);
+	ENG_STAT_ADD(c->sh->st.bytes_in, (uint64_t)res);
+	if (c->paused || c->nstash > 0) {
+		stash(c, bid, (size_t)res);
+	} else {
+		process(c, buf, (size_t)res);
+		ring_bufring_recycle(&sn->rxbufs, bid);
+	}
+	if (!c->recv_multi && c->state == CS_DATA && !c->paused)
+		arm_data_recv(c);
+}
+
+void
+eng_connrx_release_stash(struct eng_conn *c)
+{
+	struct eng_snet *sn = eng_snet(c->sh);
+	unsigned i;
+
+	for (i = 0; i < c->nstash; i++)
+		ring_bufring_recycle(&sn->rxbufs, c->stash[i]);
+	c->nstash = 0;
+	if (c->paused) {
+		c->paused = 0;
+		sn->npaused--;
+	}
+}
+
+static void
+drain_stash(struct eng_conn *c)
+{
+	struct eng_snet *sn = eng_snet(c->sh);
+	unsigned i = 0;
+
+	while (i < c->nstash && c->state == CS_DATA && !c->paused) {
+		process(c,
+		        sn->rxbufs.mem +
+		                (size_t)c->stash[i] * sn->rxbufs.stride,
+		        c->stash_len[i]);
+		ring_bufring_recycle(&sn->rxbufs, c->stash[i]);
+		i++;
+	}
+	if (c->state != CS_DATA) {
+		eng_connrx_release_stash(c);
+		return;
+	}
+	memmove(c->stash, c->stash + i, (c->nstash - i) * sizeof(c->stash[0]));
+	memmove(c->stash_len, c->stash_len + i,
+	        (c->nstash - i) * sizeof(c->stash_len[0]));
+	c->nstash -= i;
+}
+
+void
+eng_connrx_unpause(struct eng_shard *sh)
+{
+	struct eng_snet *sn = eng_snet(sh);
+	struct eng_conn *c;
+
+	if (sn->have_bufring)
+		ring_bufring_flush(&sn->rxbufs);
+	if ((sn->npaused == 0 && sn->nrearm == 0) ||
+	    spilled(sh) > NET_PAUSE_BYTES / 2)
+		return;
+	for (c = sn->conns; c != NULL; c = c->next) {
+		if (c->paused) {
+			c->paused = 0;
+			sn->npaused--;
+			drain_stash(c);
+		}
+		if (c->need_rearm) {
+			c->need_rearm = 0;
+			sn->nrearm--;
+		}
+		if (c->state == CS_DATA && !c->paused && c->nstash == 0)
+			arm_data_recv(c);
+	}
+}

@@ -1,0 +1,190 @@
+/*
+ * engine/net/listen.c - listeners (aemp-protocol.md §7.2): bound when the node
+ * is created, so bad binds and ports in use fail aemp_node_new with a
+ * clear message; accepted on the control shard with multishot accepts.
+ * Accepted connections beyond max_handshakes unauthenticated ones are
+ * closed at once (a flood of idle connections cannot exhaust the node).
+ *
+ * Threads: binding on the creating thread; accepting on shard 0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/net/netint.h"
+#include "ring/alloc.h"
+
+static int
+bind_one(const struct eng_addr *a, struct eng_listener *l)
+{
+	int fd, one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	            0);
+	if (fd < 0)
+		return AEMP_SET_ERR(-errno, "binds: socket for %s: %s", a->text,
+		                    strerror(errno));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		                 sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
+	    listen(fd, 1024) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		int e = errno;
+
+		close(fd);
+		return AEMP_SET_ERR(-e, "binds: cannot listen on %s: %s",
+		                    a->text, strerror(e));
+	}
+	l->fd = fd;
+	memcpy(&l->addr.ss, &ss, len);
+	l->addr.len = len;
+	eng_addr_format((struct sockaddr *)&ss, l->addr.text,
+	                sizeof(l->addr.text));
+	return 0;
+}
+
+static int
+make_list(struct eng_net *net)
+{
+	aemp_val *v = ring_alloc((net->nlst + 1) * sizeof(aemp_val));
+	size_t i, len = 2;
+
+	if (v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < net->nlst; i++) {
+		v[i] = aemp_str(net->lst[i].addr.text);
+		len += strlen(net->lst[i].addr.text) + 3;
+	}
+	net->lst_val = aemp_msg_dup(v, net->nlst);
+	net->lst_json = ring_alloc(len + 1);
+	net->lst_json_cap = len + 1;
+	if (net->lst_val != NULL && net->lst_json != NULL)
+		aemp_json_format(net->lst_val, net->lst_json, len + 1);
+	ring_free(v, (net->nlst + 1) * sizeof(aemp_val));
+	return net->lst_val != NULL && net->lst_json != NULL ? 0 : -ENOMEM;
+}
+
+int
+eng_listen_bind(struct aemp_node *node)
+{
+	struct eng_net *net = eng_net(node);
+	struct eng_addr *addrs = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (node->cfg.nbinds > 0) {
+		rc = eng_addr_resolve(node->cfg.binds, node->cfg.nbinds, &addrs,
+		                      &n);
+		if (rc < 0)
+			return rc;
+	}
+	net->lst = ring_zalloc((n ? n : 1) * sizeof(*net->lst));
+	if (net->lst == NULL) {
+		eng_addr_free(addrs);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		net->lst[i].fd = -1;
+	for (rc = 0, i = 0; rc == 0 && i < n; i++) {
+		rc = bind_one(&addrs[i], &net->lst[i]);
+		if (rc == 0)
+			net->nlst++;
+	}
+	eng_addr_free(addrs);
+	if (rc == 0)
+		rc = make_list(net);
+	return rc;
+}
+
+void
+eng_listen_close(struct aemp_node *node)
+{
+	struct eng_net *net = eng_net(node);
+	size_t i;
+
+	if (net->lst == NULL)
+		return;
+	for (i = 0; i < net->nlst; i++) {
+		if (net->lst[i].fd >= 0)
+			close(net->lst[i].fd);
+	}
+	ring_free(net->lst, (net->nlst ? net->nlst : 1) * sizeof(*net->lst));
+	net->lst = NULL;
+	net->nlst = 0;
+}
+
+static void arm_accept(struct eng_shard *sh, struct eng_listener *l);
+
+static void
+accepted(struct eng_shard *sh, int fd)
+{
+	struct eng_net *net = eng_net(sh->node);
+	struct eng_addr a;
+	struct eng_conn *c;
+	int max = sh->node->cfg.max_handshakes > 0
+	                  ? sh->node->cfg.max_handshakes
+	                  : 256;
+
+	if (atomic_load(&net->handshakes) >= max) {
+		close(fd);
+		eng_log(sh->node, AEMP_LOG_WARN,
+		        "refused a connection: %d handshakes in progress "
+		        "(max_handshakes)",
+		        max);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.len = sizeof(a.ss);
+	if (getpeername(fd, (struct sockaddr *)&a.ss, &a.len) == 0)
+		eng_addr_format((struct sockaddr *)&a.ss, a.text,
+		                sizeof(a.text));
+	c = eng_conn_new(sh, fd, 0, &a);
+	if (c != NULL)
+		eng_conn_start(c);
+}
+
+static void
+accept_done(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_listener *l =
+	        AEMP_CONTAINER_OF(op, struct eng_listener, accept_op);
+	struct eng_shard *sh = eng_cur;
+
+	if (!(flags & IORING_CQE_F_MORE))
+		l->armed = 0;
+	if (res >= 0) {
+		accepted(sh, res);
+	} else if (res != -ECANCELED) {
+		eng_log(sh->node, AEMP_LOG_ERROR, "accept on %s: %s",
+		        l->addr.text, strerror(-res));
+	}
+	if (!l->armed && !eng_snet(sh)->stopping && res != -EBADF)
+		arm_accept(sh, l);
+}
+
+static void
+arm_accept(struct eng_shard *sh, struct eng_listener *l)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&sh->loop);
+
+	l->accept_op.fn = accept_done;
+	io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL,
+	                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+	ring_sqe_op(sqe, &l->accept_op);
+	l->armed = 1;
+}
+
+void
+eng_listen_start(struct eng_shard *sh)
+{
+	struct eng_net *net = eng_net(sh->node);
+	size_t i;
+
+	for (i = 0; i < net->nlst; i++)
+		arm_accept(sh, &net->lst[i]);
+}
