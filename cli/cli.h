@@ -15,6 +15,10 @@
  * to nodes, with cli/run.c for `aemp run`, cli/db.c for `aemp db` and
  * cli/node.c for the tool's own node).  Adding a group is one more table in main.c.
  *
+ * The files call each other in one direction only (tools/layers.sh checks
+ * it), each file calling only files further right: main.c, proto.c,
+ * run.c, db.c, conf.c, node.c, val.c, rc.c, err.c.
+ *
  * Options (--seeds, --secret, --timeout, --json, --verbose) come before
  * the first command and only affect the protocol commands (main.c).
  *
@@ -130,7 +134,8 @@ int cli_wait_for(struct cli_wait *w, double timeout_s);
 /* cli_node_free - stop and free the tool node.  NULL-safe. */
 void cli_node_free(struct cli *cli);
 
-/* cli_fail - print "aemp: MESSAGE" on stderr and return status. */
+/* cli/err.c: cli_fail - print "aemp: MESSAGE" on stderr and return
+ * status. */
 int cli_fail(int status, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
@@ -139,7 +144,7 @@ int cli_fail(int status, const char *fmt, ...)
 int cli_fail_api(int status, int err, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* cli_rc - the configuration file, opened on first use.  Returns CLI_OK
+/* cli/rc.c: cli_rc - the configuration file, opened on first use.  Returns CLI_OK
  * or CLI_EFAIL (message printed). */
 int cli_rc(struct cli *cli);
 
@@ -149,7 +154,7 @@ int cli_rc(struct cli *cli);
 int cli_save(struct cli *cli);
 
 /*
- * cli_conf_value - the value to store or pass for configuration key `key`
+ * cli/val.c: cli_conf_value - the value to store or pass for configuration key `key`
  * given on the command line as arg: for list keys a string is split at
  * commas, for numeric keys "10" becomes 10, for boolean keys
  * true/false/yes/no/on/off/1/0 become booleans (anything else fails, as
@@ -158,6 +163,20 @@ int cli_save(struct cli *cli);
  */
 int cli_conf_value(const struct cli_cmd *cmd, const char *key,
                    const aemp_val *arg, aemp_val *out, aemp_val **tofree);
+
+/* A list value under construction; strings borrow their bytes (free()
+ * v when done). */
+struct cli_list {
+	aemp_val *v;
+	size_t n;
+};
+
+/* cli_list_add - append v.  cli_list_items - append the items of a stored
+ * or given list: array elements, or the non-empty comma-separated fields
+ * of a string; nothing for anything else.  Both return CLI_OK or
+ * CLI_EFAIL (out of memory, message printed). */
+int cli_list_add(struct cli_list *l, aemp_val v);
+int cli_list_items(struct cli_list *l, const aemp_val *v);
 
 /* cli_cstr - a NUL-terminated copy of the string value v (new, free()),
  * or NULL if v is not a string or holds a NUL byte. */

@@ -22,76 +22,6 @@
 #define CERT_FILE_MAX (1 << 20)
 #define SECRET_LEN 180
 
-/* How a command-line string becomes the stored value of a key. */
-enum conv { CONV_STR, CONV_LIST, CONV_NUM, CONV_BOOL };
-
-static const struct {
-	const char *key;
-	enum conv conv;
-} conv_of_key[] = {
-        {"seeds", CONV_LIST},          {"binds", CONV_LIST},
-        {"services", CONV_LIST},       {"framing_format", CONV_LIST},
-        {"auth_offer", CONV_LIST},     {"auth_accept", CONV_LIST},
-        {"monitor_timeout", CONV_NUM}, {"connect_interval", CONV_NUM},
-        {"shards", CONV_NUM},          {"max_packet", CONV_NUM},
-        {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
-        {"log_level", CONV_NUM},       {"secure", CONV_BOOL},
-        {"autocork", CONV_BOOL},       {"nodelay", CONV_BOOL},
-};
-
-static enum conv
-conv_of(const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(conv_of_key) / sizeof(conv_of_key[0]); i++)
-		if (strcmp(conv_of_key[i].key, key) == 0)
-			return conv_of_key[i].conv;
-	return CONV_STR;
-}
-
-/* A list value under construction; strings borrow their bytes. */
-struct list {
-	aemp_val *v;
-	size_t n;
-};
-
-static int
-list_add(struct list *l, aemp_val v)
-{
-	aemp_val *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-
-	if (nv == NULL)
-		return cli_fail(CLI_EFAIL, "out of memory");
-	l->v = nv;
-	l->v[l->n++] = v;
-	return CLI_OK;
-}
-
-/* The items of a stored or given list: array elements, or the non-empty
- * comma-separated fields of a string; nothing for anything else. */
-static int
-list_items(struct list *l, const aemp_val *v)
-{
-	const char *s, *end, *comma;
-	size_t i;
-	int st = CLI_OK;
-
-	if (v != NULL && v->type == AEMP_ARRAY)
-		for (i = 0; i < v->len && st == CLI_OK; i++)
-			st = list_add(l, v->u.a[i]);
-	if (v == NULL || v->type != AEMP_STR)
-		return st;
-	for (s = v->u.s, end = s + v->len; s < end && st == CLI_OK;
-	     s = comma + 1) {
-		comma = memchr(s, ',', (size_t)(end - s));
-		comma = comma ? comma : end;
-		if (comma > s)
-			st = list_add(l, aemp_strn(s, (size_t)(comma - s)));
-	}
-	return st;
-}
-
 /* Check v for key the way a node would; one line on failure. */
 static int
 validate(const struct cli_cmd *cmd, const char *key, const aemp_val *v)
@@ -135,83 +65,6 @@ store(struct cli *cli, const struct cli_cmd *cmd, const char *key,
 	if ((err = aemp_rc_set(cli->rc, cli->section, key, v)) < 0)
 		return cli_fail_api(CLI_EFAIL, err, "%s", cmd->name);
 	cli->modified = 1;
-	return CLI_OK;
-}
-
-/* "10" -> 10, "2.5" -> 2.5; anything else stays a string (and fails
- * validation with a message that shows it). */
-static aemp_val
-to_number(const aemp_val *a)
-{
-	char buf[64], *end;
-	long long ll;
-	double d;
-
-	if (a->type != AEMP_STR || a->len == 0 || a->len >= sizeof(buf))
-		return *a;
-	memcpy(buf, a->u.s, a->len);
-	buf[a->len] = '\0';
-	errno = 0;
-	ll = strtoll(buf, &end, 10);
-	if (*end == '\0' && errno == 0)
-		return aemp_int(ll);
-	d = strtod(buf, &end);
-	return *end == '\0' ? aemp_float(d) : *a;
-}
-
-static int
-to_bool(const struct cli_cmd *cmd, const aemp_val *a, aemp_val *out)
-{
-	static const char *const yes[] = {"1", "true", "yes", "on"};
-	static const char *const no[] = {"0", "false", "no", "off", ""};
-	size_t i;
-
-	if (a->type != AEMP_STR) {
-		*out = aemp_bool(aemp_truthy(a));
-		return CLI_OK;
-	}
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (aemp_str_eq(a, yes[i])) {
-			*out = aemp_bool(1);
-			return CLI_OK;
-		}
-	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		if (aemp_str_eq(a, no[i])) {
-			*out = aemp_bool(0);
-			return CLI_OK;
-		}
-	return cli_fail(CLI_EFAIL, "%s: expected true or false, got '%.*s'",
-	                cmd->name, (int)(a->len > 60 ? 60 : a->len), a->u.s);
-}
-
-int
-cli_conf_value(const struct cli_cmd *cmd, const char *key, const aemp_val *arg,
-               aemp_val *out, aemp_val **tofree)
-{
-	struct list l = {NULL, 0};
-	int st;
-
-	*out = *arg;
-	*tofree = NULL;
-	switch (conv_of(key)) {
-	case CONV_LIST:
-		if (arg->type != AEMP_STR)
-			return CLI_OK;
-		if ((st = list_items(&l, arg)) != CLI_OK) {
-			free(l.v);
-			return st;
-		}
-		*out = aemp_array(l.v, l.n);
-		*tofree = l.v;
-		return CLI_OK;
-	case CONV_NUM:
-		*out = to_number(arg);
-		return CLI_OK;
-	case CONV_BOOL:
-		return to_bool(cmd, arg, out);
-	case CONV_STR:
-		break;
-	}
 	return CLI_OK;
 }
 
@@ -277,14 +130,14 @@ edit_list(struct cli *cli, const struct cli_cmd *cmd, int add)
 {
 	int services = strcmp(cmd->key, "services") == 0;
 	const aemp_val *item = &cli->arg[0];
-	struct list old = {NULL, 0}, l = {NULL, 0};
+	struct cli_list old = {NULL, 0}, l = {NULL, 0};
 	aemp_val v;
 	size_t i;
 	int st, removed = 0;
 
 	if ((st = cli_rc(cli)) != CLI_OK ||
-	    (st = list_items(&old, aemp_rc_get(cli->rc, cli->section,
-	                                       cmd->key))) != CLI_OK)
+	    (st = cli_list_items(&old, aemp_rc_get(cli->rc, cli->section,
+	                                           cmd->key))) != CLI_OK)
 		goto out;
 	for (i = 0; i < old.n && st == CLI_OK; i++) {
 		if (aemp_val_eq(&old.v[i], item) &&
@@ -292,10 +145,10 @@ edit_list(struct cli *cli, const struct cli_cmd *cmd, int add)
 			removed = 1;
 			continue;
 		}
-		st = list_add(&l, old.v[i]);
+		st = cli_list_add(&l, old.v[i]);
 	}
 	if (st == CLI_OK && add)
-		st = list_add(&l, *item);
+		st = cli_list_add(&l, *item);
 	if (st != CLI_OK || (!add && !removed))
 		goto out;
 	v = aemp_array(l.v, l.n);
