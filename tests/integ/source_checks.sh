@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/integ/source_checks.sh - source hygiene as a test: every C/C++
 # file is formatted with the repository's .clang-format, and every header
-# compiles on its own (STYLE.md §13, §14).
+# compiles on its own (STYLE.md §13, §14), and the layers stay layered:
+# includes go downward only and no import circle (tools/layers.sh).
 set -u
 top=${AEMP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top" || exit 1
@@ -24,5 +25,6 @@ check() {	# description, command...
 command -v clang-format >/dev/null || { echo "1..0 # SKIP no clang-format"; exit 77; }
 check "sources match .clang-format" make -s --no-print-directory format-check
 check "every header compiles on its own" make -s --no-print-directory check-headers
+check "layers: includes go downward, no import circle" tools/layers.sh ${AEMP_BUILD:+"$AEMP_BUILD"}
 echo "1..$n"
 exit $fail
