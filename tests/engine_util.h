@@ -249,6 +249,10 @@ tu_run_cb(aemp_node *node, void *arg)
 	atomic_store(&c->done, 1);
 }
 
+/* The context lives on the caller's stack, so tu_run may not return while
+ * the callback can still run: if it has not finished after a generous
+ * limit (a loaded machine), the process exits rather than leave the shard
+ * writing into a dead frame. */
 static inline int
 tu_run(aemp_node *node, int shard, void (*fn)(aemp_node *, void *), void *arg)
 {
@@ -256,7 +260,14 @@ tu_run(aemp_node *node, int shard, void (*fn)(aemp_node *, void *), void *arg)
 
 	if (aemp_exec(node, shard, tu_run_cb, &c) < 0)
 		return -1;
-	return TU_WAIT(atomic_load(&c.done), 10) ? 0 : -1;
+	if (!TU_WAIT(atomic_load(&c.done), 120)) {
+		printf("# tu_run: callback on shard %d still running after "
+		       "120 s\n",
+		       shard);
+		fflush(stdout);
+		_exit(1);
+	}
+	return 0;
 }
 
 #endif /* TESTS_ENGINE_UTIL_H */
