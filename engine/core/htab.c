@@ -21,6 +21,7 @@ eng_htab_fini(struct eng_htab *t)
 	eng_htab_init(t);
 }
 
+/* place - put entry (hash h) in its first free slot, tagged. */
 static void
 place(void **slot, uint32_t mask, uint32_t h, void *entry)
 {
@@ -28,7 +29,7 @@ place(void **slot, uint32_t mask, uint32_t h, void *entry)
 
 	for (i = h & mask; slot[i] != NULL; i = (i + 1) & mask)
 		;
-	slot[i] = entry;
+	slot[i] = (void *)((uintptr_t)entry | eng_htab_tag(h));
 }
 
 static int
@@ -41,8 +42,10 @@ resize(struct eng_htab *t, uint32_t cap, eng_htab_hash_fn hash)
 	if (nslot == NULL)
 		return -ENOMEM;
 	for (i = 0; i < oldcap; i++) {
-		if (t->slot[i] != NULL)
-			place(nslot, cap - 1, hash(t->slot[i]), t->slot[i]);
+		void *e = eng_htab_entry(t->slot[i]);
+
+		if (e != NULL)
+			place(nslot, cap - 1, hash(e), e);
 	}
 	if (t->slot != NULL)
 		ring_free(t->slot, (size_t)oldcap * sizeof(void *));
@@ -59,6 +62,7 @@ eng_htab_insert(struct eng_htab *t, uint32_t h, void *entry,
 	int rc;
 
 	AEMP_ASSERT(entry != NULL);
+	AEMP_ASSERT(((uintptr_t)entry & ~ENG_HTAB_PTR_MASK) == 0);
 	if ((uint64_t)(t->len + 1) * 4 > (uint64_t)cap * 3) {
 		if (cap >= (1u << 31))
 			return -ENOMEM;
@@ -86,14 +90,14 @@ eng_htab_remove(struct eng_htab *t, void *entry, eng_htab_hash_fn hash)
 	uint32_t i, j, home;
 
 	AEMP_ASSERT(t->slot != NULL);
-	for (i = hash(entry) & t->mask; t->slot[i] != entry;
+	for (i = hash(entry) & t->mask; eng_htab_entry(t->slot[i]) != entry;
 	     i = (i + 1) & t->mask)
 		AEMP_ASSERT(t->slot[i] != NULL);
 	t->slot[i] = NULL;
 	t->len--;
 	/* Shift back every later entry of the cluster that may move. */
 	for (j = (i + 1) & t->mask; t->slot[j] != NULL; j = (j + 1) & t->mask) {
-		home = hash(t->slot[j]) & t->mask;
+		home = hash(eng_htab_entry(t->slot[j])) & t->mask;
 		if (in_range(i, home, j))
 			continue;
 		t->slot[i] = t->slot[j];
@@ -116,7 +120,7 @@ eng_htab_each(const struct eng_htab *t, void (*fn)(void *e, void *arg),
 		return 0;
 	for (i = 0; i <= t->mask; i++) {
 		if (t->slot[i] != NULL) {
-			fn(t->slot[i], arg);
+			fn(eng_htab_entry(t->slot[i]), arg);
 			n++;
 		}
 	}

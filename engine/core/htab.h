@@ -6,6 +6,12 @@
  * costs one pointer slot (at load 3/8..3/4).  It grows and shrinks with
  * its contents.
  *
+ * On 64-bit machines a slot keeps the top 16 bits of its entry's hash in
+ * the pointer's unused top bits (user-space addresses are below 2^47 on
+ * x86-64 and below 2^48 on arm64; insert asserts it), so a lookup skips
+ * entries of other hashes without touching them: in a large table that
+ * is a cache miss saved per probe.
+ *
  * Threads: owned by one shard.
  */
 #ifndef ENGINE_CORE_HTAB_H
@@ -32,18 +38,49 @@ eng_htab_init(struct eng_htab *t)
 
 void eng_htab_fini(struct eng_htab *t);
 
+#if UINTPTR_MAX > 0xffffffffu
+#define ENG_HTAB_TAG_SHIFT 48
+#define ENG_HTAB_PTR_MASK (((uintptr_t)1 << ENG_HTAB_TAG_SHIFT) - 1)
+
+/* eng_htab_tag - the tag bits of hash h, as they sit in a slot. */
+static inline uintptr_t
+eng_htab_tag(uint32_t h)
+{
+	return (uintptr_t)(h >> 16) << ENG_HTAB_TAG_SHIFT;
+}
+#else
+#define ENG_HTAB_PTR_MASK UINTPTR_MAX
+
+static inline uintptr_t
+eng_htab_tag(uint32_t h)
+{
+	(void)h;
+	return 0;
+}
+#endif
+
+/* eng_htab_entry - the entry a (non-empty) slot holds. */
+static inline void *
+eng_htab_entry(const void *slot)
+{
+	return (void *)((uintptr_t)slot & ENG_HTAB_PTR_MASK);
+}
+
 /* eng_htab_find - the first entry e on h's probe path with eq(e, key). */
 static inline void *
 eng_htab_find(const struct eng_htab *t, uint32_t h,
               int (*eq)(const void *entry, const void *key), const void *key)
 {
+	uintptr_t tag = eng_htab_tag(h), s;
 	uint32_t i;
 
 	if (t->slot == NULL)
 		return NULL;
-	for (i = h & t->mask; t->slot[i] != NULL; i = (i + 1) & t->mask) {
-		if (eq(t->slot[i], key))
-			return t->slot[i];
+	for (i = h & t->mask; (s = (uintptr_t)t->slot[i]) != 0;
+	     i = (i + 1) & t->mask) {
+		if ((s & ~ENG_HTAB_PTR_MASK) == tag &&
+		    eq(eng_htab_entry(t->slot[i]), key))
+			return eng_htab_entry(t->slot[i]);
 	}
 	return NULL;
 }
