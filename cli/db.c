@@ -62,18 +62,6 @@ cmp_str(const void *a, const void *b)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* The value of key k (a STR value) in map m, or NULL. */
-static const aemp_val *
-map_find(const aemp_val *m, const aemp_val *k)
-{
-	size_t i;
-
-	for (i = 0; m != NULL && m->type == AEMP_MAP && i < m->len; i++)
-		if (aemp_val_eq(&m->u.a[2 * i], k))
-			return &m->u.a[2 * i + 1];
-	return NULL;
-}
-
 /* How print_answer prints. */
 enum answer { ANS_JSON, ANS_KEYS, ANS_LINES };
 
@@ -153,7 +141,8 @@ db_query(struct cli *cli, const char *req, const char *family)
 
 /* "VERB KEY [VALUE]" lines for the keys in list (values from mirror). */
 static void
-print_changes(const char *verb, const aemp_val *list, const aemp_val *mirror)
+print_changes(const char *verb, const aemp_val *list,
+              const aemp_dbmirror *mirror)
 {
 	const aemp_val *k, *v;
 	char line[AEMP_ID_MAX * 4 + 16];
@@ -166,7 +155,8 @@ print_changes(const char *verb, const aemp_val *list, const aemp_val *mirror)
 			continue;
 		snprintf(line, sizeof(line), "%s %.*s", verb, (int)k->len,
 		         k->u.s);
-		if (mirror == NULL || (v = map_find(mirror, k)) == NULL ||
+		if (mirror == NULL ||
+		    (v = aemp_dbmirror_get(mirror, k->u.s, k->len)) == NULL ||
 		    print_json(line, v) < 0)
 			puts(line);
 	}
@@ -174,7 +164,7 @@ print_changes(const char *verb, const aemp_val *list, const aemp_val *mirror)
 
 /* The pairs KEY, VALUE of mirror for the keys in list (new, free()). */
 static aemp_val *
-pairs_of(const aemp_val *list, const aemp_val *mirror, size_t *n)
+pairs_of(const aemp_val *list, const aemp_dbmirror *mirror, size_t *n)
 {
 	size_t i, len = list && list->type == AEMP_ARRAY ? list->len : 0;
 	aemp_val *kv = calloc(2 * len + 1, sizeof(*kv));
@@ -184,7 +174,8 @@ pairs_of(const aemp_val *list, const aemp_val *mirror, size_t *n)
 	for (i = 0; kv != NULL && i < len; i++) {
 		if (list->u.a[i].type != AEMP_STR)
 			continue;
-		v = map_find(mirror, &list->u.a[i]);
+		v = aemp_dbmirror_get(mirror, list->u.a[i].u.s,
+		                      list->u.a[i].len);
 		kv[2 * *n] = list->u.a[i];
 		kv[2 * *n + 1] = v ? *v : aemp_null();
 		++*n;
@@ -193,7 +184,7 @@ pairs_of(const aemp_val *list, const aemp_val *mirror, size_t *n)
 }
 
 static void
-print_report_json(const aemp_val *mirror, const aemp_val *added,
+print_report_json(const aemp_dbmirror *mirror, const aemp_val *added,
                   const aemp_val *changed, const aemp_val *deleted)
 {
 	size_t na = 0, nc = 0;
@@ -217,7 +208,7 @@ print_report_json(const aemp_val *mirror, const aemp_val *added,
 }
 
 static void
-mon_report(aemp_node *node, const char *family, const aemp_val *mirror,
+mon_report(aemp_node *node, const char *family, const aemp_dbmirror *mirror,
            const aemp_val *added, const aemp_val *changed,
            const aemp_val *deleted, void *arg)
 {

@@ -904,15 +904,56 @@ typedef void (*aemp_db_fn)(aemp_node *node, const char *family,
                            const aemp_val *result, void *arg);
 
 /*
- * A family monitor callback: mirror is the whole family as this node
- * mirrors it (a MAP, read-only); added, changed and deleted are ARRAYs of
- * keys (possibly empty; a change may be reported even if the value did
- * not change).  All borrowed during the call.
+ * The mirror of a monitored family as a db_mon callback sees it: this
+ * node's copy of FAMILY -> {KEY: VALUE}, updated in place as changes
+ * arrive (like the hash AnyEvent::MP's db_mon passes).  Opaque and
+ * read-only; valid only during the callback that received it, and only
+ * on that callback's thread (the control shard).  Read it with the
+ * aemp_dbmirror_* calls below.
+ */
+typedef struct aemp_dbmirror aemp_dbmirror;
+
+/*
+ * A family monitor callback: mirror is the family as this node mirrors it
+ * after the change; added, changed and deleted are ARRAYs of the keys
+ * this change touched (possibly empty; a change may be reported even if
+ * the value did not change).  The cost of a callback depends on the keys
+ * changed, not on the family's size.  All arguments borrowed during the
+ * call: copy keys or values (aemp_val_dup) to keep them.
  */
 typedef void (*aemp_dbmon_fn)(aemp_node *node, const char *family,
-                              const aemp_val *mirror, const aemp_val *added,
-                              const aemp_val *changed, const aemp_val *deleted,
-                              void *arg);
+                              const aemp_dbmirror *mirror,
+                              const aemp_val *added, const aemp_val *changed,
+                              const aemp_val *deleted, void *arg);
+
+/*
+ * aemp_dbmirror_get - the value of key (keylen bytes) in the mirror, or
+ * NULL if the family has no such key (a stored null is an AEMP_NULL
+ * value).  Borrowed: valid until the callback returns.  O(1).
+ * aemp_dbmirror_len - the number of keys.  O(1).
+ * Both only inside the db_mon callback that passed the mirror.
+ */
+AEMP_API const aemp_val *aemp_dbmirror_get(const aemp_dbmirror *mirror,
+                                           const char *key, size_t keylen);
+AEMP_API size_t aemp_dbmirror_len(const aemp_dbmirror *mirror);
+
+/*
+ * aemp_dbmirror_each - call fn(key, keylen, value, arg) for every entry,
+ * in no particular order (key and value borrowed during fn); stops at
+ * the first non-zero return of fn and returns it, else 0.  fn must not
+ * call into the database.  O(size).  Only inside the db_mon callback.
+ */
+AEMP_API int aemp_dbmirror_each(const aemp_dbmirror *mirror,
+                                int (*fn)(const char *key, size_t keylen,
+                                          const aemp_val *value, void *arg),
+                                void *arg);
+
+/*
+ * aemp_dbmirror_map - the whole mirror as a new MAP value (caller frees
+ * with aemp_val_free), or NULL when out of memory.  O(size): for a copy
+ * to keep, not for every change.  Only inside the db_mon callback.
+ */
+AEMP_API aemp_val *aemp_dbmirror_map(const aemp_dbmirror *mirror);
 
 /*
  * aemp_db_set - set family/key to value (NULL: null) in this node's part

@@ -92,7 +92,7 @@ send_ack(struct mon *m)
 /* parse - one reported key: its update.  Returns 0, or -1 if it is not
  * one of the writer's. */
 static int
-parse(const struct mon *m, const aemp_val *mirror, const aemp_val *key,
+parse(const struct mon *m, const aemp_dbmirror *mirror, const aemp_val *key,
       struct upd *u)
 {
 	char name[16];
@@ -105,7 +105,7 @@ parse(const struct mon *m, const aemp_val *mirror, const aemp_val *key,
 	name[key->len] = '\0';
 	if (sscanf(name, "k%d", &k) != 1 || k < 0 || k >= m->window)
 		return -1;
-	v = aemp_map_get(mirror, name);
+	v = aemp_dbmirror_get(mirror, key->u.s, key->len);
 	seq = aemp_at(v, 0);
 	sent = aemp_at(v, 1);
 	flags = aemp_at(v, 2);
@@ -119,7 +119,7 @@ parse(const struct mon *m, const aemp_val *mirror, const aemp_val *key,
 
 /* collect - the updates of one report, in the order of their numbers. */
 static size_t
-collect(struct mon *m, const aemp_val *mirror, const aemp_val *keys,
+collect(struct mon *m, const aemp_dbmirror *mirror, const aemp_val *keys,
         struct upd *u, size_t n, size_t cap)
 {
 	struct upd x;
@@ -155,7 +155,7 @@ check(struct mon *m, const struct upd *u, int64_t now)
 }
 
 static void
-on_change(aemp_node *node, const char *family, const aemp_val *mirror,
+on_change(aemp_node *node, const char *family, const aemp_dbmirror *mirror,
           const aemp_val *added, const aemp_val *changed,
           const aemp_val *deleted, void *arg)
 {

@@ -75,7 +75,7 @@ mirror_free(void *v)
 
 	if (m == NULL)
 		return;
-	eng_kv_fini(&m->map, NULL);
+	eng_kv_fini(&m->map.kv, NULL);
 	eng_strfree(m->family);
 	ring_free(m, sizeof(*m));
 }
@@ -125,33 +125,31 @@ diff_fini(struct diff *d)
 }
 
 static void
-call_sub(struct eng_shard *sh0, struct eng_dbmon *s, const aemp_val *mirror,
-         const aemp_val *a, const aemp_val *c, const aemp_val *d)
+call_sub(struct eng_shard *sh0, struct eng_dbmon *s, const aemp_val *a,
+         const aemp_val *c, const aemp_val *d)
 {
 	struct eng_ctx save;
 
 	eng_ctx_enter_id(sh0, &save, s->self);
-	s->cb(sh0->node, s->mir->family, mirror, a, c, d, s->arg);
+	s->cb(sh0->node, s->mir->family, &s->mir->map, a, c, d, s->arg);
 	eng_ctx_leave(sh0, &save);
 }
 
+/* notify - the subscribers of m get the changed keys and the mirror as it
+ * is now: O(changes), whatever the family's size. */
 static void
 notify(struct eng_shard *sh0, struct eng_mirror *m, struct diff *a,
        struct diff *c, struct diff *d)
 {
-	aemp_val *mirror = eng_kv_to_map(&m->map);
 	aemp_val av = aemp_array(a->v, a->n), cv = aemp_array(c->v, c->n);
 	aemp_val dv = aemp_array(d->v, d->n);
 	struct eng_dbmon *s, *next;
 
-	if (mirror == NULL)
-		return;
 	for (s = m->subs; s != NULL; s = next) {
 		next = s->next; /* a callback may cancel itself */
 		if (s->primed)
-			call_sub(sh0, s, mirror, &av, &cv, &dv);
+			call_sub(sh0, s, &av, &cv, &dv);
 	}
-	aemp_val_free(mirror);
 }
 
 /* mirror_store - set k in the mirror; record it as added or changed. */
@@ -165,7 +163,7 @@ mirror_store(struct eng_mirror *m, const aemp_val *k, const aemp_val *v,
 
 	if (v->type != AEMP_NULL && copy == NULL)
 		return;
-	if (eng_kv_put(&m->map, k->u.s, k->len, copy, &old, &had) < 0) {
+	if (eng_kv_put(&m->map.kv, k->u.s, k->len, copy, &old, &had) < 0) {
 		aemp_val_free(copy);
 		return;
 	}
@@ -213,7 +211,7 @@ eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
 		                   &d,
 		                   {.own = 1}};
 
-		eng_kv_each(&m->map, resync_cb, &r);
+		eng_kv_each(&m->map.kv, resync_cb, &r);
 		d = r.gone;
 	} else if (n > 2 && args[2].type == AEMP_ARRAY) {
 		for (i = 0; i < args[2].len; i++) {
@@ -224,7 +222,7 @@ eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
 		}
 	}
 	for (i = 0; i < d.n; i++) {
-		if (eng_kv_del(&m->map, d.v[i].u.s, d.v[i].len, &old))
+		if (eng_kv_del(&m->map.kv, d.v[i].u.s, d.v[i].len, &old))
 			aemp_val_free(old);
 	}
 	for (i = 0; set && set->type == AEMP_MAP && i < set->len; i++) {
@@ -246,19 +244,19 @@ prime(aemp_node *node, void *arg)
 	uint64_t id = (uint64_t)(uintptr_t)arg;
 	struct eng_obj *o = eng_obj_find(sh0, id);
 	struct eng_dbmon *s = (struct eng_dbmon *)o;
-	struct eng_mirror *m;
-	aemp_val *mirror, *keys, none = aemp_array(NULL, 0);
+	aemp_val *keys, none = aemp_array(NULL, 0);
 
 	(void)node;
 	if (o == NULL || o->kind != OBJ_DBMON || s->primed)
 		return;
 	s->primed = 1;
-	m = s->mir;
-	mirror = eng_kv_to_map(&m->map);
-	keys = eng_kv_keys(&m->map);
-	if (mirror != NULL && keys != NULL)
-		call_sub(sh0, s, mirror, keys, &none, &none);
-	aemp_val_free(mirror);
+	keys = eng_kv_keys(&s->mir->map.kv);
+	if (keys != NULL)
+		call_sub(sh0, s, keys, &none, &none);
+	else
+		eng_log(sh0->node, AEMP_LOG_ERROR,
+		        "db_mon %s: out of memory for the first callback",
+		        s->mir->family);
 	aemp_val_free(keys);
 }
 
@@ -285,7 +283,7 @@ dbmon_here(struct eng_shard *sh0, const char *f, aemp_dbmon_fn cb, void *arg,
 			ring_free(m, sizeof(*m));
 			goto nomem;
 		}
-		eng_kv_init(&m->map);
+		eng_kv_init(&m->map.kv);
 		m->mon = eng_pend_add(sh0, PEND_MON, f, flen);
 	} else {
 		m = e->val;
@@ -580,4 +578,59 @@ aemp_db_mon(aemp_node *node, const char *family, aemp_dbmon_fn cb, void *arg,
 		return -EINVAL;
 	return db_post(node, DB_MON, family, NULL, NULL, (void (*)(void))cb,
 	               arg, guard ? guard : &dummy);
+}
+
+/* ---- the mirror as callbacks see it ----------------------------------- */
+
+static const aemp_val null_value = {.type = AEMP_NULL};
+
+AEMP_API const aemp_val *
+aemp_dbmirror_get(const aemp_dbmirror *m, const char *key, size_t keylen)
+{
+	struct eng_kv_ent *e = eng_kv_find(&m->kv, key, keylen);
+
+	if (e == NULL)
+		return NULL;
+	return e->val != NULL ? e->val : &null_value;
+}
+
+AEMP_API size_t
+aemp_dbmirror_len(const aemp_dbmirror *m)
+{
+	return eng_kv_len(&m->kv);
+}
+
+struct each_ctx {
+	int (*fn)(const char *key, size_t keylen, const aemp_val *value,
+	          void *arg);
+	void *arg;
+	int rc;
+};
+
+static void
+each_cb(struct eng_kv_ent *e, void *arg)
+{
+	struct each_ctx *x = arg;
+
+	if (x->rc == 0)
+		x->rc = x->fn(e->key, e->klen,
+		              e->val != NULL ? e->val : &null_value, x->arg);
+}
+
+AEMP_API int
+aemp_dbmirror_each(const aemp_dbmirror *m,
+                   int (*fn)(const char *key, size_t keylen,
+                             const aemp_val *value, void *arg),
+                   void *arg)
+{
+	struct each_ctx x = {fn, arg, 0};
+
+	eng_kv_each(&m->kv, each_cb, &x);
+	return x.rc;
+}
+
+AEMP_API aemp_val *
+aemp_dbmirror_map(const aemp_dbmirror *m)
+{
+	return eng_kv_to_map(&m->kv);
 }

@@ -48,10 +48,15 @@ struct eng_dbmon {
 	uint8_t primed; /* got its first callback */
 };
 
-/* The mirror of one monitored family (§6.10). */
+/* The read-only view of a mirror that db_mon callbacks get (aemp.h). */
+struct aemp_dbmirror {
+	struct eng_kv kv; /* key -> aemp_val (owned; NULL: null) */
+};
+
+/* The mirror of one monitored family (§6.10), updated in place. */
 struct eng_mirror {
 	char *family;
-	struct eng_kv map;
+	struct aemp_dbmirror map;
 	struct eng_dbmon *subs;
 	struct eng_pending *mon;
 };

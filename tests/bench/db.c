@@ -3,9 +3,12 @@
  * updates per second (a writer node's db_set until every monitoring node
  * has seen the last one), and the time from db_set on the writer to the
  * db_mon callback on each monitoring node (median, p99), with 1, 10 and
- * 50 monitoring nodes, all in one process over loopback.
+ * 50 monitoring nodes, all in one process over loopback; then the cost of
+ * one change to a db_mon subscriber of a family of 1,000 and of 100,000
+ * keys (10,000 single-key changes each): with incremental mirrors the two
+ * should cost the same per change.
  *
- *   build/release/tests/bench/db
+ *   build/release/tests/bench/db [family]      (family: only the second)
  */
 #include <stdio.h>
 
@@ -50,11 +53,11 @@ mk(const char *id, aemp_node *seed, int global)
 }
 
 static void
-on_change(aemp_node *n, const char *family, const aemp_val *mirror,
+on_change(aemp_node *n, const char *family, const aemp_dbmirror *mirror,
           const aemp_val *added, const aemp_val *changed,
           const aemp_val *deleted, void *arg)
 {
-	const aemp_val *v = aemp_map_get(mirror, "k");
+	const aemp_val *v = aemp_dbmirror_get(mirror, "k", 1);
 	int64_t seq = -1;
 	double now = tu_now();
 	int i;
@@ -136,13 +139,107 @@ run(int nmon)
 	aemp_node_free(g);
 }
 
-int
-main(void)
+/* ---- one change in a large family ----------------------------------- */
+
+static atomic_long fam_end = -1; /* value of key "end" the monitor saw */
+static atomic_long fam_len;      /* keys in its mirror */
+
+static void
+on_fam(aemp_node *n, const char *family, const aemp_dbmirror *mirror,
+       const aemp_val *added, const aemp_val *changed, const aemp_val *deleted,
+       void *arg)
 {
-	printf("database through one global node (all nodes in one process, "
-	       "1 shard each)\n");
-	run(1);
-	run(10);
-	run(50);
+	const aemp_val *v = aemp_dbmirror_get(mirror, "end", 3);
+	int64_t end = -1;
+
+	(void)n;
+	(void)family;
+	(void)added;
+	(void)changed;
+	(void)deleted;
+	(void)arg;
+	atomic_store(&fam_len, (long)aemp_dbmirror_len(mirror));
+	if (v != NULL && aemp_get_int(v, &end) == 0)
+		atomic_store(&fam_end, (long)end);
+}
+
+/* set - db_set, waiting while the path to the global pushes back. */
+static void
+set(aemp_node *w, const char *key, int64_t v)
+{
+	while (aemp_db_set(w, "big", key,
+	                   &(aemp_val){.type = AEMP_INT, .u.i = v},
+	                   NULL) == -EAGAIN)
+		usleep(100);
+}
+
+/* family_run - seconds per change, for one monitor of a family of nkeys */
+static double
+family_run(long nkeys, long changes)
+{
+	aemp_node *g = mk("g", NULL, 1), *w, *m;
+	char key[32];
+	double t0, per;
+	long k;
+
+	tu_start(g);
+	w = mk("writer", g, 0);
+	m = mk("mon", g, 0);
+	tu_start(w);
+	tu_start(m);
+	TU_WAIT(aemp_node_is_up(w, "g") == 1, 10);
+	TU_WAIT(aemp_node_is_up(m, "g") == 1, 10);
+	atomic_store(&fam_end, -1);
+	for (k = 0; k < nkeys; k++) {
+		snprintf(key, sizeof(key), "k%ld", k);
+		set(w, key, 0);
+	}
+	set(w, "end", 0);
+	aemp_db_mon(m, "big", on_fam, NULL, NULL);
+	if (!TU_WAIT(atomic_load(&fam_end) == 0, 120)) {
+		fprintf(stderr, "family of %ld keys: mirror incomplete (%ld)\n",
+		        nkeys, atomic_load(&fam_len));
+		exit(1);
+	}
+	t0 = tu_now();
+	for (k = 1; k <= changes; k++) {
+		snprintf(key, sizeof(key), "k%ld", (k * 7919) % nkeys);
+		set(w, key, k);
+	}
+	set(w, "end", 1);
+	if (!TU_WAIT(atomic_load(&fam_end) == 1, 120)) {
+		fprintf(stderr, "family of %ld keys: changes not seen\n",
+		        nkeys);
+		exit(1);
+	}
+	per = (tu_now() - t0) / (double)(changes + 1);
+	printf("  family of %6ld keys: %7.2f us per change (%ld changes, "
+	       "mirror %ld keys)\n",
+	       nkeys, per * 1e6, changes, atomic_load(&fam_len));
+	aemp_node_free(m);
+	aemp_node_free(w);
+	aemp_node_free(g);
+	return per;
+}
+
+int
+main(int argc, char **argv)
+{
+	double small, large;
+
+	(void)argv;
+	if (argc < 2) {
+		printf("database through one global node (all nodes in one "
+		       "process, 1 shard each)\n");
+		run(1);
+		run(10);
+		run(50);
+	}
+	printf("db_mon of a large family (one writer, one monitor, one "
+	       "global)\n");
+	small = family_run(1000, 10000);
+	large = family_run(100000, 10000);
+	printf("  per-change time, 100,000 / 1,000 keys: %.2fx\n",
+	       large / small);
 	return 0;
 }

@@ -25,7 +25,7 @@ static atomic_int g_fired, mirror_has_w, mirror_calls, keys_has_w, keys_busy;
 static char g_reason[256];
 
 static void
-dbmon(aemp_node *n, const char *family, const aemp_val *mirror,
+dbmon(aemp_node *n, const char *family, const aemp_dbmirror *mirror,
       const aemp_val *added, const aemp_val *changed, const aemp_val *deleted,
       void *arg)
 {
@@ -35,7 +35,8 @@ dbmon(aemp_node *n, const char *family, const aemp_val *mirror,
 	(void)changed;
 	(void)deleted;
 	(void)arg;
-	atomic_store(&mirror_has_w, aemp_map_get(mirror, "a#w") != NULL);
+	atomic_store(&mirror_has_w,
+	             aemp_dbmirror_get(mirror, "a#w", 3) != NULL);
 	atomic_fetch_add(&mirror_calls, 1);
 }
 

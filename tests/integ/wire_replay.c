@@ -193,17 +193,19 @@ replay_raw_client(void)
 }
 
 static void
-dbmon_log(aemp_node *n, const char *family, const aemp_val *mirror,
+dbmon_log(aemp_node *n, const char *family, const aemp_dbmirror *mirror,
           const aemp_val *added, const aemp_val *changed,
           const aemp_val *deleted, void *arg)
 {
 	char m[512], a[256], c[256], d[256];
+	aemp_val *map = aemp_dbmirror_map(mirror);
 
 	(void)n;
 	(void)arg;
 	tu_logf("mon %s now=%s a=%s c=%s d=%s", family,
-	        tu_json(mirror, m, sizeof(m)), tu_json(added, a, sizeof(a)),
+	        tu_json(map, m, sizeof(m)), tu_json(added, a, sizeof(a)),
 	        tu_json(changed, c, sizeof(c)), tu_json(deleted, d, sizeof(d)));
+	aemp_val_free(map);
 }
 
 static void
