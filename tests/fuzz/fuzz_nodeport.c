@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "engine/core/eng.h"
+#include "engine/global/global.h"
 #include "engine/net/netint.h"
 
 #define FZ_SECRET "fz-secret-Qx81LmZp0Kc"
