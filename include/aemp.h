@@ -1007,6 +1007,16 @@ AEMP_API int aemp_db_mon(aemp_node *node, const char *family, aemp_dbmon_fn cb,
  */
 AEMP_API int aemp_node_is_global(aemp_node *node);
 
+/*
+ * aemp_node_master - copy the node ID of the global node this node
+ * currently uses as its master (its database and global service) into
+ * out, NUL-terminated; "" while no master is known.  A global node is its
+ * own master.  Any thread; the answer is a snapshot and may change at
+ * once.  Returns the ID's length, -EINVAL (out NULL or cap 0) or
+ * AEMP_ETOOBIG (cap too small: out holds a truncated ID).
+ */
+AEMP_API int aemp_node_master(aemp_node *node, char *out, size_t cap);
+
 /* Counters of a node, summed over its shards (each shard writes its own;
  * a read is a consistent-enough snapshot, not an atomic one). */
 typedef struct aemp_stats {

@@ -33,6 +33,7 @@ eng_global_new(struct aemp_node *node)
 	eng_kv_init(&g->mirrors);
 	eng_kv_init(&g->known_globals);
 	atomic_init(&g->ids, 1ull << 48);
+	pthread_mutex_init(&g->master_mu, NULL);
 	eng_net(node)->global = g;
 	return 0;
 }
@@ -65,6 +66,7 @@ eng_global_free(struct aemp_node *node)
 	eng_kv_fini(&g->known_globals, NULL);
 	eng_db_fini(&g->local);
 	eng_strfree(g->master);
+	pthread_mutex_destroy(&g->master_mu);
 	ring_free(g, sizeof(*g));
 	eng_net(node)->global = NULL;
 }
@@ -216,6 +218,40 @@ pend_find_query(struct eng_global *g, const char *id, size_t len)
 
 /* ---- master --------------------------------------------------------- */
 
+/* publish_master - the copy aemp_node_master reads ("" for none). */
+static void
+publish_master(struct eng_global *g)
+{
+	pthread_mutex_lock(&g->master_mu);
+	snprintf(g->master_pub, sizeof(g->master_pub), "%s",
+	         g->master ? g->master : "");
+	pthread_mutex_unlock(&g->master_mu);
+}
+
+/* drop_master - forget the current master. */
+static void
+drop_master(struct eng_global *g)
+{
+	eng_strfree(g->master);
+	g->master = NULL;
+	publish_master(g);
+}
+
+AEMP_API int
+aemp_node_master(aemp_node *node, char *out, size_t cap)
+{
+	struct eng_global *g = eng_global(node);
+	size_t n;
+
+	if (out == NULL || cap == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&g->master_mu);
+	n = strlen(g->master_pub);
+	snprintf(out, cap, "%s", g->master_pub);
+	pthread_mutex_unlock(&g->master_mu);
+	return n < cap ? (int)n : AEMP_ETOOBIG;
+}
+
 static void
 set_master(struct eng_shard *sh0, const char *id, size_t idlen)
 {
@@ -224,6 +260,7 @@ set_master(struct eng_shard *sh0, const char *id, size_t idlen)
 
 	eng_strfree(g->master);
 	g->master = eng_strndup(id, idlen);
+	publish_master(g);
 	if (g->master == NULL)
 		return;
 	eng_log(sh0->node, AEMP_LOG_INFO, "master is %s", g->master);
@@ -260,8 +297,7 @@ eng_global_become(struct eng_shard *sh0, const char *why)
 	eng_log(node, AEMP_LOG_NOTE, "becoming a global node: %s", why);
 	g->is_global = 1;
 	atomic_store(&g->is_global_pub, 1);
-	eng_strfree(g->master);
-	g->master = NULL;
+	drop_master(g);
 	set_master(sh0, node->id, node->idlen); /* our own slave */
 	eng_local_set(sh0, "'g", 2, node->id, node->idlen, NULL);
 	eng_gsvc_started(sh0);
@@ -298,8 +334,7 @@ eng_global_nodeev(struct eng_shard *sh0, const char *id, size_t idlen, int up,
 	}
 	if (g->master != NULL && strlen(g->master) == idlen &&
 	    memcmp(g->master, id, idlen) == 0) {
-		eng_strfree(g->master);
-		g->master = NULL;
+		drop_master(g);
 		find_master(sh0);
 	}
 	if (g->is_global)

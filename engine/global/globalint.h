@@ -11,6 +11,8 @@
 #ifndef ENGINE_GLOBAL_GLOBALINT_H
 #define ENGINE_GLOBAL_GLOBALINT_H
 
+#include <pthread.h>
+
 #include "engine/global/dbmap.h"
 #include "engine/global/global.h"
 #include "engine/net/netint.h"
@@ -94,6 +96,8 @@ struct eng_global {
 	int is_global;
 	atomic_int is_global_pub; /* for aemp_node_is_global */
 	char *master;             /* current master, NULL: none */
+	pthread_mutex_t master_mu; /* guards master_pub (any thread reads) */
+	char master_pub[AEMP_ID_MAX];
 	struct eng_db local;      /* LOCAL_DB */
 	struct eng_pending *pend;
 	uint64_t qctr;               /* query IDs */

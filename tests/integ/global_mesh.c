@@ -83,6 +83,16 @@ test_join_and_db(void)
 	CHECK(!aemp_node_is_global(a));
 	CHECK(TU_WAIT(aemp_node_is_up(a, "seed1") == 1, 10));
 	CHECK(TU_WAIT(aemp_node_is_up(b, "seed1") == 1, 10));
+	{
+		char m[64], tiny[3];
+
+		/* the seed is its own master and the master of a and b */
+		CHECK(TU_WAIT(aemp_node_master(a, m, sizeof(m)) == 5, 10));
+		CHECK(strcmp(m, "seed1") == 0);
+		CHECK(aemp_node_master(s, m, sizeof(m)) == 5);
+		CHECK(aemp_node_master(a, tiny, sizeof(tiny)) == AEMP_ETOOBIG);
+		CHECK(aemp_node_master(a, NULL, 4) == -EINVAL);
+	}
 
 	CHECK_OK(aemp_db_mon(b, "fam", dbmon_log, "b-mon", NULL));
 	usleep(200000);
