@@ -655,9 +655,12 @@ eng_conns_free(struct eng_shard *sh)
 	struct eng_snet *sn = eng_snet(sh);
 	struct eng_conn *c, *next;
 
+	/* aemp_node_free has freed the node's network state (and with it
+	 * the handshake count) before the shards: nothing here may reach
+	 * eng_net(node), which is NULL now. */
 	for (c = sn->conns; c != NULL; c = next) {
 		next = c->next;
-		eng_conn_hs_uncount(c);
+		c->hs_counted = 0;
 		conn_free(c);
 	}
 	sn->conns = NULL;

@@ -19,7 +19,9 @@
  *     served);
  *  5. neither the secret nor its hex form (the cleartext token) nor any
  *     line of a TLS private key appears in any log line of any node, at
- *     log level 9 (trace).
+ *     log level 9 (trace);
+ *  6. a node freed while a connection is still in its handshake (the
+ *     peer has read the node's greeting and said nothing) frees cleanly.
  *
  * aemp-test-timeout: 60
  */
@@ -399,6 +401,18 @@ tls_keys(void)
 	return lines;
 }
 
+/* half_open_at_free - leave a connection in its handshake: the node has
+ * accepted it (its greeting arrived) when main frees the node. */
+static void
+half_open_at_free(const char *addr)
+{
+	static struct peer p; /* stays open past aemp_node_free */
+	char line[512];
+
+	CHECK(peer_dial(&p, addr) == 0);
+	CHECK(peer_read_line(&p, line, sizeof(line), 10) > 0);
+}
+
 int
 main(void)
 {
@@ -419,6 +433,7 @@ main(void)
 	secure(addr_sec);
 	limits(addr);
 	keylines = tls_keys();
+	half_open_at_free(addr_sec);
 	aemp_node_free(nodes[1]);
 	aemp_node_free(nodes[0]);
 	CHECK(keylines >= 2);
