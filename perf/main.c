@@ -119,6 +119,8 @@ static const struct scenario {
         {"db", perf_db,
          "database: aemp_db_set through a global node to "
          "aemp_db_mon"},
+        {"cluster", perf_cluster,
+         "N node processes and G globals: view, db, recovery, memory"},
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -136,12 +138,15 @@ usage(void)
 	       "  --framing F[,F]    json, cbor or json,cbor (cbor)\n"
 	       "  --shards N         shards per node (1; local 2; db: 1)\n"
 	       "  --senders N        sending ports or pingers (1)\n"
-	       "  --nodes K          fanin: sender nodes (2)\n"
+	       "  --nodes K          fanin: sender nodes, 1..16 (2);\n"
+	       "                     cluster: node processes, 1..1000 (20)\n"
+	       "  --globals G        cluster: global nodes, 1..16 (3)\n"
 	       "  --monitors M[,M]   db: monitoring nodes, 1..64 (1)\n"
 	       "  --window W         db: updates in flight, 1..256 (32)\n"
 	       "  --seconds S        measured time per result (2; default "
 	       "run 1.5)\n"
 	       "  --count N          measured messages instead of a time\n"
+	       "                     (cluster: db_set rounds, 20)\n"
 	       "  --warmup S         unmeasured time first (0.5; default "
 	       "run 0.3)\n"
 	       "  --batch N          messages per sender loop turn (1024)\n"
@@ -170,6 +175,8 @@ child_main(int argc, char **argv)
 		return perf_child_raw(argc - 3, argv + 3);
 	if (argc >= 3 && strcmp(argv[2], "dbmon") == 0)
 		return perf_child_dbmon(argc - 3, argv + 3);
+	if (argc >= 3 && strcmp(argv[2], "clusnode") == 0)
+		return perf_child_clusnode(argc - 3, argv + 3);
 	return perf_err(PERF_EUSAGE, "--child: unknown role");
 }
 

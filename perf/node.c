@@ -56,15 +56,31 @@ set_int(aemp_conf *c, const char *key, int v)
 	return aemp_conf_set_json(c, key, num);
 }
 
+/* set_list - key as a JSON array of the comma-separated items (NULL or
+ * "": empty). */
 static int
-set_list(aemp_conf *c, const char *key, const char *item)
+set_list(aemp_conf *c, const char *key, const char *items)
 {
-	char json[512];
+	char json[4096];
+	size_t n = 1, len;
+	const char *p = items, *comma;
 
-	if (item == NULL || item[0] == '\0')
+	if (items == NULL || items[0] == '\0')
 		return aemp_conf_set_json(c, key, "[]");
-	if (snprintf(json, sizeof(json), "[\"%s\"]", item) >= (int)sizeof(json))
-		return AEMP_ECONFIG;
+	json[0] = '[';
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (n + len + 4 >= sizeof(json))
+			return AEMP_ECONFIG;
+		n += (size_t)sprintf(json + n, "%s\"%.*s\"", n > 1 ? "," : "",
+		                     (int)len, p);
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	json[n++] = ']';
+	json[n] = '\0';
 	return aemp_conf_set_json(c, key, json);
 }
 

@@ -151,10 +151,10 @@ parse_addr(const char *opt, const char *s)
 
 /* Options that take a value; the others are flags. */
 static const char *const valued[] = {
-        "--size",      "--framing", "--shards", "--senders", "--nodes",
-        "--seconds",   "--count",   "--warmup", "--batch",   "--connect",
-        "--max-queue", "--secret",  "--port",   "--bind",    "--nodeid",
-        "--monitors",  "--window",
+        "--size",      "--framing", "--shards",  "--senders", "--nodes",
+        "--seconds",   "--count",   "--warmup",  "--batch",   "--connect",
+        "--max-queue", "--secret",  "--port",    "--bind",    "--nodeid",
+        "--monitors",  "--window",  "--globals",
 };
 
 static const char *const flags[] = {
@@ -207,7 +207,9 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 	if (strcmp(name, "--senders") == 0)
 		return parse_int(name, v, 1, PERF_SENDERS_MAX, &o->senders);
 	if (strcmp(name, "--nodes") == 0)
-		return parse_int(name, v, 1, PERF_NODES_MAX, &o->nodes);
+		return parse_int(name, v, 1, PERF_CLUSTER_MAX, &o->nodes);
+	if (strcmp(name, "--globals") == 0)
+		return parse_int(name, v, 1, PERF_GLOBALS_MAX, &o->globals);
 	if (strcmp(name, "--batch") == 0)
 		return parse_int(name, v, 1, 65536, &o->batch);
 	if (strcmp(name, "--seconds") == 0)
@@ -302,7 +304,9 @@ defaults(struct perf_opts *o)
 	if (o->senders == 0)
 		o->senders = 1;
 	if (o->nodes == 0)
-		o->nodes = 2;
+		o->nodes = strcmp(o->scenario, "cluster") == 0 ? 20 : 2;
+	if (o->globals == 0 && strcmp(o->scenario, "cluster") == 0)
+		o->globals = 3;
 	if (o->nmonitors == 0)
 		o->monitors[o->nmonitors++] = 1;
 	if (o->window == 0)
@@ -348,6 +352,16 @@ check(const struct perf_opts *o, int db_set)
 		                "%s: --tls is not possible (no "
 		                "connection between nodes)",
 		                s);
+	if (strcmp(s, "cluster") != 0 && o->nodes > PERF_NODES_MAX)
+		return perf_err(PERF_EUSAGE,
+		                "--nodes: at most %d for %s (up to %d for "
+		                "cluster)",
+		                PERF_NODES_MAX, s, PERF_CLUSTER_MAX);
+	if (strcmp(s, "cluster") != 0 && o->globals != 0)
+		return perf_err(PERF_EUSAGE, "--globals is for 'cluster' only");
+	if (strcmp(s, "cluster") == 0 && o->connect != NULL)
+		return perf_err(PERF_EUSAGE, "cluster: --connect is not "
+		                             "possible");
 	if (strcmp(s, "fanin") == 0 &&
 	    o->nodes * o->senders > PERF_SENDERS_MAX * 4)
 		return perf_err(PERF_EUSAGE, "fanin: at most %d senders in all",

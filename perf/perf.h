@@ -38,7 +38,9 @@
 #define PERF_SENDERS_MAX 64
 #define PERF_NODES_MAX 16
 #define PERF_PORTS_MAX 64
-#define PERF_MONITORS_MAX 64 /* db: monitoring nodes (child processes) */
+#define PERF_MONITORS_MAX 64  /* db: monitoring nodes (child processes) */
+#define PERF_CLUSTER_MAX 1000 /* cluster: node processes */
+#define PERF_GLOBALS_MAX 16   /* cluster: global nodes */
 
 /* ---- options (perf/opts.c) ------------------------------------------ */
 
@@ -50,7 +52,8 @@ struct perf_opts {
 	int nframings;
 	int shards;  /* per node */
 	int senders; /* sending ports or pingers (fanin: per node) */
-	int nodes;   /* fanin: sender nodes */
+	int nodes;   /* fanin: sender nodes; cluster: node processes */
+	int globals; /* cluster: global nodes */
 	int monitors[PERF_SIZES_MAX]; /* db: monitoring nodes, per result */
 	int nmonitors;
 	int window;         /* db: updates in flight */
@@ -158,6 +161,13 @@ int perf_child_spawn(struct perf_child *c, char *const argv[],
  * Returns its length, -ETIMEDOUT, -EPIPE (socket closed), -errno. */
 int perf_child_line(struct perf_child *c, char *buf, size_t cap,
                     int timeout_ms);
+
+/* perf_child_any - the next line from any of the n children cs (those
+ * with a control socket) within timeout_ms; the child's index into
+ * *which.  Returns the line's length, -ETIMEDOUT, -ENOMEM, or for child
+ * *which -EPIPE (socket closed), -EMSGSIZE or -errno. */
+int perf_child_any(struct perf_child *const *cs, int n, int *which, char *buf,
+                   size_t cap, int timeout_ms);
 
 /* perf_child_say - send one line (printf-style, newline added). */
 int perf_child_say(struct perf_child *c, const char *fmt, ...)
@@ -430,6 +440,8 @@ double perf_raw_rtt(const struct perf_opts *o, size_t size);
 /* The child processes' main functions (argv after the role). */
 int perf_child_node(int argc, char **argv);
 int perf_child_raw(int argc, char **argv);
-int perf_child_dbmon(int argc, char **argv); /* perf/dbmon.c */
+int perf_child_dbmon(int argc, char **argv);    /* perf/dbmon.c */
+int perf_child_clusnode(int argc, char **argv); /* perf/clusnode.c */
+int perf_cluster(const struct perf_opts *o);    /* perf/cluster.c */
 
 #endif /* PERF_PERF_H */

@@ -30,8 +30,9 @@
 
 /* The most children at one time: db's monitors and global node (fanin's
  * senders are fewer), and a raw receiver. */
-#define CHILDREN_MAX (PERF_MONITORS_MAX + 4)
+#define CHILDREN_MAX (PERF_CLUSTER_MAX + PERF_GLOBALS_MAX + 4)
 _Static_assert(CHILDREN_MAX >= PERF_NODES_MAX + 2, "fanin's children");
+_Static_assert(CHILDREN_MAX >= PERF_MONITORS_MAX + 2, "db's children");
 
 /* Live children, for the exit paths.  0 marks a free slot. */
 static volatile sig_atomic_t child_pids[CHILDREN_MAX];
@@ -306,6 +307,64 @@ perf_child_line(struct perf_child *c, char *buf, size_t cap, int timeout_ms)
 		if (got > 0)
 			c->len += (size_t)got;
 	}
+}
+
+/* fill - read what c's socket has (it was readable). */
+static int
+fill(struct perf_child *c)
+{
+	ssize_t got;
+
+	if (c->len == sizeof(c->buf))
+		return -EMSGSIZE;
+	got = read(c->ctl, c->buf + c->len, sizeof(c->buf) - c->len);
+	if (got == 0)
+		return -EPIPE;
+	if (got < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	c->len += (size_t)got;
+	return 0;
+}
+
+int
+perf_child_any(struct perf_child *const *cs, int n, int *which, char *buf,
+               size_t cap, int timeout_ms)
+{
+	int64_t end = perf_now_ns() + (int64_t)timeout_ms * 1000000;
+	struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
+	int i, rc, left;
+
+	if (pfd == NULL)
+		return -ENOMEM;
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			*which = i;
+			rc = cs[i]->ctl < 0 ? -EAGAIN
+			                    : take_line(cs[i], buf, cap);
+			if (rc != -EAGAIN)
+				goto out;
+			pfd[i].fd = cs[i]->ctl; /* < 0: ignored */
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		rc = -ETIMEDOUT;
+		left = (int)((end - perf_now_ns()) / 1000000);
+		if (left <= 0)
+			goto out;
+		if (poll(pfd, (nfds_t)n, left) < 0 && errno != EINTR) {
+			rc = -errno;
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			*which = i;
+			rc = pfd[i].revents != 0 ? fill(cs[i]) : 0;
+			if (rc < 0)
+				goto out;
+		}
+	}
+out:
+	free(pfd);
+	return rc;
 }
 
 int
