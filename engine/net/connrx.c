@@ -473,11 +473,18 @@ rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 	}
 	h = eng_hash(name->u.s, name->len);
 	dst = eng_shard_of_hash(sh->node, h);
-	/* Through the queue also when our own deferrals are pending (e.g.
-	 * a spawn this connection just requested): order per sender. */
-	if (dst != sh->idx || eng_self_busy(sh))
-		return eng_rec_forward(sh, dst, c->rx.framing, c->peer,
-		                       c->peerlen, raw, rawlen) < 0;
+	/* While this shard's own queue holds deferred records (e.g. a
+	 * spawn or kil1 this connection just sent, waiting there behind
+	 * the node-up event), the packet goes behind them in that queue,
+	 * whichever shard owns its port: sent straight to the owner it
+	 * would overtake the record the spawn request makes for it
+	 * (§4.5).  eng_msg_record passes it on to the owner. */
+	if (eng_self_busy(sh))
+		dst = -1;
+	if (dst != sh->idx)
+		return eng_rec_forward(sh, dst < 0 ? sh->idx : dst,
+		                       c->rx.framing, c->peer, c->peerlen, raw,
+		                       rawlen) < 0;
 	p = eng_port_find(sh, name->u.s, name->len, h);
 	if (p != NULL)
 		eng_deliver(sh, p, pkt->u.a + 1, pkt->len - 1, c->peer,
