@@ -127,8 +127,8 @@ peer_encode_one(struct peer *p, const aemp_val *v, uint8_t *out, size_t cap)
 		return -1;
 	seg.v = v->u.a + 1;
 	seg.n = v->len - 1;
-	m = cod_encode_packet(p->send_f, out, cap, v->u.a[0].u.s,
-	                      v->u.a[0].len, &seg, 1);
+	m = cod_encode_packet(p->send_f, out, cap, v->u.a[0].u.s, v->u.a[0].len,
+	                      &seg, 1);
 	return m < 0 || (size_t)m > cap ? -1 : m;
 }
 
