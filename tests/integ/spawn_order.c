@@ -107,9 +107,9 @@ batch(char *buf, size_t cap, const char *id, char names[NPORT][32])
 	len += (size_t)snprintf(buf + len, cap - len, "[");
 	for (i = 0; i < NPORT; i++) {
 		len += (size_t)snprintf(buf + len, cap - len,
-		                        "%s[\"\",\"AnyEvent::MP::_spawn\",\"%"
-		                        "s\",\"Test::echo\"]",
-		                        i ? "," : "", names[i]);
+		                        "%s[\"\",%s,\"%s\",%s]", i ? "," : "",
+		                        "\"AnyEvent::MP::_spawn\"", names[i],
+		                        "\"Test::echo\"");
 		for (j = 0; j < NMSG; j++)
 			len += (size_t)snprintf(buf + len, cap - len,
 			                        ",[\"%s\",\"%s#r\",%d,%d]",
