@@ -494,7 +494,8 @@ int eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,
 /* eng_self_busy - 1 if this shard's own deferral queue holds records: an
  * immediate delivery now could overtake them. */
 int eng_self_busy(struct eng_shard *sh);
-/* eng_msg_record - deliver a REC_MSG payload on this shard. */
+/* eng_msg_record - deliver a REC_MSG payload on this shard, or pass a
+ * received packet for another shard's port on to its owner. */
 void eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len);
 /* eng_snd_node_from - node-port request [ "", segs... ] processed on shard
  * dst in a later turn as coming from node src (srclen 0: this node). */

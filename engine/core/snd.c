@@ -189,7 +189,8 @@ eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len)
 	struct rec_msghdr h;
 	const char *src;
 	size_t srclen;
-	int rc;
+	uint32_t hash;
+	int rc, dst;
 
 	AEMP_ASSERT(len >= sizeof(h));
 	memcpy(&h, p, sizeof(h));
@@ -217,8 +218,17 @@ eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len)
 	}
 	if (name->type != AEMP_STR)
 		return;
-	port = eng_port_find(sh, name->u.s, name->len,
-	                     eng_hash(name->u.s, name->len));
+	hash = eng_hash(name->u.s, name->len);
+	dst = eng_shard_of_hash(sh->node, hash);
+	if (AEMP_UNLIKELY(dst != sh->idx)) {
+		/* deferred behind this shard's own records by the receive
+		 * path (eng_rec_forward): now on to the owner, after what
+		 * those records sent it */
+		(void)eng_rec_forward(sh, dst, (enum cod_framing)h.framing,
+		                      h.srclen ? src : NULL, h.srclen, p, len);
+		return;
+	}
+	port = eng_port_find(sh, name->u.s, name->len, hash);
 	if (port != NULL)
 		eng_deliver(sh, port, pkt->u.a + 1, pkt->len - 1, src, srclen);
 }

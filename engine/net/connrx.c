@@ -463,19 +463,32 @@ rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 		 * the event that this node came up (or that its previous
 		 * connection went down), which the request must not overtake
 		 * (e.g. a g_global answered before ours was sent). */
-		if (eng_self_busy(sh))
+		if (eng_self_busy(sh)) {
+			c->np_behind = 1;
 			return eng_rec_forward(sh, sh->idx, c->rx.framing,
 			                       c->peer, c->peerlen, raw,
 			                       rawlen) < 0;
+		}
 		eng_nodeport(sh, pkt->u.a + 1, pkt->len - 1, c->peer,
 		             c->peerlen);
 		return c->state == CS_CLOSED;
 	}
 	h = eng_hash(name->u.s, name->len);
 	dst = eng_shard_of_hash(sh->node, h);
-	/* Through the queue also when our own deferrals are pending (e.g.
-	 * a spawn this connection just requested): order per sender. */
-	if (dst != sh->idx || eng_self_busy(sh))
+	/* Behind this shard's own pending records when the port is ours,
+	 * or when a node-port request of this connection waits among them
+	 * (e.g. a spawn queued behind the node-up event): straight to the
+	 * owner, a message would overtake the record that spawn makes for
+	 * its port (§4.5).  eng_msg_record passes it on to the owner.  An
+	 * empty queue means the request has run. */
+	if (dst == sh->idx || AEMP_UNLIKELY(c->np_behind)) {
+		if (eng_self_busy(sh))
+			return eng_rec_forward(sh, sh->idx, c->rx.framing,
+			                       c->peer, c->peerlen, raw,
+			                       rawlen) < 0;
+		c->np_behind = 0;
+	}
+	if (dst != sh->idx)
 		return eng_rec_forward(sh, dst, c->rx.framing, c->peer,
 		                       c->peerlen, raw, rawlen) < 0;
 	p = eng_port_find(sh, name->u.s, name->len, h);

@@ -125,6 +125,8 @@ struct eng_conn {
 	uint8_t hs_counted;
 	uint8_t tls_up;     /* TLS handshake finished */
 	uint8_t need_rearm; /* receive ended for lack of buffers */
+	uint8_t np_behind;  /* a node-port request of ours waits in the
+	                     * shard's own queue: all else goes behind it */
 	int ops;            /* operations in flight */
 	int handover_to;
 	struct eng_rnode *trial_of; /* outgoing attempt for this node */

@@ -47,6 +47,10 @@ struct peer {
 	/* with with_auth: write only this many bytes of the auth line first,
 	 * the rest and the packet 0.1 s later (a line split across reads) */
 	size_t split_auth;
+	/* with_auth is a JSON array of packets, all sent behind the line */
+	int with_auth_many;
+	/* offer (and so send) CBOR framing instead of JSON */
+	int cbor;
 	uint8_t buf[65536 + COD_PADDING];
 };
 
@@ -111,6 +115,52 @@ peer_on_packet(void *arg, const aemp_val *pkt, const uint8_t *raw,
 	return 0;
 }
 
+/* peer_encode_one - packet v (an array starting with the port name) in
+ * p's send framing into out; its length, or -1. */
+static inline ssize_t
+peer_encode_one(struct peer *p, const aemp_val *v, uint8_t *out, size_t cap)
+{
+	struct cod_seg seg;
+	ssize_t m;
+
+	if (v->type != AEMP_ARRAY || v->len < 1 || v->u.a[0].type != AEMP_STR)
+		return -1;
+	seg.v = v->u.a + 1;
+	seg.n = v->len - 1;
+	m = cod_encode_packet(p->send_f, out, cap, v->u.a[0].u.s, v->u.a[0].len,
+	                      &seg, 1);
+	return m < 0 || (size_t)m > cap ? -1 : m;
+}
+
+/* peer_encode_json - the packet json (many: a JSON array of packets) in
+ * p's send framing into out; the length written, or -1. */
+static inline ssize_t
+peer_encode_json(struct peer *p, const char *json, int many, uint8_t *out,
+                 size_t cap)
+{
+	aemp_val *v = NULL;
+	ssize_t m = -1, done = 0;
+	uint32_t i;
+
+	if (aemp_json_parse(json, strlen(json), &v) < 0)
+		goto out;
+	if (!many) {
+		done = m = peer_encode_one(p, v, out, cap);
+		goto out;
+	}
+	for (i = 0; v->type == AEMP_ARRAY && i < v->len; i++) {
+		m = peer_encode_one(p, &v->u.a[i], out + done,
+		                    cap - (size_t)done);
+		if (m < 0)
+			goto out;
+		done += m;
+	}
+	m = v->type == AEMP_ARRAY ? done : -1;
+out:
+	aemp_val_free(v);
+	return m < 0 ? -1 : done;
+}
+
 /* peer_handshake - do the AEMP handshake on p->fd as node id. */
 static inline int
 peer_handshake(struct peer *p, const char *id, const char *secret,
@@ -123,8 +173,8 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
 	int ev, greeted = 0;
 
 	memset(&p->cfg, 0, sizeof(p->cfg));
-	p->framings[0] = COD_JSON;
-	p->framings[1] = COD_CBOR;
+	p->framings[0] = p->cbor ? COD_CBOR : COD_JSON;
+	p->framings[1] = p->cbor ? COD_JSON : COD_CBOR;
 	p->offer[0] = "hmac_sha3_512";
 	p->accept[0] = "hmac_sha3_512";
 	p->accept[1] = "cleartext";
@@ -171,27 +221,15 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
 	out = eng_hs_output(&p->hs, &n);
 	p->send_f = p->hs.send_framing;
 	if (p->with_auth != NULL) {
-		aemp_val *v = NULL;
-		struct cod_seg seg;
 		ssize_t m;
 
 		if (nheld + n > sizeof(held))
 			return -1;
 		memcpy(held + nheld, out, n);
 		nheld += n;
-		if (aemp_json_parse(p->with_auth, strlen(p->with_auth), &v) <
-		            0 ||
-		    v->type != AEMP_ARRAY || v->len < 1) {
-			aemp_val_free(v);
-			return -1;
-		}
-		seg.v = v->u.a + 1;
-		seg.n = v->len - 1;
-		m = cod_encode_packet(p->send_f, held + nheld,
-		                      sizeof(held) - nheld, v->u.a[0].u.s,
-		                      v->u.a[0].len, &seg, 1);
-		aemp_val_free(v);
-		if (m < 0 || (size_t)m > sizeof(held) - nheld)
+		m = peer_encode_json(p, p->with_auth, p->with_auth_many,
+		                     held + nheld, sizeof(held) - nheld);
+		if (m < 0)
 			return -1;
 		nheld += (size_t)m;
 		out = held;
