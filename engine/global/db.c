@@ -157,11 +157,12 @@ static void
 mirror_store(struct eng_mirror *m, const aemp_val *k, const aemp_val *v,
              struct diff *a, struct diff *c)
 {
-	aemp_val *copy = v->type == AEMP_NULL ? NULL : aemp_val_dup(v);
+	int plain_null = v->type == AEMP_NULL && v->flags == 0;
+	aemp_val *copy = plain_null ? NULL : aemp_val_dup(v);
 	void *old;
 	int had;
 
-	if (v->type != AEMP_NULL && copy == NULL)
+	if (!plain_null && copy == NULL)
 		return;
 	if (eng_kv_put(&m->map.kv, k->u.s, k->len, copy, &old, &had) < 0) {
 		aemp_val_free(copy);

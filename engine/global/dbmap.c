@@ -230,7 +230,8 @@ eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
 	e = eng_kv_find(m, k, klen);
 	if (e != NULL && eng_val_same(e->val, v))
 		return 0;
-	if (v != NULL && v->type != AEMP_NULL &&
+	/* A plain null is stored as NULL; `undefined` keeps its flag. */
+	if (v != NULL && (v->type != AEMP_NULL || v->flags != 0) &&
 	    (copy = aemp_val_dup(v)) == NULL)
 		return -ENOMEM;
 	if (eng_kv_put(m, k, klen, copy, &old, &had) < 0) {
