@@ -45,7 +45,7 @@ eng_local_set(struct eng_shard *sh0, const char *f, size_t flen, const char *k,
 	aemp_val set = aemp_map(kv, 1);
 	int rc;
 
-	rc = eng_db_set(&g->local, f, flen, k, klen, v);
+	rc = eng_db_set(&g->local, f, flen, k, klen, 0, v);
 	if (rc > 0)
 		send_upd(sh0, f, flen, &set, NULL); /* only when it changed */
 	return rc < 0 ? rc : 0;
@@ -168,6 +168,7 @@ mirror_store(struct eng_mirror *m, const aemp_val *k, const aemp_val *v,
 		aemp_val_free(copy);
 		return;
 	}
+	eng_kv_set_kflags(&m->map.kv, k->u.s, k->len, k->flags);
 	aemp_val_free(old);
 	diff_add(had ? c : a, k->u.s, k->len);
 }

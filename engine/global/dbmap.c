@@ -91,6 +91,7 @@ eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val, void **old,
 	e->hash = eng_hash(k, klen);
 	e->klen = (uint32_t)klen;
 	e->val = val;
+	e->kflags = 0;
 	memcpy(e->key, k, klen);
 	e->key[klen] = '\0';
 	if (eng_htab_insert(&m->t, e->hash, e, ent_hash) < 0) {
@@ -98,6 +99,15 @@ eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val, void **old,
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+void
+eng_kv_set_kflags(struct eng_kv *m, const char *k, size_t klen, uint8_t kflags)
+{
+	struct eng_kv_ent *e = eng_kv_find(m, k, klen);
+
+	if (e != NULL)
+		e->kflags = ENG_KFLAGS(kflags);
 }
 
 int
@@ -207,6 +217,15 @@ eng_db_get(struct eng_db *db, const char *f, size_t flen, const char *k,
 	return 1;
 }
 
+struct eng_kv_ent *
+eng_db_entry(struct eng_db *db, const char *f, size_t flen, const char *k,
+             size_t klen)
+{
+	struct eng_kv *m = eng_db_family(db, f, flen, 0);
+
+	return m ? eng_kv_find(m, k, klen) : NULL;
+}
+
 int
 eng_val_same(const aemp_val *a, const aemp_val *b)
 {
@@ -217,7 +236,7 @@ eng_val_same(const aemp_val *a, const aemp_val *b)
 
 int
 eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
-           size_t klen, const aemp_val *v)
+           size_t klen, uint8_t kflags, const aemp_val *v)
 {
 	struct eng_kv *m = eng_db_family(db, f, flen, 1);
 	struct eng_kv_ent *e;
@@ -228,8 +247,10 @@ eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
 	if (m == NULL)
 		return -ENOMEM;
 	e = eng_kv_find(m, k, klen);
-	if (e != NULL && eng_val_same(e->val, v))
+	if (e != NULL && eng_val_same(e->val, v)) {
+		e->kflags = ENG_KFLAGS(kflags);
 		return 0;
+	}
 	/* A plain null is stored as NULL; `undefined` keeps its flag. */
 	if (v != NULL && (v->type != AEMP_NULL || v->flags != 0) &&
 	    (copy = aemp_val_dup(v)) == NULL)
@@ -238,6 +259,7 @@ eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
 		aemp_val_free(copy);
 		return -ENOMEM;
 	}
+	eng_kv_set_kflags(m, k, klen, kflags);
 	aemp_val_free(old);
 	return 1;
 }
@@ -271,6 +293,7 @@ build_cb(struct eng_kv_ent *e, void *arg)
 	const aemp_val *val = e->val;
 	aemp_val key = aemp_strn(e->key, e->klen);
 
+	key.flags = e->kflags;
 	if (b->what != 2)
 		b->v[b->i++] = key;
 	if (b->what != 1)

@@ -47,6 +47,9 @@ struct peer {
 	/* with with_auth: write only this many bytes of the auth line first,
 	 * the rest and the packet 0.1 s later (a line split across reads) */
 	size_t split_auth;
+	/* if set: offer cbor (then json) like a default Perl node, instead of
+	 * json only like the recorded minimal clients */
+	int cbor;
 	uint8_t buf[65536 + COD_PADDING];
 };
 
@@ -123,8 +126,8 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
 	int ev, greeted = 0;
 
 	memset(&p->cfg, 0, sizeof(p->cfg));
-	p->framings[0] = COD_JSON;
-	p->framings[1] = COD_CBOR;
+	p->framings[0] = p->cbor ? COD_CBOR : COD_JSON;
+	p->framings[1] = p->cbor ? COD_JSON : COD_CBOR;
 	p->offer[0] = "hmac_sha3_512";
 	p->accept[0] = "hmac_sha3_512";
 	p->accept[1] = "cleartext";
@@ -133,7 +136,7 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
 	p->cfg.secret = secret;
 	p->cfg.secret_len = strlen(secret);
 	p->cfg.framings = p->framings;
-	p->cfg.nframings = 1; /* like the recorded minimal clients: json */
+	p->cfg.nframings = p->cbor ? 2 : 1; /* minimal clients: json */
 	p->cfg.auth_offer = p->offer;
 	p->cfg.noffer = 1;
 	p->cfg.auth_accept = p->accept;
@@ -232,7 +235,7 @@ peer_connect(struct peer *p, const char *hostport, const char *id,
 }
 
 /* peer_connect_opts - dial and handshake with the options already set in
- * p (with_auth, split_auth; the rest of p zeroed by the caller).
+ * p (with_auth, split_auth, cbor; the rest of p zeroed by the caller).
  * peer_connect_with - peer_connect, sending packet pkt (JSON text) in the
  * same write as the auth line. */
 static inline int
