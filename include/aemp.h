@@ -1095,6 +1095,10 @@ AEMP_API int aemp_dbmirror_each(const aemp_dbmirror *mirror,
  * aemp_dbmirror_map - the whole mirror as a new MAP value (caller frees
  * with aemp_val_free), or NULL when out of memory.  O(size): for a copy
  * to keep, not for every change.  Only inside the db_mon callback.
+ * Its keys carry the string kind they came in as (AEMP_VF_BYTES for a
+ * CBOR byte string, as Perl sends plain strings; AEMP_VF_TEXT for text);
+ * the other calls give keys as bytes only.  Values keep every flag and
+ * tag they came with.
  */
 AEMP_API aemp_val *aemp_dbmirror_map(const aemp_dbmirror *mirror);
 

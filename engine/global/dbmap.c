@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/global/dbmap.h"
+#include "codec/codec.h"
 #include "engine/core/eng.h"
 #include "ring/alloc.h"
 
@@ -226,12 +227,37 @@ eng_db_entry(struct eng_db *db, const char *f, size_t flen, const char *k,
 	return m ? eng_kv_find(m, k, klen) : NULL;
 }
 
+static int
+val_identical(const aemp_val *a, const aemp_val *b)
+{
+	size_t i, n;
+
+	if (a->type != b->type || a->flags != b->flags || a->len != b->len)
+		return 0;
+	switch (a->type) {
+	case AEMP_NULL:
+		return 1;
+	case AEMP_STR:
+		return a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0;
+	case AEMP_ARRAY:
+	case AEMP_MAP:
+	case AEMP_TAG:
+		n = cod_nkids(a);
+		for (i = 0; i < n; i++)
+			if (!val_identical(&a->u.a[i], &b->u.a[i]))
+				return 0;
+		return 1;
+	default: /* INT, BOOL, UINT, FLOAT: the bits (NaN, -0.0) */
+		return a->u.u == b->u.u;
+	}
+}
+
 int
 eng_val_same(const aemp_val *a, const aemp_val *b)
 {
 	aemp_val n = aemp_null();
 
-	return aemp_val_eq(a ? a : &n, b ? b : &n);
+	return val_identical(a ? a : &n, b ? b : &n);
 }
 
 int

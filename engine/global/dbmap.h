@@ -102,7 +102,11 @@ aemp_val *eng_kv_keys(const struct eng_kv *m);
 aemp_val *eng_kv_values(const struct eng_kv *m);
 aemp_val *eng_db_to_map(const struct eng_db *db);
 
-/* eng_val_same - structural equality where NULL stands for null. */
+/* eng_val_same - a and b are the same in every detail a peer can see
+ * (kinds, flags, integer and float bits, string bytes, children in
+ * order), NULL standing for null.  Stricter than aemp_val_eq on purpose:
+ * a global stores and hands on the value as it last came (1 and 1.0, a
+ * byte and a text string, a half and a double float all differ). */
 int eng_val_same(const aemp_val *a, const aemp_val *b);
 
 #endif /* ENGINE_GLOBAL_DBMAP_H */

@@ -244,6 +244,74 @@ check_keys(aemp_node *g1, aemp_node *cb)
 	peer_close(&pk);
 }
 
+/* What cb's db_family of "fidr" had at key "r": kind and flags. */
+struct repr {
+	atomic_int type;
+	atomic_int flags;
+	atomic_int calls;
+};
+
+static void
+on_repr(aemp_node *n, const char *family, const aemp_val *res, void *arg)
+{
+	struct repr *r = arg;
+	const aemp_val *v = res ? aemp_map_get(res, "r") : NULL;
+
+	(void)n;
+	(void)family;
+	atomic_store(&r->type, v ? v->type : -1);
+	atomic_store(&r->flags, v ? v->flags : -1);
+	atomic_fetch_add(&r->calls, 1);
+}
+
+/* Asks cb until "fidr"/"r" has the kind and flags wanted (flags < 0:
+ * any; a JSON value gets flags on the engine's internal CBOR hops). */
+static int
+repr_is(aemp_node *cb, int type, int flags)
+{
+	struct repr r = {-1, -1, 0};
+	double end = tu_now() + 10;
+	int calls;
+
+	do {
+		calls = atomic_load(&r.calls);
+		if (aemp_db_family(cb, "fidr", on_repr, &r) < 0)
+			return 0;
+		TU_WAIT(atomic_load(&r.calls) > calls, 5);
+		if (atomic_load(&r.type) == type &&
+		    (flags < 0 || atomic_load(&r.flags) == flags))
+			return 1;
+		usleep(50000);
+	} while (tu_now() < end);
+	DIAG("fidr/r (%s): kind %d flags %#x, wanted %d %#x",
+	     cod_framing_name(framing), atomic_load(&r.type),
+	     atomic_load(&r.flags), type, flags);
+	return 0;
+}
+
+/* A value replaced by an equal one in another form (1 by 1.0, a text by
+ * a byte string) is the new form at the far global: globals store what
+ * came last, as Perl's do. */
+static void
+check_repr(aemp_node *ca, aemp_node *cb)
+{
+	aemp_val one = aemp_int(1), onef = aemp_float(1.0);
+	aemp_val text = aemp_strn("x", 1), bytes = aemp_strn("x", 1);
+	int cbor = framing == COD_CBOR;
+
+	bytes.flags = AEMP_VF_BYTES;
+	CHECK_OK(aemp_db_set(ca, "fidr", "r", &one, NULL));
+	CHECK(repr_is(cb, AEMP_INT, cbor ? 0 : -1));
+	CHECK_OK(aemp_db_set(ca, "fidr", "r", &onef, NULL));
+	CHECK(repr_is(cb, AEMP_FLOAT, cbor ? AEMP_VF_F32 : -1));
+	CHECK_OK(aemp_db_set(ca, "fidr", "r", &text, NULL));
+	CHECK(repr_is(cb, AEMP_STR, cbor ? AEMP_VF_TEXT : -1));
+	if (!cbor)
+		return; /* JSON has one kind of string */
+	CHECK_OK(aemp_db_set(ca, "fidr", "r", &bytes, NULL));
+	CHECK(repr_is(cb, AEMP_STR, AEMP_VF_BYTES));
+}
+
 /* Decodes every value the test stores, keeps what it must come back as. */
 static void
 load_values(void)
@@ -378,6 +446,7 @@ run(enum cod_framing f)
 	/* the other way: cb's values through g2 and g1 to ca */
 	set_all(cb, "fid2", 1);
 	CHECK(ask_until(ca, "fid2", aemp_db_family, on_family, &back, 15));
+	check_repr(ca, cb);
 	if (f == COD_CBOR)
 		check_keys(g1, cb);
 	aemp_node_free(cb);
