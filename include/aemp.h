@@ -1104,7 +1104,9 @@ AEMP_API aemp_val *aemp_dbmirror_map(const aemp_dbmirror *mirror);
 
 /*
  * aemp_db_set - set family/key to value (NULL: null) in this node's part
- * of the database; sent to the master only if the value changed.  With
+ * of the database; sent to the master only if the value changed (in any
+ * detail a peer can see: 1 and 1.0, or a byte and a text string, differ;
+ * a global stores and hands on the value exactly as it came).  With
  * guard non-NULL, cancelling the guard deletes the key.  value is copied.
  * Returns 0, -EINVAL (empty family or key), AEMP_ETOOBIG, -ENOMEM.
  */

@@ -290,12 +290,18 @@ test_containers(void)
 }
 
 /* Decodes hex as one value and checks it re-encodes to the same bytes. */
+/* The input stays until the next call: the strings of *out point into
+ * it. */
 static int
 same_back(const char *hex, const aemp_val **out)
 {
-	int rc = dec(hex, out);
+	static uint8_t *keep;
+	size_t n;
 
-	return rc == 0 && enc_is(**out, hex);
+	free(keep);
+	keep = cu_unhex(hex, &n);
+	return cod_decode_value(COD_CBOR, &tape, keep, n, out) == 0 &&
+	       enc_is(**out, hex);
 }
 
 /* Tags: kept as AEMP_TAG values with their numbers, written back. */
