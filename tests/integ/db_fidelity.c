@@ -14,6 +14,9 @@
  * CBOR (the bytes of the corpus) and in JSON (the JSON text aemp writes
  * for each value, which a JSON hop must not change).
  *
+ * A value replaced by an equal one in another form (1 by 1.0, text by
+ * bytes) arrives at the far global in the new form.
+ *
  * Keys keep their kind of string too: a raw peer (a Perl node's bytes)
  * registers as g1's slave with byte-string and text keys, and cb's mirror
  * of them, through g1, g2 and g_chg1, has each key with its flag.
