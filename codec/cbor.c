@@ -3,18 +3,27 @@
  * packet decoder.  The resumable scanner for partial packets, which must
  * accept and refuse exactly what this decoder does, is codec/cbor_scan.c.
  *
- * What is accepted, and why (Perl CBOR::XS is the peer):
+ * What is accepted, and why (Perl CBOR::XS is the peer, and a node in the
+ * middle must hand on what it got: every flag set here makes the encoder,
+ * codec/cbor_enc.c, write the item back byte for byte when it came in its
+ * shortest form):
  *  - strings of major type 2 (byte) and 3 (text), definite or indefinite,
- *    everywhere; byte strings get AEMP_VF_BYTES.  Text is not checked for
- *    UTF-8, as CBOR::XS does not check it by default;
- *  - integers over the full 64-bit ranges of majors 0 and 1; values
- *    outside int64 become AEMP_FLOAT (as JSON numbers outside int64 do),
- *    exact up to 2^53 and rounded beyond;
- *  - half, single and double floats; false, true, null, and `undefined`
- *    (23) as null; any other simple value is malformed;
- *  - tags of any number, skipped: the value is the tagged item;
+ *    everywhere; byte strings get AEMP_VF_BYTES, text strings
+ *    AEMP_VF_TEXT.  Text is not checked for UTF-8, as CBOR::XS does not
+ *    check it by default;
+ *  - integers over the full ranges of majors 0 and 1, exactly: AEMP_INT
+ *    inside int64, else AEMP_UINT (with AEMP_VF_NEG for major 1);
+ *  - half, single and double floats, with their width (AEMP_VF_F16/32/64)
+ *    and their exact bits, NaN payloads included; false, true, null, and
+ *    `undefined` (23) as null with AEMP_VF_UNDEF; any other simple value
+ *    is malformed (CBOR::XS refuses them too);
+ *  - tags of any number, kept as AEMP_TAG values (one nesting level each),
+ *    except in front of a packet, where they are skipped (a packet is an
+ *    array);
  *  - map keys that are strings, or integers which become decimal strings
- *    (Perl stringifies hash keys); any other key kind is malformed.
+ *    (Perl stringifies hash keys), or tags around such keys, where
+ *    integers stay integers (CBOR::XS's packed strings put tag 25 around
+ *    an index there); any other key kind is malformed.
  *
  * Invariants: the decoder walks a (p, end) cursor and checks the length
  * before every read; a count or length larger than the bytes left can only
@@ -83,26 +92,51 @@ cbor_head(struct cbor_dec *d, unsigned *mt, unsigned *ai, uint64_t *arg)
 	return 0;
 }
 
+/* A NaN of a narrower width as the double NaN with the same sign and
+ * payload (mantissa bits aligned at the top), built bit by bit: the FPU
+ * would set the quiet bit of a signalling NaN, and the encoder could not
+ * give back the bits that came in. */
+static double
+cbor_nan(uint64_t sign, uint64_t mant, unsigned shift)
+{
+	uint64_t b = sign << 63 | (uint64_t)0x7ff << 52 | mant << shift;
+	double d;
+
+	memcpy(&d, &b, sizeof(d));
+	return d;
+}
+
 static double
 cbor_half(uint16_t h)
 {
 	int e = (h >> 10) & 0x1f, m = h & 0x3ff;
 	double v;
 
+	if (e == 31 && m != 0)
+		return cbor_nan(h >> 15, (uint64_t)m, 42);
 	if (e == 0)
 		v = ldexp(m, -24);
 	else if (e != 31)
 		v = ldexp(m + 1024, e - 25);
 	else
-		v = m == 0 ? INFINITY : NAN;
+		v = INFINITY;
 	return (h & 0x8000) ? -v : v;
+}
+
+static double
+cbor_single(uint32_t u32)
+{
+	float f32;
+
+	if ((u32 & 0x7f800000) == 0x7f800000 && (u32 & 0x7fffff) != 0)
+		return cbor_nan(u32 >> 31, u32 & 0x7fffff, 29);
+	memcpy(&f32, &u32, sizeof(f32));
+	return f32;
 }
 
 static int
 cbor_simple(unsigned ai, uint64_t arg, aemp_val *out)
 {
-	uint32_t u32;
-	float f32;
 	double f64;
 
 	switch (ai) {
@@ -111,20 +145,24 @@ cbor_simple(unsigned ai, uint64_t arg, aemp_val *out)
 		*out = aemp_bool(ai == 21);
 		return 0;
 	case 22:
-	case 23: /* undefined: Perl would make an error object; null is safe */
 		*out = aemp_null();
+		return 0;
+	case 23: /* undefined: CBOR::XS's error object, handed on as such */
+		*out = aemp_null();
+		out->flags = AEMP_VF_UNDEF;
 		return 0;
 	case 25:
 		*out = aemp_float(cbor_half((uint16_t)arg));
+		out->flags = AEMP_VF_F16;
 		return 0;
 	case 26:
-		u32 = (uint32_t)arg;
-		memcpy(&f32, &u32, sizeof(f32));
-		*out = aemp_float(f32);
+		*out = aemp_float(cbor_single((uint32_t)arg));
+		out->flags = AEMP_VF_F32;
 		return 0;
 	case 27:
 		memcpy(&f64, &arg, sizeof(f64));
 		*out = aemp_float(f64);
+		out->flags = AEMP_VF_F64;
 		return 0;
 	default:
 		return AEMP_EMALFORMED;
@@ -137,8 +175,11 @@ cbor_int(int neg, uint64_t arg)
 {
 	if (arg <= (uint64_t)INT64_MAX)
 		return aemp_int(neg ? -1 - (int64_t)arg : (int64_t)arg);
-	return aemp_float(neg ? -1.0 - (double)arg : (double)arg);
+	return neg ? aemp_negint(arg) : aemp_uint(arg);
 }
+
+/* The flags of a string of major type mt (2 or 3). */
+#define CBOR_STR_FLAGS(mt) ((mt) == 2 ? AEMP_VF_BYTES : AEMP_VF_TEXT)
 
 /* Indefinite string: definite chunks of the same major type, then 0xff. */
 static int
@@ -174,12 +215,12 @@ cbor_indef_str(struct cbor_dec *d, unsigned mt, aemp_val *out)
 	d->p++;
 	if (t->slen == start) { /* empty: no scratch (see codec/tape.h) */
 		*out = aemp_strn("", 0);
-		out->flags = mt == 2 ? AEMP_VF_BYTES : 0;
+		out->flags = CBOR_STR_FLAGS(mt);
 		return 0;
 	}
 	memset(out, 0, sizeof(*out));
 	out->type = AEMP_STR;
-	out->flags = mt == 2 ? AEMP_VF_BYTES : 0;
+	out->flags = CBOR_STR_FLAGS(mt);
 	out->pad = COD_PAD_SCRATCH;
 	out->len = (uint32_t)(t->slen - start);
 	out->u.i = (int64_t)start;
@@ -197,7 +238,7 @@ cbor_str(struct cbor_dec *d, unsigned mt, unsigned ai, uint64_t n,
 	if (n > UINT32_MAX)
 		return AEMP_ETOOBIG;
 	*out = aemp_strn((const char *)d->p, (size_t)n);
-	out->flags = mt == 2 ? AEMP_VF_BYTES : 0;
+	out->flags = CBOR_STR_FLAGS(mt);
 	d->p += n;
 	return 0;
 }
@@ -211,18 +252,18 @@ cbor_int_key(struct cbor_dec *d, int neg, uint64_t arg, aemp_val *out)
 
 	if (neg && arg == UINT64_MAX) /* -2^64: one more than uint64 holds */
 		return cod_tape_str_scratch(d->t, "-18446744073709551616", 21,
-		                            0, out);
+		                            AEMP_VF_TEXT, out);
 	do {
 		*--q = (char)('0' + x % 10);
 		x /= 10;
 	} while (x != 0);
 	if (neg)
 		*--q = '-';
-	return cod_tape_str_scratch(d->t, q, (size_t)(tmp + sizeof(tmp) - q), 0,
-	                            out);
+	return cod_tape_str_scratch(d->t, q, (size_t)(tmp + sizeof(tmp) - q),
+	                            AEMP_VF_TEXT, out);
 }
 
-/* Skips tags in front of an item; leaves p on the item's head. */
+/* Skips tags in front of a packet; leaves p on the packet's head. */
 static int
 cbor_skip_tags(struct cbor_dec *d)
 {
@@ -264,27 +305,69 @@ cbor_commit(struct cbor_dec *d, int64_t at, int rc)
 	return rc;
 }
 
+static int cbor_key(struct cbor_dec *d, uint32_t depth, int64_t at, int tagged);
+
+/*
+ * A tag with number num; the tagged item follows at d->p.  The AEMP_TAG
+ * value goes to cbor_dst(d, at), its two children (number, item) to two
+ * slots reserved in t->v.  key: the tag sits where a map key goes, so the
+ * item is a key too.  depth = containers and tags around the tag.
+ */
 static int
-cbor_key(struct cbor_dec *d, int64_t at)
+cbor_tag(struct cbor_dec *d, uint32_t depth, uint64_t num, int64_t at, int key)
+{
+	int64_t first;
+	aemp_val *o;
+	int rc;
+
+	if (depth >= AEMP_MAX_DEPTH)
+		return AEMP_EDEPTH;
+	if ((first = cod_tape_reserve(d->t, 2)) < 0)
+		return (int)first;
+	d->t->v[first] = aemp_uint(num);
+	rc = key ? cbor_key(d, depth + 1, first + 1, 1)
+	         : cbor_item(d, depth + 1, first + 1);
+	if (rc < 0)
+		return rc;
+	if ((o = cbor_dst(d, at)) == NULL)
+		return -ENOMEM;
+	o->type = AEMP_TAG;
+	o->flags = 0;
+	o->pad = 0;
+	o->len = 2;
+	o->u.a = d->t->v + first;
+	return cbor_commit(d, at, 0);
+}
+
+/* A map key: a string; an integer, which becomes its decimal text unless
+ * tagged (inside a tag it stays an integer); or a tag around a key. */
+static int
+cbor_key(struct cbor_dec *d, uint32_t depth, int64_t at, int tagged)
 {
 	unsigned mt, ai;
 	uint64_t arg;
 	aemp_val *o;
 	int rc;
 
-	if ((rc = cbor_skip_tags(d)) < 0)
-		return rc;
+	if (d->p == d->end)
+		return COD_EMORE;
 	mt = *d->p >> 5;
 	if (mt == 2 || mt == 3)
-		return cbor_item(d, 0, at);
-	if (mt > 1)
+		return cbor_item(d, depth, at);
+	if (mt > 1 && mt != 6)
 		return AEMP_EMALFORMED;
 	if ((rc = cbor_head(d, &mt, &ai, &arg)) < 0)
 		return rc;
 	if (ai == 31)
 		return AEMP_EMALFORMED;
+	if (mt == 6)
+		return cbor_tag(d, depth, arg, at, 1);
 	if ((o = cbor_dst(d, at)) == NULL)
 		return -ENOMEM;
+	if (tagged) {
+		*o = cbor_int((int)mt, arg);
+		return cbor_commit(d, at, 0);
+	}
 	return cbor_commit(d, at, cbor_int_key(d, (int)mt, arg, o));
 }
 
@@ -301,7 +384,8 @@ cbor_indef(struct cbor_dec *d, uint32_t depth, uint8_t type, int64_t at)
 			return COD_EMORE;
 		if (*d->p == 0xff)
 			break;
-		if (type == AEMP_MAP && (rc = cbor_key(d, CBOR_PUSH)) < 0)
+		if (type == AEMP_MAP &&
+		    (rc = cbor_key(d, depth + 1, CBOR_PUSH, 0)) < 0)
 			return rc;
 		if ((rc = cbor_item(d, depth + 1, CBOR_PUSH)) < 0)
 			return rc;
@@ -332,7 +416,7 @@ cbor_def(struct cbor_dec *d, uint32_t depth, uint8_t type, uint64_t n,
 		return (int)first;
 	for (i = 0; i < kids; i++) {
 		if (type == AEMP_MAP && i % 2 == 0)
-			rc = cbor_key(d, first + (int64_t)i);
+			rc = cbor_key(d, depth + 1, first + (int64_t)i, 0);
 		else
 			rc = cbor_item(d, depth + 1, first + (int64_t)i);
 		if (rc < 0)
@@ -358,12 +442,12 @@ cbor_item(struct cbor_dec *d, uint32_t depth, int64_t at)
 	aemp_val *o;
 	int rc;
 
-	do {
-		if ((rc = cbor_head(d, &mt, &ai, &arg)) < 0)
-			return rc;
-		if (ai == 31 && (mt < 2 || mt == 6))
-			return AEMP_EMALFORMED;
-	} while (mt == 6);
+	if ((rc = cbor_head(d, &mt, &ai, &arg)) < 0)
+		return rc;
+	if (ai == 31 && (mt < 2 || mt == 6))
+		return AEMP_EMALFORMED;
+	if (mt == 6)
+		return cbor_tag(d, depth, arg, at, 0);
 	if (mt == 4 || mt == 5) {
 		if (depth >= AEMP_MAX_DEPTH)
 			return AEMP_EDEPTH;
@@ -392,7 +476,7 @@ cbor_top(struct cbor_dec *d, int want_array, const aemp_val **out)
 	int rc;
 
 	cod_tape_reset(d->t);
-	if ((rc = cbor_skip_tags(d)) < 0)
+	if (want_array && (rc = cbor_skip_tags(d)) < 0)
 		return rc;
 	if (want_array && (*d->p >> 5) != 4)
 		return AEMP_EMALFORMED;

@@ -6,8 +6,9 @@
  * It must agree with the decoder (codec/cbor.c) on every input: end
  * complete packets where the decoder does, and refuse what the decoder
  * refuses (reserved heads, stray breaks, mixed string chunks, map keys that
- * are not strings or integers, nesting deeper than AEMP_MAX_DEPTH), so a
- * stream behaves the same however it is split (the fuzzers check this).
+ * are not strings or integers, nesting of containers and tags deeper than
+ * AEMP_MAX_DEPTH), so a stream behaves the same however it is split (the
+ * fuzzers check this).
  * It also refuses, as soon as a head arrives, a length or count that
  * cannot fit in what max_packet leaves of the packet.
  *
@@ -15,11 +16,12 @@
  *  - state SCAN_HEAD: the next byte is an item head (or a break);
  *  - state SCAN_ARG | head << 8: `need` more argument bytes of that head
  *    are missing, `arg` holds the ones seen;
- *  - state SCAN_SKIP: `need` more string payload bytes to skip;
- *  - SCAN_TAGGED, or-ed in: a tag was read, so a break may not follow.
+ *  - state SCAN_SKIP: `need` more string payload bytes to skip.
  * stack[0..depth) holds, per open container, the items still expected
  * (keys and values for maps, with SCAN_MAP set) or one of the markers
- * for indefinite containers and strings.
+ * for indefinite containers and strings, and for tags (a tag inside the
+ * packet is one nesting level, as in the decoder, open until its item
+ * ends; tags in front of the packet are skipped and take none).
  *
  * Threads: state belongs to one stream.
  */
@@ -28,7 +30,6 @@
 
 enum { SCAN_HEAD = 0, SCAN_ARG = 1, SCAN_SKIP = 2 };
 #define SCAN_KIND 0xffu
-#define SCAN_TAGGED (1u << 16) /* a tag came: an item must follow */
 
 #define SCAN_MAP (1u << 31)           /* definite map: count | MAP */
 #define SCAN_INDEF_A UINT32_MAX       /* indefinite array */
@@ -36,7 +37,9 @@ enum { SCAN_HEAD = 0, SCAN_ARG = 1, SCAN_SKIP = 2 };
 #define SCAN_IMAP_V (UINT32_MAX - 2)  /* indefinite map, value next */
 #define SCAN_ISTR_B (UINT32_MAX - 3)  /* indefinite byte string */
 #define SCAN_ISTR_T (UINT32_MAX - 4)  /* indefinite text string */
-#define SCAN_MARK SCAN_ISTR_T         /* lowest marker */
+#define SCAN_TAG_K (UINT32_MAX - 5)   /* tag where a map key goes */
+#define SCAN_TAG_V (UINT32_MAX - 6)   /* tag anywhere else */
+#define SCAN_MARK SCAN_TAG_V          /* lowest marker */
 #define SCAN_COUNT_MAX (SCAN_MAP - 8) /* keeps counts below the markers */
 
 _Static_assert(SCAN_MARK > (SCAN_MAP | SCAN_COUNT_MAX),
@@ -66,7 +69,7 @@ scan_at_key(const struct cod_stream *s)
 	if (s->depth == 0)
 		return 0;
 	if (top >= SCAN_MARK)
-		return top == SCAN_IMAP_K;
+		return top == SCAN_IMAP_K || top == SCAN_TAG_K;
 	return (top & SCAN_MAP) && (top & ~SCAN_MAP) % 2 == 0;
 }
 
@@ -78,6 +81,10 @@ scan_item_done(struct cod_stream *s)
 	while (s->depth > 0) {
 		uint32_t *left = &s->stack[s->depth - 1];
 
+		if (*left == SCAN_TAG_K || *left == SCAN_TAG_V) {
+			s->depth--; /* its item ended: so did the tag */
+			continue;
+		}
 		if (*left == SCAN_IMAP_K || *left == SCAN_IMAP_V) {
 			*left = *left == SCAN_IMAP_K ? SCAN_IMAP_V
 			                             : SCAN_IMAP_K;
@@ -124,7 +131,7 @@ scan_container(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg,
 
 /* Checks what may come here: a packet starts with an array (after tags),
  * an indefinite string holds definite chunks of its own type, a map key
- * is a string or an integer (after tags). */
+ * is a string, an integer or a tag (and so is the item of a tag there). */
 static int
 scan_allowed(const struct cod_stream *s, unsigned mt, unsigned ai)
 {
@@ -147,7 +154,6 @@ scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg,
 {
 	if (!scan_allowed(s, mt, ai))
 		return AEMP_EMALFORMED;
-	s->state &= ~SCAN_TAGGED;
 	switch (mt) {
 	case 2:
 	case 3:
@@ -163,8 +169,11 @@ scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg,
 	case 5:
 		return scan_container(s, mt, ai, arg, left);
 	case 6:
-		s->state |= SCAN_TAGGED; /* the tagged item follows */
-		return 0;
+		if (s->depth == 0) /* in front of the packet: skipped */
+			return 0;
+		if (s->depth >= AEMP_MAX_DEPTH)
+			return AEMP_EDEPTH;
+		return scan_open(s, scan_at_key(s) ? SCAN_TAG_K : SCAN_TAG_V);
 	case 7:
 		if (ai < 20 || ai == 24)
 			return AEMP_EMALFORMED;
@@ -175,13 +184,14 @@ scan_head(struct cod_stream *s, unsigned mt, unsigned ai, uint64_t arg,
 }
 
 /* A break (0xff) closes an indefinite container or string, never a map
- * between a key and its value. */
+ * between a key and its value, never a tag before its item. */
 static int
 scan_break(struct cod_stream *s)
 {
 	uint32_t top = scan_top(s);
 
-	if (s->depth == 0 || top < SCAN_MARK || top == SCAN_IMAP_V)
+	if (s->depth == 0 || top < SCAN_MARK || top == SCAN_IMAP_V ||
+	    top == SCAN_TAG_K || top == SCAN_TAG_V)
 		return AEMP_EMALFORMED;
 	s->depth--;
 	return scan_item_done(s);
@@ -194,13 +204,12 @@ scan_first(struct cod_stream *s, uint8_t b, size_t left)
 	unsigned ai = b & 31;
 
 	if (b == 0xff)
-		return s->state & SCAN_TAGGED ? AEMP_EMALFORMED : scan_break(s);
+		return scan_break(s);
 	/* The decoder judges the kind on the first byte, so do we. */
 	if (!scan_allowed(s, b >> 5, ai))
 		return AEMP_EMALFORMED;
 	if (ai >= 24 && ai <= 27) {
-		s->state =
-		        SCAN_ARG | (s->state & SCAN_TAGGED) | (uint32_t)b << 8;
+		s->state = SCAN_ARG | (uint32_t)b << 8;
 		s->need = 1u << (ai - 24);
 		s->arg = 0;
 		return 0;
@@ -233,7 +242,7 @@ cod_cbor_scan(struct cod_stream *s, const uint8_t *p, size_t n, int *done)
 			if (--s->need > 0)
 				continue;
 			h = (uint8_t)(s->state >> 8);
-			s->state = SCAN_HEAD | (s->state & SCAN_TAGGED);
+			s->state = SCAN_HEAD;
 			left = s->max_packet -
 			       AEMP_MIN(base + i, s->max_packet);
 			rc = scan_head(s, h >> 5, h & 31, s->arg, left);

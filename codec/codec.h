@@ -8,8 +8,10 @@
  * input bytes where the framing allows (CBOR except indefinite-length
  * strings and integer map keys, JSON when the string has no escapes) and
  * otherwise into the tape's scratch space or the JSON parser's string
- * buffer, both owned by the tape.  Integers outside int64 decode as
- * AEMP_FLOAT (JSON and CBOR alike); CBOR byte strings carry AEMP_VF_BYTES.
+ * buffer, both owned by the tape.  Integers from -2^64 to 2^64-1 decode
+ * exactly (AEMP_INT, AEMP_UINT); CBOR tags decode to AEMP_TAG values, and
+ * CBOR strings, floats and `undefined` carry the flags that make the
+ * encoder write them back byte for byte (aemp.h, AEMP_VF_*).
  * docs/wire.md ("Framing") has the full mapping and the design.
  *
  * Bounds: nesting deeper than AEMP_MAX_DEPTH gives AEMP_EDEPTH, a packet
@@ -33,6 +35,24 @@
 #include "aemp.h"
 
 #define COD_PADDING 64
+
+/* cod_is_container - 1 for the kinds whose u.a points at children:
+ * ARRAY, MAP and TAG (one test, it sits on every tree walk). */
+static inline int
+cod_is_container(uint8_t type)
+{
+	return type < 16 &&
+	       ((1u << type) & ((1u << AEMP_ARRAY) | (1u << AEMP_MAP) |
+	                        (1u << AEMP_TAG))) != 0;
+}
+
+/* cod_nkids - the number of children of a container v: len for ARRAY and
+ * TAG (2), 2 * len for MAP. */
+static inline size_t
+cod_nkids(const aemp_val *v)
+{
+	return v->type == AEMP_MAP ? 2 * (size_t)v->len : v->len;
+}
 
 enum cod_framing {
 	COD_NONE = 0,

@@ -9,9 +9,12 @@
  * with iterate_many: one structural pass over the whole run instead of a
  * parser setup per packet.
  *
- * Number mapping (as Perl JSON::XS): integers in int64 range are
- * AEMP_INT; larger integers and numbers with a fraction or exponent are
- * AEMP_FLOAT; a number beyond the double range is malformed.
+ * Number mapping (as Perl JSON::XS, which keeps integers up to 2^64-1 as
+ * IV/UV): integers in int64 range are AEMP_INT, integers up to 2^64-1 and
+ * down to -2^64 are AEMP_UINT (the same form CBOR gives them, so a value
+ * passes between the framings unchanged); larger integers and numbers
+ * with a fraction or exponent are AEMP_FLOAT; a number beyond the double
+ * range is malformed.
  *
  * Invariants: nothing C++ escapes: no exceptions (built with
  * -fno-exceptions, SIMDJSON_EXCEPTIONS=0), every simdjson error becomes an
@@ -116,8 +119,38 @@ json_is_number(std::string_view s)
 	return i == s.size();
 }
 
-/* A number simdjson would not type (beyond 64 bits): a double if the
- * token is a JSON number in the double range. */
+/* A negative integer literal (a JSON number) below int64, which simdjson
+ * refuses: -1 - n for an argument n of CBOR major type 1 when it is at
+ * least -2^64.  Returns 1 and *out, or 0 (not such an integer). */
+int
+json_negint(std::string_view tok, aemp_val *out)
+{
+	std::string_view dig = tok.substr(1);
+	uint64_t m = 0;
+
+	if (tok.size() < 2 || tok[0] != '-' ||
+	    json_digits(tok, 1) != dig.size())
+		return 0;
+	if (dig == "18446744073709551616") { /* -2^64 */
+		*out = aemp_negint(UINT64_MAX);
+		return 1;
+	}
+	for (char c : dig) {
+		unsigned d = static_cast<unsigned>(c - '0');
+
+		if (m > (UINT64_MAX - d) / 10)
+			return 0;
+		m = m * 10 + d;
+	}
+	if (m <= static_cast<uint64_t>(INT64_MAX) + 1)
+		return 0; /* simdjson types these itself */
+	*out = aemp_negint(m - 1);
+	return 1;
+}
+
+/* A number simdjson would not type (beyond 64 bits): an exact integer
+ * down to -2^64, else a double if the token is a JSON number in the
+ * double range. */
 int
 json_bignum(std::string_view tok, aemp_val *out)
 {
@@ -131,6 +164,8 @@ json_bignum(std::string_view tok, aemp_val *out)
 	tok = tok.substr(0, n);
 	if (n >= sizeof(buf) || !json_is_number(tok))
 		return AEMP_EMALFORMED;
+	if (json_negint(tok, out))
+		return 0;
 	memcpy(buf, tok.data(), n);
 	buf[n] = '\0';
 	d = strtod(buf, &end);
@@ -161,7 +196,7 @@ json_number(od::value &v, aemp_val *out)
 		*out = aemp_int(num.get_int64());
 		return 0;
 	case od::number_type::unsigned_integer:
-		*out = aemp_float(static_cast<double>(num.get_uint64()));
+		*out = aemp_uint(num.get_uint64());
 		return 0;
 	default:
 		if (tok.size() > 19)

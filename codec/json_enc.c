@@ -12,8 +12,13 @@
  * 0x80..0xff as the UTF-8 form of U+0080..U+00FF.  Valid UTF-8 text is
  * copied as is.
  *
- * Invariants: nothing nested deeper than AEMP_MAX_DEPTH is written;
- * map keys are strings (else AEMP_EMALFORMED).
+ * Integers are written exactly over aemp's whole range (-2^64 .. 2^64-1,
+ * AEMP_UINT included), as JSON::XS writes IVs and UVs.  JSON has no CBOR
+ * tags (see json_put_tag) nor `undefined` (null).
+ *
+ * Invariants: nothing nested deeper than AEMP_MAX_DEPTH is written (tags
+ * count); map keys are strings or tags around keys (else
+ * AEMP_EMALFORMED).
  *
  * Threads: no shared state.
  */
@@ -147,19 +152,37 @@ json_put_str(struct cod_wr *w, const char *str, size_t n, uint8_t flags)
 	cod_wr_byte(w, '"');
 }
 
+/* Writes x in decimal, with a '-' in front if neg. */
 static void
-json_put_int(struct cod_wr *w, int64_t v)
+json_put_dec(struct cod_wr *w, uint64_t x, int neg)
 {
 	char tmp[24], *q = tmp + sizeof(tmp);
-	uint64_t x = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
 	do {
 		*--q = (char)('0' + x % 10);
 		x /= 10;
 	} while (x != 0);
-	if (v < 0)
+	if (neg)
 		*--q = '-';
 	cod_wr_mem(w, q, (size_t)(tmp + sizeof(tmp) - q));
+}
+
+static void
+json_put_int(struct cod_wr *w, int64_t v)
+{
+	json_put_dec(w, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
+}
+
+/* AEMP_UINT: u, or -1 - u with AEMP_VF_NEG. */
+static void
+json_put_uint(struct cod_wr *w, const aemp_val *v)
+{
+	if (!(v->flags & AEMP_VF_NEG))
+		json_put_dec(w, v->u.u, 0);
+	else if (v->u.u == UINT64_MAX) /* -2^64: beyond uint64 */
+		cod_wr_mem(w, "-18446744073709551616", 21);
+	else
+		json_put_dec(w, v->u.u + 1, 1);
 }
 
 static void
@@ -182,6 +205,56 @@ json_put_float(struct cod_wr *w, double f)
 
 static int json_put_val(struct cod_wr *w, const aemp_val *v, uint32_t depth);
 
+/* JSON has no tags: the tagged value stands alone, except that tag 22098
+ * (a Perl scalar reference) around 1 or 0 is true or false, which is what
+ * JSON::XS writes for \1 and \0.  depth = containers and tags around
+ * v. */
+static int
+json_put_tag(struct cod_wr *w, const aemp_val *v, uint32_t depth)
+{
+	const aemp_val *x;
+
+	if (depth >= AEMP_MAX_DEPTH)
+		return AEMP_EDEPTH;
+	if (v->len != 2)
+		return AEMP_EMALFORMED;
+	x = &v->u.a[1];
+	if (aemp_tag_num(v) == 22098 && x->type == AEMP_INT &&
+	    (x->u.i == 0 || x->u.i == 1)) {
+		if (x->u.i)
+			cod_wr_mem(w, "true", 4);
+		else
+			cod_wr_mem(w, "false", 5);
+		return 0;
+	}
+	return json_put_val(w, x, depth + 1);
+}
+
+/* A map key: a string, or (from CBOR) tags around a string or an
+ * integer, which is written as its decimal text. */
+static int
+json_put_key(struct cod_wr *w, const aemp_val *k, uint32_t depth)
+{
+	const aemp_val *x = k;
+
+	for (; x->type == AEMP_TAG; x = &x->u.a[1], depth++) {
+		if (depth >= AEMP_MAX_DEPTH)
+			return AEMP_EDEPTH;
+		if (x->len != 2)
+			return AEMP_EMALFORMED;
+	}
+	if (x->type == AEMP_STR) {
+		json_put_str(w, x->u.s, x->len, x->flags);
+		return 0;
+	}
+	if (x == k || (x->type != AEMP_INT && x->type != AEMP_UINT))
+		return AEMP_EMALFORMED;
+	cod_wr_byte(w, '"');
+	json_put_val(w, x, depth);
+	cod_wr_byte(w, '"');
+	return 0;
+}
+
 static int
 json_put_kids(struct cod_wr *w, const aemp_val *v, uint32_t depth)
 {
@@ -197,9 +270,10 @@ json_put_kids(struct cod_wr *w, const aemp_val *v, uint32_t depth)
 			cod_wr_byte(w, ',');
 		if (map) {
 			k = &v->u.a[2 * i];
-			if (k->type != AEMP_STR)
-				return AEMP_EMALFORMED;
-			json_put_str(w, k->u.s, k->len, k->flags);
+			if (k->type == AEMP_STR)
+				json_put_str(w, k->u.s, k->len, k->flags);
+			else if ((rc = json_put_key(w, k, depth + 1)) < 0)
+				return rc;
 			cod_wr_byte(w, ':');
 		}
 		rc = json_put_val(w, &v->u.a[map ? 2 * i + 1 : i], depth + 1);
@@ -227,6 +301,9 @@ json_put_val(struct cod_wr *w, const aemp_val *v, uint32_t depth)
 	case AEMP_INT:
 		json_put_int(w, v->u.i);
 		return 0;
+	case AEMP_UINT:
+		json_put_uint(w, v);
+		return 0;
 	case AEMP_FLOAT:
 		json_put_float(w, v->u.f);
 		return 0;
@@ -236,6 +313,8 @@ json_put_val(struct cod_wr *w, const aemp_val *v, uint32_t depth)
 	case AEMP_ARRAY:
 	case AEMP_MAP:
 		return json_put_kids(w, v, depth);
+	case AEMP_TAG:
+		return json_put_tag(w, v, depth);
 	default:
 		return AEMP_EMALFORMED;
 	}

@@ -70,7 +70,7 @@ tape_rebase(aemp_val *x, size_t n, uintptr_t old, size_t ocap,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (x[i].type != AEMP_ARRAY && x[i].type != AEMP_MAP)
+		if (!cod_is_container(x[i].type))
 			continue;
 		a = (uintptr_t)x[i].u.a;
 		if (a >= old && a - old <= ocap * sizeof(aemp_val))

@@ -34,19 +34,6 @@ struct val_blk {
 _Static_assert(sizeof(struct val_blk) % _Alignof(aemp_val) == 0,
                "values after the block header stay aligned");
 
-/* Children of a container: len values for an array, 2*len for a map. */
-static size_t
-val_nkids(const aemp_val *v)
-{
-	return v->type == AEMP_MAP ? 2 * (size_t)v->len : v->len;
-}
-
-static int
-val_is_container(const aemp_val *v)
-{
-	return v->type == AEMP_ARRAY || v->type == AEMP_MAP;
-}
-
 /* ---- numbers from strings ---------------------------------------------- */
 
 /* Parses an optionally signed run of decimal digits filling all of (s, n).
@@ -74,6 +61,27 @@ val_parse_int(const char *s, size_t n, int64_t *out)
 		acc = acc * 10 + d;
 	}
 	*out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+	return 0;
+}
+
+/* Parses an optionally '+'-signed run of decimal digits filling all of
+ * (s, n) as a uint64.  Returns 0 or AEMP_EMALFORMED. */
+static int
+val_parse_uint(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t acc = 0;
+	size_t i = n > 0 && s[0] == '+';
+
+	if (i == n)
+		return AEMP_EMALFORMED;
+	for (; i < n; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9 || acc > (UINT64_MAX - d) / 10)
+			return AEMP_EMALFORMED;
+		acc = acc * 10 + d;
+	}
+	*out = acc;
 	return 0;
 }
 
@@ -159,6 +167,37 @@ aemp_get_int(const aemp_val *v, int64_t *out)
 }
 
 AEMP_API int
+aemp_get_uint(const aemp_val *v, uint64_t *out)
+{
+	if (v == NULL)
+		return AEMP_EMALFORMED;
+	switch (v->type) {
+	case AEMP_INT:
+	case AEMP_BOOL:
+		if (v->u.i < 0)
+			return AEMP_EMALFORMED;
+		*out = (uint64_t)v->u.i;
+		return 0;
+	case AEMP_UINT:
+		if (v->flags & AEMP_VF_NEG)
+			return AEMP_EMALFORMED;
+		*out = v->u.u;
+		return 0;
+	case AEMP_FLOAT:
+		/* 2^64 is the first value out; -0.0 is 0. */
+		if (!(v->u.f >= 0 && v->u.f < 18446744073709551616.0) ||
+		    v->u.f != trunc(v->u.f))
+			return AEMP_EMALFORMED;
+		*out = (uint64_t)v->u.f;
+		return 0;
+	case AEMP_STR:
+		return val_parse_uint(v->u.s, v->len, out);
+	default:
+		return AEMP_EMALFORMED;
+	}
+}
+
+AEMP_API int
 aemp_get_float(const aemp_val *v, double *out)
 {
 	if (v == NULL)
@@ -167,6 +206,10 @@ aemp_get_float(const aemp_val *v, double *out)
 	case AEMP_INT:
 	case AEMP_BOOL:
 		*out = (double)v->u.i;
+		return 0;
+	case AEMP_UINT:
+		*out = v->flags & AEMP_VF_NEG ? -1.0 - (double)v->u.u
+		                              : (double)v->u.u;
 		return 0;
 	case AEMP_FLOAT:
 		*out = v->u.f;
@@ -223,15 +266,72 @@ val_str_eq(const aemp_val *a, const aemp_val *b)
 	       (a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0);
 }
 
-/* INT against FLOAT: equal only when the double is exactly that integer. */
+static int
+val_is_num(uint8_t type)
+{
+	return type == AEMP_INT || type == AEMP_UINT || type == AEMP_FLOAT;
+}
+
+/* An integer value (INT or UINT) as (neg, n): it is n, or -1 - n if neg.
+ * Every integer has one such pair, whatever its kind. */
+static void
+val_int_parts(const aemp_val *v, int *neg, uint64_t *n)
+{
+	if (v->type == AEMP_INT) {
+		*neg = v->u.i < 0;
+		*n = *neg ? ~(uint64_t)v->u.i : (uint64_t)v->u.i;
+	} else {
+		*neg = (v->flags & AEMP_VF_NEG) != 0;
+		*n = v->u.u;
+	}
+}
+
+/* 1 if the double f is exactly the integer (neg, n). */
+static int
+val_float_is_int(double f, int neg, uint64_t n)
+{
+	const double two64 = 18446744073709551616.0;
+
+	if (f != trunc(f)) /* fractions and NaN */
+		return 0;
+	if (!neg)
+		return f >= 0 && f < two64 && (uint64_t)f == n;
+	if (!(f < 0 && f >= -two64))
+		return 0;
+	if (f == -two64) /* -2^64: n is 2^64-1, (uint64_t)2^64 undefined */
+		return n == UINT64_MAX;
+	return (uint64_t)-f - 1 == n;
+}
+
+/* Numbers: integers by value, against doubles exactly. */
 static int
 val_num_eq(const aemp_val *a, const aemp_val *b)
 {
-	const aemp_val *i = a->type == AEMP_INT ? a : b;
-	const aemp_val *f = a->type == AEMP_INT ? b : a;
-	int64_t fi;
+	uint64_t na, nb;
+	int ga, gb;
 
-	return aemp_get_int(f, &fi) == 0 && fi == i->u.i;
+	if (a->type == AEMP_FLOAT && b->type == AEMP_FLOAT)
+		/* Two NaNs are the same value for a structural comparison. */
+		return a->u.f == b->u.f || (isnan(a->u.f) && isnan(b->u.f));
+	if (a->type == AEMP_FLOAT || b->type == AEMP_FLOAT) {
+		const aemp_val *i = a->type == AEMP_FLOAT ? b : a;
+
+		val_int_parts(i, &ga, &na);
+		return val_float_is_int(a->type == AEMP_FLOAT ? a->u.f : b->u.f,
+		                        ga, na);
+	}
+	val_int_parts(a, &ga, &na);
+	val_int_parts(b, &gb, &nb);
+	return ga == gb && na == nb;
+}
+
+/* Map keys: strings by bytes, tagged keys structurally. */
+static int
+val_key_eq(const aemp_val *a, const aemp_val *b, uint32_t depth)
+{
+	if (a->type == AEMP_STR && b->type == AEMP_STR)
+		return val_str_eq(a, b);
+	return val_eq(a, b, depth);
 }
 
 static int
@@ -242,11 +342,11 @@ val_map_eq(const aemp_val *a, const aemp_val *b, uint32_t depth)
 
 	for (i = 0; i < n; i++) {
 		/* Same position first: copies and round trips keep order. */
-		if (val_str_eq(&ka[2 * i], &kb[2 * i])) {
+		if (val_key_eq(&ka[2 * i], &kb[2 * i], depth)) {
 			j = i;
 		} else {
 			for (j = 0; j < n; j++) {
-				if (val_str_eq(&ka[2 * i], &kb[2 * j]))
+				if (val_key_eq(&ka[2 * i], &kb[2 * j], depth))
 					break;
 			}
 			if (j == n)
@@ -263,25 +363,20 @@ val_eq(const aemp_val *a, const aemp_val *b, uint32_t depth)
 {
 	size_t i;
 
-	if (a->type != b->type) {
-		if ((a->type == AEMP_INT && b->type == AEMP_FLOAT) ||
-		    (a->type == AEMP_FLOAT && b->type == AEMP_INT))
-			return val_num_eq(a, b);
+	if (val_is_num(a->type) && val_is_num(b->type))
+		return val_num_eq(a, b);
+	if (a->type != b->type)
 		return 0;
-	}
 	switch (a->type) {
 	case AEMP_NULL:
-		return 1;
+		return (a->flags & AEMP_VF_UNDEF) == (b->flags & AEMP_VF_UNDEF);
 	case AEMP_BOOL:
-	case AEMP_INT:
 		return a->u.i == b->u.i;
-	case AEMP_FLOAT:
-		/* Two NaNs are the same value for a structural comparison. */
-		return a->u.f == b->u.f || (isnan(a->u.f) && isnan(b->u.f));
 	case AEMP_STR:
 		return val_str_eq(a, b);
 	case AEMP_ARRAY:
 	case AEMP_MAP:
+	case AEMP_TAG:
 		if (a->len != b->len || depth >= AEMP_MAX_DEPTH)
 			return 0;
 		if (a->type == AEMP_MAP)
@@ -323,11 +418,15 @@ val_measure(const aemp_val *v, uint32_t depth, struct val_size *sz)
 		sz->nbytes += (size_t)v->len + 1;
 		return 0;
 	}
-	if (!val_is_container(v))
-		return v->type <= AEMP_FLOAT ? 0 : AEMP_EMALFORMED;
+	if (!cod_is_container(v->type))
+		return v->type <= AEMP_FLOAT || v->type == AEMP_UINT
+		               ? 0
+		               : AEMP_EMALFORMED;
 	if (depth >= AEMP_MAX_DEPTH)
 		return AEMP_EDEPTH;
-	n = val_nkids(v);
+	if (v->type == AEMP_TAG && v->len != 2)
+		return AEMP_EMALFORMED;
+	n = cod_nkids(v);
 	sz->nvals += n;
 	for (i = 0; i < n; i++) {
 		if ((rc = val_measure(&v->u.a[i], depth + 1, sz)) < 0)
@@ -358,9 +457,9 @@ val_copy(aemp_val *dst, const aemp_val *src, struct val_cur *c)
 		c->str += (size_t)src->len + 1;
 		return;
 	}
-	if (!val_is_container(src))
+	if (!cod_is_container(src->type))
 		return;
-	n = val_nkids(src);
+	n = cod_nkids(src);
 	kids = c->vals;
 	c->vals += n;
 	dst->u.a = kids;

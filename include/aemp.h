@@ -94,16 +94,37 @@ AEMP_API const char *aemp_errmsg(void);
 
 /*
  * A message is an ordered list of values.  A value is one of the kinds AEMP
- * carries in JSON and CBOR: null, boolean, 64-bit integer, double, string
- * (bytes, not necessarily NUL-terminated or UTF-8), array, map with string
- * keys.  aemp_val is a 16-byte plain struct; building a message is writing
- * an array of them (usually on the stack, see AEMP_MSG), so sending needs no
- * allocation per element.
+ * carries in JSON and CBOR: null, boolean, integer, double, string (bytes,
+ * not necessarily NUL-terminated or UTF-8), array, map, and (CBOR only) a
+ * tagged value.  aemp_val is a 16-byte plain struct; building a message is
+ * writing an array of them (usually on the stack, see AEMP_MSG), so
+ * sending needs no allocation per element.
  *
  * A received message is a read-only array of aemp_val whose strings point
  * into the receive buffer (or the decoder's scratch space for JSON strings
  * that needed unescaping).  It is valid only during the handler call; keep a
  * message with aemp_msg_dup().
+ *
+ * Integers cover -2^64 .. 2^64-1, what CBOR can carry (Perl keeps the
+ * unsigned half as UVs).  Every integer has exactly one form, so code that
+ * only knows AEMP_INT keeps working for everything in int64:
+ *  - AEMP_INT, u.i: -2^63 .. 2^63-1;
+ *  - AEMP_UINT, u.u: 2^63 .. 2^64-1;
+ *  - AEMP_UINT with AEMP_VF_NEG, u.u = n: the integer -1 - n, for n in
+ *    2^63 .. 2^64-1, i.e. -2^64 .. -2^63-1 (n is CBOR's major type 1
+ *    argument; no C integer type holds these values).
+ * aemp_uint() and aemp_negint() pick the form.  JSON and CBOR write every
+ * integer exactly (decimal; CBOR major type 0 or 1 with the shortest head).
+ *
+ * A CBOR tag (RFC 8949 §3.4; Perl's CBOR::XS writes \$scalar as tag 22098,
+ * objects as 26 or 27, shared values as 28/29, packed strings as 256/25)
+ * is an AEMP_TAG value with two children at u.a: the tag number (an
+ * integer >= 0: AEMP_INT, or AEMP_UINT above 2^63-1) and the tagged value.
+ * Decoded tags are kept, and CBOR writes them back as they came, so values
+ * aemp relays or stores for other nodes keep their tags.  JSON has no tags:
+ * it writes the tagged value alone, except that tag 22098 around the
+ * integer 1 or 0 becomes true or false (what JSON::XS writes for \1, \0).
+ * A tag counts as one level of nesting (AEMP_MAX_DEPTH).
  */
 typedef enum aemp_type {
 	AEMP_NULL = 0,
@@ -113,26 +134,56 @@ typedef enum aemp_type {
 	AEMP_STR = 4,
 	AEMP_ARRAY = 5,
 	AEMP_MAP = 6,
+	AEMP_UINT = 7, /* integer outside int64, see above */
+	AEMP_TAG = 8,  /* CBOR tag: u.a[0] number, u.a[1] value; len 2 */
 } aemp_type;
 
-/* Value flag: the string is binary; CBOR sends it as a byte string. */
+/*
+ * Value flags.  C code that builds values leaves them 0 (the constructors
+ * do); decoders set them so that CBOR output repeats what came in.
+ */
+/* STR: binary; CBOR writes a byte string (major type 2), JSON writes each
+ * byte >= 0x80 as the character U+0080..U+00FF (as JSON::XS writes a Perl
+ * byte string).  Set on CBOR byte strings. */
 #define AEMP_VF_BYTES 0x01
+/* STR: text; CBOR writes a text string (major type 3) even if the bytes
+ * are not valid UTF-8.  Set on CBOR text strings.  Without BYTES or TEXT,
+ * CBOR writes text when the bytes are valid UTF-8, else bytes. */
+#define AEMP_VF_TEXT 0x02
+/* UINT: the value is -1 - u.u (see above). */
+#define AEMP_VF_NEG 0x04
+/* NULL: CBOR `undefined` (simple value 23; CBOR::XS's
+ * Types::Serialiser::error), written back as such in CBOR, null in JSON. */
+#define AEMP_VF_UNDEF 0x08
+/* FLOAT: the CBOR width it came in (half, single, double), written back in
+ * the same width when the value fits it exactly (NaN payloads included).
+ * Without a width, CBOR writes single precision when that is exact, else
+ * double (what CBOR::XS does). */
+#define AEMP_VF_F16 0x10
+#define AEMP_VF_F32 0x20
+#define AEMP_VF_F64 0x30
+#define AEMP_VF_WIDTH 0x30 /* mask of the three above */
 
-/* Deepest nesting of arrays and maps accepted and produced (Perl's limit). */
+/* Deepest nesting of arrays, maps and tags accepted and produced (Perl's
+ * limit for arrays and maps). */
 #define AEMP_MAX_DEPTH 512
 
 typedef struct aemp_val {
 	uint8_t type;  /* aemp_type */
 	uint8_t flags; /* AEMP_VF_* */
 	uint16_t pad;  /* zero */
-	uint32_t len;  /* STR: bytes; ARRAY: elements; MAP: key/value pairs */
+	uint32_t len;  /* STR: bytes; ARRAY: elements; MAP: key/value pairs;
+	                  TAG: 2 */
 	union {
 		int64_t i;                /* INT; BOOL (0 or 1) */
+		uint64_t u;               /* UINT */
 		double f;                 /* FLOAT */
 		const char *s;            /* STR: len bytes */
 		const struct aemp_val *a; /* ARRAY: len values; MAP: 2*len
 		                              values, key0, val0, key1, ...;
-		                              keys are STR */
+		                              keys are STR (CBOR: or a TAG
+		                              around a key or an integer);
+		                              TAG: number, value */
 	} u;
 } aemp_val;
 
@@ -158,6 +209,32 @@ aemp_int(int64_t i)
 {
 	aemp_val v = {AEMP_INT, 0, 0, 0, {0}};
 	v.u.i = i;
+	return v;
+}
+
+/* aemp_uint - the integer u: AEMP_INT up to INT64_MAX, else AEMP_UINT. */
+static inline aemp_val
+aemp_uint(uint64_t u)
+{
+	aemp_val v = {AEMP_UINT, 0, 0, 0, {0}};
+
+	if (u <= (uint64_t)INT64_MAX)
+		return aemp_int((int64_t)u);
+	v.u.u = u;
+	return v;
+}
+
+/* aemp_negint - the integer -1 - n (CBOR major type 1 with argument n):
+ * AEMP_INT down to INT64_MIN, else AEMP_UINT with AEMP_VF_NEG.
+ * aemp_negint(UINT64_MAX) is -2^64. */
+static inline aemp_val
+aemp_negint(uint64_t n)
+{
+	aemp_val v = {AEMP_UINT, AEMP_VF_NEG, 0, 0, {0}};
+
+	if (n <= (uint64_t)INT64_MAX)
+		return aemp_int(-1 - (int64_t)n);
+	v.u.u = n;
 	return v;
 }
 
@@ -208,6 +285,30 @@ aemp_map(const aemp_val *kv, size_t npairs)
 	return v;
 }
 
+/*
+ * aemp_tag - the value v under CBOR tag number `tag`.  pair is the storage
+ * for the two children (tag number, value), which the result points at:
+ * it must live as long as the result.  Returns the AEMP_TAG value.
+ */
+static inline aemp_val
+aemp_tag(aemp_val pair[2], uint64_t tag, aemp_val v)
+{
+	aemp_val t = {AEMP_TAG, 0, 0, 2, {0}};
+
+	pair[0] = aemp_uint(tag);
+	pair[1] = v;
+	t.u.a = pair;
+	return t;
+}
+
+/* AEMP_TAGGED(tag, v) is the value v under tag number `tag`, its children
+ * on the stack like AEMP_ARR's:
+ *     aemp_snd(node, port, AEMP_MSG(AEMP_TAGGED(22098, aemp_int(1))));
+ * sends what Perl sends for \1. */
+#define AEMP_TAGGED(tag, v)                                                    \
+	(aemp_tag((aemp_val[2]){{0, 0, 0, 0, {0}}, {0, 0, 0, 0, {0}}}, (tag),  \
+	          (v)))
+
 /* Number of values in a braced list of aemp_val expressions. */
 #define AEMP_COUNT(...)                                                        \
 	(sizeof((const aemp_val[]){__VA_ARGS__}) / sizeof(aemp_val))
@@ -247,20 +348,60 @@ aemp_str_eq(const aemp_val *v, const char *s)
 	return v->len == n && (n == 0 || memcmp(v->u.s, s, n) == 0);
 }
 
+/* The tag number of an AEMP_TAG value t. */
+static inline uint64_t
+aemp_tag_num(const aemp_val *t)
+{
+	const aemp_val *n = &t->u.a[0];
+
+	return n->type == AEMP_INT ? (uint64_t)n->u.i : n->u.u;
+}
+
+/* The value under an AEMP_TAG value t, or NULL if t is not a tag.
+ * Borrowed from t. */
+static inline const aemp_val *
+aemp_tag_value(const aemp_val *t)
+{
+	if (t == NULL || t->type != AEMP_TAG)
+		return NULL;
+	return &t->u.a[1];
+}
+
+/* aemp_untag - v without the tags around it (v itself if it has none),
+ * for handlers that treat tagged values like plain ones.  Borrowed. */
+static inline const aemp_val *
+aemp_untag(const aemp_val *v)
+{
+	while (v != NULL && v->type == AEMP_TAG)
+		v = &v->u.a[1];
+	return v;
+}
+
 /*
  * aemp_get_int - the integer value of v, leniently (Perl scalar typing):
  * INT; BOOL as 0/1; FLOAT with no fractional part inside the int64 range;
  * a STR holding a decimal integer.  Returns 0 and sets *out, or
- * AEMP_EMALFORMED if v has no integer value.  Any thread.
+ * AEMP_EMALFORMED if v has no integer value in the int64 range (AEMP_UINT
+ * never has one; see aemp_get_uint).  Any thread.
  */
 AEMP_API int aemp_get_int(const aemp_val *v, int64_t *out);
 
-/* aemp_get_float - like aemp_get_int for doubles (INT, FLOAT, numeric STR).
- * Returns 0 or AEMP_EMALFORMED.  Any thread. */
+/*
+ * aemp_get_uint - like aemp_get_int for the range 0 .. 2^64-1: INT >= 0;
+ * AEMP_UINT without AEMP_VF_NEG; BOOL; FLOAT with no fractional part in
+ * range; a STR holding a decimal integer in range.  Returns 0 and sets
+ * *out, or AEMP_EMALFORMED.  Any thread.
+ */
+AEMP_API int aemp_get_uint(const aemp_val *v, uint64_t *out);
+
+/* aemp_get_float - like aemp_get_int for doubles (INT, UINT, FLOAT,
+ * numeric STR; UINT rounds to the nearest double).  Returns 0 or
+ * AEMP_EMALFORMED.  Any thread. */
 AEMP_API int aemp_get_float(const aemp_val *v, double *out);
 
-/* aemp_truthy - Perl truth: null, false, 0, 0.0, "" and "0" are false,
- * everything else true (arrays and maps are true).  Returns 0 or 1. */
+/* aemp_truthy - Perl truth: null (and undefined), false, 0, 0.0, "" and
+ * "0" are false, everything else true (arrays, maps, tagged values and
+ * AEMP_UINT are true).  Returns 0 or 1. */
 AEMP_API int aemp_truthy(const aemp_val *v);
 
 /* aemp_map_get - the value stored under key in map v (first match), or NULL
@@ -268,8 +409,10 @@ AEMP_API int aemp_truthy(const aemp_val *v);
 AEMP_API const aemp_val *aemp_map_get(const aemp_val *v, const char *key);
 
 /* aemp_val_eq - structural equality (same kinds, same bytes, arrays and maps
- * element by element; map key order matters not).  INT and FLOAT compare
- * numerically.  Returns 1 if equal, 0 if not. */
+ * element by element; map key order matters not; tags by number and
+ * value).  Integers and FLOAT compare numerically (1 equals 1.0); string
+ * flags and float widths do not count; null and undefined differ.
+ * Returns 1 if equal, 0 if not. */
 AEMP_API int aemp_val_eq(const aemp_val *a, const aemp_val *b);
 
 /*
@@ -952,12 +1095,18 @@ AEMP_API int aemp_dbmirror_each(const aemp_dbmirror *mirror,
  * aemp_dbmirror_map - the whole mirror as a new MAP value (caller frees
  * with aemp_val_free), or NULL when out of memory.  O(size): for a copy
  * to keep, not for every change.  Only inside the db_mon callback.
+ * Its keys carry the string kind they came in as (AEMP_VF_BYTES for a
+ * CBOR byte string, as Perl sends plain strings; AEMP_VF_TEXT for text);
+ * the other calls give keys as bytes only.  Values keep every flag and
+ * tag they came with.
  */
 AEMP_API aemp_val *aemp_dbmirror_map(const aemp_dbmirror *mirror);
 
 /*
  * aemp_db_set - set family/key to value (NULL: null) in this node's part
- * of the database; sent to the master only if the value changed.  With
+ * of the database; sent to the master only if the value changed (in any
+ * detail a peer can see: 1 and 1.0, or a byte and a text string, differ;
+ * a global stores and hands on the value exactly as it came).  With
  * guard non-NULL, cancelling the guard deletes the key.  value is copied.
  * Returns 0, -EINVAL (empty family or key), AEMP_ETOOBIG, -ENOMEM.
  */

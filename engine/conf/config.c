@@ -88,26 +88,46 @@ eng_conf_key(const char *name)
 
 /* ---- validation ---------------------------------------------------------- */
 
+size_t
+eng_conf_num_text(const aemp_val *v, char *buf, size_t cap)
+{
+	int n;
+
+	if (v->type == AEMP_INT)
+		n = snprintf(buf, cap, "%lld", (long long)v->u.i);
+	else if (v->type == AEMP_UINT && !(v->flags & AEMP_VF_NEG))
+		n = snprintf(buf, cap, "%llu", (unsigned long long)v->u.u);
+	else if (v->type == AEMP_UINT && v->u.u == UINT64_MAX)
+		n = snprintf(buf, cap, "-18446744073709551616");
+	else if (v->type == AEMP_UINT)
+		n = snprintf(buf, cap, "-%llu", (unsigned long long)v->u.u + 1);
+	else
+		n = snprintf(buf, cap, "%.17g", v->u.f);
+	return n < 0 ? 0 : AEMP_MIN((size_t)n, cap > 0 ? cap - 1 : 0);
+}
+
 /* A short description of v for error messages; secrets show their kind
  * only. */
 static const char *
 describe(const aemp_val *v, int secret, char *buf, size_t cap)
 {
-	static const char *const kinds[] = {"null",     "a boolean", "a number",
-	                                    "a number", "a string",  "an array",
-	                                    "an object"};
+	static const char *const kinds[] = {
+	        "null",      "a boolean", "a number",
+	        "a number",  "a string",  "an array",
+	        "an object", "a number",  "a tagged value"};
 
-	if (v->type > AEMP_MAP)
+	if (v->type > AEMP_TAG)
 		return "an invalid value";
-	if (secret || v->type >= AEMP_ARRAY)
+	if (secret || v->type == AEMP_ARRAY || v->type == AEMP_MAP ||
+	    v->type == AEMP_TAG)
 		return kinds[v->type];
 	if (v->type == AEMP_STR)
 		snprintf(buf, cap, "\"%.*s\"%s", (int)AEMP_MIN(v->len, 60),
 		         v->u.s, v->len > 60 ? "..." : "");
-	else if (v->type == AEMP_INT)
-		snprintf(buf, cap, "%lld", (long long)v->u.i);
 	else if (v->type == AEMP_FLOAT)
 		snprintf(buf, cap, "%g", v->u.f);
+	else if (v->type == AEMP_INT || v->type == AEMP_UINT)
+		eng_conf_num_text(v, buf, cap);
 	else
 		snprintf(buf, cap, "%s",
 		         v->type == AEMP_NULL ? "null"
@@ -130,7 +150,7 @@ static int
 is_scalar_text(const aemp_val *v)
 {
 	return v->type == AEMP_STR || v->type == AEMP_INT ||
-	       v->type == AEMP_FLOAT;
+	       v->type == AEMP_UINT || v->type == AEMP_FLOAT;
 }
 
 static int
@@ -608,10 +628,7 @@ id_template(const struct conf_eff *e, char *buf, size_t cap, const char **t,
 		*t = v->u.s;
 		*n = v->len;
 	} else if (v != NULL && v->type != AEMP_NULL) {
-		if (v->type == AEMP_INT)
-			snprintf(buf, cap, "%lld", (long long)v->u.i);
-		else
-			snprintf(buf, cap, "%.17g", v->u.f);
+		eng_conf_num_text(v, buf, cap);
 		*t = buf;
 		*n = strlen(buf);
 	} else {
@@ -693,10 +710,7 @@ profile_name(const aemp_conf *c, struct conf_eff *e, const char *host)
 			        "string without NUL");
 		return eng_rcv_set_str(&e->profile, p->u.s, p->len);
 	}
-	if (p->type == AEMP_INT)
-		snprintf(num, sizeof(num), "%lld", (long long)p->u.i);
-	else
-		snprintf(num, sizeof(num), "%.17g", p->u.f);
+	eng_conf_num_text(p, num, sizeof(num));
 	return eng_rcv_set_str(&e->profile, num, strlen(num));
 }
 

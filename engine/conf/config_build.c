@@ -52,12 +52,9 @@ eng_conf_each(const aemp_val *list,
 		if (e->type == AEMP_STR) {
 			s = e->u.s;
 			n = e->len;
-		} else if (e->type == AEMP_INT) {
-			n = (size_t)snprintf(num, sizeof(num), "%lld",
-			                     (long long)e->u.i);
-			s = num;
-		} else if (e->type == AEMP_FLOAT) {
-			n = (size_t)snprintf(num, sizeof(num), "%.17g", e->u.f);
+		} else if (e->type == AEMP_INT || e->type == AEMP_UINT ||
+		           e->type == AEMP_FLOAT) {
+			n = eng_conf_num_text(e, num, sizeof(num));
 			s = num;
 		} else {
 			continue;
@@ -138,11 +135,8 @@ opt_text(const struct conf_eff *e, const char *key, char **out, size_t *len)
 	if (v->type == AEMP_STR) {
 		s = v->u.s;
 		n = v->len;
-	} else if (v->type == AEMP_INT) {
-		n = (size_t)snprintf(num, sizeof(num), "%lld",
-		                     (long long)v->u.i);
 	} else {
-		n = (size_t)snprintf(num, sizeof(num), "%.17g", v->u.f);
+		n = eng_conf_num_text(v, num, sizeof(num));
 	}
 	if (n == 0)
 		return 0;

@@ -70,6 +70,11 @@ int eng_conf_resolve_into(const aemp_conf *c, const aemp_rc *rc,
 
 void eng_conf_eff_fini(struct conf_eff *e);
 
+/* eng_conf_num_text - a number value (INT, UINT, FLOAT) as text, as Perl
+ * stringifies it closely enough for names and messages, written to buf
+ * (NUL-terminated).  Returns the length. */
+size_t eng_conf_num_text(const aemp_val *v, char *buf, size_t cap);
+
 /* eng_conf_each - call fn(s, n, arg) for every item of a CK_NAMES or
  * CK_SPECS value: the elements of an array (numbers as text), or the
  * comma-separated non-empty fields of a string.  Stops at and returns a

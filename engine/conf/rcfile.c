@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codec/codec.h"
 #include "engine/conf/rcfile.h"
 #include "ring/alloc.h"
 #include "ring/base.h"
@@ -50,7 +51,8 @@ eng_rcv_fini(aemp_val *v)
 		break;
 	case AEMP_ARRAY:
 	case AEMP_MAP:
-		n = v->type == AEMP_MAP ? 2 * (size_t)v->len : v->len;
+	case AEMP_TAG:
+		n = cod_nkids(v);
 		for (i = 0; i < n; i++)
 			eng_rcv_fini(&elems(v)[i]);
 		ring_free(elems(v), 0);
@@ -89,9 +91,10 @@ dup_into(aemp_val *dst, const aemp_val *src, int depth)
 		return 0;
 	case AEMP_ARRAY:
 	case AEMP_MAP:
+	case AEMP_TAG:
 		if (depth >= AEMP_MAX_DEPTH)
 			return AEMP_EDEPTH;
-		n = src->type == AEMP_MAP ? 2 * (size_t)src->len : src->len;
+		n = cod_nkids(src);
 		dst->u.a = NULL;
 		if (n == 0)
 			return 0;

@@ -754,6 +754,17 @@ pw_value(struct pw *w, const aemp_val *v, int level)
 		snprintf(buf, sizeof(buf), "%lld", (long long)v->u.i);
 		pw_puts(w, buf);
 		return 0;
+	case AEMP_UINT:
+		if (v->flags & AEMP_VF_NEG && v->u.u == UINT64_MAX)
+			snprintf(buf, sizeof(buf), "-18446744073709551616");
+		else if (v->flags & AEMP_VF_NEG)
+			snprintf(buf, sizeof(buf), "-%llu",
+			         (unsigned long long)v->u.u + 1);
+		else
+			snprintf(buf, sizeof(buf), "%llu",
+			         (unsigned long long)v->u.u);
+		pw_puts(w, buf);
+		return 0;
 	case AEMP_FLOAT:
 		pw_float(w, v->u.f);
 		return 0;

@@ -38,11 +38,11 @@ count_val(const aemp_val *v, size_t *nvals, size_t *sbytes, int depth)
 		*sbytes += v->len;
 		return 0;
 	}
-	if (v->type != AEMP_ARRAY && v->type != AEMP_MAP)
+	if (!cod_is_container(v->type))
 		return 0;
 	if (depth >= AEMP_MAX_DEPTH)
 		return AEMP_EDEPTH;
-	n = v->type == AEMP_MAP ? 2 * (size_t)v->len : v->len;
+	n = cod_nkids(v);
 	*nvals += n;
 	for (i = 0; i < n; i++) {
 		int rc = count_val(&v->u.a[i], nvals, sbytes, depth + 1);
@@ -97,9 +97,9 @@ put(struct flat_w *w, aemp_val *dst, const aemp_val *v)
 		w->str += v->len;
 		return;
 	}
-	if (v->type != AEMP_ARRAY && v->type != AEMP_MAP)
+	if (!cod_is_container(v->type))
 		return;
-	n = v->type == AEMP_MAP ? 2 * (size_t)v->len : v->len;
+	n = cod_nkids(v);
 	kids = w->vals;
 	w->vals += n;
 	dst->u.i = (int64_t)((uint8_t *)kids - w->base);
@@ -143,10 +143,10 @@ fix(uint8_t *base, aemp_val *v)
 		v->u.s = (const char *)base + v->u.i;
 		return;
 	}
-	if (v->type != AEMP_ARRAY && v->type != AEMP_MAP)
+	if (!cod_is_container(v->type))
 		return;
 	v->u.a = (const aemp_val *)(const void *)(base + v->u.i);
-	n = v->type == AEMP_MAP ? 2 * (size_t)v->len : v->len;
+	n = cod_nkids(v);
 	for (i = 0; i < n; i++)
 		fix(base, (aemp_val *)&v->u.a[i]);
 }

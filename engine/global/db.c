@@ -45,7 +45,7 @@ eng_local_set(struct eng_shard *sh0, const char *f, size_t flen, const char *k,
 	aemp_val set = aemp_map(kv, 1);
 	int rc;
 
-	rc = eng_db_set(&g->local, f, flen, k, klen, v);
+	rc = eng_db_set(&g->local, f, flen, k, klen, 0, v);
 	if (rc > 0)
 		send_upd(sh0, f, flen, &set, NULL); /* only when it changed */
 	return rc < 0 ? rc : 0;
@@ -157,16 +157,18 @@ static void
 mirror_store(struct eng_mirror *m, const aemp_val *k, const aemp_val *v,
              struct diff *a, struct diff *c)
 {
-	aemp_val *copy = v->type == AEMP_NULL ? NULL : aemp_val_dup(v);
+	int plain_null = v->type == AEMP_NULL && v->flags == 0;
+	aemp_val *copy = plain_null ? NULL : aemp_val_dup(v);
 	void *old;
 	int had;
 
-	if (v->type != AEMP_NULL && copy == NULL)
+	if (!plain_null && copy == NULL)
 		return;
 	if (eng_kv_put(&m->map.kv, k->u.s, k->len, copy, &old, &had) < 0) {
 		aemp_val_free(copy);
 		return;
 	}
+	eng_kv_set_kflags(&m->map.kv, k->u.s, k->len, k->flags);
 	aemp_val_free(old);
 	diff_add(had ? c : a, k->u.s, k->len);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/global/dbmap.h"
+#include "codec/codec.h"
 #include "engine/core/eng.h"
 #include "ring/alloc.h"
 
@@ -91,6 +92,7 @@ eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val, void **old,
 	e->hash = eng_hash(k, klen);
 	e->klen = (uint32_t)klen;
 	e->val = val;
+	e->kflags = 0;
 	memcpy(e->key, k, klen);
 	e->key[klen] = '\0';
 	if (eng_htab_insert(&m->t, e->hash, e, ent_hash) < 0) {
@@ -98,6 +100,15 @@ eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val, void **old,
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+void
+eng_kv_set_kflags(struct eng_kv *m, const char *k, size_t klen, uint8_t kflags)
+{
+	struct eng_kv_ent *e = eng_kv_find(m, k, klen);
+
+	if (e != NULL)
+		e->kflags = ENG_KFLAGS(kflags);
 }
 
 int
@@ -207,17 +218,51 @@ eng_db_get(struct eng_db *db, const char *f, size_t flen, const char *k,
 	return 1;
 }
 
+struct eng_kv_ent *
+eng_db_entry(struct eng_db *db, const char *f, size_t flen, const char *k,
+             size_t klen)
+{
+	struct eng_kv *m = eng_db_family(db, f, flen, 0);
+
+	return m ? eng_kv_find(m, k, klen) : NULL;
+}
+
+static int
+val_identical(const aemp_val *a, const aemp_val *b)
+{
+	size_t i, n;
+
+	if (a->type != b->type || a->flags != b->flags || a->len != b->len)
+		return 0;
+	switch (a->type) {
+	case AEMP_NULL:
+		return 1;
+	case AEMP_STR:
+		return a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0;
+	case AEMP_ARRAY:
+	case AEMP_MAP:
+	case AEMP_TAG:
+		n = cod_nkids(a);
+		for (i = 0; i < n; i++)
+			if (!val_identical(&a->u.a[i], &b->u.a[i]))
+				return 0;
+		return 1;
+	default: /* INT, BOOL, UINT, FLOAT: the bits (NaN, -0.0) */
+		return a->u.u == b->u.u;
+	}
+}
+
 int
 eng_val_same(const aemp_val *a, const aemp_val *b)
 {
 	aemp_val n = aemp_null();
 
-	return aemp_val_eq(a ? a : &n, b ? b : &n);
+	return val_identical(a ? a : &n, b ? b : &n);
 }
 
 int
 eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
-           size_t klen, const aemp_val *v)
+           size_t klen, uint8_t kflags, const aemp_val *v)
 {
 	struct eng_kv *m = eng_db_family(db, f, flen, 1);
 	struct eng_kv_ent *e;
@@ -228,15 +273,19 @@ eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
 	if (m == NULL)
 		return -ENOMEM;
 	e = eng_kv_find(m, k, klen);
-	if (e != NULL && eng_val_same(e->val, v))
+	if (e != NULL && eng_val_same(e->val, v)) {
+		e->kflags = ENG_KFLAGS(kflags);
 		return 0;
-	if (v != NULL && v->type != AEMP_NULL &&
+	}
+	/* A plain null is stored as NULL; `undefined` keeps its flag. */
+	if (v != NULL && (v->type != AEMP_NULL || v->flags != 0) &&
 	    (copy = aemp_val_dup(v)) == NULL)
 		return -ENOMEM;
 	if (eng_kv_put(m, k, klen, copy, &old, &had) < 0) {
 		aemp_val_free(copy);
 		return -ENOMEM;
 	}
+	eng_kv_set_kflags(m, k, klen, kflags);
 	aemp_val_free(old);
 	return 1;
 }
@@ -270,6 +319,7 @@ build_cb(struct eng_kv_ent *e, void *arg)
 	const aemp_val *val = e->val;
 	aemp_val key = aemp_strn(e->key, e->klen);
 
+	key.flags = e->kflags;
 	if (b->what != 2)
 		b->v[b->i++] = key;
 	if (b->what != 1)

@@ -25,7 +25,10 @@ struct eng_kv {
 struct eng_kv_ent {
 	uint32_t hash;
 	uint32_t klen;
-	void *val; /* aemp_val (owned) or a nested map */
+	void *val;      /* aemp_val (owned) or a nested map */
+	uint8_t kflags; /* the key's string flags as last set (database keys:
+	                   AEMP_VF_BYTES / AEMP_VF_TEXT, so a key goes back
+	                   out as the kind of CBOR string it came in as) */
 	char key[];
 };
 
@@ -47,6 +50,14 @@ struct eng_kv_ent *eng_kv_find(const struct eng_kv *m, const char *k,
  * (val is freed by the caller then). */
 int eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val,
                void **old, int *had);
+/* eng_kv_set_kflags - record the string flags of existing key k (only
+ * AEMP_VF_BYTES and AEMP_VF_TEXT are kept). */
+void eng_kv_set_kflags(struct eng_kv *m, const char *k, size_t klen,
+                       uint8_t kflags);
+
+/* The string flags a database key keeps. */
+#define ENG_KFLAGS(f) ((uint8_t)((f) & (AEMP_VF_BYTES | AEMP_VF_TEXT)))
+
 /* eng_kv_del - remove k; returns its value (caller frees) via *val and 1,
  * or 0 if absent. */
 int eng_kv_del(struct eng_kv *m, const char *k, size_t klen, void **val);
@@ -68,10 +79,14 @@ void eng_db_drop_if_empty(struct eng_db *db, const char *f, size_t flen);
 /* eng_db_get - the value stored at f/k: 1 and *v (NULL = null), or 0. */
 int eng_db_get(struct eng_db *db, const char *f, size_t flen, const char *k,
                size_t klen, const aemp_val **v);
-/* eng_db_set - store a copy of v (NULL: null) at f/k.  Returns 1 if the
- * stored value changed (or was absent), 0 if equal, -ENOMEM. */
+/* eng_db_entry - the entry of f/k (value and key flags), or NULL. */
+struct eng_kv_ent *eng_db_entry(struct eng_db *db, const char *f, size_t flen,
+                                const char *k, size_t klen);
+/* eng_db_set - store a copy of v (NULL: null) at f/k, the key with string
+ * flags kflags (see struct eng_kv_ent).  Returns 1 if the stored value
+ * changed (or was absent), 0 if equal, -ENOMEM. */
 int eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
-               size_t klen, const aemp_val *v);
+               size_t klen, uint8_t kflags, const aemp_val *v);
 /* eng_db_del - remove f/k.  Returns 1 if it existed, else 0. */
 int eng_db_del(struct eng_db *db, const char *f, size_t flen, const char *k,
                size_t klen);
@@ -87,7 +102,11 @@ aemp_val *eng_kv_keys(const struct eng_kv *m);
 aemp_val *eng_kv_values(const struct eng_kv *m);
 aemp_val *eng_db_to_map(const struct eng_db *db);
 
-/* eng_val_same - structural equality where NULL stands for null. */
+/* eng_val_same - a and b are the same in every detail a peer can see
+ * (kinds, flags, integer and float bits, string bytes, children in
+ * order), NULL standing for null.  Stricter than aemp_val_eq on purpose:
+ * a global stores and hands on the value as it last came (1 and 1.0, a
+ * byte and a text string, a half and a double float all differ). */
 int eng_val_same(const aemp_val *a, const aemp_val *b);
 
 #endif /* ENGINE_GLOBAL_DBMAP_H */

@@ -131,28 +131,34 @@ struct keys {
 	size_t n, cap;
 };
 
+/* Keys keep their string flags (kflags), so they go out as they came. */
 static void
-keys_add(struct keys *k, const char *s, size_t len)
+keys_add(struct keys *k, const char *s, size_t len, uint8_t kflags)
 {
+	size_t cap = k->cap ? 2 * k->cap : 16;
 	aemp_val *nv;
 
 	if (k->n == k->cap) {
-		k->cap = k->cap ? 2 * k->cap : 16;
-		nv = ring_realloc(k->v, k->cap * sizeof(aemp_val));
+		/* cap grows only with the array: a failed realloc drops the
+		 * key, and the next call must not write past the old block */
+		nv = ring_realloc(k->v, cap * sizeof(aemp_val));
 		if (nv == NULL)
 			return;
 		k->v = nv;
+		k->cap = cap;
 	}
-	k->v[k->n++] = aemp_strn(s, len);
+	k->v[k->n] = aemp_strn(s, len);
+	k->v[k->n++].flags = ENG_KFLAGS(kflags);
 }
 
 /* kv pairs: 2 values per entry */
 static void
-pairs_add(struct keys *k, const char *s, size_t len, const aemp_val *v)
+pairs_add(struct keys *k, const char *s, size_t len, uint8_t kflags,
+          const aemp_val *v)
 {
-	keys_add(k, s, len);
+	keys_add(k, s, len, kflags);
 	if (k->n % 2 == 1)
-		keys_add(k, "", 0);
+		keys_add(k, "", 0, 0);
 	k->v[k->n - 1] = v ? *v : aemp_null();
 }
 
@@ -168,28 +174,23 @@ struct other {
 	const char *k;
 	size_t klen;
 	struct eng_gsvc *s;
-	const aemp_val *slave_val;
-	int slave_found;
-	const aemp_val *global_val;
-	int global_found;
+	const struct eng_kv_ent *slave; /* value and key flags */
+	const struct eng_kv_ent *global;
 };
 
 static void
 other_cb(struct eng_kv_ent *e, void *arg)
 {
 	struct other *o = arg;
-	const aemp_val *v;
+	const struct eng_kv_ent *x;
 
-	if (!eng_db_get(e->val, o->f, o->flen, o->k, o->klen, &v))
+	if ((x = eng_db_entry(e->val, o->f, o->flen, o->k, o->klen)) == NULL)
 		return;
 	if (eng_kv_find(&o->s->slaves, e->key, e->klen) != NULL) {
-		if (!o->slave_found) {
-			o->slave_found = 1;
-			o->slave_val = v;
-		}
-	} else if (!o->global_found) {
-		o->global_found = 1;
-		o->global_val = v;
+		if (o->slave == NULL)
+			o->slave = x;
+	} else if (o->global == NULL) {
+		o->global = x;
 	}
 }
 
@@ -204,32 +205,36 @@ struct upd {
 	struct keys del_notify; /* notified deletions */
 };
 
+/* Key k (string flags kf) was deleted from a shard: restore, forward or
+ * delete it in GLOBAL_DB (§6.6 step 3). */
 static void
-upd_del_key(struct upd *u, struct eng_gsvc *s, const char *k, size_t klen)
+upd_del_key(struct upd *u, struct eng_gsvc *s, const char *k, size_t klen,
+            uint8_t kf)
 {
-	struct other o = {u->f, u->flen, k, klen, s, NULL, 0, NULL, 0};
+	struct other o = {u->f, u->flen, k, klen, s, NULL, NULL};
+	const struct eng_kv_ent *x;
 	const aemp_val *cur;
 	int has = eng_db_get(&s->global, u->f, u->flen, k, klen, &cur);
 
 	eng_kv_each(&s->shards, other_cb, &o);
-	if (o.slave_found) {
-		if (!has || !eng_val_same(cur, o.slave_val)) {
+	if ((x = o.slave) != NULL) {
+		if (!has || !eng_val_same(cur, x->val)) {
 			eng_db_set(&s->global, u->f, u->flen, k, klen,
-			           o.slave_val);
-			pairs_add(&u->set, k, klen, o.slave_val);
+			           x->kflags, x->val);
+			pairs_add(&u->set, k, klen, x->kflags, x->val);
 		}
-	} else if (o.global_found) {
-		keys_add(&u->del_global, k, klen);
-		if (!has || !eng_val_same(cur, o.global_val)) {
+	} else if ((x = o.global) != NULL) {
+		keys_add(&u->del_global, k, klen, kf);
+		if (!has || !eng_val_same(cur, x->val)) {
 			eng_db_set(&s->global, u->f, u->flen, k, klen,
-			           o.global_val);
-			pairs_add(&u->extra, k, klen, o.global_val);
+			           x->kflags, x->val);
+			pairs_add(&u->extra, k, klen, x->kflags, x->val);
 		}
 	} else {
 		eng_db_del(&s->global, u->f, u->flen, k, klen);
-		keys_add(&u->del_notify, k, klen);
+		keys_add(&u->del_notify, k, klen, kf);
 		if (u->local)
-			keys_add(&u->del_global, k, klen);
+			keys_add(&u->del_global, k, klen, kf);
 	}
 }
 
@@ -270,7 +275,7 @@ upd_finish(struct upd *u, struct eng_gsvc *s)
 		return;
 	for (i = 0; i < u->extra.n; i += 2)
 		pairs_add(&u->set, u->extra.v[i].u.s, u->extra.v[i].len,
-		          &u->extra.v[i + 1]);
+		          u->extra.v[i].flags, &u->extra.v[i + 1]);
 	v[0] = aemp_str("g_chg2");
 	v[2] = aemp_map(u->set.v, u->set.n / 2);
 	v[3] = aemp_array(u->del_notify.v, u->del_notify.n);
@@ -297,9 +302,9 @@ upd(struct eng_shard *sh0, const char *n, size_t nlen, const char *f,
 
 		if (k->type != AEMP_STR || k->len == 0)
 			continue;
-		eng_db_set(S, f, flen, k->u.s, k->len, v);
-		eng_db_set(&s->global, f, flen, k->u.s, k->len, v);
-		pairs_add(&u.set, k->u.s, k->len, v);
+		eng_db_set(S, f, flen, k->u.s, k->len, k->flags, v);
+		eng_db_set(&s->global, f, flen, k->u.s, k->len, k->flags, v);
+		pairs_add(&u.set, k->u.s, k->len, k->flags, v);
 	}
 	for (i = 0; del && del->type == AEMP_ARRAY && i < del->len; i++) {
 		const aemp_val *k = &del->u.a[i];
@@ -307,7 +312,7 @@ upd(struct eng_shard *sh0, const char *n, size_t nlen, const char *f,
 		if (k->type != AEMP_STR ||
 		    !eng_db_del(S, f, flen, k->u.s, k->len))
 			continue;
-		upd_del_key(&u, s, k->u.s, k->len);
+		upd_del_key(&u, s, k->u.s, k->len, k->flags);
 	}
 	eng_db_drop_if_empty(S, f, flen);
 	eng_db_drop_if_empty(&s->global, f, flen);
@@ -415,7 +420,7 @@ merge_fam(struct eng_kv_ent *fam, void *arg)
 	for (i = 0; pairs != NULL && i < pairs->len; i++) {
 		const aemp_val *k = &pairs->u.a[2 * i];
 
-		eng_db_set(out, fam->key, fam->klen, k->u.s, k->len,
+		eng_db_set(out, fam->key, fam->klen, k->u.s, k->len, k->flags,
 		           &pairs->u.a[2 * i + 1]);
 	}
 	aemp_val_free(pairs);
@@ -638,7 +643,7 @@ collect_up(void *e, void *arg)
 	struct upnodes *un = arg;
 
 	if (u->up)
-		keys_add(&un->ids, u->id, u->idlen);
+		keys_add(&un->ids, u->id, u->idlen, 0);
 }
 
 void

@@ -8,9 +8,10 @@
  * padded copy with hostile padding.  Checked for every run:
  *  - both feeds deliver the same packets, and fail or succeed alike;
  *  - every packet re-encodes in the same framing and decodes back to an
- *    equal value;
- *  - the whole stream decoded as one value (cod_decode_value) re-encodes
- *    and decodes back equal too.
+ *    identical tree (tests/codec_check.h: kinds, flags, bits), and a CBOR
+ *    packet in canonical form re-encodes to its very bytes;
+ *  - the whole stream decoded as one value (cod_decode_value) does the
+ *    same: identical after a round trip, the same bytes if canonical.
  * Any difference aborts, which libFuzzer reports as a crash.
  *
  * Threads: libFuzzer's single thread; tapes are static and reused.
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "codec/codec.h"
+#include "tests/codec_check.h"
 
 #define FZ_MAXPKT 4096
 
@@ -53,9 +55,12 @@ fz_pad(const uint8_t *p, size_t n)
 	return b;
 }
 
-/* v encodes in f and decodes back to an equal value; aborts if not. */
+/* v, decoded from raw/rawlen, encodes in f and decodes back to an
+ * identical tree; in CBOR a canonical input comes back byte for byte.
+ * Aborts if not. */
 static void
-fz_roundtrip(enum cod_framing f, const aemp_val *v, int packet)
+fz_roundtrip(enum cod_framing f, const aemp_val *v, int packet,
+             const uint8_t *raw, size_t rawlen)
 {
 	ssize_t n = cod_encode_value(f, NULL, 0, v);
 	const aemp_val *w;
@@ -69,9 +74,17 @@ fz_roundtrip(enum cod_framing f, const aemp_val *v, int packet)
 	b = fz_pad(NULL, (size_t)n);
 	if (cod_encode_value(f, b, (size_t)n, v) != n)
 		abort();
+	if (f == COD_CBOR && cc_cbor_canonical(raw, rawlen, packet) &&
+	    ((size_t)n != rawlen || memcmp(b, raw, rawlen) != 0)) {
+		fprintf(stderr,
+		        "canonical CBOR of %zu bytes came back as %zd "
+		        "other bytes\n",
+		        rawlen, n);
+		abort();
+	}
 	rc = packet ? cod_decode(f, &fz_tape2, b, (size_t)n, &w)
 	            : cod_decode_value(f, &fz_tape2, b, (size_t)n, &w);
-	if (rc != 0 || !aemp_val_eq(v, w)) {
+	if (rc != 0 || !cc_identical(v, w) || !aemp_val_eq(v, w)) {
 		fprintf(stderr, "round trip: rc %d, %zd bytes: %.*s\n", rc, n,
 		        (int)(n > 200 ? 200 : n), (const char *)b);
 		abort();
@@ -84,11 +97,9 @@ fz_collect(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 {
 	struct fz_out *o = arg;
 
-	(void)raw;
-	(void)rawlen;
 	if (pkt->type != AEMP_ARRAY)
 		abort();
-	fz_roundtrip(o->f, pkt, 1);
+	fz_roundtrip(o->f, pkt, 1, raw, rawlen);
 	if (o->n == FZ_MAXPKT)
 		return 1;
 	if ((o->v[o->n++] = aemp_val_dup(pkt)) == NULL)
@@ -164,14 +175,14 @@ fz_run(enum cod_framing f, const uint8_t *data, size_t size)
 		abort();
 	}
 	for (i = 0; i < a.n; i++) {
-		if (!aemp_val_eq(a.v[i], b.v[i]))
+		if (!cc_identical(a.v[i], b.v[i]))
 			abort();
 	}
 	fz_free(&a);
 	fz_free(&b);
 	whole = fz_pad(data + 2, size - 2);
 	if (cod_decode_value(f, &fz_tape, whole, size - 2, &v) == 0)
-		fz_roundtrip(f, v, 0);
+		fz_roundtrip(f, v, 0, whole, size - 2);
 	free(whole);
 	return 0;
 }

@@ -49,7 +49,8 @@ struct peer {
 	size_t split_auth;
 	/* with_auth is a JSON array of packets, all sent behind the line */
 	int with_auth_many;
-	/* offer (and so send) CBOR framing instead of JSON */
+	/* if set: offer cbor (then json) like a default Perl node, instead of
+	 * json only like the recorded minimal clients */
 	int cbor;
 	uint8_t buf[65536 + COD_PADDING];
 };
@@ -183,7 +184,7 @@ peer_handshake(struct peer *p, const char *id, const char *secret,
 	p->cfg.secret = secret;
 	p->cfg.secret_len = strlen(secret);
 	p->cfg.framings = p->framings;
-	p->cfg.nframings = 1; /* like the recorded minimal clients: json */
+	p->cfg.nframings = p->cbor ? 2 : 1; /* minimal clients: json */
 	p->cfg.auth_offer = p->offer;
 	p->cfg.noffer = 1;
 	p->cfg.auth_accept = p->accept;
@@ -270,7 +271,7 @@ peer_connect(struct peer *p, const char *hostport, const char *id,
 }
 
 /* peer_connect_opts - dial and handshake with the options already set in
- * p (with_auth, split_auth; the rest of p zeroed by the caller).
+ * p (with_auth, split_auth, cbor; the rest of p zeroed by the caller).
  * peer_connect_with - peer_connect, sending packet pkt (JSON text) in the
  * same write as the auth line. */
 static inline int

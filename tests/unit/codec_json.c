@@ -58,10 +58,25 @@ test_scalars(void)
 	CHECK(v->type == AEMP_INT && v->u.i == INT64_MIN);
 	CHECK_OK(dec("9223372036854775807", &v));
 	CHECK(v->type == AEMP_INT && v->u.i == INT64_MAX);
-	CHECK_OK(dec("9223372036854775808", &v)); /* beyond int64: double */
-	CHECK(v->type == AEMP_FLOAT && v->u.f == 9223372036854775808.0);
+	/* beyond int64: exact down to -2^64 and up to 2^64-1 (AEMP_UINT) */
+	CHECK_OK(dec("9223372036854775808", &v));
+	CHECK(v->type == AEMP_UINT && v->flags == 0 &&
+	      v->u.u == 9223372036854775808ull);
+	CHECK_OK(dec("18446744073709551615", &v));
+	CHECK(v->type == AEMP_UINT && v->flags == 0 && v->u.u == UINT64_MAX);
 	CHECK_OK(dec("-9223372036854775809", &v));
-	CHECK(v->type == AEMP_FLOAT && v->u.f == -9223372036854775808.0);
+	CHECK(v->type == AEMP_UINT && v->flags == AEMP_VF_NEG &&
+	      v->u.u == 9223372036854775808ull);
+	CHECK_OK(dec("-18446744073709551616", &v));
+	CHECK(v->type == AEMP_UINT && v->flags == AEMP_VF_NEG &&
+	      v->u.u == UINT64_MAX);
+	/* and beyond those: doubles, as before */
+	CHECK_OK(dec("18446744073709551616", &v));
+	CHECK(v->type == AEMP_FLOAT && v->u.f == 18446744073709551616.0);
+	CHECK_OK(dec("-18446744073709551617", &v));
+	CHECK(v->type == AEMP_FLOAT && v->u.f == -18446744073709551616.0);
+	CHECK_OK(dec("-0", &v));
+	CHECK(v->type == AEMP_INT && v->u.i == 0);
 	CHECK_OK(dec("123456789012345678901234567890", &v));
 	CHECK(v->type == AEMP_FLOAT && v->u.f == 1.2345678901234568e29);
 	CHECK_OK(dec("2.5", &v));
@@ -209,6 +224,40 @@ test_encode(void)
 	             "\"abcdefghijklmnop\xc3\xbf\\\"\""));
 }
 
+/* Integers beyond int64, CBOR tags and `undefined` in JSON output. */
+static void
+test_encode_cbor_kinds(void)
+{
+	aemp_val undef = aemp_null(), tkey[2], kv[4];
+
+	CHECK(enc_is(aemp_uint(UINT64_MAX), "18446744073709551615"));
+	CHECK(enc_is(aemp_uint(9223372036854775808ull), "9223372036854775808"));
+	CHECK(enc_is(aemp_uint(5), "5"));
+	CHECK(enc_is(aemp_negint(9223372036854775808ull),
+	             "-9223372036854775809"));
+	CHECK(enc_is(aemp_negint(UINT64_MAX - 1), "-18446744073709551615"));
+	CHECK(enc_is(aemp_negint(UINT64_MAX), "-18446744073709551616"));
+	CHECK(enc_is(aemp_negint(0), "-1"));
+	undef.flags = AEMP_VF_UNDEF;
+	CHECK(enc_is(undef, "null"));
+	/* tags: the value alone; \1 and \0 (22098 around 1, 0) as booleans */
+	CHECK(enc_is(AEMP_TAGGED(22098, aemp_int(1)), "true"));
+	CHECK(enc_is(AEMP_TAGGED(22098, aemp_int(0)), "false"));
+	CHECK(enc_is(AEMP_TAGGED(22098, aemp_int(2)), "2"));
+	CHECK(enc_is(AEMP_TAGGED(22098, aemp_str("s")), "\"s\""));
+	CHECK(enc_is(AEMP_TAGGED(1, aemp_int(1)), "1"));
+	CHECK(enc_is(AEMP_TAGGED(26, AEMP_ARR(aemp_str("Cls"), aemp_int(7))),
+	             "[\"Cls\",7]"));
+	CHECK(enc_is(AEMP_TAGGED(55799, AEMP_TAGGED(UINT64_MAX, aemp_null())),
+	             "null"));
+	/* tagged map keys: the key inside, integers as their text */
+	kv[0] = aemp_tag(tkey, 25, aemp_int(3));
+	kv[1] = aemp_int(1);
+	kv[2] = AEMP_TAGGED(7, aemp_str("k"));
+	kv[3] = aemp_int(2);
+	CHECK(enc_is(aemp_map(kv, 2), "{\"3\":1,\"k\":2}"));
+}
+
 static void
 test_encode_errors(void)
 {
@@ -218,6 +267,14 @@ test_encode_errors(void)
 
 	CHECK_ERR(cod_encode_value(COD_JSON, b, sizeof(b), &m),
 	          AEMP_EMALFORMED);
+	kv[0] = AEMP_TAGGED(1, aemp_null()); /* tagged null key */
+	CHECK_ERR(cod_encode_value(COD_JSON, b, sizeof(b), &m),
+	          AEMP_EMALFORMED);
+	bad = AEMP_TAGGED(1, aemp_null());
+	bad.len = 1;
+	CHECK_ERR(cod_encode_value(COD_JSON, b, sizeof(b), &bad),
+	          AEMP_EMALFORMED);
+	bad = aemp_int(0);
 	bad.type = 200;
 	CHECK_ERR(cod_encode_value(COD_JSON, b, sizeof(b), &bad),
 	          AEMP_EMALFORMED);
@@ -303,6 +360,7 @@ main(void)
 	test_containers();
 	test_depth();
 	test_encode();
+	test_encode_cbor_kinds();
 	test_encode_errors();
 	test_packet();
 	test_public();

@@ -56,6 +56,68 @@ test_get_int(void)
 }
 
 static void
+test_get_uint(void)
+{
+	uint64_t u = 1;
+	int64_t i = 0;
+	double d = 0;
+	aemp_val v;
+
+	v = aemp_uint(UINT64_MAX);
+	CHECK(v.type == AEMP_UINT);
+	CHECK_OK(aemp_get_uint(&v, &u));
+	CHECK(u == UINT64_MAX);
+	CHECK_ERR(aemp_get_int(&v, &i), AEMP_EMALFORMED);
+	CHECK_OK(aemp_get_float(&v, &d));
+	CHECK(d == 18446744073709551616.0);
+	CHECK_EQ(aemp_truthy(&v), 1);
+	v = aemp_negint(UINT64_MAX);
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	CHECK_ERR(aemp_get_int(&v, &i), AEMP_EMALFORMED);
+	CHECK_OK(aemp_get_float(&v, &d));
+	CHECK(d == -18446744073709551616.0);
+	v = aemp_int(42);
+	CHECK_OK(aemp_get_uint(&v, &u));
+	CHECK(u == 42);
+	v = aemp_int(-1);
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	v = aemp_bool(1);
+	CHECK_OK(aemp_get_uint(&v, &u));
+	CHECK(u == 1);
+	v = aemp_float(18446744073709549568.0); /* the last double < 2^64 */
+	CHECK_OK(aemp_get_uint(&v, &u));
+	CHECK(u == 18446744073709549568ull);
+	v = aemp_float(18446744073709551616.0);
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	v = aemp_float(-0.0);
+	CHECK_OK(aemp_get_uint(&v, &u));
+	CHECK(u == 0);
+	v = aemp_float(0.5);
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	v = aemp_str("18446744073709551615");
+	CHECK_OK(aemp_get_uint(&v, &u));
+	CHECK(u == UINT64_MAX);
+	v = aemp_str("+7");
+	CHECK_OK(aemp_get_uint(&v, &u));
+	CHECK(u == 7);
+	v = aemp_str("18446744073709551616");
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	v = aemp_str("-1");
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	v = aemp_str("+");
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	v = aemp_null();
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	CHECK_ERR(aemp_get_uint(NULL, &u), AEMP_EMALFORMED);
+	v = AEMP_TAGGED(1, aemp_int(1));
+	CHECK_ERR(aemp_get_uint(&v, &u), AEMP_EMALFORMED);
+	CHECK_EQ(aemp_truthy(&v), 1);
+	v = aemp_null();
+	v.flags = AEMP_VF_UNDEF;
+	CHECK_EQ(aemp_truthy(&v), 0);
+}
+
+static void
 test_get_float(void)
 {
 	double f = 0;
@@ -177,6 +239,85 @@ test_eq(void)
 	a = aemp_null();
 	CHECK_EQ(aemp_val_eq(&a, NULL), 0);
 	CHECK_EQ(aemp_val_eq(NULL, NULL), 1);
+	b = aemp_null();
+	b.flags = AEMP_VF_UNDEF; /* undefined is not null */
+	CHECK_EQ(aemp_val_eq(&a, &b), 0);
+	a.flags = AEMP_VF_UNDEF;
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+}
+
+/* Integers of every form, against each other and doubles; tags. */
+static void
+test_eq_big(void)
+{
+	aemp_val a, b, k1[2], k2[2];
+
+	a = aemp_uint(UINT64_MAX);
+	b = aemp_uint(UINT64_MAX);
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	b = aemp_negint(UINT64_MAX); /* -2^64 is not 2^64-1 */
+	CHECK_EQ(aemp_val_eq(&a, &b), 0);
+	b = aemp_float(18446744073709551615.0); /* rounds to 2^64 */
+	CHECK_EQ(aemp_val_eq(&a, &b), 0);
+	a = aemp_negint(UINT64_MAX);
+	b = aemp_float(-18446744073709551616.0);
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	a = aemp_uint(9223372036854775808ull);
+	b = aemp_float(9223372036854775808.0);
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	CHECK_EQ(aemp_val_eq(&b, &a), 1);
+	a = aemp_negint(9223372036854775808ull);
+	b = aemp_float(-9223372036854775808.0); /* that is INT64_MIN */
+	CHECK_EQ(aemp_val_eq(&a, &b), 0);
+	b = aemp_float(-9223372036854777856.0); /* next double down */
+	CHECK_EQ(aemp_val_eq(&a, &b), 0);
+	a = aemp_negint(9223372036854777855ull);
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	/* a hand-built UINT inside int64 equals the INT of its value */
+	a = (aemp_val){.type = AEMP_UINT, .u.u = 5};
+	b = aemp_int(5);
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	a = (aemp_val){.type = AEMP_UINT, .flags = AEMP_VF_NEG, .u.u = 5};
+	b = aemp_int(-6);
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	/* tags: same number and value */
+	a = aemp_tag(k1, 22098, aemp_int(1));
+	b = aemp_tag(k2, 22098, aemp_int(1));
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	k2[0] = aemp_uint(22099);
+	CHECK_EQ(aemp_val_eq(&a, &b), 0);
+	b = aemp_int(1);
+	CHECK_EQ(aemp_val_eq(&a, &b), 0);
+	a = AEMP_TAGGED(UINT64_MAX, aemp_str("x"));
+	b = AEMP_TAGGED(UINT64_MAX, aemp_str("x"));
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	CHECK(aemp_tag_num(&a) == UINT64_MAX);
+	b = AEMP_TAGGED(0, a);
+	CHECK(aemp_tag_num(aemp_tag_value(&b)) == UINT64_MAX);
+	CHECK(aemp_untag(&b)->type == AEMP_STR);
+	CHECK(aemp_untag(NULL) == NULL && aemp_tag_value(NULL) == NULL);
+}
+
+/* Maps with tagged keys compare keys structurally. */
+static void
+test_eq_tagged_keys(void)
+{
+	aemp_val kv1[4], kv2[4], a, b;
+
+	kv1[0] = AEMP_TAGGED(25, aemp_int(0));
+	kv1[1] = aemp_str("v0");
+	kv1[2] = aemp_str("k");
+	kv1[3] = aemp_str("v1");
+	kv2[0] = aemp_str("k");
+	kv2[1] = aemp_str("v1");
+	kv2[2] = AEMP_TAGGED(25, aemp_int(0));
+	kv2[3] = aemp_str("v0");
+	a = aemp_map(kv1, 2);
+	b = aemp_map(kv2, 2);
+	CHECK_EQ(aemp_val_eq(&a, &b), 1);
+	kv2[2] = AEMP_TAGGED(25, aemp_int(1));
+	CHECK_EQ(aemp_val_eq(&a, &b), 0);
+	CHECK(aemp_map_get(&a, "k") != NULL && aemp_map_get(&a, "0") == NULL);
 }
 
 /* Builds `depth` nested single-element arrays around an int in arr[]. */
@@ -226,7 +367,35 @@ test_dup(void)
 	src = aemp_int(5);
 	src.type = 99;
 	CHECK(aemp_val_dup(&src) == NULL);
+	src = AEMP_TAGGED(1, aemp_null());
+	src.len = 1; /* a tag has two children */
+	CHECK(aemp_val_dup(&src) == NULL);
 	CHECK(aemp_val_dup(NULL) == NULL);
+}
+
+/* Copies keep new kinds and every flag. */
+static void
+test_dup_kinds(void)
+{
+	aemp_val undef = aemp_null(), half = aemp_float(1.5), *d;
+	aemp_val src;
+
+	undef.flags = AEMP_VF_UNDEF;
+	half.flags = AEMP_VF_F16;
+	src = AEMP_ARR(aemp_uint(UINT64_MAX), aemp_negint(UINT64_MAX),
+	               AEMP_TAGGED(22098, AEMP_TAGGED(7, aemp_str("in"))),
+	               undef, half);
+	d = aemp_val_dup(&src);
+	CHECK(d != NULL && aemp_val_eq(d, &src));
+	CHECK(d != NULL && d->u.a[0].type == AEMP_UINT &&
+	      d->u.a[0].u.u == UINT64_MAX);
+	CHECK(d != NULL && d->u.a[1].flags == AEMP_VF_NEG);
+	CHECK(d != NULL && aemp_tag_num(&d->u.a[2]) == 22098);
+	CHECK(d != NULL && aemp_str_eq(aemp_untag(&d->u.a[2]), "in"));
+	CHECK(d != NULL && aemp_untag(&d->u.a[2])->u.s != (const char *)"in");
+	CHECK(d != NULL && d->u.a[3].flags == AEMP_VF_UNDEF);
+	CHECK(d != NULL && d->u.a[4].flags == AEMP_VF_F16);
+	aemp_val_free(d);
 }
 
 static void
@@ -248,11 +417,15 @@ int
 main(void)
 {
 	test_get_int();
+	test_get_uint();
 	test_get_float();
 	test_truthy();
 	test_map_get();
 	test_eq();
+	test_eq_big();
+	test_eq_tagged_keys();
 	test_dup();
+	test_dup_kinds();
 	test_msg_dup();
 	return tap_done();
 }
