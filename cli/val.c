@@ -26,6 +26,11 @@ static const struct {
         {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
         {"log_level", CONV_NUM},       {"secure", CONV_BOOL},
         {"autocork", CONV_BOOL},       {"nodelay", CONV_BOOL},
+        {"max_handshakes_per_addr", CONV_NUM},
+        {"per_addr_exempt", CONV_LIST},
+        {"first_byte_timeout", CONV_NUM},
+        {"greeting_timeout", CONV_NUM},
+        {"handshake_timeout", CONV_NUM},
 };
 
 static enum conv
