@@ -238,6 +238,7 @@ eng_net_shard_free(struct eng_shard *sh)
 	if (sn == NULL)
 		return;
 	eng_conns_free(sh);
+	eng_hsq_free(sh);
 	eng_rnodes_free(sh);
 	eng_htab_each(&sn->views, free_view, NULL);
 	eng_htab_fini(&sn->views);
