@@ -1,0 +1,519 @@
+/*
+ * tests/integ/fault_hsflood.c - a node keeps serving real peers while a
+ * flood of idle and slow-drip connections is open against it (the
+ * handshake table, engine/net/hsq.c; docs/reliability.md "Handshake
+ * floods").
+ *
+ * Processes: node "n" (a child, default handshake bounds: max_handshakes
+ * 256, first_byte_timeout 5 s, ...), an attacker (a child that raises its
+ * own open-file limit, opens 2000 TCP connections that send nothing and
+ * 100 that send one greeting byte every 0.2 s), and the driver, which
+ * then starts ten real aemp nodes one after another, each with n as its
+ * seed, and times how long each takes from its start to the answer of a
+ * cal to n#echo (connect, handshake, round trip).  Checks:
+ *  (a) every one of the ten gets its answer within 1 s (a functional
+ *      bound: they take milliseconds, see the diagnostics);
+ *  (b) n's resident memory stays below its baseline + RSS_BOUND_KB
+ *      (docs/reliability.md gives the bound's derivation);
+ *  (c) after the attacker dies, n's handshake count goes back to 0 and
+ *      its open descriptors to the baseline.
+ * The same with TLS (n and the peers share a certificate).  Then the
+ * per-address bound with the loopback exemption off (per_addr_exempt
+ * []): 400 idle connections from 127.0.0.2 and 40 slow ones from
+ * 127.0.0.3 hold at most max_handshakes_per_addr (16) handshakes each,
+ * and a peer from 127.0.0.1 gets in.
+ *
+ * `fault_hsflood --bench N [tls]` prints instead the time to service of
+ * N peers in a row, without and under the flood (p50, p99, max), and the
+ * memory per pending handshake, as recorded in docs/reliability.md.
+ *
+ * aemp-test-timeout: 120
+ */
+#include <sys/resource.h>
+
+#include "tests/integ/peer.h"
+#include "tests/integ/procs.h"
+
+#define SECRET "hsflood-secret-3Qm9"
+#define N_IDLE 2000
+#define N_DRIP 100
+#define TRIES 10
+#define SERVICE_MAX_S 1.0
+/* n's growth under the flood: at most max_handshakes (256) pending
+ * handshakes of at most ~36 KiB each (9 MiB), plus allocator slack; see
+ * docs/reliability.md. */
+#define RSS_BOUND_KB (24 * 1024)
+
+/* ---- the attacker --------------------------------------------------- */
+
+static int
+dial_from(const struct sockaddr_in *to, const char *src)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa;
+
+	if (fd < 0)
+		return -1;
+	if (strcmp(src, "-") != 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		if (inet_pton(AF_INET, src, &sa.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	if (connect(fd, (const struct sockaddr *)to, sizeof(*to)) < 0 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* connected - wait until every socket finished connecting (or failed);
+ * returns how many are connected. */
+static int
+connected(const int *fds, int n, double timeout)
+{
+	struct pollfd *p = calloc((size_t)n, sizeof(*p));
+	double end = tu_now() + timeout;
+	int i, left = n, ok = 0;
+
+	for (i = 0; i < n; i++) {
+		p[i].fd = fds[i];
+		p[i].events = POLLOUT;
+		left -= fds[i] < 0;
+	}
+	while (left > 0 && tu_now() < end) {
+		if (poll(p, (nfds_t)n, 100) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (p[i].fd < 0 || p[i].revents == 0)
+				continue;
+			ok += (p[i].revents & POLLOUT) &&
+			      !(p[i].revents & (POLLERR | POLLHUP));
+			p[i].fd = -1;
+			left--;
+		}
+	}
+	free(p);
+	return ok;
+}
+
+/* still_open - drain what n sent on fd; 0 once n closed it. */
+static int
+still_open(int fd)
+{
+	char buf[1024];
+	ssize_t r;
+
+	for (;;) {
+		r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return 0;
+		if (r < 0)
+			return 1;
+	}
+}
+
+static int
+raise_own_nofile(long need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || (long)rl.rlim_cur < need)
+		return -1;
+	return 0;
+}
+
+/*
+ * role_attack - ADDR NIDLE NDRIP SRC_IDLE SRC_DRIP ("-": any source):
+ * open the connections, print "ready IDLE DRIP" (how many connected),
+ * then drip one greeting byte every 0.2 s on the slow ones and print
+ * "atk idle=N drip=N" (still open) every second.  Runs until killed.
+ */
+static int
+role_attack(char **argv)
+{
+	static const char drip[] = "aemp;1;slowpoke;hmac_sha3_512;json;x=";
+	int nidle = atoi(argv[1]), ndrip = atoi(argv[2]), n = nidle + ndrip;
+	int *fds = calloc((size_t)n, sizeof(int)), i, k, oi, od;
+	struct sockaddr_in to;
+	double last = 0;
+
+	if (fds == NULL || peer_parse_addr(argv[0], &to) < 0 ||
+	    raise_own_nofile(n + 64) < 0) {
+		printf("fail cannot raise the open-file limit to %d\n", n + 64);
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		fds[i] = dial_from(&to, i < nidle ? argv[3] : argv[4]);
+	k = connected(fds, nidle, 20);
+	printf("ready %d %d\n", k, connected(fds + nidle, ndrip, 20));
+	for (k = 0;; k++) {
+		for (i = nidle; i < n; i++) {
+			char c = k < (int)sizeof(drip) - 1 ? drip[k] : 'x';
+
+			if (fds[i] >= 0)
+				(void)send(fds[i], &c, 1, MSG_NOSIGNAL);
+		}
+		usleep(200000);
+		if (tu_now() - last < 1.0)
+			continue;
+		last = tu_now();
+		for (i = oi = od = 0; i < n; i++) {
+			if (fds[i] >= 0 && !still_open(fds[i])) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
+			oi += i < nidle && fds[i] >= 0;
+			od += i >= nidle && fds[i] >= 0;
+		}
+		printf("atk idle=%d drip=%d\n", oi, od);
+	}
+	return 0;
+}
+
+/* ---- real peers ----------------------------------------------------- */
+
+struct answer {
+	atomic_int done;
+	atomic_int status;
+};
+
+static void
+answered(aemp_node *node, int status, const aemp_val *reply, size_t n,
+         void *arg)
+{
+	struct answer *a = arg;
+
+	(void)node;
+	(void)reply;
+	(void)n;
+	atomic_store(&a->status, status);
+	atomic_store(&a->done, 1);
+}
+
+/* serve_once - a new node r<i> (conf: JSON members to add) seeds from
+ * addr and cals n#echo; seconds from its start (aemp_node_start returned:
+ * it dials n) to the answer, or -1. */
+static double
+serve_once(const char *addr, int i, const char *conf)
+{
+	static char json[8192];
+	struct answer a = {0, 0};
+	char id[32];
+	aemp_node *r;
+	double t0, dt = -1;
+
+	snprintf(id, sizeof(id), "r%d", i);
+	snprintf(json, sizeof(json),
+	         "{\"binds\":[],\"secret\":\"" SECRET "\",\"shards\":1,"
+	         "\"seeds\":[\"%s\"]%s}",
+	         addr, conf);
+	r = tu_node_json(id, json);
+	tu_start(r);
+	t0 = tu_now();
+	if (aemp_cal(r, "n#echo", AEMP_MSG(aemp_str("ping")), answered, &a,
+	             5.0, NULL) == 0 &&
+	    TU_WAIT(atomic_load(&a.done), 6) && atomic_load(&a.status) == 0)
+		dt = tu_now() - t0;
+	aemp_node_free(r);
+	return dt;
+}
+
+/* ---- node n --------------------------------------------------------- */
+
+/* n_stat - key of n's newest stat line, or -1. */
+static long
+n_stat(int n, const char *key)
+{
+	char line[2048];
+
+	if (proc_latest(n, "stat ", line, sizeof(line), 1.0) < 0)
+		return -1;
+	return stat_get(line, key);
+}
+
+static int
+start_n(const char *conf, char *addr, size_t cap)
+{
+	const char *extra[] = {"echo", "echo", NULL};
+
+	return proc_spawn_node("n", conf, extra, addr, cap);
+}
+
+static char cert_json[6000]; /* ",\"cert\":\"...\"" or "" */
+
+static void
+make_cert(void)
+{
+	char *pem = NULL;
+	size_t i, j;
+
+	CHECK_OK(aemp_gencert(AEMP_CERT_EC256, &pem));
+	j = (size_t)snprintf(cert_json, sizeof(cert_json), ",\"cert\":\"");
+	for (i = 0; pem != NULL && pem[i] != '\0' && j + 8 < sizeof(cert_json);
+	     i++) {
+		if (pem[i] == '\n') {
+			cert_json[j++] = '\\';
+			cert_json[j++] = 'n';
+		} else {
+			cert_json[j++] = pem[i];
+		}
+	}
+	snprintf(cert_json + j, sizeof(cert_json) - j, "\"");
+	aemp_free(pem);
+}
+
+static void
+n_conf(char *out, size_t cap, const char *extra)
+{
+	snprintf(out, cap,
+	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"" SECRET
+	         "\",\"shards\":2,\"services\":[\"AnyEvent::MP::Global::\"]"
+	         "%s}",
+	         extra);
+}
+
+/* attack - an attacker against addr (see role_attack); waits for its
+ * "ready" line.  Returns its index. */
+static int
+attack(const char *addr, int nidle, int ndrip, const char *src_idle,
+       const char *src_drip)
+{
+	char si[16], sd[16], line[128];
+	const char *argv[] = {"attack", addr, si, sd, src_idle, src_drip, NULL};
+	int a, ci = 0, cd = 0;
+
+	snprintf(si, sizeof(si), "%d", nidle);
+	snprintf(sd, sizeof(sd), "%d", ndrip);
+	a = proc_spawn(argv);
+	if (a < 0 || proc_line(a, "ready ", line, sizeof(line), 45) < 0) {
+		DIAG("the attacker did not start");
+		return -1;
+	}
+	sscanf(line, "%d %d", &ci, &cd);
+	DIAG("attacker: %d idle and %d slow connections open", ci, cd);
+	return ci == nidle && cd == ndrip ? a : -1;
+}
+
+/* baseline - serve one peer first, so that what n allocates once (TLS
+ * context, greeting scratch, the global service's records) is part of
+ * the baseline; then n's rss and descriptors once its connection is
+ * gone. */
+static void
+baseline(int n, const char *addr, const char *peer_conf, long *rss,
+         long *fds)
+{
+	CHECK(serve_once(addr, 1000, peer_conf) >= 0);
+	CHECK(TU_WAIT(n_stat(n, "conns") == 0 && n_stat(n, "hs") == 0, 10));
+	*rss = proc_rss_kb(procs[n].pid);
+	*fds = proc_fds(procs[n].pid);
+}
+
+static void
+flood(const char *label, const char *extra)
+{
+	char conf[8192], addr[128], line[256];
+	long rss0, fds0, v, rss_max = 0, hs_max = 0;
+	double t, tmin = 1e9, tmax = 0, tsum = 0;
+	int n, a, i, served = 0;
+	pid_t pid;
+
+	n_conf(conf, sizeof(conf), extra);
+	CHECK((n = start_n(conf, addr, sizeof(addr))) >= 0);
+	pid = procs[n].pid;
+	baseline(n, addr, extra, &rss0, &fds0);
+	CHECK((a = attack(addr, N_IDLE, N_DRIP, "-", "-")) >= 0);
+	DIAG("XX rss after attack %+ld", proc_rss_kb(pid) - rss0);
+	for (i = 0; i < TRIES; i++) {
+		t = serve_once(addr, i, extra);
+		served += t >= 0 && t < SERVICE_MAX_S;
+		if (t >= 0) {
+			tmin = AEMP_MIN(tmin, t);
+			tmax = AEMP_MAX(tmax, t);
+			tsum += t;
+		}
+		rss_max = AEMP_MAX(rss_max, proc_rss_kb(pid));
+		DIAG("XX rss %+ld t %.1f ms", proc_rss_kb(pid) - rss0, t * 1e3);
+		hs_max = AEMP_MAX(hs_max, n_stat(n, "hs"));
+	}
+	if (proc_latest(a, "atk ", line, sizeof(line), 2) < 0)
+		snprintf(line, sizeof(line), "?");
+	DIAG("%s: %d of %d real peers served within %.1f s: %.1f ms min, "
+	     "%.1f ms mean, %.1f ms max; n held %ld handshakes at most; "
+	     "attacker's connections still open: %s",
+	     label, served, TRIES, SERVICE_MAX_S, tmin * 1e3,
+	     tsum / TRIES * 1e3, tmax * 1e3, hs_max, line);
+	CHECK_EQ(served, TRIES);
+	CHECK(hs_max >= 0 && hs_max <= 256);
+	DIAG("%s: n's rss %ld KiB, %+ld KiB over its baseline (bound %d "
+	     "KiB)",
+	     label, rss_max, rss_max - rss0, RSS_BOUND_KB);
+	CHECK(rss_max - rss0 < RSS_MAX(RSS_BOUND_KB));
+	proc_kill(a, SIGKILL);
+	t = tu_now();
+	CHECK(TU_WAIT(n_stat(n, "hs") == 0 && proc_fds(pid) <= fds0, 10));
+	v = proc_fds(pid);
+	DIAG("%s: attacker gone: n at 0 handshakes and %ld descriptors "
+	     "(baseline %ld) after %.2f s",
+	     label, v, fds0, tu_now() - t);
+	proc_kill(n, SIGKILL);
+}
+
+/* per_addr - the loopback exemption off: one address cannot take more
+ * than max_handshakes_per_addr slots, another still gets in. */
+static void
+per_addr(void)
+{
+	char conf[1024], addr[128];
+	long hs, hs_max = 0;
+	int n, a, i, served = 0;
+	double t;
+
+	n_conf(conf, sizeof(conf),
+	       ",\"per_addr_exempt\":[],\"max_handshakes_per_addr\":16");
+	CHECK((n = start_n(conf, addr, sizeof(addr))) >= 0);
+	CHECK((a = attack(addr, 400, 40, "127.0.0.2", "127.0.0.3")) >= 0);
+	for (i = 0; i < 3; i++) {
+		t = serve_once(addr, i, "");
+		served += t >= 0 && t < SERVICE_MAX_S;
+		hs = n_stat(n, "hs");
+		hs_max = AEMP_MAX(hs_max, hs);
+	}
+	DIAG("per address (16, loopback not exempt): n held %ld handshakes "
+	     "at most from 400 idle + 40 slow connections of two addresses; "
+	     "%d of 3 peers from a third address served",
+	     hs_max, served);
+	CHECK(hs_max >= 0 && hs_max <= 2 * 16 + 1);
+	CHECK_EQ(served, 3);
+	proc_kill(a, SIGKILL);
+	CHECK(TU_WAIT(n_stat(n, "hs") == 0, 10));
+	proc_kill(n, SIGKILL);
+}
+
+/* ---- benchmark ------------------------------------------------------ */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* pct - the p-th percentile of t[0..n) (sorted), nearest rank. */
+static double
+pct(const double *t, int n, double p)
+{
+	int k = (int)(p / 100.0 * n + 0.999999) - 1;
+
+	return t[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+static void
+times(const char *addr, double *t, int count, const char *extra, int base)
+{
+	int i;
+
+	for (i = 0; i < count; i++) {
+		t[i] = serve_once(addr, base + i, extra);
+		if (t[i] < 0)
+			t[i] = 99; /* failed: sorts last, shows in max */
+	}
+	qsort(t, (size_t)count, sizeof(*t), cmp_double);
+}
+
+/* per_pending - n's memory per pending handshake: 2000 silent, then
+ * 2000 talking (one greeting byte every 0.2 s), with a table that
+ * holds them all. */
+static void
+per_pending(const char *extra)
+{
+	char conf[8192], addr[128], ext[6200];
+	int n, a, k;
+	long rss0, fds0, rss1;
+
+	snprintf(ext, sizeof(ext),
+	         ",\"max_handshakes\":4096,\"first_byte_timeout\":120,"
+	         "\"greeting_timeout\":120,\"handshake_timeout\":120%s",
+	         extra);
+	for (k = 0; k < 2; k++) {
+		n_conf(conf, sizeof(conf), ext);
+		if ((n = start_n(conf, addr, sizeof(addr))) < 0)
+			return;
+		baseline(n, addr, extra, &rss0, &fds0);
+		a = attack(addr, k ? 0 : 2000, k ? 2000 : 0, "-", "-");
+		TU_WAIT(n_stat(n, "hs") >= 2000, 20);
+		usleep(k ? 500000 : 200000); /* every drip sent a byte */
+		rss1 = proc_rss_kb(procs[n].pid);
+		printf("%s: %ld KiB for %ld handshakes: %.1f KiB each\n",
+		       k ? "talking (greeting incomplete)" : "silent",
+		       rss1 - rss0, n_stat(n, "hs"),
+		       (double)(rss1 - rss0) / 2000);
+		proc_kill(a, SIGKILL);
+		proc_kill(n, SIGKILL);
+	}
+}
+
+static int
+bench(int count, int tls)
+{
+	const char *extra = tls ? cert_json : "";
+	char conf[8192], addr[128];
+	double *t0 = calloc((size_t)count, sizeof(double));
+	double *t1 = calloc((size_t)count, sizeof(double));
+	long rss0, fds0;
+	int n, a;
+
+	n_conf(conf, sizeof(conf), extra);
+	if (t0 == NULL || t1 == NULL ||
+	    (n = start_n(conf, addr, sizeof(addr))) < 0)
+		return 1;
+	baseline(n, addr, extra, &rss0, &fds0);
+	times(addr, t0, count, extra, 0);
+	if ((a = attack(addr, N_IDLE, N_DRIP, "-", "-")) < 0)
+		return 1;
+	times(addr, t1, count, extra, count);
+	printf("time to service, %d peers in a row%s, ms:\n", count,
+	       tls ? " (TLS)" : "");
+	printf("                     p50     p99     max\n");
+	printf("no flood         %7.1f %7.1f %7.1f\n", pct(t0, count, 50) * 1e3,
+	       pct(t0, count, 99) * 1e3, t0[count - 1] * 1e3);
+	printf("2000 idle + 100  %7.1f %7.1f %7.1f\n", pct(t1, count, 50) * 1e3,
+	       pct(t1, count, 99) * 1e3, t1[count - 1] * 1e3);
+	proc_kill(a, SIGKILL);
+	proc_kill(n, SIGKILL);
+	per_pending(extra);
+	free(t0);
+	free(t1);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 2 && strcmp(argv[1], "--role") == 0) {
+		procs_child_init();
+		if (strcmp(argv[2], "attack") == 0)
+			return role_attack(argv + 3);
+		return proc_role_node(argv + 3);
+	}
+	procs_init();
+	if (raise_own_nofile(N_IDLE + N_DRIP + 256) < 0)
+		TAP_SKIP_ALL("needs %d file descriptors",
+		             N_IDLE + N_DRIP + 256);
+	make_cert();
+	if (argc > 2 && strcmp(argv[1], "--bench") == 0)
+		return bench(atoi(argv[2]), argc > 3);
+	alarm(110);
+	flood("plain", "");
+	flood("TLS", cert_json);
+	per_addr();
+	return tap_done();
+}
