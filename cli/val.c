@@ -26,12 +26,12 @@ static const struct {
         {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
         {"log_level", CONV_NUM},       {"secure", CONV_BOOL},
         {"autocork", CONV_BOOL},       {"nodelay", CONV_BOOL},
-        {"max_handshakes_per_addr", CONV_NUM},
-        {"per_addr_exempt", CONV_LIST},
-        {"first_byte_timeout", CONV_NUM},
-        {"greeting_timeout", CONV_NUM},
-        {"handshake_timeout", CONV_NUM},
 };
+
+/* Handshake bounds (docs/config.md "Handshakes under attack"). */
+static const char *const num_keys_hs[] = {
+        "max_handshakes_per_addr", "first_byte_timeout", "greeting_timeout",
+        "handshake_timeout"};
 
 static enum conv
 conv_of(const char *key)
@@ -41,7 +41,10 @@ conv_of(const char *key)
 	for (i = 0; i < sizeof(conv_of_key) / sizeof(conv_of_key[0]); i++)
 		if (strcmp(conv_of_key[i].key, key) == 0)
 			return conv_of_key[i].conv;
-	return CONV_STR;
+	for (i = 0; i < sizeof(num_keys_hs) / sizeof(num_keys_hs[0]); i++)
+		if (strcmp(num_keys_hs[i], key) == 0)
+			return CONV_NUM;
+	return strcmp(key, "per_addr_exempt") == 0 ? CONV_LIST : CONV_STR;
 }
 
 int

@@ -468,12 +468,18 @@ int
 eng_prefix_parse(const char *s, size_t n, struct eng_prefix *p)
 {
 	char host[INET6_ADDRSTRLEN];
-	const char *slash = memchr(s, '/', n);
-	size_t hn = slash != NULL ? (size_t)(slash - s) : n;
+	const char *slash;
+	size_t hn;
 	long bits = -1;
 	char *end;
 
 	memset(p, 0, sizeof(*p));
+	for (; n > 0 && (*s == ' ' || *s == '\t'); s++, n--)
+		; /* "a, b" in a comma list */
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	slash = memchr(s, '/', n);
+	hn = slash != NULL ? (size_t)(slash - s) : n;
 	if (hn == 0 || hn >= sizeof(host) || memchr(s, '\0', n) != NULL)
 		goto bad;
 	memcpy(host, s, hn);
@@ -522,13 +528,13 @@ bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 int
 eng_prefix_match(const struct eng_prefix *p, const struct sockaddr *sa)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
 	                                   0, 0, 0, 0, 0xff, 0xff};
 	const uint8_t *a;
 
 	if (sa->sa_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)
-		                               sa)
+		a = (const uint8_t *)&(
+		            (const struct sockaddr_in *)(const void *)sa)
 		            ->sin_addr;
 		return p->family == AF_INET && bits_equal(a, p->a, p->bits);
 	}

@@ -75,8 +75,9 @@ struct eng_prefix {
 	uint8_t a[16];      /* network bytes (4 used for AF_INET) */
 };
 
-/* eng_prefix_parse - parse s (n bytes, numeric, no DNS) into *p.  Returns
- * 0 or AEMP_ECONFIG (message names the text). */
+/* eng_prefix_parse - parse s (n bytes, numeric, no DNS; blanks around it
+ * are ignored) into *p.  Returns 0 or AEMP_ECONFIG (message names the
+ * text). */
 int eng_prefix_parse(const char *s, size_t n, struct eng_prefix *p);
 
 /* eng_prefix_match - 1 if sa (AF_INET or AF_INET6) lies in p, else 0. */

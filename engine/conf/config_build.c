@@ -355,7 +355,8 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	cfg->max_packet = (size_t)int_of(e, "max_packet");
 	cfg->max_queue = (size_t)int_of(e, "max_queue");
 	cfg->max_handshakes = (int)int_of(e, "max_handshakes");
-	cfg->max_handshakes_per_addr = (int)int_of(e, "max_handshakes_per_addr");
+	cfg->max_handshakes_per_addr =
+	        (int)int_of(e, "max_handshakes_per_addr");
 	cfg->first_byte_timeout = secs_of(e, "first_byte_timeout");
 	cfg->greeting_timeout = secs_of(e, "greeting_timeout");
 	cfg->handshake_timeout = 2 * cfg->monitor_timeout;
