@@ -56,8 +56,7 @@ hs_due(const struct eng_conn *c, const char **key, double *secs)
 	}
 	if (c->outgoing || (c->hs != NULL && eng_hs_greeted(c->hs)))
 		return due;
-	stage = c->hs == NULL ? cfg->first_byte_timeout
-	                      : cfg->greeting_timeout;
+	stage = c->hs == NULL ? cfg->first_byte_timeout : cfg->greeting_timeout;
 	d = c->hs_t0_ns + secs_ns(stage);
 	if (d < due) {
 		due = d;

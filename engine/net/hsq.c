@@ -20,19 +20,31 @@
  * line 1 is complete.  Connections that moved are bounded by their
  * deadlines (greeting_timeout, handshake_timeout) and by max_handshakes.
  *
- * Cost: listing, progress and the node-wide choice are O(1); the choice
- * within one address scans its list (at most max_handshakes_per_addr).
+ * A connection's first bytes are seen when its poll completes; in a
+ * burst of accepts that can come after hundreds of further accepts, so
+ * before a silent one is closed, its socket is checked for input (quiet;
+ * at most HSQ_PEEK_MAX per choice).
+ *
+ * Cost: listing and progress are O(1); the node-wide choice is O(1) plus
+ * at most HSQ_PEEK_MAX recv(MSG_PEEK); the choice within one address
+ * scans its list (at most max_handshakes_per_addr) up to HSQ_PEEK_MAX
+ * times.  Memory: a pending handshake is a struct eng_conn (~5.8 KiB)
+ * until its first byte, then also the handshake state and its buffer
+ * (~30 KiB); an address with pending handshakes a struct eng_paddr.
  *
  * Threads: shard 0 (the accepting shard) only.
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "engine/net/connint.h"
 #include "ring/alloc.h"
 
 /* At most one warning about closed handshakes per this interval. */
 #define HSQ_REPORT_NS (10ull * 1000 * 1000 * 1000)
+/* Silent handshakes checked for input (quiet) per choice, at most. */
+#define HSQ_PEEK_MAX 8
 
 enum { LINK_PEND, LINK_PADDR };
 
@@ -255,9 +267,29 @@ evict(struct eng_conn *c, const char *bound)
 	double age = (double)(int64_t)(sh->loop.now_ns - c->hs_t0_ns) / 1e9;
 
 	eng_snet(sh)->evicted++;
-	eng_conn_fail(c, "closed to make room (%s): it %s after %.3f s",
-	              bound, class_words[c->pend], age < 0 ? 0 : age);
+	eng_conn_fail(c, "closed to make room (%s): it %s after %.3f s", bound,
+	              class_words[c->pend], age < 0 ? 0 : age);
 	report(sh);
+}
+
+/*
+ * quiet - 1 if c (HSQ_SILENT) has indeed received nothing; else c's first
+ * bytes arrived but their poll has not completed yet (a burst of accepts
+ * is processed first), so c moves to HSQ_TALKING and 0 is returned.
+ * Rule zero: one recv(2) outside the ring per closed handshake, a path
+ * only a full table takes; it keeps a real peer accepted in the middle of
+ * a burst of idle connections from being taken for one of them.
+ */
+static int
+quiet(struct eng_conn *c)
+{
+	uint8_t b;
+
+	if (c->pend != HSQ_SILENT ||
+	    recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
+		return 1;
+	eng_hsq_progress(c, HSQ_TALKING);
+	return 0;
 }
 
 /* least_of_addr - the connection of pa with the least progress, the
@@ -265,19 +297,26 @@ evict(struct eng_conn *c, const char *bound)
 static struct eng_conn *
 least_of_addr(const struct eng_paddr *pa)
 {
-	struct eng_conn *c, *best = NULL;
+	struct eng_conn *c, *best;
+	int tries = HSQ_PEEK_MAX;
 
-	for (c = pa->list.head; c != NULL; c = c->paddr_link.next)
-		if (best == NULL || c->pend < best->pend)
-			best = c;
+	do {
+		best = NULL;
+		for (c = pa->list.head; c != NULL; c = c->paddr_link.next)
+			if (best == NULL || c->pend < best->pend)
+				best = c;
+	} while (best != NULL && --tries > 0 && !quiet(best));
 	return best;
 }
 
 static struct eng_conn *
-least_of_node(const struct eng_snet *sn)
+least_of_node(struct eng_snet *sn)
 {
-	int k;
+	int k, tries = HSQ_PEEK_MAX;
 
+	while (sn->pend[HSQ_SILENT].head != NULL && --tries > 0 &&
+	       !quiet(sn->pend[HSQ_SILENT].head))
+		;
 	for (k = 0; k < HSQ_NCLASS; k++)
 		if (sn->pend[k].head != NULL)
 			return sn->pend[k].head;

@@ -111,8 +111,8 @@ static void
 log_nofile(struct aemp_node *node)
 {
 	struct eng_net *net = eng_net(node);
-	unsigned long long want = (unsigned long long)node->cfg.max_handshakes +
-	                          64;
+	unsigned long long want =
+	        (unsigned long long)node->cfg.max_handshakes + 64;
 
 	if (net->nofile_err != 0)
 		eng_log(node, AEMP_LOG_WARN,
@@ -238,8 +238,8 @@ starved(struct eng_shard *sh, struct eng_listener *l, int res)
 static void
 retry_accept(struct ring_timer *t)
 {
-	struct eng_listener *l = AEMP_CONTAINER_OF(t, struct eng_listener,
-	                                           retry);
+	struct eng_listener *l =
+	        AEMP_CONTAINER_OF(t, struct eng_listener, retry);
 	struct eng_shard *sh = eng_cur;
 
 	if (!l->armed && !eng_snet(sh)->stopping)

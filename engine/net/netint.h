@@ -138,7 +138,7 @@ struct eng_hsqlist {
 struct eng_paddr {
 	uint32_t hash;
 	uint32_t count;
-	uint8_t key[17];       /* family, then 4 or 8 address bytes */
+	uint8_t key[17];         /* family, then 4 or 8 address bytes */
 	struct eng_hsqlist list; /* its connections, oldest first */
 };
 
@@ -156,11 +156,11 @@ struct eng_conn {
 	uint8_t warm; /* right after auth: limited first send */
 	uint8_t warm_sent;
 	uint8_t hs_counted;
-	uint8_t tls_up;     /* TLS handshake finished */
-	uint8_t need_rearm; /* receive ended for lack of buffers */
+	uint8_t tls_up;      /* TLS handshake finished */
+	uint8_t need_rearm;  /* receive ended for lack of buffers */
 	uint8_t pend;        /* accepted: enum hsq_class */
 	uint8_t pend_listed; /* on the shard's pending lists (hsq.c) */
-	int ops;            /* operations in flight */
+	int ops;             /* operations in flight */
 	int handover_to;
 	struct eng_rnode *trial_of; /* outgoing attempt for this node */
 	struct eng_rnode *rn;       /* the node it is current for (RN_UP) */
@@ -271,7 +271,7 @@ struct eng_listener {
 	struct ring_op accept_op;
 	int fd;
 	uint8_t armed;
-	unsigned long nstarved; /* accept failures for lack of descriptors
+	unsigned long nstarved;  /* accept failures for lack of descriptors
 	                           in this episode */
 	struct ring_timer retry; /* re-arms the accept after a starvation */
 	struct eng_addr addr;
