@@ -22,6 +22,13 @@
 #include "engine/net/netint.h"
 #include "ring/alloc.h"
 
+/* The listen backlog asked for; the kernel caps it at net.core.somaxconn
+ * (4096 by default since Linux 5.4).  A burst of connections beyond the
+ * backlog loses SYNs, and a real peer's retransmits wait 1 s, 3 s, ...:
+ * the node accepts at once and makes room itself (engine/net/hsq.c), so
+ * the deeper the better. */
+#define LISTEN_BACKLOG 65535
+
 /* Re-arming delay of an accept that failed for lack of descriptors. */
 #define LISTEN_RETRY_NS (100ull * 1000 * 1000)
 
@@ -42,7 +49,7 @@ bind_one(const struct eng_addr *a, struct eng_listener *l)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 		                 sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
-	    listen(fd, 1024) < 0 ||
+	    listen(fd, LISTEN_BACKLOG) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
 		int e = errno;
 

@@ -145,10 +145,11 @@ flood(aemp_node *n, const char *addr)
 	     "(monitor_timeout 2 s); slowest ping to p meanwhile %ld us; rss "
 	     "%+ld KiB",
 	     t_idle, atomic_load(&ping.max_us), proc_rss_kb(0) - rss0);
-	/* Connections beyond the listen backlog (1024) complete when the
-	 * kernel resends its SYN-ACK, 1 s or 3 s after the burst; since
-	 * they are now admitted (an older one is closed), the last ones
-	 * close monitor_timeout after that. */
+	/* Where net.core.somaxconn caps the listen backlog below 3000,
+	 * connections beyond it complete when the kernel resends its
+	 * SYN-ACK, 1 s or 3 s after the burst; since they are admitted (an
+	 * older one is closed), the last ones close monitor_timeout after
+	 * that. */
 	CHECK(t_idle > 1.5 && t_idle < 7);
 	CHECK(atomic_load(&ping.max_us) < 500000);
 	CHECK(atomic_load(&rx.recv) > recv0);
