@@ -305,3 +305,13 @@ eng_listen_start(struct eng_shard *sh)
 		arm_accept(sh, &net->lst[i]);
 	}
 }
+
+void
+eng_listen_stop(struct eng_shard *sh)
+{
+	struct eng_net *net = eng_net(sh->node);
+	size_t i;
+
+	for (i = 0; i < net->nlst; i++)
+		ring_timer_stop(&sh->loop.timers, &net->lst[i].retry);
+}

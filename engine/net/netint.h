@@ -444,6 +444,8 @@ void eng_conns_free(struct eng_shard *sh);
 
 int eng_listen_bind(struct aemp_node *node);
 void eng_listen_start(struct eng_shard *sh);
+/* eng_listen_stop - stop the accept retry timers (shard 0, stopping). */
+void eng_listen_stop(struct eng_shard *sh);
 void eng_listen_close(struct aemp_node *node);
 
 /* ---- hsq.c ---------------------------------------------------------- */
