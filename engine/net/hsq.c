@@ -346,14 +346,19 @@ eng_hsq_admit(struct eng_shard *sh, const struct eng_addr *addr)
 }
 
 int
-eng_hsq_evict_silent(struct eng_shard *sh, const char *why)
+eng_hsq_evict_silent(struct eng_shard *sh, const char *why, int max)
 {
-	struct eng_conn *c = eng_snet(sh)->pend[HSQ_SILENT].head;
+	struct eng_snet *sn = eng_snet(sh);
+	int n = 0, tries = HSQ_PEEK_MAX + max;
+	struct eng_conn *c;
 
-	if (c == NULL)
-		return 0;
-	evict(c, why);
-	return 1;
+	while (n < max && tries-- > 0 && (c = sn->pend[HSQ_SILENT].head)) {
+		if (quiet(c)) {
+			evict(c, why);
+			n++;
+		}
+	}
+	return n;
 }
 
 static void

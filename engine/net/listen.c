@@ -8,8 +8,10 @@
  * Descriptors: creating a node raises the process's open-file soft limit
  * to the hard limit.  When accept fails for lack of descriptors, it is
  * re-armed by a timer (LISTEN_RETRY_NS) rather than at once, which would
- * spin on the same error; the failure is logged once per episode, and an
- * idle pending handshake is closed to free a descriptor.
+ * spin on the same error; idle pending handshakes are closed to free
+ * descriptors.  A flood keeps the node at its limit (each freed descriptor
+ * is taken again), so the failures are logged in one warning per
+ * LISTEN_WARN_NS, not per failure nor per recovery.
  *
  * Threads: binding on the creating thread; accepting on shard 0.
  */
@@ -29,8 +31,17 @@
  * the deeper the better. */
 #define LISTEN_BACKLOG 65535
 
-/* Re-arming delay of an accept that failed for lack of descriptors. */
-#define LISTEN_RETRY_NS (100ull * 1000 * 1000)
+/* At most one warning about accepts failing for lack of descriptors per
+ * this interval (per listener). */
+#define LISTEN_WARN_NS (60ull * 1000 * 1000 * 1000)
+
+/* Re-arming delay of an accept that failed for lack of descriptors:
+ * short when idle handshakes were closed (up to LISTEN_STARVE_CLOSE per
+ * failure, so the backlog drains at a few hundred per second), longer
+ * when nothing could be freed. */
+#define LISTEN_RETRY_NS (20ull * 1000 * 1000)
+#define LISTEN_IDLE_RETRY_NS (100ull * 1000 * 1000)
+#define LISTEN_STARVE_CLOSE 8
 
 static int
 bind_one(const struct eng_addr *a, struct eng_listener *l)
@@ -222,24 +233,35 @@ lack_of_fds(int res)
 	       res == -ENOMEM;
 }
 
-/* starved - accept failed with res (lack_of_fds): warn once for the
- * episode, free a descriptor if an idle handshake holds one, and try
- * again after LISTEN_RETRY_NS. */
+/* starved - accept failed with res (lack_of_fds): warn at most once per
+ * LISTEN_WARN_NS, free a descriptor if an idle handshake holds one, and
+ * try again after LISTEN_RETRY_NS. */
 static void
 starved(struct eng_shard *sh, struct eng_listener *l, int res)
 {
-	if (l->nstarved++ == 0)
+	uint64_t now = sh->loop.now_ns;
+	int freed;
+
+	l->nstarved++;
+	if (l->starved_log_ns == 0 ||
+	    now - l->starved_log_ns >= LISTEN_WARN_NS) {
 		eng_log(sh->node, AEMP_LOG_WARN,
-		        "accept on %s: %s (open-file limit %llu): new "
-		        "connections wait in the listen backlog; retrying "
-		        "every %llu ms",
+		        "accept on %s: %s (open-file limit %llu): %lu "
+		        "failures since the last warning; new connections "
+		        "wait in the listen backlog; idle handshakes are "
+		        "closed to make room, retrying every %llu ms",
 		        l->addr.text, strerror(-res),
 		        (unsigned long long)eng_net(sh->node)->nofile,
-		        LISTEN_RETRY_NS / 1000000);
-	(void)eng_hsq_evict_silent(sh, "out of file descriptors");
+		        l->nstarved, LISTEN_RETRY_NS / 1000000);
+		l->starved_log_ns = now;
+		l->nstarved = 0;
+	}
+	freed = eng_hsq_evict_silent(sh, "out of file descriptors",
+	                             LISTEN_STARVE_CLOSE);
 	if (!l->armed)
 		ring_timer_start(&sh->loop.timers, &l->retry,
-		                 sh->loop.now_ns + LISTEN_RETRY_NS);
+		                 now + (freed > 0 ? LISTEN_RETRY_NS
+		                                  : LISTEN_IDLE_RETRY_NS));
 }
 
 static void
@@ -262,12 +284,6 @@ accept_done(struct ring_op *op, int res, uint32_t flags)
 
 	if (!(flags & IORING_CQE_F_MORE))
 		l->armed = 0;
-	if (res >= 0 && l->nstarved > 0) {
-		eng_log(sh->node, AEMP_LOG_NOTE,
-		        "accept on %s: accepting again after %lu failures",
-		        l->addr.text, l->nstarved);
-		l->nstarved = 0;
-	}
 	if (res >= 0) {
 		accepted(sh, res);
 	} else if (lack_of_fds(res)) {

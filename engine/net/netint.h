@@ -272,7 +272,8 @@ struct eng_listener {
 	int fd;
 	uint8_t armed;
 	unsigned long nstarved;  /* accept failures for lack of descriptors
-	                           in this episode */
+	                            since the last warning */
+	uint64_t starved_log_ns; /* when that warning was logged (0: never) */
 	struct ring_timer retry; /* re-arms the accept after a starvation */
 	struct eng_addr addr;
 };
@@ -466,9 +467,9 @@ void eng_hsq_progress(struct eng_conn *c, enum hsq_class k);
 /* eng_hsq_del - take c off the pending lists (closed, authenticated,
  * or leaving the shard).  No-op if not listed. */
 void eng_hsq_del(struct eng_conn *c);
-/* eng_hsq_evict_silent - close the oldest silent pending handshake to
- * free a descriptor.  Returns 1 if one was closed. */
-int eng_hsq_evict_silent(struct eng_shard *sh, const char *why);
+/* eng_hsq_evict_silent - close up to max of the oldest silent pending
+ * handshakes to free descriptors.  Returns how many were closed. */
+int eng_hsq_evict_silent(struct eng_shard *sh, const char *why, int max);
 /* eng_hsq_free - free the shard's pending-handshake state (at shard
  * free, after its connections). */
 void eng_hsq_free(struct eng_shard *sh);

@@ -35,6 +35,7 @@
  * aemp-test-timeout: 120
  */
 #include <sys/resource.h>
+#include <sys/time.h>
 
 #include "tests/integ/peer.h"
 #include "tests/integ/procs.h"
@@ -464,6 +465,119 @@ per_addr(void)
 	proc_kill(n, SIGKILL);
 }
 
+/* ---- out of descriptors ------------------------------------------- */
+
+static atomic_long fd_warns;
+
+static void
+fd_log(int level, const char *nodeid, const char *msg, void *arg)
+{
+	(void)level;
+	(void)nodeid;
+	(void)arg;
+	if (strstr(msg, "accept on") != NULL)
+		atomic_fetch_add(&fd_warns, 1);
+	printf("log %s\n", msg);
+}
+
+/*
+ * role_fdnode - LIMIT CONF: node "n" (echo port "echo") in a process
+ * whose open-file limit (soft and hard) is LIMIT; prints "addr ADDR",
+ * its warnings as "log TEXT", and every 100 ms "fd cpu=MS warns=N hs=N"
+ * (CPU time used so far, accept warnings so far, pending handshakes).
+ */
+static int
+role_fdnode(char **argv)
+{
+	char *args[] = {"n", argv[1], "echo", "echo", NULL};
+	static struct role r;
+	struct rlimit rl;
+	struct rusage ru;
+	aemp_stats st;
+	char addr[128];
+
+	rl.rlim_cur = rl.rlim_max = (rlim_t)atol(argv[0]);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		printf("fail setrlimit: %s\n", strerror(errno));
+		return 1;
+	}
+	r.node = tu_node_json("n", argv[1]);
+	CHECK_OK(aemp_set_log(r.node, AEMP_LOG_WARN, fd_log, NULL));
+	role_open(&r, args, 0);
+	tu_start(r.node);
+	role_open(&r, args, 1);
+	proc_first_addr(r.node, addr, sizeof(addr));
+	printf("addr %s\n", addr);
+	for (;;) {
+		getrusage(RUSAGE_SELF, &ru);
+		aemp_stats_get(r.node, &st);
+		printf("fd cpu=%ld warns=%ld hs=%llu\n",
+		       (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		               (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+		                       1000,
+		       atomic_load(&fd_warns),
+		       (unsigned long long)st.handshakes);
+		usleep(100000);
+	}
+	return 0;
+}
+
+static long
+fd_stat(int f, const char *key)
+{
+	char line[256];
+
+	if (proc_latest(f, "fd ", line, sizeof(line), 1.0) < 0)
+		return -1;
+	return stat_get(line, key);
+}
+
+/* fd_starve - n may hold 64 descriptors and 300 idle connections arrive:
+ * accept fails with EMFILE; n warns once, does not spin (CPU time), and
+ * still serves a real peer (idle handshakes are closed to make room). */
+static void
+fd_starve(void)
+{
+	char conf[1024], addr[128], line[512];
+	const char *argv[] = {"fdnode", "64", conf, NULL};
+	long cpu0, cpu1;
+	int f, a, i, served = 0;
+	double t;
+
+	n_conf(conf, sizeof(conf),
+	       ",\"first_byte_timeout\":60,\"log_level\":5");
+	f = proc_spawn(argv);
+	CHECK(f >= 0);
+	CHECK(proc_line(f, "log open-file limit 64 is below", line,
+	                sizeof(line), 15) == 0);
+	CHECK(proc_line(f, "addr ", addr, sizeof(addr), 15) == 0);
+	CHECK((a = attack(addr, 300, 0, "-", "-")) >= 0);
+	CHECK(TU_WAIT(fd_stat(f, "warns") >= 1, 10));
+	cpu0 = fd_stat(f, "cpu");
+	t = tu_now();
+	usleep(2000000);
+	cpu1 = fd_stat(f, "cpu");
+	t = tu_now() - t;
+	for (i = 0; i < 3; i++) {
+		double s = serve_once(addr, 100 + i, "");
+
+		DIAG("out of descriptors: a real peer served in %.0f ms",
+		     s * 1e3);
+		served += s >= 0 && s < SERVICE_MAX_S;
+	}
+	DIAG("out of descriptors (limit 64, 300 idle connections): %ld "
+	     "warning(s), n used %ld ms of CPU in %.1f s, %ld pending "
+	     "handshakes; %d of 3 real peers served within %.1f s",
+	     fd_stat(f, "warns"), cpu1 - cpu0, t, fd_stat(f, "hs"), served,
+	     SERVICE_MAX_S);
+	CHECK_EQ(fd_stat(f, "warns"), 1);
+	CHECK(cpu1 - cpu0 < 500 * t); /* spinning would take ~1000 ms/s */
+	CHECK_EQ(served, 3);
+	proc_kill(a, SIGKILL);
+	CHECK(TU_WAIT(fd_stat(f, "hs") == 0, 10));
+	proc_kill(f, SIGKILL);
+}
+
 /* ---- benchmark ------------------------------------------------------ */
 
 static int
@@ -569,6 +683,8 @@ main(int argc, char **argv)
 		procs_child_init();
 		if (strcmp(argv[2], "attack") == 0)
 			return role_attack(argv + 3);
+		if (strcmp(argv[2], "fdnode") == 0)
+			return role_fdnode(argv + 3);
 		return proc_role_node(argv + 3);
 	}
 	procs_init();
@@ -582,5 +698,6 @@ main(int argc, char **argv)
 	flood("plain", "", RSS_BOUND_KB);
 	flood("TLS", cert_json, RSS_BOUND_KB + RSS_TLS_KB);
 	per_addr();
+	fd_starve();
 	return tap_done();
 }
