@@ -26,7 +26,9 @@
  * per-address bound with the loopback exemption off (per_addr_exempt
  * []): 400 idle connections from 127.0.0.2 and 40 slow ones from
  * 127.0.0.3 hold at most max_handshakes_per_addr (16) handshakes each,
- * and a peer from 127.0.0.1 gets in.
+ * and a peer from 127.0.0.1 gets in.  Last, a node whose process may
+ * hold only 64 descriptors under 300 idle connections: accept fails with
+ * EMFILE, the node warns once, does not spin, and still serves peers.
  *
  * `fault_hsflood --bench N [tls]` prints instead the time to service of
  * N peers in a row, without and under the flood (p50, p99, max), and the
