@@ -221,6 +221,27 @@ answered(aemp_node *node, int status, const aemp_val *reply, size_t n,
 	atomic_store(&a->done, 1);
 }
 
+/* What the peer of serve_once logged (level NOTE and up), shown when it
+ * was slow. */
+static char r_log_buf[2048];
+static size_t r_log_len;
+static pthread_mutex_t r_log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+r_log(int level, const char *nodeid, const char *msg, void *arg)
+{
+	(void)level;
+	(void)nodeid;
+	(void)arg;
+	pthread_mutex_lock(&r_log_mu);
+	if (r_log_len + 1 < sizeof(r_log_buf))
+		r_log_len += (size_t)snprintf(r_log_buf + r_log_len,
+		                              sizeof(r_log_buf) - r_log_len,
+		                              "%.3f %s | ", tu_now(), msg);
+	r_log_len = AEMP_MIN(r_log_len, sizeof(r_log_buf) - 1);
+	pthread_mutex_unlock(&r_log_mu);
+}
+
 /* serve_once - a new node r<i> (conf: JSON members to add) seeds from
  * addr and cals n#echo; seconds from its start (aemp_node_start returned:
  * it dials n) to the answer, or -1. */
@@ -239,6 +260,8 @@ serve_once(const char *addr, int i, const char *conf)
 	         "\"seeds\":[\"%s\"]%s}",
 	         addr, conf);
 	r = tu_node_json(id, json);
+	r_log_len = 0;
+	(void)aemp_set_log(r, AEMP_LOG_NOTE, r_log, NULL);
 	tu_start(r);
 	t0 = tu_now();
 	if (aemp_cal(r, "n#echo", AEMP_MSG(aemp_str("ping")), answered, &a, 5.0,
@@ -246,6 +269,9 @@ serve_once(const char *addr, int i, const char *conf)
 	    TU_WAIT(atomic_load(&a.done), 6) && atomic_load(&a.status) == 0)
 		dt = tu_now() - t0;
 	aemp_node_free(r);
+	if (dt < 0 || dt >= SERVICE_MAX_S)
+		DIAG("%s took %.0f ms; its log: %s", id, dt * 1e3,
+		     r_log_len ? r_log_buf : "-");
 	return dt;
 }
 
