@@ -43,10 +43,20 @@
 #include "tests/integ/procs.h"
 
 #define SECRET "hsflood-secret-3Qm9"
-#define N_IDLE 2000
 #define N_DRIP 100
 #define TRIES 10
+#if defined(__SANITIZE_ADDRESS__)
+/* Under AddressSanitizer n accepts a few times slower, and a real peer
+ * waits in the listen backlog behind the attacker's connections (their
+ * number / n's accept rate): the sanitizer flavor checks the same paths
+ * with a smaller flood and a looser bound; release checks the figures
+ * of the issue. */
+#define N_IDLE 500
+#define SERVICE_MAX_S 2.0
+#else
+#define N_IDLE 2000
 #define SERVICE_MAX_S 1.0
+#endif
 #define PERL_TRIES 3
 #define PERL_MAX_S 10.0 /* a Perl process's start takes 0.4-1 s alone */
 /* n's growth under the flood (docs/reliability.md "Handshake floods"):
@@ -694,8 +704,9 @@ bench(int count, int tls)
 	printf("                     p50     p99     max\n");
 	printf("no flood         %7.1f %7.1f %7.1f\n", pct(t0, count, 50) * 1e3,
 	       pct(t0, count, 99) * 1e3, t0[count - 1] * 1e3);
-	printf("2000 idle + 100  %7.1f %7.1f %7.1f\n", pct(t1, count, 50) * 1e3,
-	       pct(t1, count, 99) * 1e3, t1[count - 1] * 1e3);
+	printf("%4d idle + %d  %7.1f %7.1f %7.1f\n", N_IDLE, N_DRIP,
+	       pct(t1, count, 50) * 1e3, pct(t1, count, 99) * 1e3,
+	       t1[count - 1] * 1e3);
 	proc_kill(a, SIGKILL);
 	proc_kill(n, SIGKILL);
 	per_pending(extra);
