@@ -466,6 +466,16 @@ const struct cli_cmd cli_conf_cmds[] = {
         SETDEL("max_handshakes", "N",
                "aemp: concurrent unauthenticated "
                "connections"),
+        SETDEL("max_handshakes_per_addr", "N",
+               "aemp: pending handshakes per source address"),
+        SETDEL("per_addr_exempt", "LIST",
+               "aemp: addresses/prefixes without a per-address bound"),
+        SETDEL("first_byte_timeout", "SECONDS",
+               "aemp: accepted peer's first byte (default 5)"),
+        SETDEL("greeting_timeout", "SECONDS",
+               "aemp: accepted peer's greeting (default 10)"),
+        SETDEL("handshake_timeout", "SECONDS",
+               "aemp: whole handshake (default 2 x monitor_timeout)"),
         SETDEL("log_level", "1..9", "aemp: log level (5 = warn)"),
         /* No "eval" alias: `aemp eval` is the protocol command. */
         {"seteval", 1, 0, CLI_ANY, "PERLCODE", cmd_set,

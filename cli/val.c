@@ -28,6 +28,11 @@ static const struct {
         {"autocork", CONV_BOOL},       {"nodelay", CONV_BOOL},
 };
 
+/* Handshake bounds (docs/config.md "Handshakes under attack"). */
+static const char *const num_keys_hs[] = {
+        "max_handshakes_per_addr", "first_byte_timeout", "greeting_timeout",
+        "handshake_timeout"};
+
 static enum conv
 conv_of(const char *key)
 {
@@ -36,7 +41,10 @@ conv_of(const char *key)
 	for (i = 0; i < sizeof(conv_of_key) / sizeof(conv_of_key[0]); i++)
 		if (strcmp(conv_of_key[i].key, key) == 0)
 			return conv_of_key[i].conv;
-	return CONV_STR;
+	for (i = 0; i < sizeof(num_keys_hs) / sizeof(num_keys_hs[0]); i++)
+		if (strcmp(num_keys_hs[i], key) == 0)
+			return CONV_NUM;
+	return strcmp(key, "per_addr_exempt") == 0 ? CONV_LIST : CONV_STR;
 }
 
 int

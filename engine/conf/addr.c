@@ -461,3 +461,88 @@ bad:
 	                    "[IPv6]:PORT",
 	                    (int)AEMP_MIN(len, 80), text);
 }
+
+/* ---- prefixes ------------------------------------------------------------ */
+
+int
+eng_prefix_parse(const char *s, size_t n, struct eng_prefix *p)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash;
+	size_t hn;
+	long bits = -1;
+	char *end;
+
+	memset(p, 0, sizeof(*p));
+	for (; n > 0 && (*s == ' ' || *s == '\t'); s++, n--)
+		; /* "a, b" in a comma list */
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	slash = memchr(s, '/', n);
+	hn = slash != NULL ? (size_t)(slash - s) : n;
+	if (hn == 0 || hn >= sizeof(host) || memchr(s, '\0', n) != NULL)
+		goto bad;
+	memcpy(host, s, hn);
+	host[hn] = '\0';
+	if (inet_pton(AF_INET, host, p->a) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, p->a) == 1)
+		p->family = AF_INET6;
+	else
+		goto bad;
+	p->bits = p->family == AF_INET ? 32 : 128;
+	if (slash != NULL) {
+		char num[8];
+		size_t k = n - hn - 1;
+
+		if (k == 0 || k >= sizeof(num))
+			goto bad;
+		memcpy(num, slash + 1, k);
+		num[k] = '\0';
+		bits = strtol(num, &end, 10);
+		if (*end != '\0' || num[0] < '0' || num[0] > '9' || bits < 0 ||
+		    bits > p->bits)
+			goto bad;
+		p->bits = (uint8_t)bits;
+	}
+	return 0;
+bad:
+	return AEMP_SET_ERR(AEMP_ECONFIG,
+	                    "bad address prefix '%.*s': expected IP or "
+	                    "IP/BITS (numeric IPv4 or IPv6)",
+	                    (int)AEMP_MIN(n, 80), s);
+}
+
+/* bits_equal - the first bits bits of a and b are equal. */
+static int
+bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+
+	if (memcmp(a, b, whole) != 0)
+		return 0;
+	return rest == 0 || ((a[whole] ^ b[whole]) & mask) == 0;
+}
+
+int
+eng_prefix_match(const struct eng_prefix *p, const struct sockaddr *sa)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+	                                   0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *a;
+
+	if (sa->sa_family == AF_INET) {
+		a = (const uint8_t *)&(
+		            (const struct sockaddr_in *)(const void *)sa)
+		            ->sin_addr;
+		return p->family == AF_INET && bits_equal(a, p->a, p->bits);
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (p->family == AF_INET6)
+		return bits_equal(a, p->a, p->bits);
+	return memcmp(a, mapped, sizeof(mapped)) == 0 &&
+	       bits_equal(a + 12, p->a, p->bits);
+}

@@ -10,6 +10,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define ENG_ADDR_TEXT_MAX 64
@@ -62,5 +63,24 @@ int eng_addr_format(const struct sockaddr *sa, char *buf, size_t cap);
 /* eng_addr_parse_numeric - parse "IP:PORT" / "[IPv6]:PORT" (numeric only,
  * no DNS) into *a.  Returns 0 or AEMP_ECONFIG. */
 int eng_addr_parse_numeric(const char *text, size_t len, struct eng_addr *a);
+
+/*
+ * An address prefix ("127.0.0.0/8", "::1", "fd00::/8", a bare address =
+ * the full length): per_addr_exempt (docs/config.md).  IPv4 prefixes
+ * also match IPv4-mapped IPv6 addresses (::ffff:a.b.c.d).
+ */
+struct eng_prefix {
+	sa_family_t family; /* AF_INET or AF_INET6 */
+	uint8_t bits;       /* prefix length */
+	uint8_t a[16];      /* network bytes (4 used for AF_INET) */
+};
+
+/* eng_prefix_parse - parse s (n bytes, numeric, no DNS; blanks around it
+ * are ignored) into *p.  Returns 0 or AEMP_ECONFIG (message names the
+ * text). */
+int eng_prefix_parse(const char *s, size_t n, struct eng_prefix *p);
+
+/* eng_prefix_match - 1 if sa (AF_INET or AF_INET6) lies in p, else 0. */
+int eng_prefix_match(const struct eng_prefix *p, const struct sockaddr *sa);
 
 #endif /* ENGINE_CONF_ADDR_H */

@@ -44,7 +44,10 @@ static const char conf_defaults_json[] =
         " \"cleartext\"],"
         " \"autocork\": false, \"nodelay\": true, \"shards\": 0,"
         " \"max_packet\": 16777216, \"max_queue\": 67108864,"
-        " \"max_handshakes\": 256, \"log_level\": 5}";
+        " \"max_handshakes\": 256, \"max_handshakes_per_addr\": 32,"
+        " \"per_addr_exempt\": [\"127.0.0.0/8\", \"::1\"],"
+        " \"first_byte_timeout\": 5, \"greeting_timeout\": 10,"
+        " \"log_level\": 5}";
 
 #define CHAIN_MAX 64
 
@@ -72,6 +75,11 @@ static const struct conf_key conf_keys[] = {
         {"max_packet", CK_INT, 1024, (int64_t)1 << 30, 0},
         {"max_queue", CK_INT, 65536, (int64_t)1 << 40, 0},
         {"max_handshakes", CK_INT, 1, 65536, 0},
+        {"max_handshakes_per_addr", CK_INT, 1, 65536, 0},
+        {"per_addr_exempt", CK_NETS, 0, 0, 0},
+        {"first_byte_timeout", CK_SECS, 0, 0, 0},
+        {"greeting_timeout", CK_SECS, 0, 0, 0},
+        {"handshake_timeout", CK_SECS, 0, 0, 0},
         {"log_level", CK_INT, 1, 9, 0},
 };
 
@@ -189,6 +197,40 @@ check_list(const struct conf_key *k, const aemp_val *v, const char *origin)
 }
 
 static int
+prefix_ok(const char *s, size_t n, void *arg)
+{
+	struct eng_prefix p;
+
+	++*(size_t *)arg;
+	return eng_prefix_parse(s, n, &p);
+}
+
+/* CK_NETS: like CK_NAMES, each item an address or prefix. */
+static int
+check_nets(const struct conf_key *k, const aemp_val *v, const char *origin)
+{
+	char text[200];
+	size_t i, n = 0;
+	int rc;
+
+	if (v->type != AEMP_STR && v->type != AEMP_ARRAY)
+		return bad(k, v, origin,
+		           "an array of addresses or a comma-separated string");
+	for (i = 0; v->type == AEMP_ARRAY && i < v->len; i++)
+		if (v->u.a[i].type != AEMP_STR)
+			return bad(k, &v->u.a[i], origin,
+			           "addresses or prefixes (strings)");
+	if ((rc = eng_conf_each(v, prefix_ok, &n)) < 0) {
+		snprintf(text, sizeof(text), "%s", aemp_errmsg());
+		return AEMP_SET_ERR(rc, "%s: %s (%s)", k->name, text, origin);
+	}
+	if (n > ENG_MAX_EXEMPT)
+		return AEMP_SET_ERR(AEMP_ECONFIG, "%s: at most %d entries (%s)",
+		                    k->name, ENG_MAX_EXEMPT, origin);
+	return 0;
+}
+
+static int
 check_services(const struct conf_key *k, const aemp_val *v, const char *origin)
 {
 	const aemp_val *e;
@@ -231,6 +273,8 @@ eng_conf_check(const struct conf_key *k, const aemp_val *v, const char *origin)
 		return check_list(k, v, origin);
 	case CK_SERVICES:
 		return check_services(k, v, origin);
+	case CK_NETS:
+		return check_nets(k, v, origin);
 	case CK_BOOL:
 		if (v->type == AEMP_ARRAY || v->type == AEMP_MAP)
 			return bad(k, v, origin, "a boolean");

@@ -11,9 +11,11 @@
 #include <stdint.h>
 
 #include "aemp.h"
+#include "engine/conf/addr.h"
 
 #define ENG_MAX_FRAMINGS 4
 #define ENG_MAX_AUTH 8
+#define ENG_MAX_EXEMPT 32 /* per_addr_exempt entries */
 
 struct eng_config {
 	char nodeid[AEMP_ID_MAX]; /* expanded from the template */
@@ -47,6 +49,16 @@ struct eng_config {
 	size_t max_packet; /* bytes */
 	size_t max_queue;  /* bytes per connection */
 	int max_handshakes;
+	/* Handshakes of accepted connections (docs/config.md "Handshakes
+	 * under attack"): pending ones per source address (IPv6: per /64)
+	 * unless it lies in per_addr_exempt; stage deadlines in seconds
+	 * from the accept (handshake_timeout also for outgoing ones). */
+	int max_handshakes_per_addr;
+	struct eng_prefix per_addr_exempt[ENG_MAX_EXEMPT];
+	size_t nper_addr_exempt;
+	double first_byte_timeout;
+	double greeting_timeout;
+	double handshake_timeout; /* unset: 2 x monitor_timeout */
 	int log_level;
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are

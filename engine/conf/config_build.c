@@ -338,6 +338,8 @@ secs_of(const struct conf_eff *e, const char *key)
 static void
 build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 {
+	const aemp_val *v;
+
 	cfg->secure = aemp_truthy(must(e, "secure"));
 	cfg->autocork = aemp_truthy(must(e, "autocork"));
 	cfg->nodelay = aemp_truthy(must(e, "nodelay"));
@@ -347,7 +349,26 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	cfg->max_packet = (size_t)int_of(e, "max_packet");
 	cfg->max_queue = (size_t)int_of(e, "max_queue");
 	cfg->max_handshakes = (int)int_of(e, "max_handshakes");
+	cfg->max_handshakes_per_addr =
+	        (int)int_of(e, "max_handshakes_per_addr");
+	cfg->first_byte_timeout = secs_of(e, "first_byte_timeout");
+	cfg->greeting_timeout = secs_of(e, "greeting_timeout");
+	cfg->handshake_timeout = 2 * cfg->monitor_timeout;
+	v = eng_rcv_map_get(e->map, "handshake_timeout");
+	if (v != NULL && v->type != AEMP_NULL)
+		cfg->handshake_timeout = secs_of(e, "handshake_timeout");
 	cfg->log_level = (int)int_of(e, "log_level");
+}
+
+static int
+exempt_add(const char *s, size_t n, void *arg)
+{
+	struct eng_config *cfg = arg;
+
+	/* count and syntax were checked on resolve */
+	AEMP_ASSERT(cfg->nper_addr_exempt < ENG_MAX_EXEMPT);
+	return eng_prefix_parse(s, n,
+	                        &cfg->per_addr_exempt[cfg->nper_addr_exempt++]);
 }
 
 /* eval and unknown keys: kept in the file and in showconfig, unused. */
@@ -392,7 +413,10 @@ build(struct eng_config *cfg, const struct conf_eff *e)
 	    (rc = build_specs(e, "binds", &cfg->binds, &cfg->nbinds)) < 0 ||
 	    (rc = build_specs(e, "seeds", &cfg->seeds, &cfg->nseeds)) < 0 ||
 	    (rc = build_services(cfg, e)) < 0 ||
-	    (rc = build_lists(cfg, e)) < 0 || (rc = warn_seeds(cfg, e)) < 0)
+	    (rc = build_lists(cfg, e)) < 0 ||
+	    (rc = eng_conf_each(must(e, "per_addr_exempt"), exempt_add, cfg)) <
+	            0 ||
+	    (rc = warn_seeds(cfg, e)) < 0)
 		return rc;
 	return warn_unused(cfg, e);
 }

@@ -21,6 +21,7 @@ enum conf_kind {
 	CK_NAMES,    /* array of non-empty strings or comma list */
 	CK_INT,      /* integer in [min, max] */
 	CK_PERL,     /* Perl-only (eval): stored, never used */
+	CK_NETS,     /* addresses or IP/BITS prefixes: array or comma list */
 };
 
 #define CF_ARG_ONLY 0x01  /* configure() argument only (profile, norc) */

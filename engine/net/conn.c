@@ -502,6 +502,7 @@ eng_conn_close(struct eng_conn *c)
 	words = can_say_last_words(c);
 	c->state = CS_CLOSED;
 	eng_conn_hs_uncount(c);
+	eng_hsq_del(c);
 	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
 	ring_timer_stop(&sh->loop.timers, &c->ka_timer);
 	if (words)
@@ -680,6 +681,7 @@ eng_conn_try_handover(struct eng_conn *c)
 		return; /* again when the last operation completes */
 	c->handover = 0;
 	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
+	eng_hsq_del(c); /* only the accepting shard lists them */
 	list_del(sn, c);
 	dirty_del(sn, c); /* the old shard must not flush it any more */
 	ring_bufq_fini(&c->tx);

@@ -13,6 +13,7 @@
  * Threads: the connection's shard.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,21 +25,57 @@ static void arm_data_recv(struct eng_conn *c);
 
 /* ---- handshake ------------------------------------------------------ */
 
+static uint64_t
+secs_ns(double s)
+{
+	return (uint64_t)(s * 1e9);
+}
+
 /*
- * hs_deadline - when the handshake times out: after monitor_timeout
- * without input (§2.2), and in any case 2 x monitor_timeout after it
- * began, so a peer that trickles bytes cannot hold a max_handshakes slot
- * for ever.
+ * hs_due - when c's handshake times out, and which limit that is
+ * (docs/config.md, "Handshakes under attack"): monitor_timeout without
+ * input (§2.2); handshake_timeout after it began, so a peer that trickles
+ * bytes cannot hold a slot for ever; and for accepted connections,
+ * first_byte_timeout until the peer's first byte, greeting_timeout until
+ * both its greeting lines (a real peer sends them at once, §2.1).
  */
 static uint64_t
-hs_deadline(struct eng_conn *c)
+hs_due(const struct eng_conn *c, const char **key, double *secs)
 {
-	uint64_t mt = (uint64_t)(c->sh->node->cfg.monitor_timeout * 1e9);
-	uint64_t now = ring_now_ns();
+	const struct eng_config *cfg = &c->sh->node->cfg;
+	uint64_t due = c->hs_rx_ns + secs_ns(cfg->monitor_timeout), d;
+	double stage = 0;
 
-	if (c->hs_end_ns == 0)
-		c->hs_end_ns = now + 2 * mt;
-	return AEMP_MIN(now + mt, c->hs_end_ns);
+	*key = "monitor_timeout";
+	*secs = cfg->monitor_timeout;
+	d = c->hs_t0_ns + secs_ns(cfg->handshake_timeout);
+	if (d < due) {
+		due = d;
+		*key = "handshake_timeout";
+		*secs = cfg->handshake_timeout;
+	}
+	if (c->outgoing || (c->hs != NULL && eng_hs_greeted(c->hs)))
+		return due;
+	stage = c->hs == NULL ? cfg->first_byte_timeout : cfg->greeting_timeout;
+	d = c->hs_t0_ns + secs_ns(stage);
+	if (d < due) {
+		due = d;
+		*key = c->hs == NULL ? "first_byte_timeout"
+		                     : "greeting_timeout";
+		*secs = stage;
+	}
+	return due;
+}
+
+/* hs_timer_arm - (re)arm the handshake timer for hs_due. */
+static void
+hs_timer_arm(struct eng_conn *c)
+{
+	const char *key;
+	double secs;
+
+	ring_timer_start(&c->sh->loop.timers, &c->hs_timer,
+	                 hs_due(c, &key, &secs));
 }
 
 /* tls_queue_out - queue what the TLS session produced and make sure the
@@ -111,8 +148,10 @@ arm_hs_recv(struct eng_conn *c)
 	c->ops++;
 }
 
-void
-eng_connrx_hs_start(struct eng_conn *c)
+/* hs_alloc - the handshake state and receive buffer of c; returns 0, or
+ * -1 if c failed. */
+static int
+hs_alloc(struct eng_conn *c)
 {
 	struct eng_net *net = eng_net(c->sh->node);
 	int rc;
@@ -121,19 +160,133 @@ eng_connrx_hs_start(struct eng_conn *c)
 	c->hsbuf = ring_alloc(ENG_HS_BUF_MAX);
 	if (c->hs == NULL || c->hsbuf == NULL) {
 		eng_conn_fail(c, "out of memory");
-		return;
+		return -1;
 	}
-	rc = eng_hs_init(c->hs, &net->hs_cfg, c->addr.text, NULL);
+	rc = eng_hs_init(c->hs, &net->hs_cfg, c->addr.text,
+	                 c->outgoing ? NULL : c->nonce);
 	if (rc < 0) {
 		eng_conn_fail(c, "handshake: %s", aemp_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * greet - send our greeting on c, just accepted, without the handshake
+ * state: the lines are built in the shard's scratch handshake, and only
+ * the nonce stays with c (hs_alloc rebuilds the same lines from it).
+ * Rule zero: a send(2) outside the ring, so an idle connection owns no
+ * buffer; a fresh socket's send buffer takes the whole greeting (at most
+ * 4 KiB + 90 bytes), and what it does not take is queued as usual.
+ * Returns 0 or a negative errno / AEMP code.
+ */
+static int
+greet(struct eng_conn *c)
+{
+	struct eng_snet *sn = eng_snet(c->sh);
+	const uint8_t *p;
+	size_t n;
+	ssize_t k;
+	int rc;
+
+	if (sn->greeter == NULL &&
+	    (sn->greeter = ring_alloc(sizeof(*sn->greeter))) == NULL)
+		return -ENOMEM;
+	if ((rc = cry_random(c->nonce, sizeof(c->nonce))) < 0 ||
+	    (rc = eng_hs_init(sn->greeter, &eng_net(c->sh->node)->hs_cfg,
+	                      c->addr.text, c->nonce)) < 0)
+		return rc;
+	p = eng_hs_output(sn->greeter, &n);
+	k = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	k = k < 0 ? 0 : k;
+	if ((size_t)k < n) {
+		if (ring_bufq_append(&c->tx, p + k, n - (size_t)k) < 0)
+			return -ENOMEM;
+		eng_conn_mark_dirty(c);
+	}
+	return 0;
+}
+
+static void first_input(struct ring_op *op, int res, uint32_t flags);
+
+/* arm_first_poll - wait for c's first byte without a buffer. */
+static void
+arm_first_poll(struct eng_conn *c)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&c->sh->loop);
+
+	c->recv_op.op.fn = first_input;
+	io_uring_prep_poll_add(sqe, c->fd, POLLIN | POLLRDHUP);
+	ring_sqe_op(sqe, &c->recv_op.op);
+	c->ops++;
+}
+
+/* at_eof - after a poll reported POLLRDHUP with POLLIN: 1 if nothing but
+ * the end of the stream is waiting.  Rule zero: one recv(2) outside the
+ * ring, on a path only a closing peer takes, so that a flood closing its
+ * sockets costs no handshake state. */
+static int
+at_eof(int fd)
+{
+	uint8_t b;
+
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* first_input - c's peer sent its first bytes, or closed. */
+static void
+first_input(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+	size_t n;
+
+	(void)flags;
+	c->ops--;
+	c->recv_op.op.fn = NULL;
+	if (c->state == CS_CLOSED) {
+		eng_conn_maybe_reap(c);
 		return;
 	}
+	if (res < 0) {
+		eng_conn_fail(c, "%s", strerror(-res));
+		return;
+	}
+	if ((res & (POLLERR | POLLHUP)) ||
+	    ((res & POLLRDHUP) && at_eof(c->fd))) {
+		eng_conn_fail(c, "closed before sending anything");
+		return;
+	}
+	if (hs_alloc(c) < 0)
+		return;
+	(void)eng_hs_output(c->hs, &n);
+	eng_hs_output_done(c->hs, n); /* greet sent them already */
+	eng_hsq_progress(c, HSQ_TALKING);
+	arm_hs_recv(c);
+}
+
+void
+eng_connrx_hs_start(struct eng_conn *c)
+{
+	int rc;
+
+	c->hs_t0_ns = c->hs_rx_ns = ring_now_ns();
 	c->state = CS_HS;
-	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
-	if (hs_output(c) < 0) {
-		eng_conn_fail(c, "out of memory");
+	if (!c->outgoing) {
+		if ((rc = greet(c)) < 0) {
+			eng_conn_fail(c, "greeting: %s", aemp_strerror(rc));
+			return;
+		}
+		hs_timer_arm(c);
+		arm_first_poll(c);
 		return;
 	}
+	if (hs_alloc(c) < 0)
+		return;
+	hs_timer_arm(c);
+	if (hs_output(c) < 0)
+		return;
 	arm_hs_recv(c);
 }
 
@@ -220,6 +373,7 @@ hs_advance(struct eng_conn *c)
 		if (hs_output(c) < 0)
 			return -1;
 		if (ev == HS_PEER_ID) {
+			eng_hsq_progress(c, HSQ_NAMED);
 			if (peer_checks(c) == 0)
 				continue;
 			if (c->handover)
@@ -375,7 +529,11 @@ hs_recv_done(struct ring_op *op, int res, uint32_t flags)
 		                       : strerror(-res));
 		return;
 	}
-	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
+	/* Re-armed before the input is processed, which may end the
+	 * handshake or move c; a stage reached meanwhile only makes the
+	 * deadline later, and the timeout re-checks (hs_timeout). */
+	c->hs_rx_ns = ring_now_ns();
+	hs_timer_arm(c);
 	if (c->state == CS_TLS_HS) {
 		if (cry_tls_feed(c->tls, c->hsbuf, (size_t)res) < 0) {
 			eng_conn_fail(c, "TLS: input overflow");
@@ -395,7 +553,7 @@ hs_recv_done(struct ring_op *op, int res, uint32_t flags)
 void
 eng_connrx_adopted(struct eng_conn *c)
 {
-	ring_timer_start(&c->sh->loop.timers, &c->hs_timer, hs_deadline(c));
+	hs_timer_arm(c);
 	if (peer_checks(c) == 0)
 		hs_progress(c);
 	else if (c->handover)
@@ -406,6 +564,9 @@ void
 eng_connrx_hs_timeout(struct ring_timer *t)
 {
 	struct eng_conn *c = AEMP_CONTAINER_OF(t, struct eng_conn, hs_timer);
+	const char *key;
+	uint64_t due;
+	double secs;
 
 	if (c->state == CS_DATA) {
 		/* the warm-up after authentication ended (§2.10) */
@@ -413,10 +574,28 @@ eng_connrx_hs_timeout(struct ring_timer *t)
 		eng_conn_mark_dirty(c);
 		return;
 	}
-	if (c->state != CS_CLOSED)
-		eng_conn_fail(c, "%s",
-		              c->state == CS_CONNECTING ? "connect timeout"
-		                                        : "handshake timeout");
+	if (c->state == CS_CLOSED)
+		return;
+	if (c->state == CS_CONNECTING) {
+		eng_conn_fail(c, "connect timeout");
+		return;
+	}
+	due = hs_due(c, &key, &secs);
+	if (due > ring_now_ns()) { /* a later stage was reached */
+		ring_timer_start(&c->sh->loop.timers, &c->hs_timer, due);
+		return;
+	}
+	if (strcmp(key, "monitor_timeout") == 0)
+		eng_conn_fail(c,
+		              "handshake timeout: nothing received for %g s "
+		              "(monitor_timeout)",
+		              secs);
+	else if (c->hs == NULL)
+		eng_conn_fail(c, "sent nothing within %g s (%s)", secs, key);
+	else
+		eng_conn_fail(c, "%s not complete within %g s (%s)",
+		              eng_hs_greeted(c->hs) ? "handshake" : "greeting",
+		              secs, key);
 }
 
 void
@@ -599,6 +778,7 @@ hs_done(struct eng_conn *c)
 	ring_free(c->hs, sizeof(*c->hs));
 	c->hs = NULL;
 	eng_conn_hs_uncount(c);
+	eng_hsq_del(c);
 	c->state = CS_DATA;
 	c->warm = 1;
 	ring_timer_stop(&sh->loop.timers, &c->hs_timer);

@@ -785,6 +785,12 @@ eng_hs_tls_client(const struct eng_hs *hs)
 	return c < 0 || (c == 0 && hs->l2len < hs->r2len);
 }
 
+int
+eng_hs_greeted(const struct eng_hs *hs)
+{
+	return hs->state == ST_AUTH || hs->state == ST_DONE;
+}
+
 const char *
 eng_hs_error(const struct eng_hs *hs)
 {

@@ -172,6 +172,10 @@ size_t eng_hs_take_rest(struct eng_hs *hs, uint8_t *buf, size_t cap);
  * nonce line sorts first), else 0. */
 int eng_hs_tls_client(const struct eng_hs *hs);
 
+/* eng_hs_greeted - 1 once both lines of the peer's greeting arrived
+ * (and passed their checks), else 0. */
+int eng_hs_greeted(const struct eng_hs *hs);
+
 /* eng_hs_error - the reason of the last failure ("" if none). */
 const char *eng_hs_error(const struct eng_hs *hs);
 

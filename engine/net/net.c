@@ -205,8 +205,10 @@ eng_net_shard_stop(struct eng_shard *sh)
 	struct eng_conn *c;
 
 	sn->stopping = 1;
-	if (sh->idx == 0)
+	if (sh->idx == 0) {
+		eng_listen_stop(sh);
 		eng_seam(sh->node)->global_stop(sh);
+	}
 	for (c = sn->conns; c != NULL; c = c->next) {
 		if (c->state != CS_CLOSED)
 			eng_conn_close(c);
@@ -238,6 +240,7 @@ eng_net_shard_free(struct eng_shard *sh)
 	if (sn == NULL)
 		return;
 	eng_conns_free(sh);
+	eng_hsq_free(sh);
 	eng_rnodes_free(sh);
 	eng_htab_each(&sn->views, free_view, NULL);
 	eng_htab_fini(&sn->views);

@@ -109,6 +109,39 @@ struct net_op {
 	struct eng_conn *conn;
 };
 
+/*
+ * How far an accepted connection's handshake got, lowest first: a full
+ * handshake table closes the oldest connection of the lowest class
+ * (engine/net/hsq.c).
+ */
+enum hsq_class {
+	HSQ_SILENT = 0, /* nothing received yet */
+	HSQ_TALKING,    /* bytes received, greeting line 1 incomplete */
+	HSQ_NAMED,      /* line 1 complete: the peer named its node */
+	HSQ_NCLASS,
+};
+
+/* Links of a connection on one list of pending handshakes. */
+struct eng_plink {
+	struct eng_conn *next;
+	struct eng_conn *prev;
+};
+
+/* A list of pending handshakes, oldest first. */
+struct eng_hsqlist {
+	struct eng_conn *head;
+	struct eng_conn *tail;
+};
+
+/* A source address (IPv6: its /64) with pending handshakes that are
+ * subject to max_handshakes_per_addr (shard 0). */
+struct eng_paddr {
+	uint32_t hash;
+	uint32_t count;
+	uint8_t key[17];         /* family, then 4 or 8 address bytes */
+	struct eng_hsqlist list; /* its connections, oldest first */
+};
+
 struct eng_conn {
 	struct eng_shard *sh;
 	int fd;
@@ -123,11 +156,13 @@ struct eng_conn {
 	uint8_t warm; /* right after auth: limited first send */
 	uint8_t warm_sent;
 	uint8_t hs_counted;
-	uint8_t tls_up;     /* TLS handshake finished */
-	uint8_t need_rearm; /* receive ended for lack of buffers */
-	uint8_t np_behind;  /* a node-port request of ours waits in the
-	                     * shard's own queue: all else goes behind it */
-	int ops;            /* operations in flight */
+	uint8_t tls_up;      /* TLS handshake finished */
+	uint8_t need_rearm;  /* receive ended for lack of buffers */
+	uint8_t np_behind;   /* a node-port request of ours waits in the
+	                      * shard's own queue: all else goes behind it */
+	uint8_t pend;        /* accepted: enum hsq_class */
+	uint8_t pend_listed; /* on the shard's pending lists (hsq.c) */
+	int ops;             /* operations in flight */
 	int handover_to;
 	struct eng_rnode *trial_of; /* outgoing attempt for this node */
 	struct eng_rnode *rn;       /* the node it is current for (RN_UP) */
@@ -153,7 +188,14 @@ struct eng_conn {
 	struct ring_timer hs_timer;
 	struct ring_timer ka_timer;
 	uint64_t last_tx_ns;
-	uint64_t hs_end_ns; /* absolute handshake deadline (0: unset) */
+	uint64_t hs_t0_ns; /* handshake started (accept, or connected) */
+	uint64_t hs_rx_ns; /* last handshake input */
+	/* Accepted: our greeting's nonce, kept until the peer sends its
+	 * first byte and the handshake state (hs, hsbuf) is allocated. */
+	uint8_t nonce[ENG_HS_NONCE_BYTES];
+	struct eng_plink pend_link;  /* shard's list of its class */
+	struct eng_paddr *paddr;     /* its source address, if bounded */
+	struct eng_plink paddr_link; /* that address's list */
 	struct msghdr msg;
 	struct iovec iov[NET_IOV_MAX];
 	struct eng_conn *next; /* shard's connection list */
@@ -216,12 +258,25 @@ struct eng_snet {
 	unsigned npaused;      /* connections paused for spill */
 	unsigned nrearm;       /* connections waiting for buffers */
 	int stopping;
+	/* Accepted handshakes (shard 0, engine/net/hsq.c). */
+	struct eng_hsqlist pend[HSQ_NCLASS];
+	struct eng_htab paddrs;  /* source address -> struct eng_paddr */
+	struct eng_hs *greeter;  /* builds greetings sent at accept */
+	uint64_t evicted;        /* handshakes closed to make room */
+	uint64_t refused;        /* connections refused: nothing to close */
+	uint64_t evicted_logged; /* the two as of the last warning */
+	uint64_t refused_logged;
+	uint64_t evict_log_ns; /* when that warning was logged */
 };
 
 struct eng_listener {
 	struct ring_op accept_op;
 	int fd;
 	uint8_t armed;
+	unsigned long nstarved;  /* accept failures for lack of descriptors
+	                            since the last warning */
+	uint64_t starved_log_ns; /* when that warning was logged (0: never) */
+	struct ring_timer retry; /* re-arms the accept after a starvation */
 	struct eng_addr addr;
 };
 
@@ -236,6 +291,9 @@ struct eng_net {
 	size_t lst_json_cap;
 	aemp_val *lst_val;     /* the same as an ARRAY value */
 	atomic_int handshakes; /* connections not yet authenticated */
+	uint64_t nofile;       /* open-file soft limit (listen.c) */
+	uint64_t nofile_old;   /* ... before the node raised it */
+	int nofile_err;        /* errno of a failure to raise it, or 0 */
 	/* Back pressure for senders on other shards: the owner of node P
 	 * counts P in cong[slot(P)] while P's send queue is above max_queue,
 	 * and they get -EAGAIN while the slot is non-zero (a colliding slot
@@ -389,6 +447,33 @@ void eng_conns_free(struct eng_shard *sh);
 
 int eng_listen_bind(struct aemp_node *node);
 void eng_listen_start(struct eng_shard *sh);
+/* eng_listen_stop - stop the accept retry timers (shard 0, stopping). */
+void eng_listen_stop(struct eng_shard *sh);
 void eng_listen_close(struct aemp_node *node);
+
+/* ---- hsq.c ---------------------------------------------------------- */
+
+/*
+ * eng_hsq_admit - make room for a connection accepted from addr on
+ * shard 0: close the least advanced pending handshake of that address if
+ * it is at max_handshakes_per_addr, then the least advanced of the
+ * node's if the node is at max_handshakes.  Returns 0 to go on, or -1 if
+ * no room could be made (every handshake in progress is beyond this
+ * shard's reach).
+ */
+int eng_hsq_admit(struct eng_shard *sh, const struct eng_addr *addr);
+/* eng_hsq_add - list c (accepted, just created) as HSQ_SILENT. */
+void eng_hsq_add(struct eng_conn *c);
+/* eng_hsq_progress - c reached class k (> its class). */
+void eng_hsq_progress(struct eng_conn *c, enum hsq_class k);
+/* eng_hsq_del - take c off the pending lists (closed, authenticated,
+ * or leaving the shard).  No-op if not listed. */
+void eng_hsq_del(struct eng_conn *c);
+/* eng_hsq_evict_silent - close up to max of the oldest silent pending
+ * handshakes to free descriptors.  Returns how many were closed. */
+int eng_hsq_evict_silent(struct eng_shard *sh, const char *why, int max);
+/* eng_hsq_free - free the shard's pending-handshake state (at shard
+ * free, after its connections). */
+void eng_hsq_free(struct eng_shard *sh);
 
 #endif /* ENGINE_NET_NETINT_H */

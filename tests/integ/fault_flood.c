@@ -4,14 +4,16 @@
  * Node "n" (in the driver, max_handshakes 64, monitor_timeout 2) consumes
  * a stream from node "p" (a child process) and answers its pings.  Then
  * the driver opens 3000 TCP connections to n and leaves them idle:
- *  - at most max_handshakes of them are ever in the handshake; every
- *    connection beyond is closed at once (EOF right after connect);
+ *  - at most max_handshakes of them are ever in the handshake; for every
+ *    connection beyond, the oldest silent one is closed at once
+ *    (engine/net/hsq.c);
  *  - the ones in the handshake are closed after monitor_timeout of
  *    silence (measured);
  *  - meanwhile p's stream and pings go on (no hole, prompt answers), n's
  *    memory stays bounded, and no log line carries the secret;
- *  - a new authenticated peer is refused while the slots are taken and
- *    gets in right after they time out.
+ *  - a new authenticated peer gets in while the slots are taken (an
+ *    idle one is closed to make room; before issue 14 it was refused
+ *    until they timed out), and again after they did.
  *
  * aemp-test-timeout: 60
  */
@@ -102,7 +104,7 @@ flood(aemp_node *n, const char *addr)
 	aemp_stats st;
 	long rss0 = proc_rss_kb(0), recv0 = atomic_load(&rx.recv);
 	uint64_t hs_max = 0;
-	double t0, t_idle = -1;
+	double t0, t_late, t_idle = -1;
 	int i, closed, opened = 0;
 	struct peer pr;
 
@@ -122,13 +124,16 @@ flood(aemp_node *n, const char *addr)
 	hs_max = st.handshakes > hs_max ? st.handshakes : hs_max;
 	closed = count_closed();
 	DIAG("after 1 s: %d closed by n at once, %llu in the handshake "
-	     "(most seen %llu), %ld refusals logged",
+	     "(most seen %llu), %ld log lines about max_handshakes",
 	     closed, (unsigned long long)st.handshakes,
 	     (unsigned long long)hs_max, atomic_load(&log_refused));
 	CHECK(hs_max <= MAX_HS);
 	CHECK(closed >= FLOOD - MAX_HS - 2);
-	/* a legitimate newcomer waits until the idle handshakes expire */
-	CHECK(peer_connect(&pr, addr, "late", SECRET) < 0);
+	/* a legitimate newcomer gets in: an idle handshake makes room */
+	t_late = tu_now();
+	CHECK_OK(peer_connect(&pr, addr, "early", SECRET));
+	DIAG("a new peer authenticates during the flood in %.3f s",
+	     tu_now() - t_late);
 	peer_close(&pr);
 	while (t_idle < 0 && tu_now() - t0 < 10) {
 		serve_for(0.05);
@@ -140,7 +145,12 @@ flood(aemp_node *n, const char *addr)
 	     "(monitor_timeout 2 s); slowest ping to p meanwhile %ld us; rss "
 	     "%+ld KiB",
 	     t_idle, atomic_load(&ping.max_us), proc_rss_kb(0) - rss0);
-	CHECK(t_idle > 1.5 && t_idle < 4);
+	/* Where net.core.somaxconn caps the listen backlog below 3000,
+	 * connections beyond it complete when the kernel resends its
+	 * SYN-ACK, 1 s or 3 s after the burst; since they are admitted (an
+	 * older one is closed), the last ones close monitor_timeout after
+	 * that. */
+	CHECK(t_idle > 1.5 && t_idle < 7);
 	CHECK(atomic_load(&ping.max_us) < 500000);
 	CHECK(atomic_load(&rx.recv) > recv0);
 	CHECK(proc_rss_kb(0) - rss0 < RSS_MAX(32 * 1024));

@@ -7,8 +7,9 @@
  * and on SIGALRM/SIGTERM, so no process outlives a test.
  *
  * Also here, for the fault tests (tests/integ/fault_*.c):
- *  - proc_rss_kb: resident memory of a process; proc_latest: the
- *    newest line of a child with a prefix; proc_sh: a shell command;
+ *  - proc_rss_kb: resident memory of a process; proc_fds: its open
+ *    descriptors; proc_latest: the newest line of a child with a
+ *    prefix; proc_sh: a shell command;
  *    procs_netns_private: run the test in a network namespace of its own;
  *  - sequence-checked streams (struct seq_tx, struct seq_rx): a producer
  *    sends [SEQ] to a port as fast as allowed, monitors that port and,
@@ -24,6 +25,7 @@
 #define TESTS_INTEG_PROCS_H
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -259,6 +261,27 @@ proc_rss_kb(pid_t pid)
 	}
 	fclose(f);
 	return kb;
+}
+
+/* proc_fds - open descriptors of process pid (0: this one), or -1. */
+static inline long
+proc_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *d;
+	long n = 0;
+	DIR *dir;
+
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/self/fd");
+	else
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((dir = opendir(path)) == NULL)
+		return -1;
+	while ((d = readdir(dir)) != NULL)
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return pid == 0 ? n - 1 : n; /* not the one opendir holds */
 }
 
 /* proc_latest - the newest line with prefix (like proc_line). */
@@ -664,11 +687,12 @@ role_stat(struct role *r, char *line, size_t cap)
 	aemp_stats_get(r->node, &st);
 	len = (size_t)snprintf(line, cap,
 	                       "stat rss=%ld pkts_in=%llu delivered=%llu "
-	                       "conns=%llu",
+	                       "conns=%llu hs=%llu",
 	                       proc_rss_kb(0),
 	                       (unsigned long long)st.packets_in,
 	                       (unsigned long long)st.msgs_delivered,
-	                       (unsigned long long)st.connections);
+	                       (unsigned long long)st.connections,
+	                       (unsigned long long)st.handshakes);
 	for (i = 0; i < r->nrx && len < cap - 200; i++) {
 		struct seq_rx *x = &r->rx[i];
 		long last = atomic_load(&x->last_ns);
@@ -702,7 +726,7 @@ role_stat(struct role *r, char *line, size_t cap)
  * messages/s, 0: unlimited), txw too, numbered from the wall clock in
  * s x 10^9 (a process restarted later continues far above).  Prints "addr IP:PORT" (or "addr -"), then
  * every 100 ms a line
- *   stat rss=KB pkts_in=N delivered=N conns=N
+ *   stat rss=KB pkts_in=N delivered=N conns=N hs=N
  *        rx0.recv=N rx0.viol=N rx0.gaps=N rx0.lost=N rx0.marks=N
  *        rx0.idle_ms=N ... tx0.sent=N tx0.eagain=N tx0.fires=N ...
  * and once per consumer with a violation "violation rxN TEXT".  Runs
