@@ -466,6 +466,9 @@ const struct cli_cmd cli_conf_cmds[] = {
         SETDEL("max_handshakes", "N",
                "aemp: concurrent unauthenticated "
                "connections"),
+        SETDEL("node_gc_delay", "SECONDS",
+               "aemp: keep records of idle departed nodes "
+               "(default 60)"),
         SETDEL("log_level", "1..9", "aemp: log level (5 = warn)"),
         /* No "eval" alias: `aemp eval` is the protocol command. */
         {"seteval", 1, 0, CLI_ANY, "PERLCODE", cmd_set,

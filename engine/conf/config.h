@@ -47,6 +47,8 @@ struct eng_config {
 	size_t max_packet; /* bytes */
 	size_t max_queue;  /* bytes per connection */
 	int max_handshakes;
+	double node_gc_delay; /* seconds a remote node stays idle before
+	                       * its record is freed */
 	int log_level;
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are
