@@ -187,9 +187,9 @@ peer_checks(struct eng_conn *c)
 	}
 	/* greeted with another ID: no longer a trial of that node (before
 	 * a hand-over: the record stays on this shard) */
-	if (c->trial_of != NULL && (c->trial_of->idlen != c->peerlen ||
-	                            memcmp(c->trial_of->id, c->peer,
-	                                   c->peerlen) != 0))
+	if (c->trial_of != NULL &&
+	    (c->trial_of->idlen != c->peerlen ||
+	     memcmp(c->trial_of->id, c->peer, c->peerlen) != 0))
 		eng_conn_untrial(c);
 	owner = eng_node_owner(sh->node, c->peer, c->peerlen, &hash);
 	if (owner != sh->idx) {

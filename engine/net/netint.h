@@ -89,16 +89,16 @@ enum rnode_state {
 struct eng_rnode {
 	uint32_t hash;
 	uint32_t idlen;
-	uint32_t gen;           /* connection generation (set when up) */
-	uint8_t state;          /* enum rnode_state */
-	uint8_t lookup;         /* address lookup outstanding */
-	uint8_t warm;           /* first send after up still limited */
-	uint8_t congested;      /* counted in net->cong (queue > max_queue) */
-	uint8_t in_gc;          /* on the shard's idle list */
-	uint8_t was_up;         /* has an entry in the node-wide up table */
-	uint16_t ntrials;       /* outgoing connections trying for it */
-	uint64_t fail;          /* event number of its last failure, 0: none */
-	uint64_t idle_ns;       /* on the idle list since */
+	uint32_t gen;      /* connection generation (set when up) */
+	uint8_t state;     /* enum rnode_state */
+	uint8_t lookup;    /* address lookup outstanding */
+	uint8_t warm;      /* first send after up still limited */
+	uint8_t congested; /* counted in net->cong (queue > max_queue) */
+	uint8_t in_gc;     /* on the shard's idle list */
+	uint8_t was_up;    /* has an entry in the node-wide up table */
+	uint16_t ntrials;  /* outgoing connections trying for it */
+	uint64_t fail;     /* event number of its last failure, 0: none */
+	uint64_t idle_ns;  /* on the idle list since */
 	struct eng_rnode *gc_next; /* the shard's idle list, oldest first */
 	struct eng_rnode *gc_prev;
 	struct eng_conn *conn;  /* current connection (RN_UP) */
