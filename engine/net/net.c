@@ -168,6 +168,7 @@ eng_net_shard_start(struct eng_shard *sh)
 		                    "buffers: %s",
 		                    sh->idx, aemp_strerror(rc));
 	sn->have_bufring = 1;
+	ring_bufq_pool_attach(&sn->chunks, &sh->loop); /* gives back slabs */
 	if (sh->idx == 0)
 		eng_listen_start(sh);
 	return 0;
@@ -186,6 +187,7 @@ eng_net_shard_stop(struct eng_shard *sh)
 		if (c->state != CS_CLOSED)
 			eng_conn_close(c);
 	}
+	ring_bufq_pool_detach(&sn->chunks);
 	if (sn->have_bufring) {
 		ring_bufring_fini(&sh->loop, &sn->rxbufs);
 		sn->have_bufring = 0;
