@@ -103,6 +103,8 @@ ring_bufq_pool_trim(struct ring_bufq_pool *bp)
 	if (bp->pool.live > 0)
 		return 0;
 	ring_pool_fini(&bp->pool); /* stays usable: slabs come back on use */
+	if (bytes > 0)
+		ring_alloc_release(); /* the allocator would keep the pages */
 	return bytes;
 }
 

@@ -24,6 +24,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ring/alloc.h"
 #include "ring/bufring.h"
@@ -50,6 +52,12 @@ mem_bytes(const struct ring_bufring *b)
 	return (size_t)b->nbufs * b->stride;
 }
 
+static size_t
+dirty_bytes(const struct ring_bufring *b)
+{
+	return ((size_t)b->nbufs + 63) / 64 * sizeof(uint64_t);
+}
+
 static void
 bufring_free(struct ring_bufring *b)
 {
@@ -57,9 +65,11 @@ bufring_free(struct ring_bufring *b)
 	if (b->mem != NULL)
 		munmap(b->mem, mem_bytes(b));
 	ring_free(b->parked, (size_t)b->nbufs * sizeof(uint16_t));
+	ring_free(b->dirty, dirty_bytes(b));
 	b->br = NULL;
 	b->mem = NULL;
 	b->parked = NULL;
+	b->dirty = NULL;
 }
 
 /* add - put bid into circulation behind the pending ones. */
@@ -99,10 +109,12 @@ bufring_alloc(struct ring_bufring *b)
 
 	b->br = ring_alloc_aligned(RING_PAGE, ring_bytes(b->nbufs));
 	b->parked = ring_alloc((size_t)b->nbufs * sizeof(uint16_t));
+	b->dirty = ring_zalloc(dirty_bytes(b));
 	m = mmap(NULL, mem_bytes(b), PROT_READ | PROT_WRITE,
 	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	b->mem = m == MAP_FAILED ? NULL : m;
-	if (b->br == NULL || b->mem == NULL || b->parked == NULL)
+	if (b->br == NULL || b->mem == NULL || b->parked == NULL ||
+	    b->dirty == NULL)
 		return -ENOMEM;
 	memset(b->br, 0, ring_bytes(b->nbufs));
 	io_uring_buf_ring_init(b->br);
@@ -188,6 +200,12 @@ ring_bufring_take(struct ring_bufring *b, uint32_t cqe_flags, uint16_t *bid)
 	AEMP_ASSERT_HOT(id < b->nbufs);
 	b->out++;
 	*bid = id;
+	b->takes++;
+	if (!(b->dirty[id / 64] & (1ull << (id % 64)))) {
+		b->dirty[id / 64] |= 1ull << (id % 64);
+		b->ndirty++;
+		arm_trim(b);
+	}
 	/* a quarter left in the ring: double before the kernel runs out */
 	if (AEMP_UNLIKELY(b->circ - b->out <= b->circ / 4u) &&
 	    b->circ < b->nbufs) {
@@ -231,6 +249,10 @@ give_back(struct ring_bufring *b, uint16_t bid)
 	uintptr_t lo = (uintptr_t)buf_addr(b, bid);
 	uintptr_t hi = lo + b->stride;
 
+	if (!(b->dirty[bid / 64] & (1ull << (bid % 64))))
+		return 0; /* untouched since the last time */
+	b->dirty[bid / 64] &= ~(1ull << (bid % 64));
+	b->ndirty--;
 	lo = (lo + RING_PAGE - 1) & ~(uintptr_t)(RING_PAGE - 1);
 	hi &= ~(uintptr_t)(RING_PAGE - 1);
 	if (hi <= lo || madvise((void *)lo, hi - lo, MADV_DONTNEED) < 0)
@@ -238,18 +260,54 @@ give_back(struct ring_bufring *b, uint16_t bid)
 	return hi - lo;
 }
 
+/* IORING_REGISTER_PBUF_STATUS (Linux 6.8), not in every liburing. */
+#define BUFRING_PBUF_STATUS 26
+struct bufring_status {
+	uint32_t buf_group;
+	uint32_t head;
+	uint32_t resv[8];
+};
+
+/* give_back_ring - the buffers between the kernel's head and the tail
+ * hold no data: drop their pages.  Safe only where the kernel fills
+ * buffers inside this thread's io_uring_enter (DEFER_TASKRUN). */
+static size_t
+give_back_ring(struct ring_bufring *b)
+{
+	struct bufring_status st;
+	uint16_t slot, tail = b->br->tail;
+	uint16_t mask = (uint16_t)io_uring_buf_ring_mask(b->nbufs);
+	size_t bytes = 0;
+
+	if (b->loop == NULL ||
+	    !(b->loop->setup_flags & IORING_SETUP_DEFER_TASKRUN))
+		return 0;
+	memset(&st, 0, sizeof(st));
+	st.buf_group = b->bgid;
+	if (syscall(__NR_io_uring_register, b->loop->ring.ring_fd,
+	            BUFRING_PBUF_STATUS, &st, 1) < 0)
+		return 0; /* older kernel: parked buffers only */
+	for (slot = (uint16_t)st.head; slot != tail; slot++)
+		bytes += give_back(b, b->br->bufs[slot & mask].bid);
+	return bytes;
+}
+
 size_t
 ring_bufring_trim(struct ring_bufring *b)
 {
 	uint16_t floor = (uint16_t)AEMP_MIN(b->nbufs, RING_BUFRING_MIN);
+	int quiet = b->takes < b->circ;
 	size_t bytes = 0;
 
 	if (!b->grew && b->target > floor)
 		b->target = (uint16_t)AEMP_MAX(b->target / 2u, floor);
 	b->grew = 0;
+	b->takes = 0;
 	for (; b->nclean < b->nparked; b->nclean++)
 		bytes += give_back(b, b->parked[b->nclean]);
-	if (b->target > floor)
-		arm_trim(b); /* parking arms it again */
+	if (quiet && b->ndirty > 0)
+		bytes += give_back_ring(b);
+	if (b->target > floor || b->ndirty > 0)
+		arm_trim(b); /* parking and receiving arm it again */
 	return bytes;
 }

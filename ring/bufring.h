@@ -16,6 +16,11 @@
  * RING_BUFRING_TRIM_NS in which it did not have to grow; buffers leaving
  * circulation are parked when they come back from the shard, and their
  * pages are given back to the system (MADV_DONTNEED) at the next tick.
+ * After a quiet period (fewer receives than circulating buffers), the
+ * pages of the buffers waiting in the ring that were written since the
+ * last give-back are dropped too (they hold no data; only with
+ * IORING_SETUP_DEFER_TASKRUN, where the kernel fills buffers only inside
+ * this thread's io_uring_enter, and a kernel that reports the ring's head).
  *
  * Threads: owned by one shard.
  */
@@ -45,7 +50,10 @@ struct ring_bufring {
 	uint16_t nparked; /* parked[]: out of circulation, ... */
 	uint16_t nclean;  /* ... of which parked[0 .. nclean) given back */
 	uint8_t grew;     /* grew since the last trim */
+	uint32_t takes;   /* receives since the last trim */
+	uint32_t ndirty;  /* bits set in dirty[] */
 	uint16_t *parked;
+	uint64_t *dirty; /* written since their pages were last given back */
 	struct ring_loop *loop;
 	struct ring_timer trim; /* armed while above the minimum or dirty */
 };
