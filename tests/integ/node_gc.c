@@ -236,8 +236,11 @@ main(void)
 	 * clients; it covers the allocator's own growth from running 20,000
 	 * nodes in this one process (measured: +0.6 MiB for 300 clients,
 	 * about +9 MiB for 20,000). */
-	OK(rss1 - rss0 < 16384, "resident memory grew by %ld KiB (>= 16 MiB)",
-	   rss1 - rss0);
+	if (mallctl != NULL)
+		OK(rss1 - rss0 < 16384,
+		   "resident memory grew by %ld KiB (>= 16 MiB)", rss1 - rss0);
+	else /* sanitizer builds: the quarantine holds freed memory */
+		DIAG("no resident bound without jemalloc");
 	aemp_node_free(s);
 	aemp_node_free(g);
 	return tap_done();
