@@ -5,7 +5,8 @@
 #                        brief fuzz runs; last line "N passed, N failed"
 #   make bench           micro-benchmarks and aemp-perf comparison
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS each
-#   make soak            load and soak with faults for SOAK_SECONDS (600)
+#   make soak            load and soak with faults for SOAK_SECONDS (600),
+#                        then soak-gc: GC_NODES (20000) short-lived nodes
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make deps            install missing Debian packages (apt-get)
 #   make asan|debug      other flavors, each in build/<flavor>/
@@ -222,12 +223,20 @@ fuzz:
 
 # ---- soak ------------------------------------------------------------------
 # `make soak`: tests/integ/fault_soak for SOAK_SECONDS (tools/soak.sh);
-# `make test` runs the same program for 60 s.
+# `make test` runs the same program for 60 s.  `make soak-gc` (part of
+# soak): tests/integ/node_gc with GC_NODES short-lived client nodes
+# (make test runs 300).
 SOAK_SECONDS ?= 600
-.PHONY: soak
+GC_NODES ?= 20000
+.PHONY: soak soak-gc
 soak:
 	$(Q)$(MAKE) --no-print-directory -j2 FLAVOR=release test-build
 	$(Q)tools/soak.sh $(SOAK_SECONDS) build/release
+	$(Q)AEMP_GC_NODES=$(GC_NODES) build/release/tests/integ/node_gc
+
+soak-gc:
+	$(Q)$(MAKE) --no-print-directory -j2 FLAVOR=release test-build
+	$(Q)AEMP_GC_NODES=$(GC_NODES) build/release/tests/integ/node_gc
 
 # ---- benchmarks ------------------------------------------------------------
 bench:

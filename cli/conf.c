@@ -476,6 +476,9 @@ const struct cli_cmd cli_conf_cmds[] = {
                "aemp: accepted peer's greeting (default 10)"),
         SETDEL("handshake_timeout", "SECONDS",
                "aemp: whole handshake (default 2 x monitor_timeout)"),
+        SETDEL("node_gc_delay", "SECONDS",
+               "aemp: keep records of idle departed nodes "
+               "(default 60)"),
         SETDEL("log_level", "1..9", "aemp: log level (5 = warn)"),
         /* No "eval" alias: `aemp eval` is the protocol command. */
         {"seteval", 1, 0, CLI_ANY, "PERLCODE", cmd_set,

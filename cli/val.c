@@ -25,7 +25,8 @@ static const struct {
         {"shards", CONV_NUM},          {"max_packet", CONV_NUM},
         {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
         {"log_level", CONV_NUM},       {"secure", CONV_BOOL},
-        {"autocork", CONV_BOOL},       {"nodelay", CONV_BOOL},
+        {"node_gc_delay", CONV_NUM},   {"autocork", CONV_BOOL},
+        {"nodelay", CONV_BOOL},
 };
 
 /* Handshake bounds (docs/config.md "Handshakes under attack"). */

@@ -1181,6 +1181,10 @@ typedef struct aemp_stats {
 	uint64_t handshakes;     /* connections still in the handshake */
 	uint32_t shards;
 	uint32_t pad;
+	/* Records of remote nodes held: one per node that is connected,
+	 * being connected to, monitored or sent to, and, for node_gc_delay
+	 * seconds (docs/config.md), per node that left. */
+	uint64_t remote_nodes;
 } aemp_stats;
 
 /*

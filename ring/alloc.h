@@ -33,6 +33,11 @@ void *ring_alloc_aligned(size_t align, size_t n);
  * deallocation must know the alignment: it can change the size class. */
 void ring_free_aligned(void *p, size_t align, size_t n);
 
+/* ring_alloc_release - return the allocator's free pages to the system
+ * (jemalloc: purge every arena; libc: malloc_trim).  Costs system calls:
+ * for occasional trims after load, never the hot path. */
+void ring_alloc_release(void);
+
 /* ring_alloc_name - "jemalloc" or "libc", for reports. */
 const char *ring_alloc_name(void);
 

@@ -4,6 +4,7 @@
  * jemalloc thread cache, so shards do not contend on the common path.
  */
 #include <jemalloc/jemalloc.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ring/alloc.h"
@@ -50,6 +51,16 @@ ring_free_aligned(void *p, size_t align, size_t n)
 {
 	if (p != NULL)
 		sdallocx(p, n, MALLOCX_ALIGN(align));
+}
+
+void
+ring_alloc_release(void)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "arena.%u.purge",
+	         (unsigned)MALLCTL_ARENAS_ALL);
+	(void)mallctl(name, NULL, NULL, NULL, 0);
 }
 
 const char *

@@ -8,6 +8,7 @@
  * allocated (or memory that ring_alloc never returned).
  */
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,12 @@ ring_free_aligned(void *p, size_t align, size_t n)
 		abort();
 	}
 	do_free(p, n);
+}
+
+void
+ring_alloc_release(void)
+{
+	(void)malloc_trim(0);
 }
 
 const char *

@@ -48,13 +48,64 @@ ring_bufq_pool_init(struct ring_bufq_pool *bp, size_t chunk_size)
 
 	AEMP_ASSERT(chunk_size > 0);
 	bp->chunk_size = chunk_size;
+	bp->loop = NULL;
+	ring_timer_init(&bp->trim, NULL);
 	ring_pool_init(&bp->pool, obj, AEMP_MAX(RING_BUFQ_SLAB_BYTES / obj, 4));
 }
 
 void
 ring_bufq_pool_fini(struct ring_bufq_pool *bp)
 {
+	ring_bufq_pool_detach(bp);
 	ring_pool_fini(&bp->pool);
+}
+
+static void
+arm_trim(struct ring_bufq_pool *bp)
+{
+	if (bp->loop != NULL && !ring_timer_armed(&bp->trim))
+		(void)ring_timer_start(&bp->loop->timers, &bp->trim,
+		                       bp->loop->now_ns + RING_BUFQ_TRIM_NS);
+}
+
+static void
+trim_tick(struct ring_timer *t)
+{
+	struct ring_bufq_pool *bp =
+	        AEMP_CONTAINER_OF(t, struct ring_bufq_pool, trim);
+
+	if (ring_bufq_pool_trim(bp) == 0 && bp->pool.slab_count > 0)
+		arm_trim(bp); /* chunks still in use: look again later */
+}
+
+void
+ring_bufq_pool_attach(struct ring_bufq_pool *bp, struct ring_loop *l)
+{
+	bp->loop = l;
+	ring_timer_init(&bp->trim, trim_tick);
+	if (bp->pool.slab_count > 0)
+		arm_trim(bp);
+}
+
+void
+ring_bufq_pool_detach(struct ring_bufq_pool *bp)
+{
+	if (bp->loop != NULL)
+		ring_timer_stop(&bp->loop->timers, &bp->trim);
+	bp->loop = NULL;
+}
+
+size_t
+ring_bufq_pool_trim(struct ring_bufq_pool *bp)
+{
+	size_t bytes = ring_pool_bytes(&bp->pool);
+
+	if (bp->pool.live > 0)
+		return 0;
+	ring_pool_fini(&bp->pool); /* stays usable: slabs come back on use */
+	if (bytes > 0)
+		ring_alloc_release(); /* the allocator would keep the pages */
+	return bytes;
 }
 
 void
@@ -73,7 +124,11 @@ chunk_new(struct ring_bufq_pool *bp, size_t min)
 	size_t cap = bp->chunk_size;
 
 	if (min <= cap) {
+		size_t slabs = bp->pool.slab_count;
+
 		c = ring_pool_get(&bp->pool);
+		if (AEMP_UNLIKELY(bp->pool.slab_count != slabs))
+			arm_trim(bp); /* grew: give back once unused */
 	} else {
 		cap = min;
 		c = ring_alloc(sizeof(*c) + cap);

@@ -8,6 +8,11 @@
  * the same size); a reservation larger than a chunk gets a dedicated
  * chunk of that size.
  *
+ * Memory: a pool attached to a loop gives its slabs back once no chunk is
+ * in use (every queue of the shard drained) at a check RING_BUFQ_TRIM_NS
+ * after the pool last grew, and every RING_BUFQ_TRIM_NS after that until
+ * it could (docs/perf.md, "Memory of an idle node").
+ *
  * Threads: owned by one shard (the connection's).
  */
 #ifndef RING_BUFQ_H
@@ -17,17 +22,31 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "ring/loop.h"
 #include "ring/pool.h"
+
+#define RING_BUFQ_TRIM_NS 2000000000ull /* 2 s */
 
 struct ring_bufq_chunk;
 
 struct ring_bufq_pool {
-	struct ring_pool pool; /* chunks of chunk_size */
-	size_t chunk_size;     /* payload bytes per pooled chunk */
+	struct ring_pool pool;  /* chunks of chunk_size */
+	size_t chunk_size;      /* payload bytes per pooled chunk */
+	struct ring_loop *loop; /* attached: slabs given back when unused */
+	struct ring_timer trim;
 };
 
 void ring_bufq_pool_init(struct ring_bufq_pool *bp, size_t chunk_size);
 void ring_bufq_pool_fini(struct ring_bufq_pool *bp);
+
+/* ring_bufq_pool_attach - give slabs back when unused, checked by a timer
+ * on l (the pool's shard); detach before l goes away. */
+void ring_bufq_pool_attach(struct ring_bufq_pool *bp, struct ring_loop *l);
+void ring_bufq_pool_detach(struct ring_bufq_pool *bp);
+
+/* ring_bufq_pool_trim - free every slab if no chunk is in use (the timer's
+ * work).  Returns the bytes given back. */
+size_t ring_bufq_pool_trim(struct ring_bufq_pool *bp);
 
 struct ring_bufq {
 	struct ring_bufq_pool *bp;

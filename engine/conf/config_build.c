@@ -357,6 +357,7 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	v = eng_rcv_map_get(e->map, "handshake_timeout");
 	if (v != NULL && v->type != AEMP_NULL)
 		cfg->handshake_timeout = secs_of(e, "handshake_timeout");
+	cfg->node_gc_delay = secs_of(e, "node_gc_delay");
 	cfg->log_level = (int)int_of(e, "log_level");
 }
 

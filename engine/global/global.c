@@ -510,6 +510,19 @@ eng_global_knows(struct aemp_node *node, const aemp_val *tag)
 
 /* ---- records and seeds ---------------------------------------------- */
 
+/* eng_global_forget - the owner freed node id's record: an address
+ * lookup still waiting for a master has nobody to answer any more (a new
+ * record asks again, behind this notice on the same queue). */
+static void
+eng_global_forget(struct eng_shard *sh0, const char *id, size_t idlen)
+{
+	struct eng_pending *p =
+	        pend_find(eng_global(sh0->node), PEND_FIND, id, idlen);
+
+	if (p != NULL)
+		eng_pend_del(p);
+}
+
 void
 eng_global_seed_peer(struct eng_shard *sh0, const struct eng_addr *a,
                      const char *id, size_t idlen)
@@ -535,6 +548,9 @@ eng_global_record(struct eng_shard *sh0, const uint8_t *p, size_t len)
 	switch (sub) {
 	case NET_LOOKUP:
 		eng_global_lookup(sh0, p[0], (const char *)p + 1, len - 1);
+		break;
+	case NET_FORGET:
+		eng_global_forget(sh0, (const char *)p, len);
 		break;
 	case NET_PEERID:
 		AEMP_ASSERT(len >= sizeof(addr) + sizeof(idlen));

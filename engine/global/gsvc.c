@@ -377,6 +377,7 @@ delete_shard(struct eng_shard *sh0, struct eng_gsvc *s, const char *n,
 struct unmon {
 	const char *n;
 	size_t nlen;
+	struct keys empty; /* families nobody monitors any more */
 };
 
 static void
@@ -385,23 +386,42 @@ unmon_cb(struct eng_kv_ent *e, void *arg)
 	struct unmon *u = arg;
 
 	set_del(e->val, u->n, u->nlen);
+	if (eng_kv_len(e->val) == 0)
+		keys_add(&u->empty, e->key, e->klen);
+}
+
+/* unmon_all - n monitors no family any more; families left without a
+ * monitor are dropped (as Global.pm's g_disconnect). */
+static void
+unmon_all(struct eng_gsvc *s, const char *n, size_t nlen)
+{
+	struct unmon u = {n, nlen, {0}};
+	void *old;
+	size_t i;
+
+	eng_kv_each(&s->mon, unmon_cb, &u);
+	for (i = 0; i < u.empty.n; i++) {
+		if (eng_kv_del(&s->mon, u.empty.v[i].u.s, u.empty.v[i].len,
+		               &old))
+			free_kv_val(old);
+	}
+	keys_fini(&u.empty);
 }
 
 static void
 departure(struct eng_shard *sh0, const char *n, size_t nlen)
 {
 	struct eng_gsvc *s = eng_global(sh0->node)->svc;
-	struct unmon u = {n, nlen};
 
 	set_del(&s->globals, n, nlen);
 	eng_local_del(sh0, "'g", 2, n, nlen);
 	eng_local_del(sh0, "'l", 2, n, nlen);
 	/* while n still counts as a slave, so its deletions are forwarded */
 	delete_shard(sh0, s, n, nlen);
-	if (eng_kv_find(&s->slaves, n, nlen) != NULL) {
-		set_del(&s->slaves, n, nlen);
-		eng_kv_each(&s->mon, unmon_cb, &u);
-	}
+	set_del(&s->slaves, n, nlen);
+	/* also a node that monitored without being our slave: nothing of
+	 * a departed node stays behind */
+	unmon_all(s, n, nlen);
 }
 
 struct merge {
@@ -541,6 +561,9 @@ g_mon(struct eng_shard *sh0, int on, const aemp_val *args, size_t n,
 	if (!on) {
 		if (e != NULL)
 			set_del(e->val, src, srclen);
+		if (e != NULL && eng_kv_len(e->val) == 0 &&
+		    eng_kv_del(&s->mon, args[0].u.s, args[0].len, &old))
+			free_kv_val(old);
 		return;
 	}
 	if (e == NULL) {

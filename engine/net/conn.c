@@ -141,6 +141,8 @@ eng_conn_dial(struct eng_shard *sh, const struct eng_addr *addr,
 	if (c == NULL)
 		return -ENOMEM;
 	c->trial_of = rn;
+	if (rn != NULL)
+		rn->ntrials++;
 	c->seed = (uint8_t)seed;
 	c->state = CS_CONNECTING;
 	c->conn_op.op.fn = conn_connected;
@@ -501,6 +503,7 @@ eng_conn_close(struct eng_conn *c)
 		return;
 	words = can_say_last_words(c);
 	c->state = CS_CLOSED;
+	eng_conn_untrial(c);
 	eng_conn_hs_uncount(c);
 	eng_hsq_del(c);
 	ring_timer_stop(&sh->loop.timers, &c->hs_timer);
@@ -578,6 +581,19 @@ eng_conn_fail_tls(struct eng_conn *c, ssize_t rc)
 		               cry_tls_error(c->tls));
 	else
 		conn_fail_warn(c, "%s", cry_tls_error(c->tls));
+}
+
+void
+eng_conn_untrial(struct eng_conn *c)
+{
+	struct eng_rnode *rn = c->trial_of;
+
+	if (rn == NULL)
+		return;
+	c->trial_of = NULL;
+	AEMP_ASSERT(rn->ntrials > 0);
+	rn->ntrials--;
+	eng_rnode_gc_touch(c->sh, rn);
 }
 
 void

@@ -338,6 +338,12 @@ peer_checks(struct eng_conn *c)
 		notify_seed(c, c->peer, c->peerlen);
 		c->seed = 0;
 	}
+	/* greeted with another ID: no longer a trial of that node (before
+	 * a hand-over: the record stays on this shard) */
+	if (c->trial_of != NULL &&
+	    (c->trial_of->idlen != c->peerlen ||
+	     memcmp(c->trial_of->id, c->peer, c->peerlen) != 0))
+		eng_conn_untrial(c);
 	owner = eng_node_owner(sh->node, c->peer, c->peerlen, &hash);
 	if (owner != sh->idx) {
 		c->handover = 1;
@@ -350,8 +356,6 @@ peer_checks(struct eng_conn *c)
 		              c->peer);
 		return -1;
 	}
-	if (c->trial_of != NULL && c->trial_of != rn)
-		c->trial_of = NULL; /* greeted with another ID */
 	return 0;
 }
 

@@ -23,22 +23,6 @@ struct id_key {
 };
 
 static uint32_t
-view_hash(const void *e)
-{
-	return ((const struct eng_view *)e)->hash;
-}
-
-static int
-view_eq(const void *e, const void *k)
-{
-	const struct eng_view *v = e;
-	const struct id_key *key = k;
-
-	return v->hash == key->hash && v->idlen == key->len &&
-	       memcmp(v->id, key->id, key->len) == 0;
-}
-
-static uint32_t
 up_hash(const void *e)
 {
 	return ((const struct eng_upent *)e)->hash;
@@ -52,15 +36,6 @@ up_eq(const void *e, const void *k)
 
 	return u->hash == key->hash && u->idlen == key->len &&
 	       memcmp(u->id, key->id, key->len) == 0;
-}
-
-static void
-free_view(void *e, void *arg)
-{
-	struct eng_view *v = e;
-
-	(void)arg;
-	ring_free(v, sizeof(*v) + v->idlen + 1);
 }
 
 static void
@@ -105,7 +80,7 @@ shard_net_new(struct eng_shard *sh)
 	ring_bufq_pool_init(&sn->chunks, NET_CHUNK_SIZE);
 	cod_tape_init(&sn->xtape);
 	eng_htab_init(&sn->rnodes);
-	eng_htab_init(&sn->views);
+	ring_timer_init(&sn->gc_timer, eng_rnode_gc_run);
 	sh->net = sn;
 	return 0;
 }
@@ -193,6 +168,7 @@ eng_net_shard_start(struct eng_shard *sh)
 		                    "buffers: %s",
 		                    sh->idx, aemp_strerror(rc));
 	sn->have_bufring = 1;
+	ring_bufq_pool_attach(&sn->chunks, &sh->loop); /* gives back slabs */
 	if (sh->idx == 0)
 		eng_listen_start(sh);
 	return 0;
@@ -213,6 +189,7 @@ eng_net_shard_stop(struct eng_shard *sh)
 		if (c->state != CS_CLOSED)
 			eng_conn_close(c);
 	}
+	ring_bufq_pool_detach(&sn->chunks);
 	if (sn->have_bufring) {
 		ring_bufring_fini(&sh->loop, &sn->rxbufs);
 		sn->have_bufring = 0;
@@ -242,8 +219,6 @@ eng_net_shard_free(struct eng_shard *sh)
 	eng_conns_free(sh);
 	eng_hsq_free(sh);
 	eng_rnodes_free(sh);
-	eng_htab_each(&sn->views, free_view, NULL);
-	eng_htab_fini(&sn->views);
 	free_nodemons(sn);
 	cod_tape_fini(&sn->xtape);
 	ring_bufq_pool_fini(&sn->chunks);
@@ -271,7 +246,7 @@ eng_net_send_rec(struct eng_shard *sh, int dst, uint8_t sub, const void *p,
 
 /* NET_NODEEV payload: header, node ID, then CBOR ["", reason...]. */
 struct nodeev {
-	uint32_t gen;
+	uint64_t seq; /* the owner's event number */
 	uint8_t up;
 	uint8_t was_up;
 	uint16_t idlen;
@@ -280,12 +255,12 @@ struct nodeev {
 
 void
 eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id, size_t idlen,
-                         uint32_t gen, int up, int was_up,
+                         uint64_t seq, int up, int was_up,
                          const aemp_val *reason, size_t n,
                          const struct eng_idlist *fires)
 {
 	uint8_t hdr[1 + sizeof(struct nodeev) + AEMP_ID_MAX];
-	struct nodeev ev = {gen, (uint8_t)up, (uint8_t)was_up, (uint16_t)idlen,
+	struct nodeev ev = {seq, (uint8_t)up, (uint8_t)was_up, (uint16_t)idlen,
 	                    0};
 	aemp_val *ids = NULL;
 	struct cod_seg segs[2] = {{reason, n}, {NULL, 0}};
@@ -316,39 +291,21 @@ eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id, size_t idlen,
 	}
 }
 
+/* seen_set - this shard has processed the owner's events up to seq; a
+ * failure is acknowledged to its owner, which may then free the record
+ * (packets stamped before the failure are all behind it by then). */
 static void
-view_set(struct eng_shard *sh, const char *id, size_t len, uint32_t gen)
+seen_set(struct eng_shard *sh, const char *id, size_t len, uint64_t seq,
+         int failure)
 {
 	struct eng_snet *sn = eng_snet(sh);
-	struct id_key k = {id, len, eng_hash(id, len)};
-	struct eng_view *v = eng_htab_find(&sn->views, k.hash, view_eq, &k);
+	int owner = eng_node_owner(sh->node, id, len, NULL);
+	struct net_gcack ack = {seq, (uint32_t)sh->idx, 0};
 
-	if (v == NULL) {
-		v = ring_alloc(sizeof(*v) + len + 1);
-		if (v == NULL)
-			return;
-		v->hash = k.hash;
-		v->idlen = (uint32_t)len;
-		memcpy(v->id, id, len);
-		v->id[len] = '\0';
-		v->gen = 0;
-		if (eng_htab_insert(&sn->views, k.hash, v, view_hash) < 0) {
-			free_view(v, NULL);
-			return;
-		}
-	}
-	if (gen > v->gen)
-		v->gen = gen;
-}
-
-uint32_t
-eng_view_gen(struct eng_shard *sh, const char *id, size_t len, uint32_t hash)
-{
-	struct id_key k = {id, len, hash};
-	struct eng_view *v =
-	        eng_htab_find(&eng_snet(sh)->views, hash, view_eq, &k);
-
-	return v ? v->gen : 0;
+	if (seq > sn->seen[owner])
+		sn->seen[owner] = seq;
+	if (failure && owner != sh->idx)
+		eng_net_send_rec(sh, owner, NET_GCACK, &ack, sizeof(ack));
 }
 
 static void
@@ -391,7 +348,7 @@ rec_nodeev(struct eng_shard *sh, const uint8_t *p, size_t len)
 		if (aemp_get_int(&reason[n + i], &fid) == 0)
 			eng_mon_fire_owned(sh, (uint64_t)fid, reason, n);
 	}
-	view_set(sh, id, ev.idlen, ev.gen);
+	seen_set(sh, id, ev.idlen, ev.seq, !ev.up);
 	if (ev.up || ev.was_up)
 		run_nodemons(sh, id, ev.idlen, ev.up, reason, n);
 	if (sh->idx == 0)
@@ -471,6 +428,9 @@ rec_net(struct eng_shard *sh, const uint8_t *p, size_t len)
 	case NET_ADDRS:
 		rec_addrs(sh, p, len);
 		break;
+	case NET_GCACK:
+		eng_rnode_gcack(sh, p, len);
+		break;
 	case NET_CONNECT: {
 		struct eng_rnode *rn =
 		        eng_rnode_get(sh, (const char *)p, len,
@@ -526,7 +486,8 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 	                    &eng_net(sh->node)->cong[hash % ENG_CONG_SLOTS],
 	                    memory_order_relaxed) != 0))
 		return -EAGAIN; /* the owner's queue for that node is full */
-	hdr.h.gen = eng_view_gen(sh, pid->node, pid->nodelen, hash);
+	hdr.h.seen = eng_snet(sh)->seen[owner];
+	hdr.h.gen = 0;
 	hdr.h.idlen = (uint16_t)pid->nodelen;
 	hdr.h.flags = 0;
 	memcpy(hdr.id, pid->node, pid->nodelen);
@@ -562,6 +523,22 @@ eng_up_set(struct aemp_node *node, const char *id, size_t len, int up)
 	if (u != NULL)
 		u->up = (uint8_t)up;
 	pthread_mutex_unlock(&net->upmu);
+}
+
+void
+eng_up_del(struct aemp_node *node, const char *id, size_t len)
+{
+	struct eng_net *net = eng_net(node);
+	struct id_key k = {id, len, eng_hash(id, len)};
+	struct eng_upent *u;
+
+	pthread_mutex_lock(&net->upmu);
+	u = eng_htab_find(&net->up, k.hash, up_eq, &k);
+	if (u != NULL)
+		eng_htab_remove(&net->up, u, up_hash);
+	pthread_mutex_unlock(&net->upmu);
+	if (u != NULL)
+		free_upent(u, NULL);
 }
 
 int
@@ -780,7 +757,17 @@ eng_net_node_request(struct eng_shard *sh, const aemp_val *tag,
 void
 eng_net_stats(struct aemp_node *node, aemp_stats *out)
 {
+	int i;
+
 	out->handshakes = (uint64_t)atomic_load(&eng_net(node)->handshakes);
+	out->remote_nodes = 0;
+	for (i = 0; i < node->nshards; i++) {
+		struct eng_snet *sn = node->shards[i]->net;
+
+		if (sn != NULL)
+			out->remote_nodes += atomic_load_explicit(
+			        &sn->nrnodes, memory_order_relaxed);
+	}
 }
 
 void

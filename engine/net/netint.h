@@ -11,11 +11,19 @@
  *    as the greeting names it (REC_NET / NET_HANDOVER), with no operation
  *    in flight at that moment.  This is the one object that changes
  *    shards; the receiving shard frees it.
- *  - Every shard keeps a view (generation number) of each remote node it
- *    sends to.  A node's owner bumps the generation on every connection
- *    failure and broadcasts it before firing monitors; packets stamped
- *    with an older generation are dropped, so nothing sent before a
- *    failure was seen can arrive after it (aemp-protocol.md §4.6.7).
+ *  - Each owner shard numbers its node events (evseq, monotonic) and
+ *    broadcasts every failure with its number before monitors fire
+ *    elsewhere; each shard remembers the newest number it has processed
+ *    from each owner (seen[]) and stamps its packets with it.  A packet
+ *    stamped below the node's last failure was sent before its sender
+ *    saw that failure and is dropped, so nothing sent before a failure
+ *    can arrive after it (aemp-protocol.md §4.6.7).
+ *  - A record is freed (garbage-collected) when its node is down, nothing
+ *    refers to it (no queued packet, monitor, connection attempt or
+ *    trial) and node_gc_delay has passed, and only once every shard has
+ *    acknowledged its last failure (NET_GCACK): the packets a shard sent
+ *    before that acknowledgement have all arrived by then, so a record
+ *    made again later cannot receive a stale one.
  */
 #ifndef ENGINE_NET_NETINT_H
 #define ENGINE_NET_NETINT_H
@@ -57,6 +65,8 @@ enum net_rec {
 	NET_PROXYREG = 10,   /* mon1 from P for a port of this shard */
 	NET_PROXYUNREG = 11, /* mon0 from P */
 	NET_DIAL = 12,       /* shard 0: dial a seed endpoint */
+	NET_GCACK = 13,      /* to an owner: its node events seen up to seq */
+	NET_FORGET = 14,     /* shard 0: a node's record was freed */
 };
 
 struct eng_conn;
@@ -79,11 +89,18 @@ enum rnode_state {
 struct eng_rnode {
 	uint32_t hash;
 	uint32_t idlen;
-	uint32_t gen;
-	uint8_t state;          /* enum rnode_state */
-	uint8_t lookup;         /* address lookup outstanding */
-	uint8_t warm;           /* first send after up still limited */
-	uint8_t congested;      /* counted in net->cong (queue > max_queue) */
+	uint32_t gen;      /* connection generation (set when up) */
+	uint8_t state;     /* enum rnode_state */
+	uint8_t lookup;    /* address lookup outstanding */
+	uint8_t warm;      /* first send after up still limited */
+	uint8_t congested; /* counted in net->cong (queue > max_queue) */
+	uint8_t in_gc;     /* on the shard's idle list */
+	uint8_t was_up;    /* has an entry in the node-wide up table */
+	uint16_t ntrials;  /* outgoing connections trying for it */
+	uint64_t fail;     /* event number of its last failure, 0: none */
+	uint64_t idle_ns;  /* on the idle list since */
+	struct eng_rnode *gc_next; /* the shard's idle list, oldest first */
+	struct eng_rnode *gc_prev;
 	struct eng_conn *conn;  /* current connection (RN_UP) */
 	struct ring_bufq queue; /* CBOR packets waiting for a connection */
 	struct eng_htab lmon;   /* port name -> struct eng_lmon */
@@ -205,14 +222,23 @@ struct eng_conn {
 	char reason[160];
 };
 
-/* REC_REMOTE header: the sender's generation view, flags, node ID; then
- * the CBOR packet. */
+/* REC_REMOTE header: the newest node event of the owner the sender had
+ * seen, the connection generation (REMOTE_ONLY_IF_UP), flags, node ID;
+ * then the CBOR packet. */
 #define REMOTE_ONLY_IF_UP 0x01 /* drop unless connected at that gen */
 
 struct remote_hdr {
+	uint64_t seen;
 	uint32_t gen;
 	uint16_t idlen;
 	uint16_t flags;
+};
+
+/* NET_GCACK payload. */
+struct net_gcack {
+	uint64_t seq;
+	uint32_t from;
+	uint32_t pad;
 };
 
 /* NET_MONREG / NET_UNMON / NET_PROXYREG / NET_PROXYUNREG payload header,
@@ -233,22 +259,24 @@ struct eng_nodemon {
 	char *self;
 };
 
-/* This shard's view of a remote node (for generation stamps). */
-struct eng_view {
-	uint32_t hash;
-	uint32_t gen;
-	uint32_t idlen;
-	uint32_t pad;
-	char id[];
-};
-
 /* Per-shard network state. */
 struct eng_snet {
 	struct ring_bufring rxbufs;
 	int have_bufring;
 	struct ring_bufq_pool chunks;
 	struct eng_htab rnodes; /* owned remote nodes */
-	struct eng_htab views;  /* generation views */
+	/* Node events (see the top of this file): this shard's own event
+	 * numbers as an owner, the newest processed from each owner, the
+	 * newest each shard acknowledged to this one; the idle records
+	 * (oldest first) and the timer that frees them. */
+	uint64_t evseq;
+	uint32_t conn_seq;
+	uint64_t seen[ENG_MAX_SHARDS];
+	uint64_t acked[ENG_MAX_SHARDS];
+	struct eng_rnode *gc_head;
+	struct eng_rnode *gc_tail;
+	struct ring_timer gc_timer;
+	atomic_uint_fast64_t nrnodes; /* records held (read by stats) */
 	struct eng_conn *conns;
 	struct eng_conn *dirty;
 	struct eng_conn *reap;
@@ -352,21 +380,22 @@ struct eng_idlist {
  * eng_net_broadcast_nodeev - tell every shard about node P: its new
  * generation, up or down (was_up: a down event for subscribers), the
  * reason, and for a failure the monitors each shard must fire
- * (fires[shard], NULL for none).  A shard fires them and adopts the new
- * generation in the same record, so none of its senders can reach P
- * between the failure and its monitor actions (aemp-protocol.md §4.6.7).
+ * (fires[shard], NULL for none).  A shard fires them and adopts the event
+ * number seq in the same record, so none of its senders can reach P
+ * between the failure and its monitor actions (aemp-protocol.md §4.6.7);
+ * for a failure it then acknowledges seq to the owner (NET_GCACK).
  */
 void eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id,
-                              size_t idlen, uint32_t gen, int up, int was_up,
+                              size_t idlen, uint64_t seq, int up, int was_up,
                               const aemp_val *reason, size_t n,
                               const struct eng_idlist *fires);
-uint32_t eng_view_gen(struct eng_shard *sh, const char *id, size_t len,
-                      uint32_t hash);
 /* eng_net_send_addrs - answer a lookup: addresses of node id to shard dst
  * (at most 64). */
 void eng_net_send_addrs(struct eng_shard *sh, int dst, const char *id,
                         size_t idlen, const struct eng_addr *a, size_t n);
 void eng_up_set(struct aemp_node *node, const char *id, size_t len, int up);
+/* eng_up_del - drop node id from the up table (its record was freed). */
+void eng_up_del(struct aemp_node *node, const char *id, size_t len);
 
 /* ---- rnode.c -------------------------------------------------------- */
 
@@ -375,6 +404,15 @@ struct eng_rnode *eng_rnode_find(struct eng_shard *sh, const char *id,
 struct eng_rnode *eng_rnode_get(struct eng_shard *sh, const char *id,
                                 size_t len, uint32_t hash);
 void eng_rnodes_free(struct eng_shard *sh);
+/* eng_rnode_gc_touch - rn may have become idle: (re)start its grace
+ * period if it is, take it off the idle list if not. */
+void eng_rnode_gc_touch(struct eng_shard *sh, struct eng_rnode *rn);
+/* eng_rnode_gc_run - the idle-list timer: free what has been idle for
+ * node_gc_delay. */
+void eng_rnode_gc_run(struct ring_timer *t);
+/* eng_rnode_gcack - shard `from` has processed this shard's node events
+ * up to seq (NET_GCACK). */
+void eng_rnode_gcack(struct eng_shard *sh, const uint8_t *p, size_t len);
 /* eng_rnode_congestion - recompute rn's congested flag from its queue. */
 void eng_rnode_congestion(struct eng_shard *sh, struct eng_rnode *rn);
 /* eng_rnode_send - encode [name, segs...] for P (owner shard). */
@@ -429,6 +467,8 @@ int eng_conn_dial(struct eng_shard *sh, const struct eng_addr *addr,
 void eng_conn_fail(struct eng_conn *c, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 void eng_conn_close(struct eng_conn *c);
+/* eng_conn_untrial - c no longer tries to connect its node (trial_of). */
+void eng_conn_untrial(struct eng_conn *c);
 void eng_conn_discard(struct eng_conn *c);
 void eng_conn_adopt(struct eng_shard *sh, struct eng_conn *c);
 void eng_conn_mark_dirty(struct eng_conn *c);

@@ -13,6 +13,11 @@
  *    queued (they start a new attempt).
  *  - One mon1 per (node, port) while local monitors exist; mon0 when the
  *    last goes.
+ *  - A record that is down and idle (nothing queued, no monitor, no
+ *    connection attempt or trial) sits on the shard's idle list, oldest
+ *    first; after node_gc_delay it is freed, once every shard has
+ *    acknowledged its last failure (netint.h).  Every change that can
+ *    make a record idle calls eng_rnode_gc_touch.
  *
  * Threads: everything on the owner shard of the node; proxies on the
  * monitored port's shard.
@@ -90,7 +95,10 @@ eng_rnode_get(struct eng_shard *sh, const char *id, size_t len, uint32_t hash)
 	memcpy(rn->id, id, len);
 	rn->id[len] = '\0';
 	rn->sh = sh;
-	rn->gen = eng_view_gen(sh, id, len, hash);
+	/* A new record (also one made again after it was freed) has seen no
+	 * failure: every packet that could be stale was dropped before the
+	 * old one was freed (eng_rnode_gc_run). */
+	rn->fail = 0;
 	ring_bufq_init(&rn->queue, &sn->chunks);
 	eng_htab_init(&rn->lmon);
 	ring_timer_init(&rn->ticker, rnode_tick);
@@ -99,6 +107,8 @@ eng_rnode_get(struct eng_shard *sh, const char *id, size_t len, uint32_t hash)
 		ring_free(rn, sizeof(*rn) + len + 1);
 		return NULL;
 	}
+	atomic_fetch_add_explicit(&sn->nrnodes, 1, memory_order_relaxed);
+	eng_rnode_gc_touch(sh, rn); /* freed in time if nothing uses it */
 	return rn;
 }
 
@@ -139,6 +149,158 @@ eng_rnodes_free(struct eng_shard *sh)
 
 	eng_htab_each(&sn->rnodes, free_rnode, sh);
 	eng_htab_fini(&sn->rnodes);
+	sn->gc_head = sn->gc_tail = NULL;
+	atomic_store_explicit(&sn->nrnodes, 0, memory_order_relaxed);
+}
+
+/* ---- garbage collection --------------------------------------------- */
+
+/* Down, and nothing refers to it: no packet waits in its queue, no
+ * monitor is registered, no attempt or trial connection runs (a
+ * connection that is up refers to it through c->rn: state RN_UP). */
+static int
+rnode_idle(const struct eng_rnode *rn)
+{
+	return rn->state == RN_DOWN && rn->ntrials == 0 && !rn->congested &&
+	       !rn->lookup && rn->lmon.len == 0 &&
+	       ring_bufq_bytes(&rn->queue) == 0;
+}
+
+static uint64_t
+gc_delay_ns(const struct eng_shard *sh)
+{
+	return (uint64_t)(sh->node->cfg.node_gc_delay * 1e9);
+}
+
+static void
+gc_unlink(struct eng_snet *sn, struct eng_rnode *rn)
+{
+	if (!rn->in_gc)
+		return;
+	if (rn->gc_prev != NULL)
+		rn->gc_prev->gc_next = rn->gc_next;
+	else
+		sn->gc_head = rn->gc_next;
+	if (rn->gc_next != NULL)
+		rn->gc_next->gc_prev = rn->gc_prev;
+	else
+		sn->gc_tail = rn->gc_prev;
+	rn->gc_next = rn->gc_prev = NULL;
+	rn->in_gc = 0;
+}
+
+static void
+gc_append(struct eng_shard *sh, struct eng_rnode *rn, uint64_t now)
+{
+	struct eng_snet *sn = eng_snet(sh);
+
+	rn->idle_ns = now;
+	rn->gc_prev = sn->gc_tail;
+	rn->gc_next = NULL;
+	if (sn->gc_tail != NULL)
+		sn->gc_tail->gc_next = rn;
+	else
+		sn->gc_head = rn;
+	sn->gc_tail = rn;
+	rn->in_gc = 1;
+	if (!ring_timer_armed(&sn->gc_timer))
+		ring_timer_start(&sh->loop.timers, &sn->gc_timer,
+		                 sn->gc_head->idle_ns + gc_delay_ns(sh));
+}
+
+void
+eng_rnode_gc_touch(struct eng_shard *sh, struct eng_rnode *rn)
+{
+	struct eng_snet *sn = eng_snet(sh);
+
+	gc_unlink(sn, rn);
+	if (rnode_idle(rn) && !sn->stopping)
+		gc_append(sh, rn, ring_now_ns());
+}
+
+/* acked_min - the oldest node event of this shard that some other shard
+ * may not have acknowledged yet. */
+static uint64_t
+acked_min(const struct eng_shard *sh)
+{
+	const struct eng_snet *sn = eng_snet(sh);
+	uint64_t m = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < sh->node->nshards; i++) {
+		if (i != sh->idx && sn->acked[i] < m)
+			m = sn->acked[i];
+	}
+	return m;
+}
+
+void
+eng_rnode_gcack(struct eng_shard *sh, const uint8_t *p, size_t len)
+{
+	struct eng_snet *sn = eng_snet(sh);
+	struct net_gcack a;
+
+	AEMP_ASSERT(len >= sizeof(a));
+	memcpy(&a, p, sizeof(a));
+	AEMP_ASSERT(a.from < ENG_MAX_SHARDS);
+	if (a.seq > sn->acked[a.from])
+		sn->acked[a.from] = a.seq;
+}
+
+/* forget - tell the control shard (pending lookups of the node). */
+static void
+forget(struct eng_shard *sh, const struct eng_rnode *rn)
+{
+	uint8_t rec[1 + AEMP_ID_MAX];
+
+	if (sh->idx != 0) {
+		eng_net_send_rec(sh, 0, NET_FORGET, rn->id, rn->idlen);
+		return;
+	}
+	rec[0] = NET_FORGET;
+	memcpy(rec + 1, rn->id, rn->idlen);
+	eng_seam(sh->node)->global_record(sh, rec, 1 + rn->idlen);
+}
+
+static void
+rnode_release(struct eng_shard *sh, struct eng_rnode *rn)
+{
+	struct eng_snet *sn = eng_snet(sh);
+
+	eng_htab_remove(&sn->rnodes, rn, rnode_hash);
+	if (rn->was_up)
+		eng_up_del(sh->node, rn->id, rn->idlen);
+	forget(sh, rn);
+	atomic_fetch_sub_explicit(&sn->nrnodes, 1, memory_order_relaxed);
+	free_rnode(rn, sh);
+}
+
+#define GC_BATCH 4096 /* records freed per timer run, at most */
+
+void
+eng_rnode_gc_run(struct ring_timer *t)
+{
+	struct eng_shard *sh = eng_cur;
+	struct eng_snet *sn = eng_snet(sh);
+	uint64_t now = ring_now_ns(), delay = gc_delay_ns(sh);
+	uint64_t acked = acked_min(sh);
+	struct eng_rnode *rn;
+	unsigned n = 0;
+
+	AEMP_ASSERT(t == &sn->gc_timer);
+	while ((rn = sn->gc_head) != NULL && rn->idle_ns + delay <= now &&
+	       n++ < GC_BATCH) {
+		gc_unlink(sn, rn);
+		if (!rnode_idle(rn))
+			continue; /* touched again when it becomes idle */
+		if (rn->fail > acked)
+			gc_append(sh, rn, now); /* a shard lags: later */
+		else
+			rnode_release(sh, rn);
+	}
+	if (sn->gc_head != NULL && !ring_timer_armed(t))
+		ring_timer_start(&sh->loop.timers, t,
+		                 AEMP_MAX(sn->gc_head->idle_ns + delay, now));
 }
 
 /* ---- sending -------------------------------------------------------- */
@@ -296,16 +458,16 @@ eng_rnode_remote_record(struct eng_shard *sh, const uint8_t *p, size_t len)
 	skip = sizeof(h) + h.idlen;
 	AEMP_ASSERT(len >= skip);
 	hash = eng_hash(id, h.idlen);
-	rn = eng_rnode_get(sh, id, h.idlen, hash);
-	if (rn == NULL)
-		return;
 	if (h.flags & REMOTE_ONLY_IF_UP) {
-		if (rn->state != RN_UP || rn->gen != h.gen)
+		rn = eng_rnode_find(sh, id, h.idlen, hash);
+		if (rn == NULL || rn->state != RN_UP || rn->gen != h.gen)
 			return;
-	} else if (h.gen < rn->gen) {
-		return; /* sent before a failure its sender had not seen */
-	} else if (h.gen > rn->gen) {
-		rn->gen = h.gen;
+	} else {
+		rn = eng_rnode_get(sh, id, h.idlen, hash);
+		if (rn == NULL)
+			return;
+		if (h.seen < rn->fail)
+			return; /* sent before a failure its sender had not seen */
 	}
 	/* A packet that cannot be queued is a gap: the node is failed, so
 	 * its monitors fire before anything later is sent (§4.6.7). */
@@ -327,14 +489,16 @@ eng_remote_snd_gen(struct eng_shard *sh, const char *id, size_t idlen,
 	int owner = eng_node_owner(sh->node, id, idlen, &hash);
 
 	if (owner == sh->idx) {
-		rn = eng_rnode_get(sh, id, idlen, hash);
-		if (rn == NULL)
+		if (flags & REMOTE_ONLY_IF_UP) {
+			rn = eng_rnode_find(sh, id, idlen, hash);
+			if (rn == NULL || rn->state != RN_UP || rn->gen != gen)
+				return 0;
+		} else if ((rn = eng_rnode_get(sh, id, idlen, hash)) == NULL) {
 			return -ENOMEM;
-		if ((flags & REMOTE_ONLY_IF_UP) &&
-		    (rn->state != RN_UP || rn->gen != gen))
-			return 0;
+		}
 		return eng_rnode_send(sh, rn, name, namelen, segs, nsegs, 1);
 	}
+	hdr.h.seen = eng_snet(sh)->seen[owner];
 	hdr.h.gen = gen;
 	hdr.h.idlen = (uint16_t)idlen;
 	hdr.h.flags = flags;
@@ -460,7 +624,7 @@ close_trials(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *keep)
 
 	for (c = eng_snet(sh)->conns; c != NULL; c = c->next) {
 		if (c->trial_of == rn && c != keep) {
-			c->trial_of = NULL;
+			eng_conn_untrial(c);
 			if (c->state != CS_CLOSED)
 				eng_conn_close(c);
 		}
@@ -527,7 +691,7 @@ fire_all(struct eng_shard *sh, struct eng_rnode *rn, struct eng_htab *lmon,
 	for (i = 0; i < lists[sh->idx].n; i++)
 		eng_mon_fire_owned(sh, lists[sh->idx].v[i], r, n);
 	lists[sh->idx].n = 0;
-	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 0, was_up, r,
+	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->fail, 0, was_up, r,
 	                         n, lists);
 	for (s = 0; s < ENG_MAX_SHARDS; s++)
 		ring_free(lists[s].v, lists[s].cap * sizeof(uint64_t));
@@ -556,13 +720,14 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 	if (c != NULL)
 		c->rn = NULL;
 	eng_rnode_congestion(sh, rn);
-	rn->gen++;
+	rn->fail = ++eng_snet(sh)->evseq;
 	eng_htab_init(&rn->lmon); /* new monitors from the actions go here */
 	fire_all(sh, rn, &lmon, r, 3, was_up);
 	if (was_up)
 		eng_up_set(sh->node, rn->id, rn->idlen, 0);
 	if (c != NULL && c->state != CS_CLOSED)
 		eng_conn_close(c);
+	eng_rnode_gc_touch(sh, rn);
 }
 
 void
@@ -608,6 +773,7 @@ flush_queue(struct eng_rnode *rn, struct eng_conn *c)
 void
 eng_rnode_up(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *c)
 {
+	struct eng_snet *sn = eng_snet(sh);
 	struct eng_conn *old = rn->conn;
 	aemp_val none;
 
@@ -617,15 +783,21 @@ eng_rnode_up(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *c)
 	}
 	stop_attempt(sh, rn);
 	close_trials(sh, rn, c);
-	c->trial_of = NULL;
 	rn->conn = c;
 	c->rn = rn;
 	rn->state = RN_UP;
+	eng_conn_untrial(c); /* after: rn is not idle */
+	/* A generation no earlier connection of this shard's nodes had
+	 * (wrapping after 2^32 connections), for the proxies of rmon. */
+	if (++sn->conn_seq == 0)
+		sn->conn_seq = 1;
+	rn->gen = sn->conn_seq;
+	rn->was_up = 1;
 	ENG_STAT_ADD(sh->st.conns, 1);
 	eng_log(sh->node, AEMP_LOG_INFO, "node %s is up", rn->id);
 	eng_up_set(sh->node, rn->id, rn->idlen, 1);
-	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->gen, 1, 0, &none, 0,
-	                         NULL);
+	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, sn->evseq, 1, 0, &none,
+	                         0, NULL);
 	/* the queue cannot be moved whole: fail rather than leave a gap
 	 * (clears the queue, fires the monitors, closes c) */
 	if (flush_queue(rn, c) < 0)
@@ -725,6 +897,7 @@ eng_rnode_unmonreg(struct eng_shard *sh, const uint8_t *p, size_t len)
 	/* No mon0 for node monitors (§4.6.6 recommendation). */
 	if (h.namelen > 0 && rn->state != RN_DOWN)
 		send_node_req(sh, rn, "mon0", name, h.namelen);
+	eng_rnode_gc_touch(sh, rn);
 }
 
 static int
@@ -787,6 +960,7 @@ eng_rnode_kil0(struct eng_shard *sh, const char *src, size_t srclen,
 	eng_htab_remove(&rn->lmon, l, lmon_hash);
 	eng_mon_fire_list(sh, &l->mons, args + 1, n - 1);
 	ring_free(l, sizeof(*l) + l->namelen + 1);
+	eng_rnode_gc_touch(sh, rn);
 }
 
 /* ---- proxies for remote monitors of local ports (rmon) -------------- */

@@ -201,10 +201,37 @@ test_edges(void)
 	ring_bufq_pool_fini(&bp);
 }
 
+/* Slabs are given back only when no chunk is in use; the pool stays
+ * usable.  (ASan builds pass chunks straight to the allocator.) */
+static void
+test_trim(void)
+{
+	struct ring_bufq_pool bp;
+	struct ring_bufq q;
+	uint8_t big[3 * CHUNK];
+
+	memset(big, 'z', sizeof(big));
+	ring_bufq_pool_init(&bp, CHUNK);
+	ring_bufq_init(&q, &bp);
+	CHECK_OK(ring_bufq_append(&q, big, sizeof(big)));
+	CHECK_EQ(ring_bufq_pool_trim(&bp), 0); /* in use */
+	ring_bufq_consume(&q, sizeof(big));
+	CHECK_EQ(bp.pool.live, 0);
+	if (bp.pool.slab_count > 0)
+		CHECK(ring_bufq_pool_trim(&bp) >= 3 * CHUNK);
+	CHECK_EQ(bp.pool.slab_count, 0);
+	CHECK_EQ(ring_pool_bytes(&bp.pool), 0);
+	CHECK_OK(ring_bufq_append(&q, big, 10));
+	CHECK_EQ(ring_bufq_bytes(&q), 10);
+	ring_bufq_fini(&q);
+	ring_bufq_pool_fini(&bp);
+}
+
 int
 main(void)
 {
 	test_stream();
 	test_edges();
+	test_trim();
 	return tap_done();
 }

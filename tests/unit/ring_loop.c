@@ -481,7 +481,7 @@ struct rx {
 	int errors;
 	int hold; /* keep buffers instead of recycling */
 	int eof;
-	uint16_t held[BR_NBUFS];
+	uint16_t held[64];
 	int nheld;
 	int pad_bad;
 };
@@ -644,6 +644,68 @@ test_bufring(void)
 	ring_loop_fini(&l);
 }
 
+/* Circulation grows when the ring runs low and shrinks back, the parked
+ * buffers' pages given back, once the load is gone. */
+static void
+test_bufring_grow(void)
+{
+	static struct rx rx;
+	struct ring_loop l;
+	struct ring_bufring br;
+	int sv[2], i;
+
+	memset(&rx, 0, sizeof(rx));
+	br_total = 0;
+	CHECK_OK(ring_loop_init(&l, 32));
+	CHECK_OK(ring_bufring_init(&l, &br, 2, 64, 8192));
+	CHECK_EQ(br.circ, RING_BUFRING_MIN);
+	CHECK_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	rx.op.fn = rx_done;
+	rx.br = &br;
+	rx_arm(&l, &rx, sv[0], 2);
+	/* hold 12 of 16: a quarter left, the circulation doubles */
+	rx.hold = 1;
+	for (i = 0; i < 12; i++) {
+		br_write(sv[1], 40);
+		POLL_UNTIL(&l, rx.len == br_total);
+	}
+	ring_bufring_flush(&br);
+	CHECK_EQ(br.circ, 2 * RING_BUFRING_MIN);
+	CHECK(ring_timer_armed(&br.trim));
+	rx.hold = 0;
+	for (i = 0; i < rx.nheld; i++)
+		ring_bufring_recycle(&br, rx.held[i]);
+	ring_bufring_flush(&br);
+	/* it grew: no shrink yet; the period was quiet (12 receives, 32
+	 * buffers), so the written buffers back in the ring lose their pages
+	 * where the kernel reports the ring's head */
+	DIAG("quiet trim gave back %zu bytes", ring_bufring_trim(&br));
+	CHECK_EQ(br.target, 2 * RING_BUFRING_MIN);
+	ring_bufring_trim(&br);
+	CHECK_EQ(br.target, RING_BUFRING_MIN);
+	/* traffic brings the surplus back from the ring: parked */
+	for (i = 0; i < 2 * RING_BUFRING_MIN; i++) {
+		br_write(sv[1], 40);
+		POLL_UNTIL(&l, rx.len == br_total);
+		ring_bufring_flush(&br);
+	}
+	CHECK_EQ(br.circ, RING_BUFRING_MIN);
+	CHECK_EQ(br.nparked, RING_BUFRING_MIN);
+	CHECK(ring_bufring_trim(&br) > 0);
+	CHECK_EQ(br.nclean, br.nparked);
+	/* a quiet period: the written buffers waiting in the ring too (where
+	 * the kernel reports the head); then nothing is left to give back */
+	DIAG("quiet trim gave back %zu bytes", ring_bufring_trim(&br));
+	CHECK_EQ(ring_bufring_trim(&br), 0);
+	CHECK_EQ(rx.len, br_total);
+	CHECK_MEMEQ(rx.data, rx.len, br_sent, br_total);
+	CHECK_EQ(rx.errors + rx.enobufs + rx.pad_bad, 0);
+	close(sv[1]);
+	close(sv[0]);
+	ring_bufring_fini(&l, &br);
+	ring_loop_fini(&l);
+}
+
 int
 main(void)
 {
@@ -671,5 +733,6 @@ main(void)
 	test_wake_foreign();
 	test_sleep_stress();
 	test_bufring();
+	test_bufring_grow();
 	return tap_done();
 }
