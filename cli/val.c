@@ -24,7 +24,8 @@ static const struct {
         {"monitor_timeout", CONV_NUM}, {"connect_interval", CONV_NUM},
         {"shards", CONV_NUM},          {"max_packet", CONV_NUM},
         {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
-        {"log_level", CONV_NUM},       {"secure", CONV_BOOL},
+        {"log_level", CONV_NUM},       {"max_thread_queue", CONV_NUM},
+        {"secure", CONV_BOOL},
         {"autocork", CONV_BOOL},       {"nodelay", CONV_BOOL},
 };
 

@@ -44,7 +44,8 @@ static const char conf_defaults_json[] =
         " \"cleartext\"],"
         " \"autocork\": false, \"nodelay\": true, \"shards\": 0,"
         " \"max_packet\": 16777216, \"max_queue\": 67108864,"
-        " \"max_handshakes\": 256, \"log_level\": 5}";
+        " \"max_handshakes\": 256, \"max_thread_queue\": 1048576,"
+        " \"log_level\": 5}";
 
 #define CHAIN_MAX 64
 
@@ -72,6 +73,7 @@ static const struct conf_key conf_keys[] = {
         {"max_packet", CK_INT, 1024, (int64_t)1 << 30, 0},
         {"max_queue", CK_INT, 65536, (int64_t)1 << 40, 0},
         {"max_handshakes", CK_INT, 1, 65536, 0},
+        {"max_thread_queue", CK_INT, 65536, (int64_t)1 << 30, 0},
         {"log_level", CK_INT, 1, 9, 0},
 };
 

@@ -47,6 +47,7 @@ struct eng_config {
 	size_t max_packet; /* bytes */
 	size_t max_queue;  /* bytes per connection */
 	int max_handshakes;
+	size_t max_thread_queue; /* bytes per application thread and shard */
 	int log_level;
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are

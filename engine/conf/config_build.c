@@ -353,6 +353,7 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	cfg->max_packet = (size_t)int_of(e, "max_packet");
 	cfg->max_queue = (size_t)int_of(e, "max_queue");
 	cfg->max_handshakes = (int)int_of(e, "max_handshakes");
+	cfg->max_thread_queue = (size_t)int_of(e, "max_thread_queue");
 	cfg->log_level = (int)int_of(e, "log_level");
 }
 
