@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "engine/core/lane.h"
 #include "engine/net/netint.h"
 #include "ring/alloc.h"
 
@@ -169,6 +170,7 @@ eng_rnode_congestion(struct eng_shard *sh, struct eng_rnode *rn)
 	} else if (rn->congested && q < max_queue(sh) / 2) {
 		rn->congested = 0;
 		atomic_fetch_sub(slot, 1);
+		eng_room_signal(sh->node); /* wake aemp_snd_wait */
 	}
 }
 
