@@ -203,9 +203,9 @@ aemp_rcv_tag(aemp_node *node, const char *port, const char *tag, aemp_rcv_fn fn,
 
 /* ---- kill ----------------------------------------------------------- */
 
-static int
-kil_here(struct eng_shard *sh, const char *port, const aemp_val *reason,
-         size_t n)
+int
+eng_kil(struct eng_shard *sh, const char *port, const aemp_val *reason,
+        size_t n, int must)
 {
 	struct eng_pid pid;
 	int rc;
@@ -216,7 +216,8 @@ kil_here(struct eng_shard *sh, const char *port, const aemp_val *reason,
 	if (pid.namelen == 0)
 		return AEMP_ESTATE; /* node ports cannot be killed */
 	if (pid.local)
-		return eng_kill_local(sh, pid.name, pid.namelen, reason, n, 1);
+		return eng_kill_local(sh, pid.name, pid.namelen, reason, n,
+		                      must);
 	{
 		aemp_val head[2] = {aemp_str("kil1"),
 		                    aemp_strn(pid.name, pid.namelen)};
@@ -224,14 +225,15 @@ kil_here(struct eng_shard *sh, const char *port, const aemp_val *reason,
 
 		pid.name = pid.node + pid.nodelen;
 		pid.namelen = 0;
-		return eng_seam_remote_snd(sh, &pid, segs, 2, 1);
+		return eng_seam_remote_snd(sh, &pid, segs, 2, must);
 	}
 }
 
+/* From a lane: -EAGAIN (nothing done) makes the lane run it again. */
 static void
 call_kil(struct eng_shard *sh, struct eng_call *c)
 {
-	c->rc = kil_here(sh, c->s[0], c->msg->u.a, c->msg->len);
+	c->rc = eng_kil(sh, c->s[0], c->msg->u.a, c->msg->len, 0);
 }
 
 AEMP_API int
@@ -243,7 +245,7 @@ aemp_kil(aemp_node *node, const char *port, const aemp_val *reason, size_t n)
 	int rc;
 
 	if (sh != NULL)
-		return kil_here(sh, port, reason, n);
+		return eng_kil(sh, port, reason, n, 0);
 	rc = eng_pid_parse(node, port, &pid);
 	if (rc < 0)
 		return rc;
@@ -258,7 +260,8 @@ aemp_kil(aemp_node *node, const char *port, const aemp_val *reason, size_t n)
 		eng_call_free(c);
 		return -ENOMEM;
 	}
-	return eng_post(node, 0, c);
+	/* the port's home shard: after the thread's sends to it */
+	return eng_post(node, eng_home(node, &pid), c);
 }
 
 /* ---- monitors ------------------------------------------------------- */
@@ -333,6 +336,7 @@ mon_common(aemp_node *node, const char *port, const struct mon_req *r,
 {
 	struct eng_shard *sh = eng_here(node);
 	struct eng_call *c;
+	struct eng_pid pid;
 	int rc = -ENOMEM;
 
 	if (guard != NULL)
@@ -341,6 +345,8 @@ mon_common(aemp_node *node, const char *port, const struct mon_req *r,
 		return AEMP_ETOOBIG;
 	if (sh != NULL)
 		return mon_here(sh, port, r, guard);
+	if (eng_pid_parse(node, port, &pid) < 0)
+		return AEMP_ETOOBIG;
 	c = eng_call_new(call_mon, 1);
 	if (c == NULL)
 		return -ENOMEM;
@@ -356,7 +362,7 @@ mon_common(aemp_node *node, const char *port, const struct mon_req *r,
 		c->msg = aemp_msg_dup(r->msg, r->n);
 	if (c->s[0] != NULL && (r->str == NULL || c->s[1] != NULL) &&
 	    (r->act != ACT_SND || c->msg != NULL))
-		rc = eng_post(node, 0, c);
+		rc = eng_post(node, eng_home(node, &pid), c);
 	eng_call_free(c);
 	return rc;
 }
