@@ -38,7 +38,8 @@ enum lane_kind {
 
 struct lane_msghdr {
 	uint16_t nodelen; /* 0: a port of this node */
-	uint16_t pad[3];
+	uint16_t fixed;   /* eng_flat_read ran: a retry must not run it again */
+	uint16_t pad[2];
 };
 
 /* An LREC_MSG payload held out of line. */
@@ -295,7 +296,7 @@ msg_write(uint8_t *out, const struct eng_pid *pid,
           const struct eng_flat_plan *plan, const struct cod_seg *segs,
           size_t nsegs)
 {
-	struct lane_msghdr h = {0, {0, 0, 0}};
+	struct lane_msghdr h = {0, 0, {0, 0}};
 	size_t hlen = sizeof(h);
 
 	if (!pid->local) {
@@ -484,7 +485,13 @@ msg_run(struct eng_shard *sh, struct eng_lane *l, uint8_t *p, size_t len)
 	memcpy(&h, p, sizeof(h));
 	hlen = sizeof(h) + PAD8(h.nodelen);
 	AEMP_ASSERT_HOT(len >= hlen);
-	pkt = eng_flat_read(p + hlen, len - hlen, &n);
+	if (h.fixed) {
+		pkt = eng_flat_again(p + hlen, &n); /* a retry after -EAGAIN */
+	} else {
+		pkt = eng_flat_read(p + hlen, len - hlen, &n);
+		h.fixed = 1;
+		memcpy(p, &h, sizeof(h));
+	}
 	pid.name = pkt[0].u.s;
 	pid.namelen = pkt[0].len;
 	pid.local = h.nodelen == 0;
