@@ -540,8 +540,13 @@ int eng_kil(struct eng_shard *sh, const char *port, const aemp_val *reason,
 
 /*
  * eng_snd_segs - send [segs...] to port id from shard sh.  must: the send
- * may not fail for back pressure (internal traffic).
+ * may not fail for back pressure (internal traffic).  must = ENG_SND_CTL:
+ * a control message (an aemp_cal request): a connection takes it up to
+ * 1.5 x max_queue (below its hard limit), so calls still get through
+ * while bulk senders keep the connection at max_queue; elsewhere it is a
+ * must = 0 send.
  */
+#define ENG_SND_CTL 2
 int eng_snd_segs(struct eng_shard *sh, const char *id,
                  const struct cod_seg *segs, size_t nsegs, int must);
 int eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,

@@ -148,7 +148,8 @@ eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,
 	if (!pid->local)
 		return eng_seam_remote_snd(sh, pid, segs, nsegs, must);
 	return snd_local(sh, pid->name, pid->namelen,
-	                 eng_hash(pid->name, pid->namelen), segs, nsegs, must);
+	                 eng_hash(pid->name, pid->namelen), segs, nsegs,
+	                 must == 1);
 }
 
 int

@@ -639,7 +639,7 @@ cal_here(struct eng_shard *sh, const struct cal_req *r, aemp_id *reply_port)
 	segs[0] = (struct cod_seg){r->msg, r->n};
 	segs[1] = (struct cod_seg){&rp, 1};
 	if (rc == 0)
-		rc = eng_snd_segs(sh, r->port, segs, 2, 0);
+		rc = eng_snd_segs(sh, r->port, segs, 2, ENG_SND_CTL);
 	if (rc < 0) {
 		aemp_guard_cancel(node, &c->mon);
 		aemp_guard_cancel(node, &c->timer);

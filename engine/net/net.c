@@ -517,7 +517,7 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 		return eng_rnode_send(sh, rn, pid->name, pid->namelen, segs,
 		                      nsegs, must);
 	}
-	if (!must &&
+	if (must != 1 &&
 	    AEMP_UNLIKELY(
 	            atomic_load_explicit(
 	                    &eng_net(sh->node)->cong[hash % ENG_CONG_SLOTS],
@@ -529,7 +529,7 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 	memcpy(hdr.id, pid->node, pid->nodelen);
 	return eng_rec_packet(sh, owner, REC_REMOTE, &hdr,
 	                      sizeof(hdr.h) + pid->nodelen, pid->name,
-	                      pid->namelen, segs, nsegs, must);
+	                      pid->namelen, segs, nsegs, must == 1);
 }
 
 int
