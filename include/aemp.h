@@ -586,7 +586,9 @@ AEMP_API int aemp_set_log(aemp_node *node, int level, aemp_log_fn fn,
 
 /* aemp_exec - run fn(node, arg) on shard `shard` (0..shards-1) in a later
  * loop turn, outside any port context.  Returns 0, -EINVAL for a bad shard
- * number or -ENOMEM.  Any thread. */
+ * number, -ENOMEM, AEMP_ESTATE (the node is stopping) or -EAGAIN (an
+ * application thread whose queue to that shard is full; nothing queued).
+ * Any thread. */
 AEMP_API int aemp_exec(aemp_node *node, int shard,
                        void (*fn)(aemp_node *node, void *arg), void *arg);
 
@@ -738,7 +740,10 @@ AEMP_API int aemp_snd_ref_wait(aemp_node *node, aemp_ref ref,
  * loop turn, never inside aemp_kil); remote ports get a kil1 request.
  * Returns 0; AEMP_ESTATE for a node port (node ports cannot be killed);
  * AEMP_ETOOBIG; -EAGAIN as aemp_snd.  Killing a port that does not exist
- * is not an error.
+ * is not an error.  From an application thread the kill is queued to the
+ * port's shard (or the shard owning the connection to its node) after
+ * the thread's earlier sends to it, and carried out when the connection
+ * has room; -EAGAIN then means the thread's queue is full.
  */
 AEMP_API int aemp_kil(aemp_node *node, const char *port, const aemp_val *reason,
                       size_t n);
@@ -1014,13 +1019,20 @@ AEMP_API aemp_val *aemp_dbmirror_map(const aemp_dbmirror *mirror);
  * aemp_db_set - set family/key to value (NULL: null) in this node's part
  * of the database; sent to the master only if the value changed.  With
  * guard non-NULL, cancelling the guard deletes the key.  value is copied.
- * Returns 0, -EINVAL (empty family or key), AEMP_ETOOBIG, -ENOMEM.
+ * Returns 0, -EINVAL (empty family or key), AEMP_ETOOBIG, -ENOMEM, or
+ * -EAGAIN (back pressure, nothing done, guard not set; retry later): the
+ * connection to the master is above max_queue (until it falls below
+ * half of it), or the calling thread's queue to shard 0 is full
+ * (application thread, max_thread_queue), or the record queue to shard 0
+ * is full (another shard).  A write that returned 0 is never dropped: it
+ * reaches the master (or the next master, which gets this node's whole
+ * part of the database when it takes over).
  */
 AEMP_API int aemp_db_set(aemp_node *node, const char *family, const char *key,
                          const aemp_val *value, aemp_guard *guard);
 
 /* aemp_db_del - delete family/key from this node's part (if present).
- * Returns as aemp_db_set. */
+ * Returns as aemp_db_set (-EAGAIN included). */
 AEMP_API int aemp_db_del(aemp_node *node, const char *family, const char *key);
 
 /*
