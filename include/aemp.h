@@ -739,8 +739,9 @@ AEMP_API int aemp_snd_ref_wait(aemp_node *node, aemp_ref ref,
  * termination).  Local ports die asynchronously (monitors run in a later
  * loop turn, never inside aemp_kil); remote ports get a kil1 request.
  * Returns 0; AEMP_ESTATE for a node port (node ports cannot be killed);
- * AEMP_ETOOBIG; -EAGAIN as aemp_snd.  Killing a port that does not exist
- * is not an error.  From an application thread the kill is queued to the
+ * AEMP_ETOOBIG; -EAGAIN as aemp_snd for a port of another node (a kill of
+ * a local port is always taken).  Killing a port that does not exist is
+ * not an error.  From an application thread the kill is queued to the
  * port's shard (or the shard owning the connection to its node) after
  * the thread's earlier sends to it, and carried out when the connection
  * has room; -EAGAIN then means the thread's queue is full.

@@ -215,9 +215,9 @@ eng_kil(struct eng_shard *sh, const char *port, const aemp_val *reason,
 		return rc;
 	if (pid.namelen == 0)
 		return AEMP_ESTATE; /* node ports cannot be killed */
+	/* local kills are always taken: bounded by the ports that exist */
 	if (pid.local)
-		return eng_kill_local(sh, pid.name, pid.namelen, reason, n,
-		                      must);
+		return eng_kill_local(sh, pid.name, pid.namelen, reason, n, 1);
 	{
 		aemp_val head[2] = {aemp_str("kil1"),
 		                    aemp_strn(pid.name, pid.namelen)};

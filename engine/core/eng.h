@@ -533,8 +533,9 @@ const char *eng_die_text(struct eng_shard *sh, int rc);
 
 /* ---- sending (snd.c) ------------------------------------------------ */
 
-/* eng_kil - kill port (local or remote) from shard sh; must as below.
- * Returns 0, AEMP_ESTATE for a node port, -EAGAIN (must = 0), ... */
+/* eng_kil - kill port (local or remote) from shard sh; must as below (for
+ * remote ports only: local kills are always taken).  Returns 0,
+ * AEMP_ESTATE for a node port, -EAGAIN (must = 0, remote), ... */
 int eng_kil(struct eng_shard *sh, const char *port, const aemp_val *reason,
             size_t n, int must);
 
