@@ -349,8 +349,10 @@ struct aemp_node {
 	uint64_t serial;             /* unique per process (lane.c) */
 	size_t lane_cap;             /* max_thread_queue, a power of two */
 	/* Threads waiting for room (aemp_snd_wait, lane.c): room_seq moves
-	 * whenever room may have appeared and someone waits (a futex). */
-	_Alignas(AEMP_CACHELINE) atomic_uint room_seq;
+	 * whenever room may have appeared and someone waits (a futex).
+	 * Padded, not aligned: the node comes from ring_zalloc. */
+	char room_pad0[AEMP_CACHELINE];
+	atomic_uint room_seq;
 	atomic_uint room_waiters;
 	char room_pad[AEMP_CACHELINE - 2 * sizeof(atomic_uint)];
 };
