@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/core/lane.h"
 #include "engine/core/seam.h"
 #include "ring/alloc.h"
 
@@ -418,12 +419,45 @@ call_cancel(struct eng_shard *sh, struct eng_call *c)
 	c->rc = eng_guard_cancel_here(sh, c->u[0]);
 }
 
+/* cancel_post - post the cancellation of guard id to its shard.  A
+ * cancellation is never lost: an application thread whose lane is full
+ * waits for room (in order behind its earlier calls, e.g. the db_reg
+ * that made the guard). */
+static int
+cancel_post(aemp_node *node, int owner, uint64_t id)
+{
+	struct eng_call *c;
+	unsigned seq = 0;
+	int rc, waiting = 0;
+
+	for (;;) {
+		c = eng_call_new(call_cancel, 0);
+		if (c == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		c->u[0] = id;
+		rc = eng_post(node, owner, c); /* takes c in every case */
+		if (rc != -EAGAIN || eng_here(node) != NULL)
+			break;
+		if (!waiting) {
+			seq = eng_room_enter(node);
+			waiting = 1;
+			continue; /* try once more after entering */
+		}
+		(void)eng_room_wait(node, seq, 0);
+		seq = eng_room_seq(node);
+	}
+	if (waiting)
+		eng_room_leave(node);
+	return rc;
+}
+
 AEMP_API int
 aemp_guard_cancel(aemp_node *node, aemp_guard *guard)
 {
 	struct eng_shard *sh = eng_here(node);
 	uint64_t id = guard->v;
-	struct eng_call *c;
 	int owner;
 
 	guard->v = 0;
@@ -434,9 +468,5 @@ aemp_guard_cancel(aemp_node *node, aemp_guard *guard)
 		return 0;
 	if (sh != NULL && sh->idx == owner)
 		return eng_guard_cancel_here(sh, id);
-	c = eng_call_new(call_cancel, 0);
-	if (c == NULL)
-		return -ENOMEM;
-	c->u[0] = id;
-	return eng_post(node, owner, c);
+	return cancel_post(node, owner, id);
 }

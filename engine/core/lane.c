@@ -58,6 +58,10 @@ struct eng_lane {
 	atomic_int retired;     /* the shard let go (node freed) */
 	/* shard only */
 	int stalled; /* the head record waits for room */
+	/* ... in a record queue (a local port, or a call), which the next
+	 * turn drains: the lane stays pending.  Otherwise it waits for a
+	 * connection, whose write completions end a turn of this shard. */
+	int stall_turn;
 	uint64_t drops;
 	struct eng_lane *next;
 	/* both: bytes held out of line (big messages, calls) */
@@ -500,6 +504,8 @@ msg_run(struct eng_shard *sh, struct eng_lane *l, uint8_t *p, size_t len)
 	seg.v = pkt + 1;
 	seg.n = n - 1;
 	rc = eng_snd_pid(sh, &pid, &seg, 1, 0);
+	if (rc == -EAGAIN && pid.local)
+		l->stall_turn = 1;
 	if (AEMP_UNLIKELY(rc < 0 && rc != -EAGAIN)) {
 		msg_dropped(sh, l, &pid, rc);
 		rc = 0;
@@ -516,9 +522,15 @@ call_run(struct eng_shard *sh, struct eng_lane *l, const uint8_t *p)
 	memcpy(&c, p, sizeof(c));
 	cost = c->cost;
 	c->fn(sh, c);
-	if (!c->sync && c->rc == -EAGAIN)
-		return -EAGAIN; /* nothing was done: again later */
+	if (!c->sync && c->rc == -EAGAIN) {
+		l->stall_turn = 1; /* rare: retried every turn */
+		return -EAGAIN;    /* nothing was done: again later */
+	}
 	lane_unhold(l, cost);
+	if (!c->sync && AEMP_UNLIKELY(c->rc < 0)) /* not silent */
+		eng_log(sh->node, AEMP_LOG_ERROR,
+		        "a call queued by an application thread failed: %s",
+		        aemp_strerror(c->rc));
 	if (c->sync)
 		sem_post(&c->done); /* the poster frees c */
 	else
@@ -561,6 +573,7 @@ lane_drain(struct eng_shard *sh, struct eng_lane *l)
 	unsigned n = 0;
 
 	l->stalled = 0;
+	l->stall_turn = 0;
 	while (n < ENG_LANE_MAX && (p = ring_spsc_front(l->q, &kind, &len))) {
 		/* the consumer owns the record until it pops it */
 		if (lane_run(sh, l, kind, (uint8_t *)(uintptr_t)p, len) < 0) {
@@ -669,7 +682,7 @@ eng_lanes_pending(struct eng_shard *sh)
 	if (atomic_load_explicit(&sh->lanes_added, memory_order_relaxed))
 		return 1;
 	for (l = sh->lanes; l != NULL; l = l->next) {
-		if (!l->stalled && !ring_spsc_empty(l->q))
+		if ((!l->stalled || l->stall_turn) && !ring_spsc_empty(l->q))
 			return 1;
 	}
 	return 0;
