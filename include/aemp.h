@@ -813,7 +813,10 @@ AEMP_API int aemp_mon_guard(aemp_node *node, const char *port,
  * guard.  After it returns on the guard's shard, the callback will not
  * run; from another thread the cancellation is asynchronous and races
  * with firing (the callback runs at most once either way).  Cancelling a
- * fired, cancelled or zero guard is a no-op.  Clears *guard.  Returns 0.
+ * fired, cancelled or zero guard is a no-op.  Clears *guard.  Returns 0
+ * (or AEMP_ESTATE when the node is stopping, -ENOMEM).  A cancellation is
+ * never refused for back pressure: an application thread whose queue to
+ * the guard's shard is full waits until it has room.
  */
 AEMP_API int aemp_guard_cancel(aemp_node *node, aemp_guard *guard);
 
