@@ -25,8 +25,8 @@ static const struct {
         {"shards", CONV_NUM},          {"max_packet", CONV_NUM},
         {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
         {"log_level", CONV_NUM},       {"max_thread_queue", CONV_NUM},
-        {"secure", CONV_BOOL},
-        {"autocork", CONV_BOOL},       {"nodelay", CONV_BOOL},
+        {"secure", CONV_BOOL},         {"autocork", CONV_BOOL},
+        {"nodelay", CONV_BOOL},
 };
 
 static enum conv

@@ -731,8 +731,7 @@ AEMP_API int aemp_snd_ref(aemp_node *node, aemp_ref ref, const aemp_val *msg,
 /* aemp_snd_ref_wait - aemp_snd_wait to a resolved destination; same
  * results. */
 AEMP_API int aemp_snd_ref_wait(aemp_node *node, aemp_ref ref,
-                               const aemp_val *msg, size_t n,
-                               double timeout_s);
+                               const aemp_val *msg, size_t n, double timeout_s);
 
 /*
  * aemp_kil - kill a port.  reason/n is the kill reason (n == 0: normal

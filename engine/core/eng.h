@@ -481,7 +481,8 @@ static inline int
 eng_home(const struct aemp_node *node, const struct eng_pid *pid)
 {
 	if (!pid->local)
-		return eng_shard_of_node(node, eng_hash(pid->node, pid->nodelen));
+		return eng_shard_of_node(node,
+		                         eng_hash(pid->node, pid->nodelen));
 	if (pid->namelen == 0)
 		return 0;
 	return eng_shard_of_hash(node, eng_hash(pid->name, pid->namelen));

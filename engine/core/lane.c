@@ -365,8 +365,8 @@ eng_lane_snd(struct aemp_node *node, int dst, const struct eng_pid *pid,
 	rc = lane_get(node, dst, &l);
 	if (AEMP_UNLIKELY(rc < 0))
 		return rc;
-	if (AEMP_UNLIKELY(atomic_load_explicit(&node->stop,
-	                                       memory_order_relaxed)))
+	if (AEMP_UNLIKELY(
+	            atomic_load_explicit(&node->stop, memory_order_relaxed)))
 		return AEMP_ESTATE;
 	len = sizeof(struct lane_msghdr) + plan.size +
 	      (pid->local ? 0 : PAD8(pid->nodelen));
@@ -740,8 +740,7 @@ eng_room_signal(struct aemp_node *node)
 unsigned
 eng_room_enter(struct aemp_node *node)
 {
-	atomic_fetch_add_explicit(&node->room_waiters, 1,
-	                          memory_order_relaxed);
+	atomic_fetch_add_explicit(&node->room_waiters, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 	return eng_room_seq(node);
 }
@@ -755,8 +754,7 @@ eng_room_seq(struct aemp_node *node)
 void
 eng_room_leave(struct aemp_node *node)
 {
-	atomic_fetch_sub_explicit(&node->room_waiters, 1,
-	                          memory_order_relaxed);
+	atomic_fetch_sub_explicit(&node->room_waiters, 1, memory_order_relaxed);
 }
 
 int

@@ -309,9 +309,9 @@ snd_foreign(aemp_node *node, const char *port, const struct eng_pid *pid,
 {
 	struct cod_seg seg = {msg, n};
 
-	if (AEMP_LIKELY(atomic_load_explicit(&node->state,
-	                                     memory_order_acquire) ==
-	                NODE_RUNNING))
+	if (AEMP_LIKELY(
+	            atomic_load_explicit(&node->state, memory_order_acquire) ==
+	            NODE_RUNNING))
 		return eng_lane_snd(node, home, pid, &seg, 1);
 	return snd_posted(node, port, msg, n);
 }
@@ -444,8 +444,8 @@ snd_wait(aemp_node *node, const struct snd_try *t, double timeout_s)
 }
 
 AEMP_API int
-aemp_snd_wait(aemp_node *node, const char *port, const aemp_val *msg,
-              size_t n, double timeout_s)
+aemp_snd_wait(aemp_node *node, const char *port, const aemp_val *msg, size_t n,
+              double timeout_s)
 {
 	struct snd_try t = {port, {0}, msg, n};
 
@@ -453,8 +453,8 @@ aemp_snd_wait(aemp_node *node, const char *port, const aemp_val *msg,
 }
 
 AEMP_API int
-aemp_snd_ref_wait(aemp_node *node, aemp_ref ref, const aemp_val *msg,
-                  size_t n, double timeout_s)
+aemp_snd_ref_wait(aemp_node *node, aemp_ref ref, const aemp_val *msg, size_t n,
+                  double timeout_s)
 {
 	struct snd_try t = {NULL, ref, msg, n};
 

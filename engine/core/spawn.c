@@ -207,8 +207,8 @@ call_spawn(struct eng_shard *sh, struct eng_call *c)
 
 	c->rc = eng_pid_parse(sh->node, c->s[0], &pid);
 	if (c->rc == 0)
-		c->rc = spawn_named(sh, &pid, c->s[2], strlen(c->s[2]),
-		                    c->s[1], c->msg->u.a, c->msg->len);
+		c->rc = spawn_named(sh, &pid, c->s[2], strlen(c->s[2]), c->s[1],
+		                    c->msg->u.a, c->msg->len);
 }
 
 /* spawn_foreign - from an application thread: the ID is known at once,
@@ -445,13 +445,10 @@ out:
 static void
 call_after(struct eng_shard *sh, struct eng_call *c)
 {
-	struct after_req r = {c->d,
-	                      c->deadline_ns,
-	                      (void (*)(aemp_node *, void *))c->fp,
-	                      c->p[0],
-	                      c->s[0],
-	                      NULL,
-	                      0};
+	struct after_req r = {
+	        c->d,    c->deadline_ns, (void (*)(aemp_node *, void *))c->fp,
+	        c->p[0], c->s[0],        NULL,
+	        0};
 
 	if (c->msg != NULL) {
 		r.msg = c->msg->u.a;
@@ -656,8 +653,9 @@ cal_here(struct eng_shard *sh, const struct cal_req *r, aemp_id *reply_port)
 static void
 call_cal(struct eng_shard *sh, struct eng_call *c)
 {
-	struct cal_req r = {c->s[0],           c->msg->u.a, c->msg->len,
-	                    (aemp_cal_fn)c->fp, c->p[0],     c->deadline_ns};
+	struct cal_req r = {c->s[0],     c->msg->u.a,
+	                    c->msg->len, (aemp_cal_fn)c->fp,
+	                    c->p[0],     c->deadline_ns};
 
 	c->rc = cal_here(sh, &r, c->id_out);
 }

@@ -535,8 +535,9 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 int
 eng_remote_room(struct aemp_node *node, uint32_t nodehash)
 {
-	if (atomic_load_explicit(&eng_net(node)->cong[nodehash % ENG_CONG_SLOTS],
-	                         memory_order_relaxed) != 0)
+	if (atomic_load_explicit(
+	            &eng_net(node)->cong[nodehash % ENG_CONG_SLOTS],
+	            memory_order_relaxed) != 0)
 		return -EAGAIN; /* the owner's queue for that node is full */
 	return 0;
 }

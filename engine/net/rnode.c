@@ -249,8 +249,8 @@ eng_rnode_send(struct eng_shard *sh, struct eng_rnode *rn, const char *name,
                int must)
 {
 	/* ENG_SND_CTL: control messages may use half of max_queue more */
-	size_t lim = max_queue(sh) +
-	             (must == ENG_SND_CTL ? max_queue(sh) / 2 : 0);
+	size_t lim =
+	        max_queue(sh) + (must == ENG_SND_CTL ? max_queue(sh) / 2 : 0);
 	int rc;
 
 	if (rn->state == RN_UP) {

@@ -93,11 +93,12 @@ main(int argc, char **argv)
 	procs_init();
 	alarm(55);
 	memset(val, 'v', VAL_BYTES);
-	g = proc_spawn_node("g",
-	                    "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"geheim\","
-	                    "\"shards\":1,"
-	                    "\"services\":[\"AnyEvent::MP::Global::\"]}",
-	                    NULL, seed, sizeof(seed));
+	g = proc_spawn_node(
+	        "g",
+	        "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"geheim\","
+	        "\"shards\":1,"
+	        "\"services\":[\"AnyEvent::MP::Global::\"]}",
+	        NULL, seed, sizeof(seed));
 	CHECK(g >= 0);
 	if (g < 0)
 		return tap_done();

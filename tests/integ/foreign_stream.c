@@ -58,8 +58,8 @@ static long maxq_kb;
 struct producer {
 	pthread_t th;
 	char dest[64];
-	size_t size;  /* payload bytes */
-	int wait;     /* aemp_snd_ref_wait instead of retrying aemp_snd_ref */
+	size_t size; /* payload bytes */
+	int wait;    /* aemp_snd_ref_wait instead of retrying aemp_snd_ref */
 	atomic_int stop;
 	atomic_long sent, eagain, waits;
 	atomic_long fires;
@@ -214,8 +214,8 @@ check_arrived(int c, struct producer *p, int port)
 	long sent = atomic_load(&p->sent);
 
 	CHECK(TU_WAIT(rx_stat(c, "recv", port) == sent, 30));
-	DIAG("  %zu B: sent %ld (-EAGAIN %ld, waits %ld), c received %ld", p->size,
-	     sent, atomic_load(&p->eagain), atomic_load(&p->waits),
+	DIAG("  %zu B: sent %ld (-EAGAIN %ld, waits %ld), c received %ld",
+	     p->size, sent, atomic_load(&p->eagain), atomic_load(&p->waits),
 	     rx_stat(c, "recv", port));
 	CHECK_EQ(rx_stat(c, "viol", port), 0);
 	CHECK_EQ(rx_stat(c, "gaps", port), 0);
@@ -289,7 +289,8 @@ static const char *
 big_conf(const char *seed, char *buf, size_t cap)
 {
 	snprintf(buf, cap,
-	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"geheim\",\"shards\":2,"
+	         "{\"binds\":[\"127.0.0.1:0\"],\"secret\":\"geheim\","
+	         "\"shards\":2,"
 	         "\"seeds\":[\"%s\"],\"max_packet\":5242880,"
 	         "\"max_queue\":5242880,\"monitor_timeout\":5,"
 	         "\"connect_interval\":1}",
@@ -302,9 +303,8 @@ main(int argc, char **argv)
 {
 	static struct producer p[2];
 	static const int ports[5][2] = {{0}, {1}, {2}, {3, 4}};
-	const char *extra[] = {"rx", "r0", "rx",   "r1", "rx", "r2",
-	                       "rx", "r3", "rx",   "r4", "echo", "echo",
-	                       NULL};
+	const char *extra[] = {"rx", "r0", "rx", "r1",   "rx",   "r2", "rx",
+	                       "r3", "rx", "r4", "echo", "echo", NULL};
 	char seed[128], conf[512], addr[128];
 	aemp_node *small, *big;
 	int c;
