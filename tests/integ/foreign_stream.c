@@ -39,7 +39,12 @@
  * held messages), 4 x the message (the producer's own buffer, the copy in
  * the lane, the encoded packet, the socket) and allocator slack. */
 #define RSS_GROWTH_KB(maxq_kb, msg_kb) (8 * (maxq_kb) + 4 * (msg_kb) + 16384)
-#define PING_P99_MS 1000
+/* loose: the machine may be loaded, and under ASan everything is slower */
+#if defined(__SANITIZE_ADDRESS__)
+#define PING_P99_MS 8000
+#else
+#define PING_P99_MS 2000
+#endif
 #define PINGS_MAX 20000
 
 static const char *const drv_conf =
@@ -170,13 +175,13 @@ pinger_main(void *arg)
 		atomic_store(&pg.done, 0);
 		t0 = tu_now();
 		rc = aemp_cal(drv, "c#echo", AEMP_MSG(aemp_str("ping")),
-		              ping_done, NULL, 5.0, NULL);
+		              ping_done, NULL, 10.0, NULL);
 		if (rc == -EAGAIN) {
 			pg.eagain++;
 			usleep(1000);
 			continue;
 		}
-		if (rc < 0 || !TU_WAIT(atomic_load(&pg.done), 10) ||
+		if (rc < 0 || !TU_WAIT(atomic_load(&pg.done), 15) ||
 		    pg.status != 0) {
 			pg.failed++;
 			continue;
