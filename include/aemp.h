@@ -896,8 +896,11 @@ typedef void (*aemp_cal_fn)(aemp_node *node, int status, const aemp_val *reply,
  * reply).  Runs cb on the calling shard; from an application thread on
  * the port's shard, or for a remote port the shard owning the connection,
  * where the request goes after the thread's earlier sends to port and
- * without waiting for other threads' backlogs.  The reply port ID goes to
- * *reply_port if non-NULL.  Returns 0 or an error of aemp_snd.
+ * without waiting for other threads' backlogs.  The request is control
+ * traffic: a connection takes it up to 1.5 x max_queue, so calls get
+ * through while bulk senders keep the connection at max_queue (-EAGAIN
+ * only beyond that).  The reply port ID goes to *reply_port if non-NULL.
+ * Returns 0 or an error of aemp_snd.
  */
 AEMP_API int aemp_cal(aemp_node *node, const char *port, const aemp_val *msg,
                       size_t n, aemp_cal_fn cb, void *arg, double timeout_s,
