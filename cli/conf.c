@@ -479,6 +479,9 @@ const struct cli_cmd cli_conf_cmds[] = {
         SETDEL("node_gc_delay", "SECONDS",
                "aemp: keep records of idle departed nodes "
                "(default 60)"),
+        SETDEL("max_thread_queue", "BYTES",
+               "aemp: queue limit per application "
+               "thread and shard"),
         SETDEL("log_level", "1..9", "aemp: log level (5 = warn)"),
         /* No "eval" alias: `aemp eval` is the protocol command. */
         {"seteval", 1, 0, CLI_ANY, "PERLCODE", cmd_set,

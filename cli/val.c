@@ -26,7 +26,7 @@ static const struct {
         {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
         {"log_level", CONV_NUM},       {"secure", CONV_BOOL},
         {"node_gc_delay", CONV_NUM},   {"autocork", CONV_BOOL},
-        {"nodelay", CONV_BOOL},
+        {"max_thread_queue", CONV_NUM}, {"nodelay", CONV_BOOL},
 };
 
 /* Handshake bounds (docs/config.md "Handshakes under attack"). */

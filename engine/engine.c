@@ -31,6 +31,7 @@ const struct eng_seam eng_seam_full = {
         .remote_mon = eng_remote_mon,
         .remote_unmon = eng_remote_unmon,
         .fire_proxy = eng_remote_fire_proxy,
+        .remote_room = eng_remote_room,
         .node_request = eng_net_node_request,
         .nodemon_cancel = eng_nodemon_cancel,
         .stats = eng_net_stats,

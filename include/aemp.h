@@ -19,10 +19,20 @@
  *  - Threads: a node runs N shards, one thread each.  Handlers and callbacks
  *    run on a shard thread.  Functions taking an aemp_node may be called
  *    from any thread: on a shard thread of that node they take the fast path
- *    (no locks, no system calls); on any other thread ("foreign thread")
- *    the call is posted to the responsible shard through a mutex-protected
- *    queue and, where it returns a result, waits for it.  Exceptions are
- *    stated at the function.
+ *    (no locks, no system calls); on any other thread ("application" or
+ *    "foreign" thread) the call is posted to the responsible shard through
+ *    the thread's own lock-free queue to that shard (made on first use,
+ *    freed when the thread exits) and, where it returns a result, waits
+ *    for it.  Calls about a port (aemp_snd, aemp_snd_ref, aemp_kil,
+ *    aemp_mon*, aemp_cal, aemp_spawn) go to that port's shard, or for a
+ *    port of another node to the shard that owns the connection to it, so
+ *    one thread's calls about a port are carried out in the order it made
+ *    them; other calls go to shard 0 unless stated.  A thread's queue to a
+ *    shard holds at most max_thread_queue bytes (docs/config.md): beyond
+ *    that every call from it returns -EAGAIN (nothing queued) until the
+ *    shard has caught up; one thread's backlog never delays another
+ *    thread's calls by more than a loop turn.  Exceptions are stated at
+ *    the function.
  *  - Port and node IDs are strings: "NODEID#PORTNAME"; a bare node ID or
  *    "NODEID#" names the node port of that node.
  */
@@ -719,7 +729,9 @@ AEMP_API int aemp_set_log(aemp_node *node, int level, aemp_log_fn fn,
 
 /* aemp_exec - run fn(node, arg) on shard `shard` (0..shards-1) in a later
  * loop turn, outside any port context.  Returns 0, -EINVAL for a bad shard
- * number or -ENOMEM.  Any thread. */
+ * number, -ENOMEM, AEMP_ESTATE (the node is stopping) or -EAGAIN (an
+ * application thread whose queue to that shard is full; nothing queued).
+ * Any thread. */
 AEMP_API int aemp_exec(aemp_node *node, int shard,
                        void (*fn)(aemp_node *node, void *arg), void *arg);
 
@@ -807,12 +819,38 @@ AEMP_API int aemp_fail(aemp_node *node, const char *fmt, ...)
  * in every case.  Messages to ports that do not exist are dropped silently
  * (AnyEvent::MP semantics: monitor a port to learn of its death).
  * Returns 0; -EAGAIN (back pressure: the queue towards that shard or node
- * is above its limit; nothing was sent, retry later); AEMP_ETOOBIG (ID too
- * long or message above max_packet); AEMP_EMALFORMED (value that cannot be
- * encoded, e.g. non-string map key) or AEMP_EDEPTH.
+ * is above its limit; nothing was sent, retry later, or use aemp_snd_wait);
+ * AEMP_ETOOBIG (ID too long or message above max_packet); AEMP_EMALFORMED
+ * (value that cannot be encoded, e.g. non-string map key) or AEMP_EDEPTH;
+ * AEMP_ENONODE (a remote port, and the node has no network); AEMP_ESTATE
+ * (the node is stopping).
+ *
+ * From an application thread the message is copied into the thread's
+ * queue to the destination's shard and sent from there exactly as a send
+ * made on that shard, in order; -EAGAIN then means the thread's queue is
+ * full (max_thread_queue) or the connection to the destination's node is
+ * above max_queue.  Messages accepted from an application thread wait in
+ * its queue while their destination has no room; they never push a
+ * connection past max_queue.  An error found only on the shard (e.g.
+ * AEMP_EMALFORMED while encoding for a remote node) drops the message
+ * with an AEMP_LOG_ERROR line.
  */
 AEMP_API int aemp_snd(aemp_node *node, const char *port, const aemp_val *msg,
                       size_t n);
+
+/*
+ * aemp_snd_wait - aemp_snd, but instead of returning -EAGAIN it blocks the
+ * calling thread until the destination has room again (a shard drained
+ * the thread's queue, or the connection fell below max_queue / 2), then
+ * retries; no polling.  timeout_s: seconds to wait at most (< 0: no
+ * limit; 0: one attempt, like aemp_snd).  Returns as aemp_snd, or
+ * -ETIMEDOUT (nothing was sent), -EINVAL for a NaN timeout, AEMP_ESTATE
+ * when the node stops meanwhile.  On a shard thread (a handler must not
+ * block) it never waits: it returns aemp_snd's result at once.
+ * Application threads; any number may wait at the same time.
+ */
+AEMP_API int aemp_snd_wait(aemp_node *node, const char *port,
+                           const aemp_val *msg, size_t n, double timeout_s);
 
 /*
  * A resolved destination, for senders that send many messages to the same
@@ -833,13 +871,22 @@ AEMP_API void aemp_ref_free(aemp_node *node, aemp_ref ref);
 AEMP_API int aemp_snd_ref(aemp_node *node, aemp_ref ref, const aemp_val *msg,
                           size_t n);
 
+/* aemp_snd_ref_wait - aemp_snd_wait to a resolved destination; same
+ * results. */
+AEMP_API int aemp_snd_ref_wait(aemp_node *node, aemp_ref ref,
+                               const aemp_val *msg, size_t n, double timeout_s);
+
 /*
  * aemp_kil - kill a port.  reason/n is the kill reason (n == 0: normal
  * termination).  Local ports die asynchronously (monitors run in a later
  * loop turn, never inside aemp_kil); remote ports get a kil1 request.
  * Returns 0; AEMP_ESTATE for a node port (node ports cannot be killed);
- * AEMP_ETOOBIG; -EAGAIN as aemp_snd.  Killing a port that does not exist
- * is not an error.
+ * AEMP_ETOOBIG; -EAGAIN as aemp_snd for a port of another node (a kill of
+ * a local port is always taken).  Killing a port that does not exist is
+ * not an error.  From an application thread the kill is queued to the
+ * port's shard (or the shard owning the connection to its node) after
+ * the thread's earlier sends to it, and carried out when the connection
+ * has room; -EAGAIN then means the thread's queue is full.
  */
 AEMP_API int aemp_kil(aemp_node *node, const char *port, const aemp_val *reason,
                       size_t n);
@@ -869,7 +916,10 @@ typedef void (*aemp_mon_fn)(aemp_node *node, const aemp_val *reason, size_t n,
  * ("transport_error", NODE, TEXT) when the connection to its node fails.
  * Monitoring a node ID (no port name) fires only on such transport errors
  * and starts a connection to the node.  If guard is non-NULL it receives a
- * handle for aemp_guard_cancel.  Returns 0, AEMP_ETOOBIG, -ENOMEM.
+ * handle for aemp_guard_cancel.  From an application thread the monitor is
+ * made (and cb runs) on the port's shard, or for a remote port on the
+ * shard owning the connection.  Returns 0, AEMP_ETOOBIG, -ENOMEM, -EAGAIN
+ * (application thread, its queue full).
  */
 AEMP_API int aemp_mon(aemp_node *node, const char *port, aemp_mon_fn cb,
                       void *arg, aemp_guard *guard);
@@ -905,7 +955,10 @@ AEMP_API int aemp_mon_guard(aemp_node *node, const char *port,
  * guard.  After it returns on the guard's shard, the callback will not
  * run; from another thread the cancellation is asynchronous and races
  * with firing (the callback runs at most once either way).  Cancelling a
- * fired, cancelled or zero guard is a no-op.  Clears *guard.  Returns 0.
+ * fired, cancelled or zero guard is a no-op.  Clears *guard.  Returns 0
+ * (or AEMP_ESTATE when the node is stopping, -ENOMEM).  A cancellation is
+ * never refused for back pressure: an application thread whose queue to
+ * the guard's shard is full waits until it has room.
  */
 AEMP_API int aemp_guard_cancel(aemp_node *node, aemp_guard *guard);
 
@@ -938,7 +991,10 @@ AEMP_API int aemp_register(aemp_node *node, const char *name, aemp_func_fn fn,
  * node_or_port and return its ID at once in *out.  The name is chosen here
  * (AnyEvent::MP style), the init function runs in a later loop turn (also
  * locally).  If it is unknown there, the request is logged and ignored and
- * the port never exists.  Returns 0, AEMP_ETOOBIG, -EAGAIN, -ENOMEM.
+ * the port never exists.  From an application thread the request is queued
+ * and sent asynchronously, before anything the thread sends to the new
+ * port afterwards.  Returns 0, AEMP_ETOOBIG, -EAGAIN (as aemp_snd; nothing
+ * sent), -ENOMEM.
  */
 AEMP_API int aemp_spawn(aemp_node *node, const char *node_or_port,
                         const char *func, const aemp_val *args, size_t n,
@@ -952,8 +1008,10 @@ AEMP_API int aemp_snd_to_func(aemp_node *node, const char *nodeid,
 /*
  * aemp_after - call cb(node, arg) once after `seconds`, on the calling
  * shard (shard 0 from a foreign thread), in the caller's port context if
- * any.  guard (optional) cancels it.  Returns 0, -EINVAL for a negative or
- * non-finite delay, -ENOMEM.
+ * any.  The time counts from this call, also from an application thread
+ * whose call waits in a queue.  guard (optional) cancels it.  Returns 0,
+ * -EINVAL for a negative or non-finite delay, -ENOMEM, -EAGAIN (application
+ * thread, its queue full).
  */
 AEMP_API int aemp_after(aemp_node *node, double seconds,
                         void (*cb)(aemp_node *node, void *arg), void *arg,
@@ -975,10 +1033,17 @@ typedef void (*aemp_cal_fn)(aemp_node *node, int status, const aemp_val *reply,
 /*
  * aemp_cal - simple RPC: create a reply port, send msg followed by the
  * reply port ID to port, and call cb once with the first reply.  With
- * timeout_s > 0 the call fails with -ETIMEDOUT after that time; otherwise
- * port is monitored and its death fails the call (the monitor is
- * cancelled on reply).  Runs cb on the calling shard.  The reply port ID
- * goes to *reply_port if non-NULL.  Returns 0 or an error of aemp_snd.
+ * timeout_s > 0 the call fails with -ETIMEDOUT that long after aemp_cal
+ * was called (however long the request waited in queues); otherwise port
+ * is monitored and its death fails the call (the monitor is cancelled on
+ * reply).  Runs cb on the calling shard; from an application thread on
+ * the port's shard, or for a remote port the shard owning the connection,
+ * where the request goes after the thread's earlier sends to port and
+ * without waiting for other threads' backlogs.  The request is control
+ * traffic: a connection takes it up to 1.5 x max_queue, so calls get
+ * through while bulk senders keep the connection at max_queue (-EAGAIN
+ * only beyond that).  The reply port ID goes to *reply_port if non-NULL.
+ * Returns 0 or an error of aemp_snd.
  */
 AEMP_API int aemp_cal(aemp_node *node, const char *port, const aemp_val *msg,
                       size_t n, aemp_cal_fn cb, void *arg, double timeout_s,
@@ -1038,7 +1103,8 @@ AEMP_API int aemp_mon_nodes(aemp_node *node, aemp_node_fn cb, void *arg,
  * All database work runs on the control shard (shard 0), and so do the
  * callbacks below, in the port context ($SELF) of the caller if it had
  * one.  Calls may be made from any thread; they are posted to shard 0
- * and return at once.
+ * and return at once (-EAGAIN: the calling thread's queue to shard 0, or
+ * shard 0's queue of posted calls, is full; nothing was done).
  */
 
 /* A query result: a MAP for aemp_db_family, an ARRAY of keys or values
@@ -1108,13 +1174,20 @@ AEMP_API aemp_val *aemp_dbmirror_map(const aemp_dbmirror *mirror);
  * detail a peer can see: 1 and 1.0, or a byte and a text string, differ;
  * a global stores and hands on the value exactly as it came).  With
  * guard non-NULL, cancelling the guard deletes the key.  value is copied.
- * Returns 0, -EINVAL (empty family or key), AEMP_ETOOBIG, -ENOMEM.
+ * Returns 0, -EINVAL (empty family or key), AEMP_ETOOBIG, -ENOMEM, or
+ * -EAGAIN (back pressure, nothing done, guard not set; retry later): the
+ * connection to the master is above max_queue (until it falls below
+ * half of it), or the calling thread's queue to shard 0 is full
+ * (application thread, max_thread_queue), or the record queue to shard 0
+ * is full (another shard).  A write that returned 0 is never dropped: it
+ * reaches the master (or the next master, which gets this node's whole
+ * part of the database when it takes over).
  */
 AEMP_API int aemp_db_set(aemp_node *node, const char *family, const char *key,
                          const aemp_val *value, aemp_guard *guard);
 
 /* aemp_db_del - delete family/key from this node's part (if present).
- * Returns as aemp_db_set. */
+ * Returns as aemp_db_set (-EAGAIN included). */
 AEMP_API int aemp_db_del(aemp_node *node, const char *family, const char *key);
 
 /*

@@ -14,6 +14,9 @@
  *             as ["snd", REPLYPORT, ...], which every AEMP node relays back.
  *
  * Both run a result per framing and size, with one node pair per framing.
+ * pair --foreign runs each result a second time with the senders sending
+ * from application threads of their own (aemp_snd_ref_wait), not from
+ * the shard, reported next to the shard-thread result.
  *
  * Threads: main thread; the senders and pingers run on this node's shards.
  */
@@ -36,9 +39,11 @@ static const struct duo_kind pair_kind = {"pair", "sender", perf_sender_start,
 static const struct duo_kind pingpong_kind = {
         "pingpong", "pinger", perf_pinger_start, perf_raw_rtt, 1};
 
+/* duo_one - one result; foreign: the senders send from application
+ * threads (pair --foreign). */
 static int
 duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
-        const char *framing, size_t size)
+        const char *framing, size_t size, int foreign)
 {
 	struct perf_flow f;
 	struct perf_task *t[PERF_SENDERS_MAX];
@@ -48,21 +53,23 @@ duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
 	int i, rc = 0;
 
 	perf_result_init(&r, k->scenario, size, framing);
-	snprintf(r.variant, sizeof(r.variant), "%d %s%s%s", o->senders, k->task,
-	         o->senders == 1 ? "" : "s", o->tls ? " tls" : "");
+	snprintf(r.variant, sizeof(r.variant), "%d %s%s%s%s", o->senders,
+	         k->task, o->senders == 1 ? "" : "s", o->tls ? " tls" : "",
+	         foreign ? " foreign" : "");
 	r.tls = o->tls;
 	for (i = 0; i < o->senders && rc == 0; i++) {
 		perf_flow_init(&f, o, size, i % o->shards,
 		               d->targets[i % d->ntargets].s);
 		f.peers = d->pids;
 		f.npeers = d->npids;
+		f.foreign = foreign;
 		rc = k->start(d->node, &f, &t[i]);
 	}
 	if (rc < 0)
 		return perf_err(PERF_EFAIL, "%s: cannot start %ss: %s",
 		                k->scenario, k->task, aemp_strerror(rc));
-	snprintf(label, sizeof(label), "%s %zu B %s", k->scenario, size,
-	         framing);
+	snprintf(label, sizeof(label), "%s %zu B %s%s", k->scenario, size,
+	         framing, foreign ? " foreign" : "");
 	rc = perf_tasks_run(o, label, t, i, &r);
 	if (rc != 0)
 		return rc;
@@ -84,8 +91,13 @@ duo_run(const struct perf_opts *o, const struct duo_kind *k)
 
 	for (fi = 0; fi < o->nframings && rc == 0; fi++) {
 		rc = perf_duo_start(&d, o, o->framings[fi]);
-		for (si = 0; si < o->nsizes && rc == 0; si++)
-			rc = duo_one(o, k, &d, o->framings[fi], o->sizes[si]);
+		for (si = 0; si < o->nsizes && rc == 0; si++) {
+			rc = duo_one(o, k, &d, o->framings[fi], o->sizes[si],
+			             0);
+			if (rc == 0 && o->foreign)
+				rc = duo_one(o, k, &d, o->framings[fi],
+				             o->sizes[si], 1);
+		}
 		perf_duo_stop(&d);
 	}
 	return rc;

@@ -158,7 +158,8 @@ static const char *const valued[] = {
 };
 
 static const char *const flags[] = {
-        "--json", "--no-raw", "--quiet", "-q", "--tls", "--help", "-h",
+        "--json", "--no-raw", "--quiet", "-q",
+        "--tls",  "--help",   "-h",      "--foreign",
 };
 
 static int
@@ -182,6 +183,8 @@ set_flag(struct perf_opts *o, const char *name)
 		o->no_raw = 1;
 	else if (strcmp(name, "--tls") == 0)
 		o->tls = 1;
+	else if (strcmp(name, "--foreign") == 0)
+		o->foreign = 1;
 	else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
 		o->help = 1;
 	else
@@ -362,6 +365,8 @@ check(const struct perf_opts *o, int db_set)
 	if (strcmp(s, "cluster") == 0 && o->connect != NULL)
 		return perf_err(PERF_EUSAGE, "cluster: --connect is not "
 		                             "possible");
+	if (o->foreign && strcmp(s, "pair") != 0)
+		return perf_err(PERF_EUSAGE, "--foreign is for 'pair' only");
 	if (strcmp(s, "fanin") == 0 &&
 	    o->nodes * o->senders > PERF_SENDERS_MAX * 4)
 		return perf_err(PERF_EUSAGE, "fanin: at most %d senders in all",

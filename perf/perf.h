@@ -64,8 +64,9 @@ struct perf_opts {
 	uint64_t max_queue; /* per-connection queue limit (0: default) */
 	int json;           /* one JSON object per result */
 	int tls;
-	int no_raw; /* skip the raw baseline */
-	int quiet;  /* no progress line */
+	int no_raw;  /* skip the raw baseline */
+	int foreign; /* pair: also send from application threads */
+	int quiet;   /* no progress line */
 	int help;
 	const char *connect; /* HOST:PORT of a node started elsewhere */
 	const char *secret;
@@ -306,7 +307,8 @@ struct perf_flow {
 	double seconds;
 	uint64_t count; /* 0: use seconds */
 	unsigned batch;
-	int shard; /* where the task runs */
+	int shard;   /* where the task runs */
+	int foreign; /* send from an application thread, not the shard */
 	char target[AEMP_ID_MAX];
 	const pid_t *peers; /* other processes of the run, for CPU */
 	int npeers;

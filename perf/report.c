@@ -142,7 +142,7 @@ table_row(const struct perf_result *r)
 	int i;
 
 	if (!header_done) {
-		printf("%-9s %-12s %7s %-4s %9s %8s %7s %7s %7s %7s %7s "
+		printf("%-9s %-16s %7s %-4s %9s %8s %7s %7s %7s %7s %7s "
 		       "%7s %5s %5s %6s\n",
 		       "scenario", "variant", "size", "fmt", "msgs/s", "MB/s",
 		       "p50us", "p90us", "p99us", "p999us", "maxus", "CPUs/M",
@@ -158,7 +158,7 @@ table_row(const struct perf_result *r)
 		snprintf(ratio, sizeof(ratio), "%.3f", r->ratio);
 	else
 		snprintf(ratio, sizeof(ratio), "-");
-	printf("%-9s %-12s %7zu %-4s %9s %8.1f %7s %7s %7s %7s %7s "
+	printf("%-9s %-16s %7zu %-4s %9s %8.1f %7s %7s %7s %7s %7s "
 	       "%6.2f%s %5s %5s %6s\n",
 	       r->scenario, r->variant, r->size, r->framing, rate, mb_rate(r),
 	       us[0], us[1], us[2], us[3], us[4], cpu_per_m(r),

@@ -12,11 +12,21 @@
  * the rate is messages / (reply time - start of the measured phase).  The
  * final sync's reply also carries the receiver's delivery check.
  *
- * Threads: a sender's state belongs to its shard once started; the main
- * thread reads only the perf_task fields (phase, counter, and the results
- * after PH_DONE, published with release/acquire).
+ * With --foreign (pair) the port still lives on its shard (it receives
+ * the sync replies there), but the messages and syncs are sent by an
+ * application thread of the sender's own, blocking in aemp_snd_ref_wait
+ * while the path is full: the rate an application's worker thread gets.
+ *
+ * Threads: a sender's state belongs to its shard once started, or, with
+ * a foreign thread, to that thread while the phase is PH_WARM/PH_RUN and
+ * to the shard while a sync is out (the sync message and the phase's
+ * release/acquire order the hand-overs); the main thread reads only the
+ * perf_task fields (phase, counter, and the results after PH_DONE,
+ * published with release/acquire).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +49,9 @@ struct perf_sender {
 	int64_t deadline; /* end of the current phase (ns) */
 	int sync_due;     /* the phase is over; its sync is not sent yet */
 	uint64_t skip;    /* test hook: never send this sequence number */
+	pthread_t th;     /* the application thread (f.foreign) */
+	int has_th;
+	atomic_int quit; /* the thread stops (sender_free) */
 };
 
 /* ---- payloads and task helpers --------------------------------------- */
@@ -135,7 +148,11 @@ send_batch(struct perf_sender *s, int ph)
 		end = s->base + s->f.count;
 	while (s->seq < end) {
 		s->msg[s->seq_at] = aemp_int((int64_t)s->seq);
-		rc = aemp_snd_ref(s->node, s->dst, s->msg, s->nmsg);
+		if (s->f.foreign)
+			rc = aemp_snd_ref_wait(s->node, s->dst, s->msg, s->nmsg,
+			                       0.05);
+		else
+			rc = aemp_snd_ref(s->node, s->dst, s->msg, s->nmsg);
 		if (rc < 0)
 			break;
 		if (++s->seq == s->skip)
@@ -203,6 +220,47 @@ tick(aemp_node *node, void *arg)
 	reschedule(s);
 }
 
+/* ---- the sending loop (application thread, --foreign) --------------- */
+
+/* foreign_sync - the phase is over: announce the sync, then send it. */
+static int
+foreign_sync(struct perf_sender *s, int ph)
+{
+	int rc;
+
+	perf_task_set(&s->t, ph == PH_WARM ? PH_WSYNC : PH_SYNC);
+	while ((rc = send_sync(s)) == -EAGAIN && !atomic_load(&s->quit))
+		usleep(100);
+	if (rc < 0 && !atomic_load(&s->quit))
+		perf_task_fail(&s->t, rc, "sync");
+	return rc;
+}
+
+static void *
+foreign_main(void *arg)
+{
+	struct perf_sender *s = arg;
+	int ph, rc;
+
+	while (!atomic_load(&s->quit)) {
+		ph = atomic_load_explicit(&s->t.phase, memory_order_acquire);
+		if (ph == PH_WSYNC || ph == PH_SYNC) {
+			usleep(100); /* the shard answers the sync */
+			continue;
+		}
+		if (ph != PH_WARM && ph != PH_RUN)
+			break;
+		rc = send_batch(s, ph);
+		if (rc < 0 && rc != -EAGAIN && rc != -ETIMEDOUT) {
+			perf_task_fail(&s->t, rc, "send");
+			break;
+		}
+		if (phase_over(s, ph) && foreign_sync(s, ph) < 0)
+			break;
+	}
+	return NULL;
+}
+
 /* The final sync's reply: ["synced", SID, RECEIVED, GAPS, REORDERS], or
  * any reply of a node port's "time" request (no delivery check). */
 static void
@@ -245,7 +303,8 @@ sender_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 		s->base = s->seq;
 		s->deadline = s->t.t0 + (int64_t)(s->f.seconds * 1e9);
 		perf_task_set(&s->t, PH_RUN);
-		reschedule(s);
+		if (!s->f.foreign)
+			reschedule(s);
 	} else if (ph == PH_SYNC) {
 		final_sync(s, msg, n);
 	}
@@ -268,7 +327,14 @@ sender_begin(aemp_node *node, void *arg)
 	s->has_dst = 1;
 	s->deadline = perf_now_ns() + (int64_t)(s->f.warmup_s * 1e9);
 	perf_task_set(&s->t, PH_WARM);
-	tick(node, s);
+	if (!s->f.foreign) {
+		tick(node, s);
+		return 0;
+	}
+	rc = pthread_create(&s->th, NULL, foreign_main, s);
+	if (rc != 0)
+		return -rc;
+	s->has_th = 1;
 	return 0;
 }
 
@@ -291,6 +357,10 @@ sender_free(aemp_node *node, struct perf_task *t)
 {
 	struct perf_sender *s = (struct perf_sender *)t;
 
+	if (s->has_th) {
+		atomic_store(&s->quit, 1);
+		pthread_join(s->th, NULL);
+	}
 	if (s->has_dst)
 		aemp_ref_free(node, s->dst);
 	free(s);

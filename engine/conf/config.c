@@ -47,7 +47,8 @@ static const char conf_defaults_json[] =
         " \"max_handshakes\": 256, \"max_handshakes_per_addr\": 32,"
         " \"per_addr_exempt\": [\"127.0.0.0/8\", \"::1\"],"
         " \"first_byte_timeout\": 5, \"greeting_timeout\": 10,"
-        " \"node_gc_delay\": 60, \"log_level\": 5}";
+        " \"node_gc_delay\": 60, \"max_thread_queue\": 1048576,"
+        " \"log_level\": 5}";
 
 #define CHAIN_MAX 64
 
@@ -81,6 +82,7 @@ static const struct conf_key conf_keys[] = {
         {"greeting_timeout", CK_SECS, 0, 0, 0},
         {"handshake_timeout", CK_SECS, 0, 0, 0},
         {"node_gc_delay", CK_SECS, 0, 0, 0},
+        {"max_thread_queue", CK_INT, 65536, (int64_t)1 << 30, 0},
         {"log_level", CK_INT, 1, 9, 0},
 };
 

@@ -61,6 +61,7 @@ struct eng_config {
 	double handshake_timeout; /* unset: 2 x monitor_timeout */
 	double node_gc_delay; /* seconds a remote node stays idle before
 	                       * its record is freed */
+	size_t max_thread_queue; /* bytes per application thread and shard */
 	int log_level;
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are

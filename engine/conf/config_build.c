@@ -358,6 +358,7 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	if (v != NULL && v->type != AEMP_NULL)
 		cfg->handshake_timeout = secs_of(e, "handshake_timeout");
 	cfg->node_gc_delay = secs_of(e, "node_gc_delay");
+	cfg->max_thread_queue = (size_t)int_of(e, "max_thread_queue");
 	cfg->log_level = (int)int_of(e, "log_level");
 }
 

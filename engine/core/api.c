@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/core/lane.h"
 #include "engine/core/seam.h"
 #include "ring/alloc.h"
 
@@ -203,9 +204,9 @@ aemp_rcv_tag(aemp_node *node, const char *port, const char *tag, aemp_rcv_fn fn,
 
 /* ---- kill ----------------------------------------------------------- */
 
-static int
-kil_here(struct eng_shard *sh, const char *port, const aemp_val *reason,
-         size_t n)
+int
+eng_kil(struct eng_shard *sh, const char *port, const aemp_val *reason,
+        size_t n, int must)
 {
 	struct eng_pid pid;
 	int rc;
@@ -215,6 +216,7 @@ kil_here(struct eng_shard *sh, const char *port, const aemp_val *reason,
 		return rc;
 	if (pid.namelen == 0)
 		return AEMP_ESTATE; /* node ports cannot be killed */
+	/* local kills are always taken: bounded by the ports that exist */
 	if (pid.local)
 		return eng_kill_local(sh, pid.name, pid.namelen, reason, n, 1);
 	{
@@ -224,14 +226,15 @@ kil_here(struct eng_shard *sh, const char *port, const aemp_val *reason,
 
 		pid.name = pid.node + pid.nodelen;
 		pid.namelen = 0;
-		return eng_seam_remote_snd(sh, &pid, segs, 2, 1);
+		return eng_seam_remote_snd(sh, &pid, segs, 2, must);
 	}
 }
 
+/* From a lane: -EAGAIN (nothing done) makes the lane run it again. */
 static void
 call_kil(struct eng_shard *sh, struct eng_call *c)
 {
-	c->rc = kil_here(sh, c->s[0], c->msg->u.a, c->msg->len);
+	c->rc = eng_kil(sh, c->s[0], c->msg->u.a, c->msg->len, 0);
 }
 
 AEMP_API int
@@ -243,7 +246,7 @@ aemp_kil(aemp_node *node, const char *port, const aemp_val *reason, size_t n)
 	int rc;
 
 	if (sh != NULL)
-		return kil_here(sh, port, reason, n);
+		return eng_kil(sh, port, reason, n, 0);
 	rc = eng_pid_parse(node, port, &pid);
 	if (rc < 0)
 		return rc;
@@ -258,7 +261,8 @@ aemp_kil(aemp_node *node, const char *port, const aemp_val *reason, size_t n)
 		eng_call_free(c);
 		return -ENOMEM;
 	}
-	return eng_post(node, 0, c);
+	/* the port's home shard: after the thread's sends to it */
+	return eng_post(node, eng_home(node, &pid), c);
 }
 
 /* ---- monitors ------------------------------------------------------- */
@@ -333,6 +337,7 @@ mon_common(aemp_node *node, const char *port, const struct mon_req *r,
 {
 	struct eng_shard *sh = eng_here(node);
 	struct eng_call *c;
+	struct eng_pid pid;
 	int rc = -ENOMEM;
 
 	if (guard != NULL)
@@ -341,6 +346,8 @@ mon_common(aemp_node *node, const char *port, const struct mon_req *r,
 		return AEMP_ETOOBIG;
 	if (sh != NULL)
 		return mon_here(sh, port, r, guard);
+	if (eng_pid_parse(node, port, &pid) < 0)
+		return AEMP_ETOOBIG;
 	c = eng_call_new(call_mon, 1);
 	if (c == NULL)
 		return -ENOMEM;
@@ -356,7 +363,7 @@ mon_common(aemp_node *node, const char *port, const struct mon_req *r,
 		c->msg = aemp_msg_dup(r->msg, r->n);
 	if (c->s[0] != NULL && (r->str == NULL || c->s[1] != NULL) &&
 	    (r->act != ACT_SND || c->msg != NULL))
-		rc = eng_post(node, 0, c);
+		rc = eng_post(node, eng_home(node, &pid), c);
 	eng_call_free(c);
 	return rc;
 }
@@ -412,12 +419,45 @@ call_cancel(struct eng_shard *sh, struct eng_call *c)
 	c->rc = eng_guard_cancel_here(sh, c->u[0]);
 }
 
+/* cancel_post - post the cancellation of guard id to its shard.  A
+ * cancellation is never lost: an application thread whose lane is full
+ * waits for room (in order behind its earlier calls, e.g. the db_reg
+ * that made the guard). */
+static int
+cancel_post(aemp_node *node, int owner, uint64_t id)
+{
+	struct eng_call *c;
+	unsigned seq = 0;
+	int rc, waiting = 0;
+
+	for (;;) {
+		c = eng_call_new(call_cancel, 0);
+		if (c == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		c->u[0] = id;
+		rc = eng_post(node, owner, c); /* takes c in every case */
+		if (rc != -EAGAIN || eng_here(node) != NULL)
+			break;
+		if (!waiting) {
+			seq = eng_room_enter(node);
+			waiting = 1;
+			continue; /* try once more after entering */
+		}
+		(void)eng_room_wait(node, seq, 0);
+		seq = eng_room_seq(node);
+	}
+	if (waiting)
+		eng_room_leave(node);
+	return rc;
+}
+
 AEMP_API int
 aemp_guard_cancel(aemp_node *node, aemp_guard *guard)
 {
 	struct eng_shard *sh = eng_here(node);
 	uint64_t id = guard->v;
-	struct eng_call *c;
 	int owner;
 
 	guard->v = 0;
@@ -428,9 +468,5 @@ aemp_guard_cancel(aemp_node *node, aemp_guard *guard)
 		return 0;
 	if (sh != NULL && sh->idx == owner)
 		return eng_guard_cancel_here(sh, id);
-	c = eng_call_new(call_cancel, 0);
-	if (c == NULL)
-		return -ENOMEM;
-	c->u[0] = id;
-	return eng_post(node, owner, c);
+	return cancel_post(node, owner, id);
 }

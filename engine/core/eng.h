@@ -12,6 +12,8 @@
  *    (node->q[src][dst]); q[i][i] is shard i's own deferral queue.
  *  - Guards name objects by a 64-bit id whose top byte is the shard that
  *    owns the object.
+ *  - Application threads (not shards of the node) reach a shard through
+ *    lanes, one lock-free queue per (thread, shard), engine/core/lane.h.
  *  - Before aemp_node_start, API calls from the creating thread run inline
  *    as if on shard 0 (no thread runs yet).
  */
@@ -148,13 +150,19 @@ struct eng_after {
 
 /* ---- foreign calls -------------------------------------------------- */
 
-/* A call posted by a foreign thread (or by aemp_exec) to one shard. */
+/*
+ * A call posted by a foreign thread (or by aemp_exec) to one shard.  An
+ * asynchronous call whose fn sets rc to -EAGAIN has done nothing (back
+ * pressure): from a lane it is run again later, in order (lane.c).
+ */
 struct eng_call {
 	struct eng_call *next;
 	void (*fn)(struct eng_shard *sh, struct eng_call *c);
 	int rc;
 	int sync; /* the poster waits on done */
 	sem_t done;
+	size_t cost;          /* bytes counted against the lane (lane.c) */
+	uint64_t deadline_ns; /* timers: absolute, set by the caller */
 	/* arguments, owned by the call */
 	void (*fp)(void); /* a callback, cast back to its real type */
 	void *p[4];
@@ -276,12 +284,16 @@ struct eng_shard {
 	/* outgoing queues */
 	struct eng_ovfq ovf[ENG_MAX_SHARDS];
 	uint64_t dirty; /* bit per dst with unpublished records */
-	/* foreign calls */
+	/* foreign calls: the mutex queue (calls posted by other shards) */
 	pthread_mutex_t fmu;
 	struct eng_call *fhead;
 	struct eng_call *ftail;
 	atomic_int fpending;
 	int closed; /* thread gone: posts fail (under fmu) */
+	/* application-thread lanes (lane.c) */
+	struct eng_lane *lanes;     /* drained by this shard */
+	struct eng_lane *lanes_new; /* registered, not yet adopted (fmu) */
+	atomic_int lanes_added;     /* lanes_new is not empty */
 	pthread_t thread;
 	int running;
 	/* scratch for encoding */
@@ -334,6 +346,15 @@ struct aemp_node {
 	pthread_cond_t scond;
 	const struct eng_seam *seam; /* the higher layers (core/seam.h) */
 	void *net;                   /* node-wide network state (engine/net/) */
+	uint64_t serial;             /* unique per process (lane.c) */
+	size_t lane_cap;             /* max_thread_queue, a power of two */
+	/* Threads waiting for room (aemp_snd_wait, lane.c): room_seq moves
+	 * whenever room may have appeared and someone waits (a futex).
+	 * Padded, not aligned: the node comes from ring_zalloc. */
+	char room_pad0[AEMP_CACHELINE];
+	atomic_uint room_seq;
+	atomic_uint room_waiters;
+	char room_pad[AEMP_CACHELINE - 2 * sizeof(atomic_uint)];
 };
 
 /* ---- shard.c -------------------------------------------------------- */
@@ -389,10 +410,18 @@ int eng_rec_send(struct eng_shard *sh, int dst, uint32_t kind, const void *p,
 /* eng_shard_flush - publish batches and wake their consumers. */
 void eng_shard_flush(struct eng_shard *sh);
 
-/* eng_post - hand a call to shard idx from any thread.  For sync calls,
+/* eng_post - hand a call to shard idx from any thread: from a shard thread
+ * of the node through idx's mutex queue, from any other thread through
+ * that thread's lane (lane.c; -EAGAIN when it is full).  For sync calls,
  * waits for it and returns c->rc (the caller frees c).  Async calls are
- * freed by the shard.  Before start, runs inline on the caller. */
+ * taken on every path (freed by the shard).  Before start, runs inline on
+ * the caller. */
 int eng_post(struct aemp_node *node, int idx, struct eng_call *c);
+
+/* eng_post_try - from shard sh, an async call c to shard idx as a REC_CALL
+ * record with back pressure: -EAGAIN when that record queue is full
+ * (c freed, nothing done), else 0 (c taken). */
+int eng_post_try(struct eng_shard *sh, int idx, struct eng_call *c);
 
 /* eng_call_new - a zeroed call running fn; NULL on out of memory. */
 struct eng_call *eng_call_new(void (*fn)(struct eng_shard *, struct eng_call *),
@@ -411,6 +440,14 @@ eng_shard_of_hash(const struct aemp_node *node, uint32_t h)
 {
 	return (int)(((uint64_t)(h ^ (h >> 15)) * (uint64_t)node->nshards) >>
 	             32);
+}
+
+/* eng_shard_of_node - the shard owning the connection to the remote node
+ * whose ID hashes (eng_hash) to h (engine/net: eng_node_owner). */
+static inline int
+eng_shard_of_node(const struct aemp_node *node, uint32_t h)
+{
+	return eng_shard_of_hash(node, h ^ 0x9e3779b9u);
 }
 
 /*
@@ -434,6 +471,22 @@ eng_is_self(const struct aemp_node *node, const char *id, size_t len)
 /* eng_pid_parse - split id at the first '#'.  Returns 0 or AEMP_ETOOBIG. */
 int eng_pid_parse(const struct aemp_node *node, const char *id,
                   struct eng_pid *out);
+
+/* eng_home - the shard that carries out an application thread's calls
+ * about port pid (sends, kills, monitors, calls), so that they stay in the
+ * order the thread made them: the port's own shard; shard 0 for this
+ * node's node port; for a port of another node, the shard owning the
+ * connection to it. */
+static inline int
+eng_home(const struct aemp_node *node, const struct eng_pid *pid)
+{
+	if (!pid->local)
+		return eng_shard_of_node(node,
+		                         eng_hash(pid->node, pid->nodelen));
+	if (pid->namelen == 0)
+		return 0;
+	return eng_shard_of_hash(node, eng_hash(pid->name, pid->namelen));
+}
 
 /* ---- ports (port.c) ------------------------------------------------- */
 
@@ -483,10 +536,21 @@ const char *eng_die_text(struct eng_shard *sh, int rc);
 
 /* ---- sending (snd.c) ------------------------------------------------ */
 
+/* eng_kil - kill port (local or remote) from shard sh; must as below (for
+ * remote ports only: local kills are always taken).  Returns 0,
+ * AEMP_ESTATE for a node port, -EAGAIN (must = 0, remote), ... */
+int eng_kil(struct eng_shard *sh, const char *port, const aemp_val *reason,
+            size_t n, int must);
+
 /*
  * eng_snd_segs - send [segs...] to port id from shard sh.  must: the send
- * may not fail for back pressure (internal traffic).
+ * may not fail for back pressure (internal traffic).  must = ENG_SND_CTL:
+ * a control message (an aemp_cal request): a connection takes it up to
+ * 1.5 x max_queue (below its hard limit), so calls still get through
+ * while bulk senders keep the connection at max_queue; elsewhere it is a
+ * must = 0 send.
  */
+#define ENG_SND_CTL 2
 int eng_snd_segs(struct eng_shard *sh, const char *id,
                  const struct cod_seg *segs, size_t nsegs, int must);
 int eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,

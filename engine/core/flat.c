@@ -166,3 +166,12 @@ eng_flat_read(uint8_t *rec, size_t len, size_t *n)
 	*n = h->top;
 	return top;
 }
+
+const aemp_val *
+eng_flat_again(uint8_t *rec, size_t *n)
+{
+	const struct flat_hdr *h = (const struct flat_hdr *)(void *)rec;
+
+	*n = h->top;
+	return (const aemp_val *)(const void *)(rec + sizeof(*h));
+}

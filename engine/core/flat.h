@@ -33,4 +33,8 @@ void eng_flat_write(uint8_t *out, const struct eng_flat_plan *plan,
  * elements (dst name first) and sets *n. */
 const aemp_val *eng_flat_read(uint8_t *rec, size_t len, size_t *n);
 
+/* eng_flat_again - the packet of a record eng_flat_read fixed up already
+ * (a record read again after a retry: fixing up twice would break it). */
+const aemp_val *eng_flat_again(uint8_t *rec, size_t *n);
+
 #endif /* ENGINE_CORE_FLAT_H */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "engine/core/lane.h"
 #include "engine/core/seam.h"
 #include "ring/alloc.h"
 
@@ -145,6 +146,20 @@ queue_cap(int nshards)
 	return p;
 }
 
+/* lane_cap - max_thread_queue rounded up to the power of two the lanes'
+ * rings need (engine/core/lane.c); 1 MiB when unset. */
+static size_t
+lane_cap(size_t want)
+{
+	size_t p = 65536;
+
+	while (p < want && p < ((size_t)1 << 30))
+		p <<= 1;
+	return want == 0 ? ((size_t)1 << 20) : p;
+}
+
+static atomic_uint_fast64_t node_serials;
+
 static int
 node_alloc(const struct eng_config *cfg, struct aemp_node **out)
 {
@@ -162,6 +177,8 @@ node_alloc(const struct eng_config *cfg, struct aemp_node **out)
 	if (node->nshards > ENG_MAX_SHARDS)
 		node->nshards = ENG_MAX_SHARDS;
 	node->qcap = queue_cap(node->nshards);
+	node->lane_cap = lane_cap(cfg->max_thread_queue);
+	node->serial = atomic_fetch_add(&node_serials, 1) + 1;
 	node->log_fn = log_stderr;
 	node->log_level = cfg->log_level > 0 ? cfg->log_level : AEMP_LOG_WARN;
 	pthread_mutex_init(&node->qmu, NULL);
@@ -267,6 +284,7 @@ aemp_node_stop(aemp_node *node)
 		if (node->shards[i] != NULL)
 			ring_wake_foreign(&node->shards[i]->loop);
 	}
+	eng_room_signal(node); /* aemp_snd_wait returns AEMP_ESTATE */
 }
 
 AEMP_API int

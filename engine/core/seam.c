@@ -114,6 +114,14 @@ none_fire_proxy(struct eng_shard *sh, struct eng_mon *m, const aemp_val *reason,
 }
 
 static int
+none_remote_room(struct aemp_node *node, uint32_t nodehash)
+{
+	(void)node;
+	(void)nodehash;
+	return AEMP_ENONODE;
+}
+
+static int
 none_node_request(struct eng_shard *sh, const aemp_val *tag,
                   const aemp_val *args, size_t n, const char *src,
                   size_t srclen)
@@ -215,6 +223,7 @@ const struct eng_seam eng_seam_none = {
         .remote_mon = none_remote_mon,
         .remote_unmon = none_remote_unmon,
         .fire_proxy = none_fire_proxy,
+        .remote_room = none_remote_room,
         .node_request = none_node_request,
         .nodemon_cancel = none_nodemon_cancel,
         .stats = none_stats,

@@ -76,6 +76,11 @@ struct eng_seam {
 	                    uint64_t id);
 	void (*fire_proxy)(struct eng_shard *sh, struct eng_mon *m,
 	                   const aemp_val *reason, size_t n);
+	/* Room towards a remote node, for application threads (any thread,
+	 * lock-free): 0, or -EAGAIN while the queue of the node whose ID
+	 * hashes (eng_hash) to nodehash is above max_queue; AEMP_ENONODE
+	 * without a network. */
+	int (*remote_room)(struct aemp_node *node, uint32_t nodehash);
 
 	/* Node-port requests that concern connections (mon1, mon0, kil0,
 	 * aemp::nodes; shard thread).  Returns 1 if handled. */

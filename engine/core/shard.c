@@ -11,12 +11,14 @@
  *   7. the network layer reaps closed connections
  *
  * Threads: everything here runs on the shard's own thread, except
- * eng_post (any thread) and the foreign queue it fills (mutex).
+ * eng_post (any thread) and the foreign queue it fills (mutex) for other
+ * shards; application threads post through their lanes (lane.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/core/lane.h"
 #include "engine/core/seam.h"
 #include "ring/alloc.h"
 
@@ -97,6 +99,7 @@ eng_shard_free(struct eng_shard *sh)
 		free_ovf(sh, &sh->ovf[i]);
 	}
 	free_calls(sh);
+	eng_lanes_free(sh);
 	eng_htab_fini(&sh->ports);
 	eng_htab_fini(&sh->objs);
 	ring_pool_fini(&sh->port64);
@@ -506,6 +509,7 @@ shard_drain(struct eng_shard *sh)
 	int src;
 
 	n += drain_foreign(sh);
+	n += eng_lanes_drain(sh);
 	for (src = 0; src < node->nshards; src++) {
 		q = atomic_load_explicit(&node->q[src][sh->idx],
 		                         memory_order_acquire);
@@ -525,7 +529,8 @@ shard_has_input(struct eng_shard *sh)
 	struct ring_spsc *q;
 	int src;
 
-	if (atomic_load(&sh->fpending) != 0 || atomic_load(&node->stop))
+	if (atomic_load(&sh->fpending) != 0 || atomic_load(&node->stop) ||
+	    eng_lanes_pending(sh))
 		return 1;
 	for (src = 0; src < node->nshards; src++) {
 		q = atomic_load_explicit(&node->q[src][sh->idx],
@@ -570,6 +575,7 @@ shard_close(struct eng_shard *sh)
 	sh->closed = 1;
 	pthread_mutex_unlock(&sh->fmu);
 	free_calls(sh);
+	eng_lanes_close(sh);
 }
 
 static void
@@ -626,6 +632,18 @@ eng_shard_main(void *arg)
 }
 
 /* ---- foreign calls -------------------------------------------------- */
+
+int
+eng_post_try(struct eng_shard *sh, int idx, struct eng_call *c)
+{
+	int rc;
+
+	AEMP_ASSERT(!c->sync);
+	rc = eng_rec_send(sh, idx, REC_CALL, &c, sizeof(c), 0);
+	if (rc < 0)
+		eng_call_free(c);
+	return rc;
+}
 
 struct eng_call *
 eng_call_new(void (*fn)(struct eng_shard *, struct eng_call *), int sync)
@@ -686,6 +704,8 @@ eng_post(struct aemp_node *node, int idx, struct eng_call *c)
 			eng_call_free(c);
 		return rc;
 	}
+	if (eng_here(node) == NULL)
+		return eng_lane_call(node, idx, c);
 	pthread_mutex_lock(&sh->fmu);
 	if (sh->closed) {
 		pthread_mutex_unlock(&sh->fmu);

@@ -9,13 +9,17 @@
  * deferred message is never overtaken by a later immediate one and the
  * order per sender and destination holds.
  *
- * Threads: runs on the sending shard.
+ * Threads: runs on the sending shard; from application threads, sends go
+ * through the thread's lane (engine/core/lane.c) to the destination's home
+ * shard, and aemp_snd_wait sleeps there until room appears.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
-#include "engine/core/seam.h"
 #include "engine/core/flat.h"
+#include "engine/core/lane.h"
+#include "engine/core/seam.h"
 #include "ring/alloc.h"
 
 /* REC_MSG header; followed by srclen bytes of source node ID (0: this
@@ -144,7 +148,8 @@ eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,
 	if (!pid->local)
 		return eng_seam_remote_snd(sh, pid, segs, nsegs, must);
 	return snd_local(sh, pid->name, pid->namelen,
-	                 eng_hash(pid->name, pid->namelen), segs, nsegs, must);
+	                 eng_hash(pid->name, pid->namelen), segs, nsegs,
+	                 must == 1);
 }
 
 int
@@ -287,13 +292,13 @@ call_snd(struct eng_shard *sh, struct eng_call *c)
 	c->rc = eng_snd_segs(sh, c->s[0], &seg, 1, 1);
 }
 
+/* snd_posted - before the node starts (runs inline as on shard 0) or
+ * after it stopped (AEMP_ESTATE). */
 static int
-snd_foreign(aemp_node *node, const char *port, const aemp_val *msg, size_t n)
+snd_posted(aemp_node *node, const char *port, const aemp_val *msg, size_t n)
 {
 	struct eng_call *c;
 
-	if (strlen(port) >= AEMP_ID_MAX)
-		return AEMP_ETOOBIG;
 	c = eng_call_new(call_snd, 0);
 	if (c == NULL)
 		return -ENOMEM;
@@ -306,22 +311,46 @@ snd_foreign(aemp_node *node, const char *port, const aemp_val *msg, size_t n)
 	return eng_post(node, 0, c);
 }
 
+/* snd_foreign - from an application thread: through its lane to home,
+ * the shard that sends to pid (engine/core/lane.h). */
+static int
+snd_foreign(aemp_node *node, const char *port, const struct eng_pid *pid,
+            int home, const aemp_val *msg, size_t n)
+{
+	struct cod_seg seg = {msg, n};
+
+	if (AEMP_LIKELY(
+	            atomic_load_explicit(&node->state, memory_order_acquire) ==
+	            NODE_RUNNING))
+		return eng_lane_snd(node, home, pid, &seg, 1);
+	return snd_posted(node, port, msg, n);
+}
+
 AEMP_API int
 aemp_snd(aemp_node *node, const char *port, const aemp_val *msg, size_t n)
 {
 	struct eng_shard *sh = eng_here(node);
 	struct cod_seg seg = {msg, n};
+	struct eng_pid pid;
+	int rc;
 
-	if (AEMP_UNLIKELY(sh == NULL))
-		return snd_foreign(node, port, msg, n);
+	if (AEMP_UNLIKELY(sh == NULL)) {
+		rc = eng_pid_parse(node, port, &pid);
+		if (rc < 0)
+			return rc;
+		return snd_foreign(node, port, &pid, eng_home(node, &pid), msg,
+		                   n);
+	}
 	return eng_snd_segs(sh, port, &seg, 1, 0);
 }
 
-/* A resolved destination: the parsed ID plus its name hash. */
+/* A resolved destination: the parsed ID plus its name hash and the shard
+ * application threads send it through. */
 struct eng_ref {
 	struct eng_pid pid;
 	uint32_t hash;
 	uint32_t len;
+	int home;
 	char id[];
 };
 
@@ -345,6 +374,7 @@ aemp_ref_new(aemp_node *node, const char *port, aemp_ref *out)
 		return rc;
 	}
 	r->hash = eng_hash(r->pid.name, r->pid.namelen);
+	r->home = eng_home(node, &r->pid);
 	out->v = (uint64_t)(uintptr_t)r;
 	return 0;
 }
@@ -368,8 +398,75 @@ aemp_snd_ref(aemp_node *node, aemp_ref ref, const aemp_val *msg, size_t n)
 
 	AEMP_ASSERT(r != NULL);
 	if (AEMP_UNLIKELY(sh == NULL))
-		return snd_foreign(node, r->id, msg, n);
+		return snd_foreign(node, r->id, &r->pid, r->home, msg, n);
 	if (!r->pid.local)
 		return eng_seam_remote_snd(sh, &r->pid, &seg, 1, 0);
 	return snd_local(sh, r->pid.name, r->pid.namelen, r->hash, &seg, 1, 0);
+}
+
+/* ---- waiting for room ------------------------------------------------ */
+
+/* One attempt of a waiting send. */
+struct snd_try {
+	const char *port; /* or: */
+	aemp_ref ref;
+	const aemp_val *msg;
+	size_t n;
+};
+
+static int
+snd_try(aemp_node *node, const struct snd_try *t)
+{
+	if (t->port != NULL)
+		return aemp_snd(node, t->port, t->msg, t->n);
+	return aemp_snd_ref(node, t->ref, t->msg, t->n);
+}
+
+/* snd_wait - retry t while it fails with -EAGAIN, sleeping on the node's
+ * room futex in between (engine/core/lane.h), until timeout_s (< 0:
+ * none).  Shard threads never wait. */
+static int
+snd_wait(aemp_node *node, const struct snd_try *t, double timeout_s)
+{
+	uint64_t deadline = 0;
+	unsigned seq;
+	int rc;
+
+	if (isnan(timeout_s))
+		return -EINVAL;
+	rc = snd_try(node, t);
+	if (rc != -EAGAIN || eng_cur != NULL || timeout_s == 0)
+		return rc;
+	if (timeout_s > 0)
+		deadline = ring_now_ns() +
+		           (timeout_s < 1e9 ? (uint64_t)(timeout_s * 1e9) + 1
+		                            : (uint64_t)1e18);
+	seq = eng_room_enter(node);
+	while ((rc = snd_try(node, t)) == -EAGAIN) {
+		if (eng_room_wait(node, seq, deadline) < 0) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		seq = eng_room_seq(node);
+	}
+	eng_room_leave(node);
+	return rc;
+}
+
+AEMP_API int
+aemp_snd_wait(aemp_node *node, const char *port, const aemp_val *msg, size_t n,
+              double timeout_s)
+{
+	struct snd_try t = {port, {0}, msg, n};
+
+	return snd_wait(node, &t, timeout_s);
+}
+
+AEMP_API int
+aemp_snd_ref_wait(aemp_node *node, aemp_ref ref, const aemp_val *msg, size_t n,
+                  double timeout_s)
+{
+	struct snd_try t = {NULL, ref, msg, n};
+
+	return snd_wait(node, &t, timeout_s);
 }

@@ -163,43 +163,79 @@ spawn_name(struct aemp_node *node, char *buf)
 	return 10 + len;
 }
 
+/* spawn_named - send the spawn of port `name` running func(args) to the
+ * node of pid (locally: a REC_SPAWN record to the name's shard).  Back
+ * pressure (must = 0): -EAGAIN, nothing sent. */
 static int
-spawn_here(struct eng_shard *sh, const char *target, const char *func,
-           const aemp_val *args, size_t n, aemp_id *out)
+spawn_named(struct eng_shard *sh, struct eng_pid *pid, const char *name,
+            size_t namelen, const char *func, const aemp_val *args, size_t n)
 {
-	struct aemp_node *node = sh->node;
-	struct eng_pid pid;
-	char name[40];
-	size_t namelen;
-	int rc;
+	aemp_val head[3] = {aemp_str(SPAWN_FUNC), aemp_strn(name, namelen),
+	                    aemp_str(func)};
+	struct cod_seg segs[2] = {{head, 3}, {args, n}};
 
-	rc = eng_pid_parse(node, target, &pid);
-	if (rc < 0)
-		return rc;
-	namelen = spawn_name(node, name);
-	rc = eng_make_id(out->s, sizeof(out->s), pid.node, pid.nodelen, name,
-	                 namelen);
-	if (rc < 0)
-		return rc;
-	if (pid.local)
+	if (pid->local)
 		return eng_spawn_local(sh, name, namelen, func, strlen(func),
 		                       args, n, 0);
-	{
-		aemp_val head[3] = {aemp_str(SPAWN_FUNC),
-		                    aemp_strn(name, namelen), aemp_str(func)};
-		struct cod_seg segs[2] = {{head, 3}, {args, n}};
-
-		pid.name = pid.node + pid.nodelen;
-		pid.namelen = 0;
-		return eng_seam_remote_snd(sh, &pid, segs, 2, 0);
-	}
+	pid->name = pid->node + pid->nodelen;
+	pid->namelen = 0;
+	return eng_seam_remote_snd(sh, pid, segs, 2, 0);
 }
 
+/* spawn_prepare - parse target, choose the new port's name (any thread:
+ * the counter is atomic) and write its ID into *out. */
+static int
+spawn_prepare(struct aemp_node *node, const char *target, struct eng_pid *pid,
+              char name[40], size_t *namelen, aemp_id *out)
+{
+	int rc;
+
+	rc = eng_pid_parse(node, target, pid);
+	if (rc < 0)
+		return rc;
+	*namelen = spawn_name(node, name);
+	rc = eng_make_id(out->s, sizeof(out->s), pid->node, pid->nodelen, name,
+	                 *namelen);
+	return rc < 0 ? rc : 0;
+}
+
+/* From a lane: -EAGAIN (nothing sent) makes the lane run it again. */
 static void
 call_spawn(struct eng_shard *sh, struct eng_call *c)
 {
-	c->rc = spawn_here(sh, c->s[0], c->s[1], c->msg->u.a, c->msg->len,
-	                   c->id_out);
+	struct eng_pid pid;
+
+	c->rc = eng_pid_parse(sh->node, c->s[0], &pid);
+	if (c->rc == 0)
+		c->rc = spawn_named(sh, &pid, c->s[2], strlen(c->s[2]), c->s[1],
+		                    c->msg->u.a, c->msg->len);
+}
+
+/* spawn_foreign - from an application thread: the ID is known at once,
+ * so the spawn goes asynchronously to the new port's home shard (where
+ * the thread's later sends to it go too, in order). */
+static int
+spawn_foreign(aemp_node *node, struct eng_pid *pid, const char *target,
+              const char *name, size_t namelen, const char *func,
+              const aemp_val *args, size_t n)
+{
+	struct eng_call *c;
+	int home = pid->local ? eng_shard_of_hash(node, eng_hash(name, namelen))
+	                      : eng_home(node, pid);
+
+	c = eng_call_new(call_spawn, 0);
+	if (c == NULL)
+		return -ENOMEM;
+	c->s[0] = eng_strndup(target, strlen(target));
+	c->s[1] = eng_strndup(func, strlen(func));
+	c->s[2] = eng_strndup(name, namelen);
+	c->msg = aemp_msg_dup(args, n);
+	if (c->s[0] == NULL || c->s[1] == NULL || c->s[2] == NULL ||
+	    c->msg == NULL) {
+		eng_call_free(c);
+		return -ENOMEM;
+	}
+	return eng_post(node, home, c);
 }
 
 AEMP_API int
@@ -207,24 +243,20 @@ aemp_spawn(aemp_node *node, const char *node_or_port, const char *func,
            const aemp_val *args, size_t n, aemp_id *out)
 {
 	struct eng_shard *sh = eng_here(node);
-	struct eng_call *c;
-	int rc = -ENOMEM;
+	struct eng_pid pid;
+	char name[40];
+	size_t namelen;
+	int rc;
 
 	if (strlen(node_or_port) >= AEMP_ID_MAX || strlen(func) >= AEMP_ID_MAX)
 		return AEMP_ETOOBIG;
+	rc = spawn_prepare(node, node_or_port, &pid, name, &namelen, out);
+	if (rc < 0)
+		return rc;
 	if (sh != NULL)
-		return spawn_here(sh, node_or_port, func, args, n, out);
-	c = eng_call_new(call_spawn, 1);
-	if (c == NULL)
-		return -ENOMEM;
-	c->s[0] = eng_strndup(node_or_port, strlen(node_or_port));
-	c->s[1] = eng_strndup(func, strlen(func));
-	c->msg = aemp_msg_dup(args, n);
-	c->id_out = out;
-	if (c->s[0] != NULL && c->s[1] != NULL && c->msg != NULL)
-		rc = eng_post(node, 0, c);
-	eng_call_free(c);
-	return rc;
+		return spawn_named(sh, &pid, name, namelen, func, args, n);
+	return spawn_foreign(node, &pid, node_or_port, name, namelen, func,
+	                     args, n);
 }
 
 AEMP_API int
@@ -368,6 +400,7 @@ after_fire(struct ring_timer *t)
 
 struct after_req {
 	double seconds;
+	uint64_t deadline_ns; /* absolute, computed when the call was made */
 	void (*cb)(aemp_node *, void *);
 	void *arg;
 	const char *dest;
@@ -379,7 +412,6 @@ static int
 after_here(struct eng_shard *sh, const struct after_req *r, aemp_guard *guard)
 {
 	struct eng_after *a = ring_zalloc(sizeof(*a));
-	uint64_t now = ring_now_ns();
 	int rc = -ENOMEM;
 
 	if (a == NULL)
@@ -397,8 +429,7 @@ after_here(struct eng_shard *sh, const struct after_req *r, aemp_guard *guard)
 	if (eng_self_dup(sh, &a->self) < 0)
 		goto out;
 	ring_timer_init(&a->timer, after_fire);
-	rc = ring_timer_start(&sh->loop.timers, &a->timer,
-	                      now + (uint64_t)(r->seconds * 1e9));
+	rc = ring_timer_start(&sh->loop.timers, &a->timer, r->deadline_ns);
 	if (rc < 0)
 		goto out;
 	a->obj.id = eng_new_id(sh);
@@ -414,9 +445,10 @@ out:
 static void
 call_after(struct eng_shard *sh, struct eng_call *c)
 {
-	struct after_req r = {c->d,    (void (*)(aemp_node *, void *))c->fp,
-	                      c->p[0], c->s[0],
-	                      NULL,    0};
+	struct after_req r = {
+	        c->d,    c->deadline_ns, (void (*)(aemp_node *, void *))c->fp,
+	        c->p[0], c->s[0],        NULL,
+	        0};
 
 	if (c->msg != NULL) {
 		r.msg = c->msg->u.a;
@@ -425,8 +457,11 @@ call_after(struct eng_shard *sh, struct eng_call *c)
 	c->rc = after_here(sh, &r, c->guard_out);
 }
 
+/* after_common - r->deadline_ns is set here, on the calling thread: a
+ * timer posted from an application thread counts from the call, not from
+ * when its shard gets to it. */
 static int
-after_common(aemp_node *node, const struct after_req *r, aemp_guard *guard)
+after_common(aemp_node *node, struct after_req *r, aemp_guard *guard)
 {
 	struct eng_shard *sh = eng_here(node);
 	struct eng_call *c;
@@ -436,12 +471,14 @@ after_common(aemp_node *node, const struct after_req *r, aemp_guard *guard)
 		guard->v = 0;
 	if (!isfinite(r->seconds) || r->seconds < 0 || r->seconds > 1e9)
 		return -EINVAL;
+	r->deadline_ns = ring_now_ns() + (uint64_t)(r->seconds * 1e9);
 	if (sh != NULL)
 		return after_here(sh, r, guard);
 	c = eng_call_new(call_after, 1);
 	if (c == NULL)
 		return -ENOMEM;
 	c->d = r->seconds;
+	c->deadline_ns = r->deadline_ns;
 	c->fp = (void (*)(void))r->cb;
 	c->p[0] = r->arg;
 	c->guard_out = guard;
@@ -459,7 +496,7 @@ AEMP_API int
 aemp_after(aemp_node *node, double seconds,
            void (*cb)(aemp_node *node, void *arg), void *arg, aemp_guard *guard)
 {
-	struct after_req r = {seconds, cb, arg, NULL, NULL, 0};
+	struct after_req r = {seconds, 0, cb, arg, NULL, NULL, 0};
 
 	AEMP_ASSERT(cb != NULL);
 	return after_common(node, &r, guard);
@@ -469,7 +506,7 @@ AEMP_API int
 aemp_after_snd(aemp_node *node, double seconds, const char *port,
                const aemp_val *msg, size_t n, aemp_guard *guard)
 {
-	struct after_req r = {seconds, NULL, NULL, port, msg, n};
+	struct after_req r = {seconds, 0, NULL, NULL, port, msg, n};
 
 	if (strlen(port) >= AEMP_ID_MAX)
 		return AEMP_ETOOBIG;
@@ -509,7 +546,7 @@ cal_finish(aemp_node *node, struct eng_cal *c, int status, const aemp_val *msg,
 	aemp_guard_cancel(node, &c->timer);
 	/* Later messages to the reply port are ignored until it dies. */
 	aemp_rcv(node, c->reply.s, cal_ignore, NULL);
-	aemp_kil(node, c->reply.s, NULL, 0);
+	eng_kil(eng_cur, c->reply.s, NULL, 0, 1);
 	c->cb(node, status, msg, n, c->arg);
 	eng_obj_del(eng_cur, &c->obj);
 	ring_free(c, sizeof(*c));
@@ -546,9 +583,27 @@ cal_timeout(aemp_node *node, void *arg)
 	cal_finish(node, c, -ETIMEDOUT, NULL, 0);
 }
 
+/* A call's request: where, what, and when it times out. */
+struct cal_req {
+	const char *port;
+	const aemp_val *msg;
+	size_t n;
+	aemp_cal_fn cb;
+	void *arg;
+	uint64_t deadline_ns; /* 0: no timeout (monitor the port) */
+};
+
+/* cal_timer - the timeout at r's absolute deadline, on this shard. */
 static int
-cal_here(struct eng_shard *sh, const char *port, const aemp_val *msg, size_t n,
-         aemp_cal_fn cb, void *arg, double timeout_s, aemp_id *reply_port)
+cal_timer(struct eng_shard *sh, uint64_t deadline_ns, struct eng_cal *c)
+{
+	struct after_req a = {0, deadline_ns, cal_timeout, c, NULL, NULL, 0};
+
+	return after_here(sh, &a, &c->timer);
+}
+
+static int
+cal_here(struct eng_shard *sh, const struct cal_req *r, aemp_id *reply_port)
 {
 	aemp_node *node = sh->node;
 	struct eng_cal *c = ring_zalloc(sizeof(*c));
@@ -558,8 +613,8 @@ cal_here(struct eng_shard *sh, const char *port, const aemp_val *msg, size_t n,
 
 	if (c == NULL)
 		return -ENOMEM;
-	c->cb = cb;
-	c->arg = arg;
+	c->cb = r->cb;
+	c->arg = r->arg;
 	c->obj.kind = OBJ_CAL;
 	c->obj.id = eng_new_id(sh);
 	eng_obj_add(sh, &c->obj);
@@ -573,19 +628,19 @@ cal_here(struct eng_shard *sh, const char *port, const aemp_val *msg, size_t n,
 		ring_free(c, sizeof(*c));
 		return rc;
 	}
-	if (timeout_s > 0)
-		rc = aemp_after(node, timeout_s, cal_timeout, c, &c->timer);
+	if (r->deadline_ns != 0)
+		rc = cal_timer(sh, r->deadline_ns, c);
 	else
-		rc = aemp_mon(node, port, cal_died, c, &c->mon);
+		rc = aemp_mon(node, r->port, cal_died, c, &c->mon);
 	rp = aemp_str(c->reply.s);
-	segs[0] = (struct cod_seg){msg, n};
+	segs[0] = (struct cod_seg){r->msg, r->n};
 	segs[1] = (struct cod_seg){&rp, 1};
 	if (rc == 0)
-		rc = eng_snd_segs(sh, port, segs, 2, 0);
+		rc = eng_snd_segs(sh, r->port, segs, 2, ENG_SND_CTL);
 	if (rc < 0) {
 		aemp_guard_cancel(node, &c->mon);
 		aemp_guard_cancel(node, &c->timer);
-		aemp_kil(node, c->reply.s, NULL, 0);
+		eng_kil(sh, c->reply.s, NULL, 0, 1);
 		eng_obj_del(sh, &c->obj);
 		ring_free(c, sizeof(*c));
 		return rc;
@@ -598,8 +653,11 @@ cal_here(struct eng_shard *sh, const char *port, const aemp_val *msg, size_t n,
 static void
 call_cal(struct eng_shard *sh, struct eng_call *c)
 {
-	c->rc = cal_here(sh, c->s[0], c->msg->u.a, c->msg->len,
-	                 (aemp_cal_fn)c->fp, c->p[0], c->d, c->id_out);
+	struct cal_req r = {c->s[0],     c->msg->u.a,
+	                    c->msg->len, (aemp_cal_fn)c->fp,
+	                    c->p[0],     c->deadline_ns};
+
+	c->rc = cal_here(sh, &r, c->id_out);
 }
 
 AEMP_API int
@@ -607,7 +665,9 @@ aemp_cal(aemp_node *node, const char *port, const aemp_val *msg, size_t n,
          aemp_cal_fn cb, void *arg, double timeout_s, aemp_id *reply_port)
 {
 	struct eng_shard *sh = eng_here(node);
+	struct cal_req r = {port, msg, n, cb, arg, 0};
 	struct eng_call *c;
+	struct eng_pid pid;
 	int rc = -ENOMEM;
 
 	AEMP_ASSERT(cb != NULL);
@@ -615,9 +675,15 @@ aemp_cal(aemp_node *node, const char *port, const aemp_val *msg, size_t n,
 		return AEMP_ETOOBIG;
 	if (!(timeout_s <= 1e9))
 		return -EINVAL;
+	/* the timeout counts from now, wherever the call is carried out */
+	if (timeout_s > 0)
+		r.deadline_ns = ring_now_ns() + (uint64_t)(timeout_s * 1e9);
 	if (sh != NULL)
-		return cal_here(sh, port, msg, n, cb, arg, timeout_s,
-		                reply_port);
+		return cal_here(sh, &r, reply_port);
+	rc = eng_pid_parse(node, port, &pid);
+	if (rc < 0)
+		return rc;
+	rc = -ENOMEM;
 	c = eng_call_new(call_cal, 1);
 	if (c == NULL)
 		return -ENOMEM;
@@ -625,10 +691,12 @@ aemp_cal(aemp_node *node, const char *port, const aemp_val *msg, size_t n,
 	c->msg = aemp_msg_dup(msg, n);
 	c->fp = (void (*)(void))cb;
 	c->p[0] = arg;
-	c->d = timeout_s;
+	c->deadline_ns = r.deadline_ns;
 	c->id_out = reply_port;
+	/* the port's home shard: after the thread's sends to it, and not
+	 * behind other threads' backlogs */
 	if (c->s[0] != NULL && c->msg != NULL)
-		rc = eng_post(node, 0, c);
+		rc = eng_post(node, eng_home(node, &pid), c);
 	eng_call_free(c);
 	return rc;
 }

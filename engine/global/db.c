@@ -471,6 +471,19 @@ db_exec(struct eng_shard *sh0, struct eng_call *c)
 	}
 }
 
+/* db_room - writes go to the master: -EAGAIN while the connection to it
+ * is above max_queue (any thread). */
+static int
+db_room(aemp_node *node, int op)
+{
+	uint64_t m = atomic_load_explicit(&eng_global(node)->master_room,
+	                                  memory_order_relaxed);
+
+	if (m == 0 || (op != DB_SET && op != DB_DEL && op != DB_REG))
+		return 0;
+	return eng_remote_room(node, (uint32_t)m);
+}
+
 static int
 db_post(aemp_node *node, int op, const char *f, const char *k,
         const aemp_val *v, void (*fp)(void), void *arg, aemp_guard *guard)
@@ -485,6 +498,8 @@ db_post(aemp_node *node, int op, const char *f, const char *k,
 		return -EINVAL;
 	if (strlen(f) >= AEMP_ID_MAX || (k != NULL && strlen(k) >= AEMP_ID_MAX))
 		return AEMP_ETOOBIG;
+	if ((rc = db_room(node, op)) < 0)
+		return rc;
 	c = eng_call_new(db_exec, 0);
 	if (c == NULL)
 		return -ENOMEM;
@@ -511,7 +526,13 @@ db_post(aemp_node *node, int op, const char *f, const char *k,
 		eng_call_free(c);
 		return rc;
 	}
-	return eng_post(node, 0, c);
+	if (eng_here(node) != NULL) /* another shard: bounded, -EAGAIN */
+		rc = eng_post_try(eng_here(node), 0, c);
+	else
+		rc = eng_post(node, 0, c);
+	if (rc < 0 && guard != NULL)
+		guard->v = 0;
+	return rc;
 }
 
 AEMP_API int

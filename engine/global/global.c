@@ -218,23 +218,32 @@ pend_find_query(struct eng_global *g, const char *id, size_t len)
 
 /* ---- master --------------------------------------------------------- */
 
-/* publish_master - the copy aemp_node_master reads ("" for none). */
+/* publish_master - the copy aemp_node_master reads ("" for none), and
+ * master_room: which connection database writes from any thread go to
+ * (db.c, db_room). */
 static void
-publish_master(struct eng_global *g)
+publish_master(struct aemp_node *node, struct eng_global *g)
 {
+	uint64_t room = 0;
+
 	pthread_mutex_lock(&g->master_mu);
 	snprintf(g->master_pub, sizeof(g->master_pub), "%s",
 	         g->master ? g->master : "");
 	pthread_mutex_unlock(&g->master_mu);
+	if (g->master != NULL &&
+	    !eng_is_self(node, g->master, strlen(g->master)))
+		room = ((uint64_t)1 << 32) |
+		       eng_hash(g->master, strlen(g->master));
+	atomic_store_explicit(&g->master_room, room, memory_order_relaxed);
 }
 
 /* drop_master - forget the current master. */
 static void
-drop_master(struct eng_global *g)
+drop_master(struct aemp_node *node, struct eng_global *g)
 {
 	eng_strfree(g->master);
 	g->master = NULL;
-	publish_master(g);
+	publish_master(node, g);
 }
 
 AEMP_API int
@@ -260,7 +269,7 @@ set_master(struct eng_shard *sh0, const char *id, size_t idlen)
 
 	eng_strfree(g->master);
 	g->master = eng_strndup(id, idlen);
-	publish_master(g);
+	publish_master(sh0->node, g);
 	if (g->master == NULL)
 		return;
 	eng_log(sh0->node, AEMP_LOG_INFO, "master is %s", g->master);
@@ -297,7 +306,7 @@ eng_global_become(struct eng_shard *sh0, const char *why)
 	eng_log(node, AEMP_LOG_NOTE, "becoming a global node: %s", why);
 	g->is_global = 1;
 	atomic_store(&g->is_global_pub, 1);
-	drop_master(g);
+	drop_master(node, g);
 	set_master(sh0, node->id, node->idlen); /* our own slave */
 	eng_local_set(sh0, "'g", 2, node->id, node->idlen, NULL);
 	eng_gsvc_started(sh0);
@@ -334,7 +343,7 @@ eng_global_nodeev(struct eng_shard *sh0, const char *id, size_t idlen, int up,
 	}
 	if (g->master != NULL && strlen(g->master) == idlen &&
 	    memcmp(g->master, id, idlen) == 0) {
-		drop_master(g);
+		drop_master(sh0->node, g);
 		find_master(sh0);
 	}
 	if (g->is_global)

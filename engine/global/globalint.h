@@ -98,6 +98,9 @@ struct eng_global {
 	char *master;              /* current master, NULL: none */
 	pthread_mutex_t master_mu; /* guards master_pub (any thread reads) */
 	char master_pub[AEMP_ID_MAX];
+	/* for back pressure on database writes from any thread: bit 32 set
+	 * and the master's eng_hash while a remote master is known */
+	atomic_uint_fast64_t master_room;
 	struct eng_db local; /* LOCAL_DB */
 	struct eng_pending *pend;
 	uint64_t qctr;               /* query IDs */

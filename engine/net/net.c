@@ -480,7 +480,7 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 		return eng_rnode_send(sh, rn, pid->name, pid->namelen, segs,
 		                      nsegs, must);
 	}
-	if (!must &&
+	if (must != 1 &&
 	    AEMP_UNLIKELY(
 	            atomic_load_explicit(
 	                    &eng_net(sh->node)->cong[hash % ENG_CONG_SLOTS],
@@ -493,7 +493,17 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 	memcpy(hdr.id, pid->node, pid->nodelen);
 	return eng_rec_packet(sh, owner, REC_REMOTE, &hdr,
 	                      sizeof(hdr.h) + pid->nodelen, pid->name,
-	                      pid->namelen, segs, nsegs, must);
+	                      pid->namelen, segs, nsegs, must == 1);
+}
+
+int
+eng_remote_room(struct aemp_node *node, uint32_t nodehash)
+{
+	if (atomic_load_explicit(
+	            &eng_net(node)->cong[nodehash % ENG_CONG_SLOTS],
+	            memory_order_relaxed) != 0)
+		return -EAGAIN; /* the owner's queue for that node is full */
+	return 0;
 }
 
 /* ---- public queries ------------------------------------------------- */

@@ -360,7 +360,7 @@ eng_node_owner(const struct aemp_node *node, const char *id, size_t len,
 
 	if (hash != NULL)
 		*hash = h;
-	return eng_shard_of_hash(node, h ^ 0x9e3779b9u);
+	return eng_shard_of_node(node, h);
 }
 
 /* ---- net.c ---------------------------------------------------------- */

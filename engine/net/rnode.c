@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "engine/core/lane.h"
 #include "engine/net/netint.h"
 #include "ring/alloc.h"
 
@@ -331,6 +332,7 @@ eng_rnode_congestion(struct eng_shard *sh, struct eng_rnode *rn)
 	} else if (rn->congested && q < max_queue(sh) / 2) {
 		rn->congested = 0;
 		atomic_fetch_sub(slot, 1);
+		eng_room_signal(sh->node); /* wake aemp_snd_wait */
 	}
 }
 
@@ -408,14 +410,17 @@ eng_rnode_send(struct eng_shard *sh, struct eng_rnode *rn, const char *name,
                size_t namelen, const struct cod_seg *segs, size_t nsegs,
                int must)
 {
+	/* ENG_SND_CTL: control messages may use half of max_queue more */
+	size_t lim =
+	        max_queue(sh) + (must == ENG_SND_CTL ? max_queue(sh) / 2 : 0);
 	int rc;
 
 	if (rn->state == RN_UP) {
-		if (!must && eng_conn_queued(rn->conn) > max_queue(sh))
+		if (must != 1 && eng_conn_queued(rn->conn) > lim)
 			return -EAGAIN;
 		rc = eng_conn_encode(rn->conn, name, namelen, segs, nsegs);
 	} else {
-		if (!must && ring_bufq_bytes(&rn->queue) > max_queue(sh))
+		if (must != 1 && ring_bufq_bytes(&rn->queue) > lim)
 			return -EAGAIN;
 		rc = queue_encode(&rn->queue, name, namelen, segs, nsegs);
 		if (rc == 0)

@@ -497,7 +497,8 @@ seq_rx_handler(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 		atomic_fetch_add(&r->marks, 1);
 		return 0;
 	}
-	if (cnt != 1 || aemp_get_int(&msg[0], &g) < 0)
+	/* [SEQ] or [SEQ, PAYLOAD] */
+	if ((cnt != 1 && cnt != 2) || aemp_get_int(&msg[0], &g) < 0)
 		return 0;
 	if (g != r->expect) {
 		if (g > r->expect && r->mark > r->expect && r->mark <= g) {
