@@ -3,7 +3,8 @@
  * sessions in one process, ciphertext moved between them by hand.
  *
  * Covered: handshakes with generated RSA and EC certificates, TLS 1.3 and
- * TLS 1.2, TLS 1.1 refused; data both ways, small and > 1 MiB, whole and
+ * TLS 1.2, TLS 1.1 refused; the suite order (AES-GCM first only on
+ * AES-NI) and every suite of the list alone; data both ways, small and > 1 MiB, whole and
  * one byte at a time, read buffers smaller than a record; a TLS 1.3 key
  * update (a read that has to write); certificates checked in both roles
  * (unrelated certificates, a peer trusted only through the CA of the
@@ -273,6 +274,61 @@ test_versions(struct cry_tls_ctx *ctx)
 	peer_fini(&s);
 }
 
+/* The suite two aemp nodes agree on follows the hardware (AES-GCM first
+ * only where the library runs it on AES-NI), and every suite of the list
+ * stays available to a peer that offers only that one, as an OpenSSL
+ * peer with its own preferences may (RSA suites need an RSA key: the EC
+ * context checks the ECDSA ones). */
+static void
+test_suites(struct cry_tls_ctx *ctx)
+{
+	static const char *const offer[][2] = {
+	        {"TLS13-AES128-GCM-SHA256", "TLSv1.3"},
+	        {"TLS13-AES256-GCM-SHA384", "TLSv1.3"},
+	        {"TLS13-CHACHA20-POLY1305-SHA256", "TLSv1.3"},
+	        {"ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2"},
+	        {"ECDHE-ECDSA-AES256-GCM-SHA384", "TLSv1.2"},
+	        {"ECDHE-ECDSA-CHACHA20-POLY1305", "TLSv1.2"},
+	};
+	const char *want = cry_wolf_aes_fast()
+	                           ? "TLS13-AES128-GCM-SHA256"
+	                           : "TLS13-CHACHA20-POLY1305-SHA256";
+	char what[160];
+	struct peer c, s;
+
+	DIAG("%s", cry_wolf_describe(what, sizeof(what)));
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_OK(handshake(&c, &s, 0));
+	CHECK_STREQ(cry_tls_cipher(c.t), want);
+	CHECK_STREQ(cry_tls_cipher(s.t), want);
+	peer_fini(&c);
+	peer_fini(&s);
+	want = cry_wolf_aes_fast() ? "ECDHE-ECDSA-AES128-GCM-SHA256"
+	                           : "ECDHE-ECDSA-CHACHA20-POLY1305";
+	CHECK_OK(handshake_max(ctx, TLS1_2_VERSION, &c, &s));
+	CHECK_STREQ(cry_tls_cipher(s.t), want);
+	peer_fini(&c);
+	peer_fini(&s);
+
+	for (size_t i = 0; i < sizeof(offer) / sizeof(offer[0]); i++) {
+		peer_init(&c, ctx, 1);
+		peer_init(&s, ctx, 0);
+		CHECK_EQ(wolfSSL_set_cipher_list(c.t->ssl, offer[i][0]),
+		         WOLFSSL_SUCCESS);
+		if (strcmp(offer[i][1], "TLSv1.2") == 0)
+			CHECK_EQ(wolfSSL_set_max_proto_version(c.t->ssl,
+			                                       TLS1_2_VERSION),
+			         WOLFSSL_SUCCESS);
+		CHECK_OK(handshake(&c, &s, 0));
+		CHECK_STREQ(cry_tls_cipher(s.t), offer[i][0]);
+		CHECK_STREQ(cry_tls_version(s.t), offer[i][1]);
+		check_data(&c, &s, (const uint8_t *)"suite", 5, 0);
+		peer_fini(&c);
+		peer_fini(&s);
+	}
+}
+
 /* A TLS 1.3 KeyUpdate asks the peer to update too: the peer's read has
  * to write, and the data keeps flowing both ways afterwards. */
 static void
@@ -502,6 +558,7 @@ main(void)
 	test_bytewise(ec);
 	test_large(ec);
 	test_versions(ec);
+	test_suites(ec);
 	test_key_update(ec);
 	test_verification();
 	test_no_client_cert();
