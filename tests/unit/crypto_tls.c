@@ -9,7 +9,8 @@
  * update (a read that has to write); certificates checked in both roles
  * (unrelated certificates, a peer trusted only through the CA of the
  * blob, a client without a certificate); corrupted records; close_notify;
- * the input bound; garbage instead of TLS.
+ * the input bound; garbage instead of TLS; the engine's data path
+ * (ciphertext through a sink, received ciphertext lent in place).
  *
  * The session internals are reached by including crypto/tls.c
  * (STYLE.md §12), for the key update and the protocol version pinning.
@@ -238,6 +239,98 @@ test_large(struct cry_tls_ctx *ctx)
 	peer_fini(&s);
 	free(a);
 	free(b);
+}
+
+/* A sink that collects ciphertext; fails (as out of memory) when told. */
+struct sink {
+	uint8_t *p;
+	size_t len, cap;
+	int fail;
+};
+
+static int
+sink_put(void *arg, const uint8_t *p, size_t n)
+{
+	struct sink *k = arg;
+
+	if (k->fail)
+		return -ENOMEM;
+	if (k->len + n > k->cap) {
+		k->cap = (k->len + n) * 2;
+		if ((k->p = realloc(k->p, k->cap)) == NULL)
+			abort();
+	}
+	memcpy(k->p + k->len, p, n);
+	k->len += n;
+	return 0;
+}
+
+/* Lends k's ciphertext to b in pieces of `piece` bytes, reading after
+ * each loan only every other time (the rest must be kept by the session
+ * when the loan ends), then empties k. */
+static void
+lend_all(struct sink *k, struct peer *b, size_t piece)
+{
+	uint8_t buf[16384];
+	ssize_t n = 0;
+	int i = 0;
+
+	for (size_t off = 0; off < k->len; off += piece, i++) {
+		size_t m = AEMP_MIN(piece, k->len - off);
+
+		cry_tls_lend(b->t, k->p + off, m);
+		while (i % 2 == 0 && (n = cry_tls_read(b->t, buf, 1000)) > 0)
+			peer_keep(b, buf, (size_t)n);
+		CHECK(n >= 0);
+		CHECK_OK(cry_tls_unlend(b->t));
+	}
+	cry_tls_lend(b->t, NULL, 0);
+	while ((n = cry_tls_read(b->t, buf, sizeof(buf))) > 0)
+		peer_keep(b, buf, (size_t)n);
+	CHECK_OK(cry_tls_unlend(b->t));
+	k->len = 0;
+}
+
+/* The engine's data path: ciphertext through a sink (nothing pending,
+ * the output buffer never allocated), received ciphertext lent in place
+ * in pieces, with unread rests kept across loans; a sink that fails
+ * fails the session with -ENOMEM; a loan too large to keep overflows. */
+static void
+test_sink_lend(struct cry_tls_ctx *ctx)
+{
+	size_t n = 300000;
+	uint8_t *a = malloc(n);
+	struct sink k = {0};
+	struct peer c, s;
+	const uint8_t *p;
+
+	CHECK_OK(cry_random(a, n));
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_OK(handshake(&c, &s, 0));
+	CHECK_EQ(cry_tls_write(c.t, a, 100), 100);
+	CHECK_OK(cry_tls_set_sink(c.t, sink_put, &k)); /* takes the pending */
+	CHECK_EQ(cry_tls_pending(c.t, &p), 0);
+	CHECK_EQ(cry_tls_write(c.t, a + 100, n - 100), n - 100);
+	CHECK_EQ(cry_tls_pending(c.t, &p), 0);
+	CHECK(c.t->out.cap == 0 || c.t->out.cap <= TLS_BUF_MIN);
+	lend_all(&k, &s, 7001);
+	CHECK_MEMEQ(s.got, s.got_len, a, n);
+	CHECK(s.t->in.cap <= TLS_BUF_KEEP);
+
+	k.fail = 1;
+	CHECK_ERR(cry_tls_write(c.t, a, 10), -ENOMEM);
+	DIAG("sink refused: %s", cry_tls_error(c.t));
+	peer_fini(&c);
+	peer_fini(&s);
+
+	/* More than the input bound left unread in a loan. */
+	peer_init(&s, ctx, 0);
+	cry_tls_lend(s.t, a, CRY_TLS_IN_MAX + 1);
+	CHECK_ERR(cry_tls_unlend(s.t), AEMP_EOVERFLOW);
+	peer_fini(&s);
+	free(k.p);
+	free(a);
 }
 
 /* The client offers at most `version`; the server takes what the context
@@ -557,6 +650,7 @@ main(void)
 		return tap_done();
 	test_bytewise(ec);
 	test_large(ec);
+	test_sink_lend(ec);
 	test_versions(ec);
 	test_suites(ec);
 	test_key_update(ec);
