@@ -39,6 +39,12 @@ struct cry_tls;
  */
 int cry_tls_ctx_new(struct cry_tls_ctx **out, const char *pem, size_t len);
 
+/* cry_tls_lib - one line on the linked wolfSSL and the suite preferred
+ * on this CPU, for the log: e.g. "wolfSSL 5.5.4 built from source,
+ * AES-NI in use, AVX2 in use: AES-GCM first".  Only after a context was
+ * made.  Returns buf. */
+const char *cry_tls_lib(char *buf, size_t cap);
+
 /* cry_tls_ctx_free - drop the context.  Sessions made from it stay valid
  * (wolfSSL counts references), so certificates can be reloaded while
  * connections live.  NULL is a no-op. */

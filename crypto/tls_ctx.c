@@ -287,3 +287,9 @@ aemp_cert_check(const char *pem_text, size_t len)
 	cry_pem_fini(&pem);
 	return rc;
 }
+
+const char *
+cry_tls_lib(char *buf, size_t cap)
+{
+	return cry_wolf_describe(buf, cap);
+}
