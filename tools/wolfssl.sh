@@ -20,7 +20,9 @@
 #
 # Where the source cannot be had or the build fails, it prints ONE warning
 # line and writes variables for Debian's binary libwolfssl instead (the
-# full output is in DIR/wolfssl.log).  That choice is kept until
+# full output is in DIR/wolfssl.log); but where only the fetch fails
+# (offline) and the same recipe was built before, that build is kept,
+# with a note.  That choice is kept until
 # `make deps` (--retry) tries again, or this script changes.
 # Needs: apt-get, dpkg-source (dpkg-dev), autoreconf, libtoolize (autoconf,
 # automake, libtool), a C compiler.  No root.
@@ -73,6 +75,30 @@ vars_write() {
 		fi
 	} >"$vars.tmp"
 	mv "$vars.tmp" "$vars"
+}
+
+# keep_built WHY - when the source cannot be fetched again (offline, say)
+# but the same recipe and options were built before: keep that build, with
+# a note, rather than falling back.
+keep_built() {
+	# shellcheck disable=SC2086 # one word per option
+	rest=$(printf '%s ' "$RECIPE" "$CONF_CFLAGS" $CONF)
+	if [ -f "$prefix/lib/libwolfssl.a" ] && [ -f "$prefix/.key" ]; then
+		old=$(cat "$prefix/.key")
+		if [ "${old#* }" = "$rest" ]; then
+			version=${old%% *}
+			echo "wolfssl: note: $1; keeping wolfSSL $version built before in $prefix" >&2
+			vars_write 1
+			exit 0
+		fi
+	fi
+}
+
+# no_source WHY - the source cannot be had: an earlier build, else the
+# fallback.
+no_source() {
+	keep_built "$1"
+	fallback "$1"
 }
 
 # fallback WHY - the one warning line, and the system library.
@@ -156,7 +182,7 @@ fi
 
 for tool in apt-get apt-config dpkg-source autoreconf libtoolize make cc; do
 	command -v "$tool" >/dev/null 2>&1 ||
-		fallback "cannot build wolfSSL: $tool is missing (make deps installs it)"
+		no_source "cannot build wolfSSL: $tool is missing (make deps installs it)"
 done
 
 apt_dir="$out/apt"
@@ -167,7 +193,7 @@ derive_all "${SL:-/etc/apt/sources.list}" "${SP:-/etc/apt/sources.list.d/}" \
 	"$apt_dir"
 if ! [ -s "$apt_dir/sources.list" ] &&
 	! [ -s "$apt_dir/sources.list.d/derived.sources" ]; then
-	fallback "no apt sources configured on this machine to derive a deb-src entry from"
+	no_source "no apt sources configured on this machine to derive a deb-src entry from"
 fi
 
 # apt with the private state; as root, apt would otherwise hand the
@@ -199,7 +225,7 @@ fi
 if [ $got -eq 0 ]; then
 	# shellcheck disable=SC2086
 	(cd "$src" && apt-get $APT_OPTS -q source --only-source wolfssl) >>"$log" 2>&1 ||
-		fallback "apt-get source wolfssl failed (no deb-src index reachable?)"
+		no_source "apt-get source wolfssl failed (no deb-src index reachable?)"
 fi
 dir=$(find "$src" -mindepth 1 -maxdepth 1 -type d -name 'wolfssl-*' | head -n 1)
 if [ -z "$dir" ] || ! [ -f "$dir/configure.ac" ]; then

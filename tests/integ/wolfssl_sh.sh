@@ -6,7 +6,7 @@
 #    deb822 stanzas (Types: deb-src, disabled stanzas dropped);
 #  - the fallback: when `apt-get source` fails it prints exactly one
 #    warning line, exits 0 and writes the variables for Debian's
-#    libwolfssl;
+#    libwolfssl; with an earlier build of the same recipe it keeps that;
 #  - no mirror host name anywhere in the repository's build files.
 set -u
 top=${AEMP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -107,6 +107,19 @@ else
 		grep -q 'E: stub apt-get' "$tmp/deps/wolfssl.log"
 	check "fallback: apt ran with its private state under the deps directory" \
 		test -s "$tmp/deps/apt/sources.list" -o -s "$tmp/deps/apt/sources.list.d/derived.sources"
+
+	# The same failure with an earlier build of the same recipe: kept.
+	eval "$(sed -n '/^CONF=/,/^RECIPE=/p' tools/wolfssl.sh)"
+	mkdir -p "$tmp/deps/wolfssl/lib"
+	: >"$tmp/deps/wolfssl/lib/libwolfssl.a"
+	# shellcheck disable=SC2086
+	printf '%s ' 9.9.9-1 "$RECIPE" "$CONF_CFLAGS" $CONF >"$tmp/deps/wolfssl/.key"
+	PATH="$tmp/bin:$PATH" "$tmp/wolfssl.sh" --retry "$tmp/deps" \
+		>"$tmp/stdout" 2>"$tmp/stderr"
+	check "offline with an earlier build: one note, build kept" \
+		sh -c "cat '$tmp/stderr'; [ \$(wc -l <'$tmp/stderr') -eq 1 ] &&
+		grep -q '^wolfssl: note: apt-get source wolfssl failed.*keeping wolfSSL 9.9.9-1' '$tmp/stderr' &&
+		grep -qx 'WOLF_BUILT := 1' '$tmp/deps/wolfssl.vars'"
 fi
 
 # ---- no mirror named --------------------------------------------------
