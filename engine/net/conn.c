@@ -605,10 +605,10 @@ conn_free(struct eng_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
+	cry_tls_free(c->tls); /* first: its sink writes into ctx */
 	ring_bufq_fini(&c->tx);
 	ring_bufq_fini(&c->ctx);
 	cod_stream_fini(&c->rx);
-	cry_tls_free(c->tls);
 	if (c->hs != NULL)
 		ring_free(c->hs, sizeof(*c->hs));
 	ring_free(c->hsbuf, ENG_HS_BUF_MAX);
