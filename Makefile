@@ -89,7 +89,13 @@ SO_LIBS := -luring $(WOLF_SO_LIBS) -lsimdjson -lstdc++ -lm $(MALLOC_LIBS)
 # ---- sources ---------------------------------------------------------------
 LIB_C := $(filter-out ring/alloc_%.c,$(wildcard ring/*.c codec/*.c crypto/*.c engine/*/*.c engine/*.c)) $(ALLOC_SRC)
 LIB_CXX := $(wildcard codec/*.cc)
-LIB_OBJ := $(LIB_C:%.c=$(B)/obj/%.o) $(LIB_CXX:%.cc=$(B)/obj/%.o)
+# Objects outside crypto/ do not see wolfSSL: OBJ_B, where they go, is
+# build/<flavor> itself when make test builds the TLS tests against
+# Debian's wolfSSL (tools/wolfssl.mk), so only crypto/ compiles twice.
+OBJ_B ?= $(B)
+LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter crypto/%,$(LIB_C))) \
+	$(patsubst %.c,$(OBJ_B)/obj/%.o,$(filter-out crypto/%,$(LIB_C))) \
+	$(LIB_CXX:%.cc=$(OBJ_B)/obj/%.o)
 # The engine's layers, lowest first (tools/layers.sh checks that includes
 # only go downward).  The core builds and is tested without the layers
 # above it: libaemp-core.a holds everything below engine/net.
@@ -157,6 +163,18 @@ $(B)/obj/%.o: %.cc $(WOLF_MODE) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX    $<")
 	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+ifneq ($(OBJ_B),$(B))
+$(OBJ_B)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC     $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OBJ_B)/obj/%.o: %.cc | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CXX    $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+endif
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -231,7 +249,8 @@ test:
 	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=asan test-build
 	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=fuzz fuzz-build
 	$(Q)$(if $(filter 1,$(WOLF_BUILT)),$(MAKE) --no-print-directory \
-		-j$(NPROC) FLAVOR=release WOLFSSL=system tls-tests-build)
+		-j$(NPROC) FLAVOR=release WOLFSSL=system SYSWOLF_SHARE=1 \
+		tls-tests-build)
 	$(Q)tools/runtests.sh --fuzz-seconds $(FUZZ_TEST_SECONDS) $(TEST_DIRS)
 
 # `make check`: this flavor only, no fuzzing.

@@ -25,6 +25,11 @@ WOLF_IDLE_GOALS := clean distclean format format-check deps uninstall
 ifeq ($(WOLFSSL),system)
 B := build/$(FLAVOR)-syswolf
 WOLF_BUILT := 0
+# make test: the objects outside crypto/ (they never see wolfSSL) are
+# build/<flavor>'s own, just built; only crypto/ compiles again.
+ifeq ($(SYSWOLF_SHARE),1)
+OBJ_B := build/$(FLAVOR)
+endif
 else ifneq ($(WOLFSSL),auto)
 $(error WOLFSSL=$(WOLFSSL): use auto (default) or system)
 else ifeq ($(MAKECMDGOALS),)
