@@ -3,7 +3,8 @@
  * build meant (docs/tls.md §8).
  *
  * With the build from Debian's source (AEMP_WOLFSSL_BUILT, set by
- * tools/wolfssl.mk): it has AES-NI and the Intel assembly, no shared
+ * tools/wolfssl.mk): it has AES-NI, the Intel assembly and (x86-64) the
+ * SP code for the handshake's public-key operations, no shared
  * libwolfssl is loaded (the static one is in the program), and on a CPU
  * with AES-NI the library's AES-GCM really uses it.  With Debian's
  * library (the fallback, or WOLFSSL=system): that library is loaded and
@@ -96,6 +97,9 @@ main(void)
 	CHECK_EQ(w.built, 1);
 	CHECK_EQ(w.aesni, 1);
 	CHECK_EQ(w.intelasm, 1);
+#if defined(__x86_64__) && !defined(WOLFSSL_SP_X86_64_ASM)
+	CHECK(!"built without the x86-64 SP code (--enable-sp-asm)");
+#endif
 	CHECK_EQ(so, 0);
 	CHECK_EQ(w.gcm_aesni, w.cpu_aes);
 	CHECK(strstr(what, "built from source") != NULL);
