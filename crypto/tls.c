@@ -16,12 +16,13 @@
  * io_uring uses.
  *
  * Invariants:
- *  - tls_io_recv returns WANT_READ when `in` is empty; tls_io_send always
- *    takes everything (the output grows; the engine bounds it through its
- *    queue limits), so WANT_WRITE only shows up if wolfSSL itself reports
- *    it - each call still treats WANT_READ and WANT_WRITE alike as "come
- *    back later".
- *  - `in` never holds more than CRY_TLS_IN_MAX unprocessed bytes.
+ *  - tls_io_recv reads `in` first, then the loan, and returns WANT_READ
+ *    when both are empty; tls_io_send always takes everything (the output
+ *    or the sink grows; the engine bounds it through its queue limits),
+ *    so WANT_WRITE only shows up if wolfSSL itself reports it - each call
+ *    still treats WANT_READ and WANT_WRITE alike as "come back later".
+ *  - `in` never holds more than CRY_TLS_IN_MAX unprocessed bytes; a loan
+ *    lives only between cry_tls_lend and cry_tls_unlend.
  *  - After the first failure the session is dead: every call returns the
  *    same error (state), so a caller cannot drive wolfSSL past a fatal
  *    error by accident.
