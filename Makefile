@@ -147,7 +147,7 @@ debug:
 
 deps:
 	$(Q)tools/deps.sh
-	$(Q)$(if $(filter system,$(WOLFSSL)),:,tools/wolfssl.sh --retry $(WOLF_DIR))
+	$(Q)$(if $(filter system,$(WOLFSSL)),:,$(WOLF_LOCK) tools/wolfssl.sh --retry $(WOLF_DIR))
 
 $(DEPS_STAMP): tools/deps.sh
 	$(Q)tools/deps.sh

@@ -39,9 +39,11 @@ include $(WOLF_VARS)
 endif
 
 # Rewritten by the script only when it ran; it skips the build when the
-# same version and options are built already.
+# same version and options are built already.  One run at a time (two
+# flavors built at once): the second finds the variables up to date.
+WOLF_LOCK := mkdir -p $(WOLF_DIR) && flock $(WOLF_DIR)/.lock
 $(WOLF_VARS): tools/wolfssl.sh | $(DEPS_STAMP)
-	$(Q)tools/wolfssl.sh $(WOLF_DIR)
+	$(Q)$(WOLF_LOCK) tools/wolfssl.sh $(WOLF_DIR)
 
 ifeq ($(WOLF_BUILT),1)
 WOLF_LIBS := $(WOLF_A)
