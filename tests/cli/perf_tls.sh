@@ -4,6 +4,7 @@
 # environment): the "tls" scenario (plaintext and TLS side by side, with
 # the ratios and the connection set-up time) and --tls for pair, pingpong
 # and fanin, in short runs.
+# aemp-test-timeout: 180
 . "$(dirname "$0")/perf_lib.bash"
 
 perf_ok tls --json "${SHORT[@]}" --size 16
