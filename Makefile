@@ -8,7 +8,9 @@
 #   make soak            load and soak with faults for SOAK_SECONDS (600),
 #                        then soak-gc: GC_NODES (20000) short-lived nodes
 #   make install         PREFIX=/usr/local DESTDIR=
-#   make deps            install missing Debian packages (apt-get)
+#   make deps            install missing Debian packages (apt-get), build
+#                        wolfSSL from Debian's source (tools/wolfssl.sh)
+#   WOLFSSL=system       link Debian's libwolfssl instead (tools/wolfssl.mk)
 #   make asan|debug      other flavors, each in build/<flavor>/
 #   make format          clang-format in place; format-check verifies
 #   make check-headers   compile every header on its own
@@ -72,19 +74,29 @@ ifeq ($(DEBUG),1)
 OPT += -DAEMP_DEBUG=1
 endif
 
+DEPS_STAMP := build/.deps-ok
+include tools/wolfssl.mk
+
 WARN := -Wall -Wextra -Werror
-CPPFLAGS := -D_GNU_SOURCE -Iinclude -I. -MMD -MP
+CPPFLAGS := -D_GNU_SOURCE -Iinclude -I. $(WOLF_CPPFLAGS) -MMD -MP
 CFLAGS := -std=c11 $(WARN) -Wstrict-prototypes -fvisibility=hidden -fPIC \
 	-pthread $(OPT) $(SAN)
 CXXFLAGS := -std=c++17 $(WARN) -fvisibility=hidden -fPIC -pthread \
 	-fno-exceptions -fno-rtti -DSIMDJSON_EXCEPTIONS=0 $(OPT) $(SAN)
 LDFLAGS := -pthread $(SAN)
-LIBS := -luring -lwolfssl -lsimdjson -lstdc++ -lm $(MALLOC_LIBS)
+LIBS := -luring $(WOLF_LIBS) -lsimdjson -lstdc++ -lm $(MALLOC_LIBS)
+SO_LIBS := -luring $(WOLF_SO_LIBS) -lsimdjson -lstdc++ -lm $(MALLOC_LIBS)
 
 # ---- sources ---------------------------------------------------------------
 LIB_C := $(filter-out ring/alloc_%.c,$(wildcard ring/*.c codec/*.c crypto/*.c engine/*/*.c engine/*.c)) $(ALLOC_SRC)
 LIB_CXX := $(wildcard codec/*.cc)
-LIB_OBJ := $(LIB_C:%.c=$(B)/obj/%.o) $(LIB_CXX:%.cc=$(B)/obj/%.o)
+# Objects outside crypto/ do not see wolfSSL: OBJ_B, where they go, is
+# build/<flavor> itself when make test builds the TLS tests against
+# Debian's wolfSSL (tools/wolfssl.mk), so only crypto/ compiles twice.
+OBJ_B ?= $(B)
+LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter crypto/%,$(LIB_C))) \
+	$(patsubst %.c,$(OBJ_B)/obj/%.o,$(filter-out crypto/%,$(LIB_C))) \
+	$(LIB_CXX:%.cc=$(OBJ_B)/obj/%.o)
 # The engine's layers, lowest first (tools/layers.sh checks that includes
 # only go downward).  The core builds and is tested without the layers
 # above it: libaemp-core.a holds everything below engine/net.
@@ -109,17 +121,16 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/obj/%.o)
 STATIC_LIB := $(B)/libaemp.a
 SHARED_LIB := $(B)/libaemp.so.$(VERSION)
 PROGS := $(B)/aemp $(B)/aemp-perf
-
-DEPS_STAMP := build/.deps-ok
+DIST_LIB := $(B)/dist/libaemp.a
 
 # ---- top-level targets -----------------------------------------------------
 .PHONY: all lib progs test test-build check bench fuzz fuzz-build install \
-	uninstall deps clean asan debug format format-check check-headers run \
-	check-layers
+	uninstall deps clean distclean asan debug format format-check \
+	check-headers run check-layers
 
 all: lib progs
 
-lib: $(STATIC_LIB) $(SHARED_LIB)
+lib: $(STATIC_LIB) $(SHARED_LIB) $(DIST_LIB)
 
 progs: $(PROGS)
 
@@ -137,21 +148,34 @@ debug:
 
 deps:
 	$(Q)tools/deps.sh
+	$(Q)$(if $(filter system,$(WOLFSSL)),:,$(WOLF_LOCK) tools/wolfssl.sh --retry $(WOLF_DIR))
 
 $(DEPS_STAMP): tools/deps.sh
 	$(Q)tools/deps.sh
 	$(Q)mkdir -p $(@D) && touch $@
 
 # ---- compile and link ------------------------------------------------------
-$(B)/obj/%.o: %.c | $(DEPS_STAMP)
+$(B)/obj/%.o: %.c $(WOLF_MODE) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC     $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/obj/%.o: %.cc | $(DEPS_STAMP)
+$(B)/obj/%.o: %.cc $(WOLF_MODE) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX    $<")
 	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+ifneq ($(OBJ_B),$(B))
+$(OBJ_B)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC     $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OBJ_B)/obj/%.o: %.cc | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CXX    $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+endif
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -161,9 +185,28 @@ $(STATIC_LIB): $(LIB_OBJ)
 $(SHARED_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) -shared -Wl,-soname,libaemp.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libaemp.so.$(SOVERSION) $(LDFLAGS) -o $@ \
+		$(LIB_OBJ) $(SO_LIBS)
 	$(Q)ln -sf libaemp.so.$(VERSION) $(B)/libaemp.so.$(SOVERSION)
 	$(Q)ln -sf libaemp.so.$(SOVERSION) $(B)/libaemp.so
+
+# The installed libaemp.a.  With our wolfSSL, crypto/'s objects and the
+# wolfSSL members they use become one object whose only global symbols
+# are crypto/'s own: the archive needs no wolfSSL, and wolfSSL's names
+# (SSL_*, sp_*, Base64_Decode, ...) cannot clash with a program's.
+CRY_OBJ := $(filter $(B)/obj/crypto/%,$(LIB_OBJ))
+$(DIST_LIB): $(LIB_OBJ) $(WOLF_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AR     $@")
+ifeq ($(WOLF_BUILT),1)
+	$(Q)ld -r -o $(@D)/crypto.o $(CRY_OBJ) $(WOLF_A)
+	$(Q)nm -g --defined-only --format=just-symbols $(CRY_OBJ) | sort -u \
+		>$(@D)/crypto.keep
+	$(Q)objcopy --keep-global-symbols=$(@D)/crypto.keep $(@D)/crypto.o
+	$(Q)rm -f $@ && ar rcs $@ $(filter-out $(CRY_OBJ),$(LIB_OBJ)) $(@D)/crypto.o
+else
+	$(Q)rm -f $@ && ar rcs $@ $(LIB_OBJ)
+endif
 
 $(B)/aemp: $(CLI_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
@@ -197,12 +240,19 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(HELPER_OBJ) $(STATIC_LIB)
 test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
 
 # `make test`: both flavors, then brief fuzzing; tools/runtests.sh prints
-# the summary line and fails if anything failed.
+# the summary line and fails if anything failed.  With our wolfSSL, the
+# TLS tests are also built and run against Debian's (the fallback):
+# build/release-syswolf (tools/wolfssl.mk).
+TEST_DIRS := build/release build/asan \
+	$(if $(filter 1,$(WOLF_BUILT)),build/release-syswolf)
 test:
 	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=release test-build
 	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=asan test-build
 	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=fuzz fuzz-build
-	$(Q)tools/runtests.sh --fuzz-seconds $(FUZZ_TEST_SECONDS) build/release build/asan
+	$(Q)$(if $(filter 1,$(WOLF_BUILT)),$(MAKE) --no-print-directory \
+		-j$(NPROC) FLAVOR=release WOLFSSL=system SYSWOLF_SHARE=1 \
+		tls-tests-build)
+	$(Q)tools/runtests.sh --fuzz-seconds $(FUZZ_TEST_SECONDS) $(TEST_DIRS)
 
 # `make check`: this flavor only, no fuzzing.
 check: test-build
@@ -249,12 +299,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 include/aemp.h $(DESTDIR)$(PREFIX)/include/aemp.h
-	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libaemp.a
+	install -m 644 $(DIST_LIB) $(DESTDIR)$(LIBDIR)/libaemp.a
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libaemp.so.$(VERSION)
 	ln -sf libaemp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libaemp.so.$(SOVERSION)
 	ln -sf libaemp.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaemp.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' -e 's|@MALLOC_LIBS@|$(MALLOC_LIBS)|' \
+		-e 's|@WOLF_LIBS@|$(WOLF_PC_LIBS)|' \
 		tools/aemp.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/aemp.pc
 	install -m 755 $(B)/aemp $(B)/aemp-perf $(DESTDIR)$(PREFIX)/bin/
 	if [ -f docs/aemp.1 ]; then install -m 644 docs/aemp.1 \
@@ -280,13 +331,17 @@ format-check:
 check-headers: | $(DEPS_STAMP)
 	$(Q)for h in include/aemp.h $(wildcard ring/*.h codec/*.h crypto/*.h engine/*.h engine/*/*.h); do \
 		echo "  HDR    $$h"; \
-		echo "#include \"$$h\"" | $(CC) -D_GNU_SOURCE -Iinclude -I. $(CFLAGS) -x c -fsyntax-only - || exit 1; \
+		echo "#include \"$$h\"" | $(CC) -D_GNU_SOURCE -Iinclude -I. $(WOLF_CPPFLAGS) $(CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done
 
 check-layers: all
 	$(Q)tools/layers.sh $(B)
 
+# clean keeps build/deps (wolfSSL takes minutes to build); distclean not.
 clean:
+	rm -rf $(filter-out build/deps,$(wildcard build/*)) $(DEPS_STAMP)
+
+distclean:
 	rm -rf build
 
 -include $(shell find build/$(FLAVOR) -name '*.d' 2>/dev/null)

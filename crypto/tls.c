@@ -7,13 +7,22 @@
  *   engine --feed--> [in]  --tls_io_recv--> wolfSSL --> plaintext (read)
  *   engine <-pending- [out] <-tls_io_send--- wolfSSL <-- plaintext (write)
  *
+ * The engine's data path skips both buffers (docs/tls.md §4): received
+ * ciphertext is lent (cry_tls_lend) and read in place from the receive
+ * buffer, only an unread rest is copied into `in` when the loan ends;
+ * produced ciphertext goes through a sink (cry_tls_set_sink) straight
+ * into the connection's send queue.  So each record is copied once each
+ * way outside wolfSSL, between wolfSSL's record buffer and the buffers
+ * io_uring uses.
+ *
  * Invariants:
- *  - tls_io_recv returns WANT_READ when `in` is empty; tls_io_send always
- *    takes everything (the output grows; the engine bounds it through its
- *    queue limits), so WANT_WRITE only shows up if wolfSSL itself reports
- *    it - each call still treats WANT_READ and WANT_WRITE alike as "come
- *    back later".
- *  - `in` never holds more than CRY_TLS_IN_MAX unprocessed bytes.
+ *  - tls_io_recv reads `in` first, then the loan, and returns WANT_READ
+ *    when both are empty; tls_io_send always takes everything (the output
+ *    or the sink grows; the engine bounds it through its queue limits),
+ *    so WANT_WRITE only shows up if wolfSSL itself reports it - each call
+ *    still treats WANT_READ and WANT_WRITE alike as "come back later".
+ *  - `in` never holds more than CRY_TLS_IN_MAX unprocessed bytes; a loan
+ *    lives only between cry_tls_lend and cry_tls_unlend.
  *  - After the first failure the session is dead: every call returns the
  *    same error (state), so a caller cannot drive wolfSSL past a fatal
  *    error by accident.
@@ -40,9 +49,13 @@ struct tls_buf {
 
 struct cry_tls {
 	WOLFSSL *ssl;
-	struct tls_buf in;  /* received ciphertext wolfSSL has not taken */
-	struct tls_buf out; /* ciphertext the engine has not sent */
-	int state;          /* 0, or the sticky error of a dead session */
+	struct tls_buf in;   /* received ciphertext wolfSSL has not taken */
+	struct tls_buf out;  /* ciphertext the engine has not sent */
+	const uint8_t *lent; /* cry_tls_lend: read in place, after `in` */
+	size_t lent_n;
+	cry_tls_sink_fn sink; /* if set: ciphertext goes here, not `out` */
+	void *sink_arg;
+	int state; /* 0, or the sticky error of a dead session */
 	uint8_t is_client;
 	uint8_t done;  /* handshake complete */
 	uint8_t oom;   /* tls_io_send could not grow `out` */
@@ -115,10 +128,17 @@ tls_io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 	size_t n = AEMP_MIN(tls_buf_used(&t->in), (size_t)sz);
 
 	(void)ssl;
+	if (n > 0) {
+		memcpy(buf, t->in.p + t->in.off, n);
+		tls_buf_take(&t->in, n);
+		return (int)n;
+	}
+	n = AEMP_MIN(t->lent_n, (size_t)sz);
 	if (n == 0)
 		return WOLFSSL_CBIO_ERR_WANT_READ;
-	memcpy(buf, t->in.p + t->in.off, n);
-	tls_buf_take(&t->in, n);
+	memcpy(buf, t->lent, n);
+	t->lent += n;
+	t->lent_n -= n;
 	return (int)n;
 }
 
@@ -128,7 +148,9 @@ tls_io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 	struct cry_tls *t = arg;
 
 	(void)ssl;
-	if (tls_buf_put(&t->out, buf, (size_t)sz) < 0) {
+	if (t->sink != NULL
+	            ? t->sink(t->sink_arg, (const uint8_t *)buf, (size_t)sz) < 0
+	            : tls_buf_put(&t->out, buf, (size_t)sz) < 0) {
 		t->oom = 1;
 		return WOLFSSL_CBIO_ERR_GENERAL;
 	}
@@ -236,14 +258,58 @@ cry_tls_free(struct cry_tls *t)
 }
 
 int
-cry_tls_feed(struct cry_tls *t, const uint8_t *p, size_t n)
+cry_tls_set_sink(struct cry_tls *t, cry_tls_sink_fn sink, void *arg)
 {
-	if (n > CRY_TLS_IN_MAX - tls_buf_used(&t->in))
-		return AEMP_EOVERFLOW;
+	size_t n = tls_buf_used(&t->out);
+
+	if (sink != NULL && n > 0) {
+		if (sink(arg, t->out.p + t->out.off, n) < 0)
+			return -ENOMEM;
+		tls_buf_take(&t->out, n);
+	}
+	t->sink = sink;
+	t->sink_arg = arg;
+	return 0;
+}
+
+static void
+tls_first(struct cry_tls *t, const uint8_t *p, size_t n)
+{
 	if (!t->fed && n > 0) {
 		t->fed = 1;
 		t->first = p[0];
 	}
+}
+
+int
+cry_tls_feed(struct cry_tls *t, const uint8_t *p, size_t n)
+{
+	AEMP_ASSERT(t->lent_n == 0);
+	if (n > CRY_TLS_IN_MAX - tls_buf_used(&t->in))
+		return AEMP_EOVERFLOW;
+	tls_first(t, p, n);
+	return tls_buf_put(&t->in, p, n);
+}
+
+void
+cry_tls_lend(struct cry_tls *t, const uint8_t *p, size_t n)
+{
+	AEMP_ASSERT(t->lent_n == 0);
+	tls_first(t, p, n);
+	t->lent = p;
+	t->lent_n = n;
+}
+
+int
+cry_tls_unlend(struct cry_tls *t)
+{
+	size_t n = t->lent_n;
+	const uint8_t *p = t->lent;
+
+	t->lent = NULL;
+	t->lent_n = 0;
+	if (n > CRY_TLS_IN_MAX - tls_buf_used(&t->in))
+		return AEMP_EOVERFLOW;
 	return tls_buf_put(&t->in, p, n);
 }
 

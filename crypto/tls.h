@@ -39,6 +39,12 @@ struct cry_tls;
  */
 int cry_tls_ctx_new(struct cry_tls_ctx **out, const char *pem, size_t len);
 
+/* cry_tls_lib - one line on the linked wolfSSL and the suite preferred
+ * on this CPU, for the log: e.g. "wolfSSL 5.5.4 built from source,
+ * AES-NI in use, AVX2 in use: AES-GCM first".  Only after a context was
+ * made.  Returns buf. */
+const char *cry_tls_lib(char *buf, size_t cap);
+
 /* cry_tls_ctx_free - drop the context.  Sessions made from it stay valid
  * (wolfSSL counts references), so certificates can be reloaded while
  * connections live.  NULL is a no-op. */
@@ -52,6 +58,20 @@ int cry_tls_new(struct cry_tls **out, struct cry_tls_ctx *ctx, int is_client);
 void cry_tls_free(struct cry_tls *t);
 
 /*
+ * cry_tls_sink - where ciphertext goes: sink(arg, p, n) returns 0 if it
+ * took all n bytes, or -ENOMEM (the session then fails with -ENOMEM).
+ * The engine passes one that appends to the connection's send queue, so
+ * wolfSSL's record buffer is copied once, straight into the buffers
+ * handed to the kernel; cry_tls_pending then stays empty.
+ */
+typedef int (*cry_tls_sink_fn)(void *arg, const uint8_t *p, size_t n);
+
+/* cry_tls_set_sink - send all further ciphertext of t to sink (NULL: back
+ * to the pending output).  Output still pending goes to the sink first;
+ * returns 0, or -ENOMEM if the sink refused it (nothing changed then). */
+int cry_tls_set_sink(struct cry_tls *t, cry_tls_sink_fn sink, void *arg);
+
+/*
  * cry_tls_feed - hand n bytes of received ciphertext to the session
  * (copied).  Returns 0, AEMP_EOVERFLOW if more than CRY_TLS_IN_MAX
  * (256 KiB) of ciphertext would be waiting unprocessed (a peer that
@@ -59,6 +79,22 @@ void cry_tls_free(struct cry_tls *t);
  * cry_tls_read after each feed: they drain the input.
  */
 int cry_tls_feed(struct cry_tls *t, const uint8_t *p, size_t n);
+
+/*
+ * cry_tls_lend - like cry_tls_feed, without the copy: the session reads p
+ * (n bytes) in place during the cry_tls_read / cry_tls_handshake calls
+ * that follow, until cry_tls_unlend.  p must stay valid and unchanged
+ * until then.  Input fed before is read first.  One loan at a time.
+ */
+void cry_tls_lend(struct cry_tls *t, const uint8_t *p, size_t n);
+
+/*
+ * cry_tls_unlend - end the loan: the bytes of it the session has not
+ * read yet (usually none: wolfSSL takes what it is given) are copied into
+ * its own input.  Returns 0, AEMP_EOVERFLOW (more than CRY_TLS_IN_MAX
+ * would be waiting; nothing is kept) or -ENOMEM.
+ */
+int cry_tls_unlend(struct cry_tls *t);
 
 /*
  * cry_tls_handshake - advance the handshake with the input fed so far.

@@ -174,26 +174,26 @@ ctx_load(WOLFSSL_CTX *w, const struct cry_pem *pem)
 }
 
 /*
- * TLS_SUITES - cipher suites, most preferred first: AEAD with ephemeral
- * keys only; TLS 1.2 suites stay for older peers.  Without AES-NI in
- * wolfSSL (Debian's build has none) AES-GCM runs at about 90 MB/s on this
- * machine (encrypt and decrypt on one core) against 250 MB/s for
- * ChaCha20-Poly1305, so ChaCha20 comes first there.  A wolfSSL server
+ * The cipher suites, most preferred first: AEAD with ephemeral keys only;
+ * TLS 1.2 suites stay for older peers.  The same set in either order, so
+ * what an OpenSSL peer (a Perl node) offers is always there.  The order
+ * follows the linked library and the CPU (cry_wolf_aes_fast): AES-GCM on
+ * AES-NI runs at several GB/s per core, ChaCha20-Poly1305 in plain C at
+ * about 250 MB/s and AES-GCM in plain C at about 90 MB/s (docs/perf.md),
+ * so AES-GCM comes first only where AES-NI does it.  A wolfSSL server
  * picks by its own order and an OpenSSL server (a Perl node) by the
  * client's, so a connection with an aemp node on either side gets it.
  */
-#define TLS_CHACHA13 "TLS13-CHACHA20-POLY1305-SHA256:"
-#define TLS_AES13 "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:"
-#define TLS_CHACHA12                                                           \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+#define TLS_CHACHA13 "TLS13-CHACHA20-POLY1305-SHA256"
+#define TLS_AES13 "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384"
+#define TLS_CHACHA12 "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_AES12                                                              \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"           \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
-#ifdef WOLFSSL_AESNI
-#define TLS_SUITES (TLS_AES13 TLS_CHACHA13 TLS_CHACHA12 TLS_AES12)
-#else
-#define TLS_SUITES (TLS_CHACHA13 TLS_AES13 TLS_CHACHA12 TLS_AES12)
-#endif
+#define TLS_SUITES_AES                                                         \
+	(TLS_AES13 ":" TLS_CHACHA13 ":" TLS_AES12 ":" TLS_CHACHA12)
+#define TLS_SUITES_CHACHA                                                      \
+	(TLS_CHACHA13 ":" TLS_AES13 ":" TLS_CHACHA12 ":" TLS_AES12)
 
 /* A wolfSSL context for one role, loaded from pem. */
 static int
@@ -210,7 +210,10 @@ ctx_make(WOLFSSL_CTX **out, const struct cry_pem *pem, int is_client)
 		rc = AEMP_SET_ERR(AEMP_ETLS, "tls: cannot require TLS 1.2");
 		goto out;
 	}
-	if (wolfSSL_CTX_set_cipher_list(w, TLS_SUITES) != WOLFSSL_SUCCESS) {
+	if (wolfSSL_CTX_set_cipher_list(w, cry_wolf_aes_fast()
+	                                           ? TLS_SUITES_AES
+	                                           : TLS_SUITES_CHACHA) !=
+	    WOLFSSL_SUCCESS) {
 		rc = AEMP_SET_ERR(AEMP_ETLS,
 		                  "tls: cannot set the cipher suites");
 		goto out;
@@ -283,4 +286,10 @@ aemp_cert_check(const char *pem_text, size_t len)
 	wolfSSL_CTX_free(w);
 	cry_pem_fini(&pem);
 	return rc;
+}
+
+const char *
+cry_tls_lib(char *buf, size_t cap)
+{
+	return cry_wolf_describe(buf, cap);
 }

@@ -39,24 +39,24 @@ static const struct duo_kind pair_kind = {"pair", "sender", perf_sender_start,
 static const struct duo_kind pingpong_kind = {
         "pingpong", "pinger", perf_pinger_start, perf_raw_rtt, 1};
 
-/* duo_one - one result; foreign: the senders send from application
- * threads (pair --foreign). */
+/* duo_result - one result into r; foreign: the senders send from
+ * application threads (pair --foreign). */
 static int
-duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
-        const char *framing, size_t size, int foreign)
+duo_result(const struct perf_opts *o, const struct duo_kind *k,
+           struct perf_duo *d, const char *framing, size_t size, int foreign,
+           struct perf_result *r)
 {
 	struct perf_flow f;
 	struct perf_task *t[PERF_SENDERS_MAX];
-	struct perf_result r;
 	double raw = k->raw(o, size);
 	char label[64];
 	int i, rc = 0;
 
-	perf_result_init(&r, k->scenario, size, framing);
-	snprintf(r.variant, sizeof(r.variant), "%d %s%s%s%s", o->senders,
+	perf_result_init(r, k->scenario, size, framing);
+	snprintf(r->variant, sizeof(r->variant), "%d %s%s%s%s", o->senders,
 	         k->task, o->senders == 1 ? "" : "s", o->tls ? " tls" : "",
 	         foreign ? " foreign" : "");
-	r.tls = o->tls;
+	r->tls = o->tls;
 	for (i = 0; i < o->senders && rc == 0; i++) {
 		perf_flow_init(&f, o, size, i % o->shards,
 		               d->targets[i % d->ntargets].s);
@@ -68,19 +68,38 @@ duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
 	if (rc < 0)
 		return perf_err(PERF_EFAIL, "%s: cannot start %ss: %s",
 		                k->scenario, k->task, aemp_strerror(rc));
-	snprintf(label, sizeof(label), "%s %zu B %s%s", k->scenario, size,
-	         framing, foreign ? " foreign" : "");
-	rc = perf_tasks_run(o, label, t, i, &r);
+	snprintf(label, sizeof(label), "%s %zu B %s%s%s", k->scenario, size,
+	         framing, o->tls ? " tls" : "", foreign ? " foreign" : "");
+	rc = perf_tasks_run(o, label, t, i, r);
 	if (rc != 0)
 		return rc;
-	if (k->by_rtt && raw > 0 && r.has_rtt)
-		r.ratio = r.rtt_us[RTT_P50] / raw;
-	else if (!k->by_rtt && raw > 0 && r.secs > 0)
-		r.ratio = (double)r.msgs / r.secs / raw;
-	r.cpu_partial = d->cpu_partial;
-	snprintf(r.transport, sizeof(r.transport), "%s", d->transport);
-	perf_report(o, &r);
+	if (k->by_rtt && raw > 0 && r->has_rtt)
+		r->ratio = r->rtt_us[RTT_P50] / raw;
+	else if (!k->by_rtt && raw > 0 && r->secs > 0)
+		r->ratio = (double)r->msgs / r->secs / raw;
+	r->cpu_partial = d->cpu_partial;
+	snprintf(r->transport, sizeof(r->transport), "%s", d->transport);
 	return 0;
+}
+
+int
+perf_duo_result(const struct perf_opts *o, int pingpong, struct perf_duo *d,
+                const char *framing, size_t size, struct perf_result *r)
+{
+	return duo_result(o, pingpong ? &pingpong_kind : &pair_kind, d,
+	                  framing, size, 0, r);
+}
+
+static int
+duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
+        const char *framing, size_t size, int foreign)
+{
+	struct perf_result r;
+	int rc = duo_result(o, k, d, framing, size, foreign, &r);
+
+	if (rc == 0)
+		perf_report(o, &r);
+	return rc;
 }
 
 static int

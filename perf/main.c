@@ -4,9 +4,10 @@
  *   aemp-perf [SCENARIO] [OPTION...]
  *
  * Scenarios (one file each; pair and pingpong share perf/duo.c): local,
- * pair, pingpong, fanin, raw, serve, db.
+ * pair, pingpong, fanin, raw, serve, db, tls.
  * No scenario (or "default") runs the short comparison: pair and pingpong
- * with their raw baselines; "tls" runs it with TLS between the nodes.  See
+ * with their raw baselines; "tls" runs pair, pingpong and connection
+ * set-up in the clear and over TLS, with the ratios (perf/tls.c).  See
  * docs/perf.md, "aemp-perf".
  *
  * Exit status: 0; 1 if a run failed or the delivery check found gaps or
@@ -94,14 +95,6 @@ run_default(const struct perf_opts *o)
 	return rc;
 }
 
-/* tls: the default comparison with TLS between the nodes (perf/opts.c
- * sets o->tls for it). */
-static int
-run_tls(const struct perf_opts *o)
-{
-	return run_default(o);
-}
-
 static const struct scenario {
 	const char *name;
 	int (*run)(const struct perf_opts *o);
@@ -115,7 +108,8 @@ static const struct scenario {
         {"fanin", perf_fanin, "several sender nodes to one receiver"},
         {"raw", perf_raw, "plain TCP stream and ping-pong (the baseline)"},
         {"serve", perf_serve, "a node for --connect runs; until SIGINT"},
-        {"tls", run_tls, "the default comparison over TLS (as --tls)"},
+        {"tls", perf_tls,
+         "plaintext against TLS side by side: pair, pingpong, set-up"},
         {"db", perf_db,
          "database: aemp_db_set through a global node to "
          "aemp_db_mon"},

@@ -317,10 +317,34 @@ perf_child_node(int argc, char **argv)
 
 /* ---- two nodes: ours and a peer (child, or --connect) --------------- */
 
+/* A node of this process with d's peer as its seed; the time from its
+ * start (its shards run, it dials) to seeing the peer up into *ms. */
+static int
+duo_dial(struct perf_duo *d, const struct perf_opts *o, const char *framing,
+         const char *me, aemp_node **out, double *ms)
+{
+	struct perf_nodecfg cfg = {.framing = framing, .shards = o->shards};
+	int64_t t0 = 0;
+
+	cfg.nodeid = me;
+	cfg.max_queue = o->max_queue;
+	cfg.secret = perf_secret(o);
+	cfg.cert = perf_cert(o);
+	cfg.seed = d->peer.addr;
+	cfg.start_ns = &t0;
+	*out = perf_node_new(&cfg);
+	if (*out == NULL)
+		return PERF_EFAIL;
+	if (perf_node_wait_up(*out, d->peer.id.s, 10) < 0)
+		return perf_err(PERF_EFAIL, "node %s did not connect to %s", me,
+		                d->peer.id.s);
+	*ms = (double)(perf_now_ns() - t0) / 1e6;
+	return 0;
+}
+
 static int
 duo_local(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 {
-	struct perf_nodecfg cfg = {.framing = framing, .shards = o->shards};
 	char me[64], peer[64];
 	int i, rc;
 
@@ -330,22 +354,30 @@ duo_local(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 	if (rc != 0)
 		return rc;
 	d->pids[d->npids++] = d->peer.c.pid;
-	cfg.nodeid = me;
-	cfg.max_queue = o->max_queue;
-	cfg.secret = perf_secret(o);
-	cfg.cert = perf_cert(o);
-	cfg.seed = d->peer.addr;
-	d->node = perf_node_new(&cfg);
-	if (d->node == NULL)
-		return PERF_EFAIL;
-	if (perf_node_wait_up(d->node, d->peer.id.s, 10) < 0)
-		return perf_err(PERF_EFAIL, "node %s did not connect to %s", me,
-		                d->peer.id.s);
+	rc = duo_dial(d, o, framing, me, &d->node, &d->setup_ms);
+	if (rc != 0)
+		return rc;
 	d->remote = d->peer.id;
 	for (i = 0; i < d->peer.nports; i++)
 		d->targets[i] = d->peer.ports[i];
 	d->ntargets = d->peer.nports;
 	return 0;
+}
+
+int
+perf_duo_setup(struct perf_duo *d, const struct perf_opts *o,
+               const char *framing, int i, double *ms)
+{
+	aemp_node *node = NULL;
+	char me[64];
+	int rc;
+
+	if (d->peer.c.pid <= 0)
+		return perf_err(PERF_EFAIL, "set-up: no local peer node");
+	snprintf(me, sizeof(me), "perf%d-s%d", (int)getpid(), i);
+	rc = duo_dial(d, o, framing, me, &node, ms);
+	perf_node_free(node);
+	return rc;
 }
 
 /* A port that does not exist drops every message silently; a monitor

@@ -125,6 +125,25 @@ void perf_result_init(struct perf_result *r, const char *scenario, size_t size,
  * line).  Gaps or reorders are reported on stderr and set exit status 1. */
 void perf_report(const struct perf_opts *o, const struct perf_result *r);
 
+/* One line of the tls scenario: a figure without and with TLS, side by
+ * side, measured in the same run. */
+struct perf_cmp {
+	const char *scenario; /* "pair", "pingpong", "set-up" */
+	const char *measure;  /* "msgs/s", "p50us", "ms" */
+	size_t size;          /* 0: none */
+	const char *framing;
+	double plain, tls;
+	double cpu_plain, cpu_tls; /* CPU-s per million messages; < 0: n/a */
+	const char *transport;     /* the TLS connection's, as negotiated */
+};
+
+/* perf_report_cmp - print c: a table row (its own header first) with the
+ * ratio tls / plain, or a JSON line {"scenario":"tls", ...}. */
+void perf_report_cmp(const struct perf_opts *o, const struct perf_cmp *c);
+
+/* perf_cpu_per_m - CPU-s per million messages of r. */
+double perf_cpu_per_m(const struct perf_result *r);
+
 /* perf_progress - the live line (stdout on a terminal, runs over 2 s);
  * line NULL clears it. */
 void perf_progress(const struct perf_opts *o, const char *line);
@@ -195,6 +214,7 @@ struct perf_nodecfg {
 	const char *cert;   /* PEM: TLS; NULL: none (or the file's) */
 	uint64_t max_queue; /* 0: the default */
 	int global;         /* runs the global service (db) */
+	int64_t *start_ns;  /* if set: when aemp_node_start returned */
 };
 
 /* perf_node_new - create and start a node; on error prints one line and
@@ -253,11 +273,23 @@ struct perf_duo {
 	int npids;
 	int cpu_partial;
 	char transport[96];
+	double setup_ms; /* from our node's start to seeing the peer up */
 };
 
 int perf_duo_start(struct perf_duo *d, const struct perf_opts *o,
                    const char *framing);
 void perf_duo_stop(struct perf_duo *d);
+/* perf_duo_result - one pair (pingpong 0) or pingpong (1) result between
+ * d's nodes into *r (not reported).  Returns 0 or PERF_EFAIL (message
+ * printed). */
+int perf_duo_result(const struct perf_opts *o, int pingpong, struct perf_duo *d,
+                    const char *framing, size_t size, struct perf_result *r);
+/* perf_duo_setup - connection set-up once more: a fresh node of this
+ * process (number i: its name) dials d's local peer; *ms from the end of
+ * its aemp_node_start (its shards run, it dials) to seeing the peer up;
+ * the node is freed.  Returns 0 or PERF_EFAIL. */
+int perf_duo_setup(struct perf_duo *d, const struct perf_opts *o,
+                   const char *framing, int i, double *ms);
 int perf_transport(const struct perf_opts *o, const char *peer, char *out,
                    size_t cap);
 
@@ -432,6 +464,7 @@ int perf_fanin(const struct perf_opts *o);    /* perf/fanin.c */
 int perf_raw(const struct perf_opts *o);      /* perf/raw.c */
 int perf_serve(const struct perf_opts *o);    /* perf/serve.c */
 int perf_db(const struct perf_opts *o);       /* perf/db.c */
+int perf_tls(const struct perf_opts *o);      /* perf/tls.c */
 
 /* The raw baselines of this run, measured once per size (and reported
  * as rows of their own): msgs/s of the TCP stream, median round trip (us)

@@ -22,6 +22,7 @@
 #include "perf/perf.h"
 
 static int header_done;
+static int cmp_header_done;
 static int progress_shown;
 static int err_fd = -1; /* a child's control socket */
 
@@ -96,8 +97,8 @@ mb_rate(const struct perf_result *r)
 	return msg_rate(r) * (double)r->size * ways / 1e6;
 }
 
-static double
-cpu_per_m(const struct perf_result *r)
+double
+perf_cpu_per_m(const struct perf_result *r)
 {
 	double msgs = (double)r->msgs * (r->has_rtt && !r->oneway ? 2 : 1);
 
@@ -161,7 +162,7 @@ table_row(const struct perf_result *r)
 	printf("%-9s %-16s %7zu %-4s %9s %8.1f %7s %7s %7s %7s %7s "
 	       "%6.2f%s %5s %5s %6s\n",
 	       r->scenario, r->variant, r->size, r->framing, rate, mb_rate(r),
-	       us[0], us[1], us[2], us[3], us[4], cpu_per_m(r),
+	       us[0], us[1], us[2], us[3], us[4], perf_cpu_per_m(r),
 	       r->cpu_partial ? "*" : " ", gaps, reord, ratio);
 }
 
@@ -203,7 +204,7 @@ json_row(const struct perf_result *r)
 	       "\"tls\":%s,\"transport\":%s,\"wire_bytes_per_msg\":%s}\n",
 	       r->scenario, r->variant, r->size, r->framing,
 	       (unsigned long long)r->msgs, r->secs, msg_rate(r), mb_rate(r),
-	       us[0], us[1], us[2], us[3], us[4], r->cpu_s, cpu_per_m(r),
+	       us[0], us[1], us[2], us[3], us[4], r->cpu_s, perf_cpu_per_m(r),
 	       r->cpu_partial ? "true" : "false", gaps, reord, ratio,
 	       r->tls ? "true" : "false", tr, wire);
 }
@@ -225,4 +226,71 @@ perf_report(const struct perf_opts *o, const struct perf_result *r)
 		         (long long)r->gaps, (long long)r->reorders);
 		perf_set_status(PERF_EFAIL);
 	}
+}
+
+static void
+fmt_fig(char *buf, size_t cap, const struct perf_cmp *c, double v)
+{
+	if (strcmp(c->measure, "msgs/s") == 0)
+		fmt_rate(buf, cap, v);
+	else
+		snprintf(buf, cap, "%.2f", v);
+}
+
+static void
+cmp_table_row(const struct perf_cmp *c)
+{
+	char plain[32], tls[32], size[24], cpu[32];
+
+	if (!cmp_header_done) {
+		printf("%-9s %-7s %6s %-4s %9s %9s %9s %14s  %s\n", "scenario",
+		       "measure", "size", "fmt", "plain", "tls", "tls/plain",
+		       "CPUs/M p / t", "transport");
+		cmp_header_done = 1;
+	}
+	fmt_fig(plain, sizeof(plain), c, c->plain);
+	fmt_fig(tls, sizeof(tls), c, c->tls);
+	if (c->size > 0)
+		snprintf(size, sizeof(size), "%zu", c->size);
+	else
+		snprintf(size, sizeof(size), "-");
+	if (c->cpu_plain >= 0 && c->cpu_tls >= 0)
+		snprintf(cpu, sizeof(cpu), "%.2f / %.2f", c->cpu_plain,
+		         c->cpu_tls);
+	else
+		snprintf(cpu, sizeof(cpu), "-");
+	printf("%-9s %-7s %6s %-4s %9s %9s %9.3f %14s  %s\n", c->scenario,
+	       c->measure, size, c->framing, plain, tls,
+	       c->plain > 0 ? c->tls / c->plain : 0, cpu, c->transport);
+}
+
+static void
+cmp_json_row(const struct perf_cmp *c)
+{
+	char size[32], ratio[32], cp[32], ct[32], tr[200];
+	aemp_val trv = aemp_str(c->transport);
+
+	if (aemp_json_format(&trv, tr, sizeof(tr)) >= (int)sizeof(tr))
+		snprintf(tr, sizeof(tr), "null");
+	jnum(size, sizeof(size), c->size > 0, (double)c->size);
+	jnum(ratio, sizeof(ratio), c->plain > 0, c->tls / c->plain);
+	jnum(cp, sizeof(cp), c->cpu_plain >= 0, c->cpu_plain);
+	jnum(ct, sizeof(ct), c->cpu_tls >= 0, c->cpu_tls);
+	printf("{\"scenario\":\"tls\",\"of\":\"%s\",\"measure\":\"%s\","
+	       "\"size\":%s,\"framing\":\"%s\",\"plain\":%.6g,"
+	       "\"tls\":%.6g,\"ratio\":%s,\"cpu_s_per_m_plain\":%s,"
+	       "\"cpu_s_per_m_tls\":%s,\"transport\":%s}\n",
+	       c->scenario, c->measure, size, c->framing, c->plain, c->tls,
+	       ratio, cp, ct, tr);
+}
+
+void
+perf_report_cmp(const struct perf_opts *o, const struct perf_cmp *c)
+{
+	perf_progress(o, NULL);
+	if (o->json)
+		cmp_json_row(c);
+	else
+		cmp_table_row(c);
+	fflush(stdout);
 }

@@ -2,46 +2,72 @@
 # Install the Debian packages aemp needs, if any are missing.  Idempotent:
 # does nothing (and says so) when everything is present.  Needs root (or
 # sudo) only when something has to be installed.
+#
+# PKGS are required.  WOLF_PKGS build wolfSSL from Debian's source package
+# (tools/wolfssl.sh: apt-get source needs dpkg-dev, the build autoconf,
+# automake, libtool); without them the build falls back to Debian's
+# libwolfssl, so they are installed when possible and only missed with a
+# note when not.  Waits up to 5 minutes for another apt/dpkg to finish.
 set -eu
 
 PKGS="gcc g++ make pkg-config liburing-dev libwolfssl-dev libsimdjson-dev \
 libjemalloc-dev clang libclang-rt-14-dev clang-format iproute2 procps \
 iptables"
+WOLF_PKGS="dpkg-dev autoconf automake libtool xz-utils"
 
-missing=""
-for p in $PKGS; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	case "$st" in
-	*"install ok installed"*) ;;
-	*) missing="$missing $p" ;;
-	esac
-done
+missing_of() {	# package... -> the ones not installed
+	for p in "$@"; do
+		st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+		case "$st" in
+		*"install ok installed"*) ;;
+		*) printf ' %s' "$p" ;;
+		esac
+	done
+}
 
-if [ -z "$missing" ]; then
+# shellcheck disable=SC2086
+missing=$(missing_of $PKGS)
+# shellcheck disable=SC2086
+optional=$(missing_of $WOLF_PKGS)
+
+if [ -z "$missing$optional" ]; then
 	echo "deps: all required Debian packages are installed"
 	exit 0
 fi
 
-echo "deps: missing Debian packages:$missing"
+echo "deps: missing Debian packages:$missing$optional"
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=""
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 	SUDO="sudo -n"
+elif [ -z "$missing" ]; then
+	echo "deps: cannot install$optional (not root, no password-less sudo): wolfSSL will not be built from source"
+	exit 0
 else
 	echo "deps: error: cannot install them: not root and no password-less sudo." >&2
-	echo "deps: run as root:  apt-get install -y$missing" >&2
+	echo "deps: run as root:  apt-get install -y$missing$optional" >&2
 	exit 1
 fi
 
 echo "deps: running apt-get update"
 if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq; then
+	if [ -z "$missing" ]; then
+		echo "deps: apt-get update failed: wolfSSL will not be built from source"
+		exit 0
+	fi
 	echo "deps: error: apt-get update failed (no network or no package mirror?)" >&2
 	exit 1
 fi
-echo "deps: running apt-get install -y$missing"
+echo "deps: running apt-get install -y$missing$optional"
 # shellcheck disable=SC2086
-if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; then
-	echo "deps: error: apt-get install failed; install manually:$missing" >&2
-	exit 1
+if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	-o DPkg::Lock::Timeout=300 $missing $optional; then
+	# shellcheck disable=SC2086
+	if [ -n "$(missing_of $PKGS)" ]; then
+		echo "deps: error: apt-get install failed; install manually:$missing$optional" >&2
+		exit 1
+	fi
+	echo "deps: could not install$optional: wolfSSL will not be built from source"
+	exit 0
 fi
-echo "deps: installed:$missing"
+echo "deps: installed:$missing$optional"

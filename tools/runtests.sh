@@ -83,8 +83,11 @@ for bdir in "$@"; do
 		name=$(basename "$t")
 		run_one "$flavor/integ/$name" "tests/integ/$name.c" "$t"
 	done
+	# A directory with only some test programs (build/release-syswolf
+	# from `make test`: the TLS tests against Debian's wolfSSL) has no
+	# programs for the scripts.
 	for t in tests/integ/*.sh tests/cli/*.sh; do
-		[ -f "$t" ] || continue
+		[ -f "$t" ] && [ -x "$bdir/aemp" ] || continue
 		run_one "$flavor/${t#tests/}" "$t" bash "$t"
 	done
 done

@@ -285,13 +285,24 @@ eng_conn_tls_out(struct eng_conn *c)
 	return 0;
 }
 
+int
+eng_conn_tls_sink(void *arg, const uint8_t *p, size_t n)
+{
+	struct eng_conn *c = arg;
+
+	return ring_bufq_append(&c->ctx, p, n);
+}
+
 /*
- * tls_encrypt - in the data phase, move plaintext packets into the
+ * tls_encrypt - in the data phase, encrypt plaintext packets into the
  * ciphertext queue, at most NET_SEND_MAX bytes ahead of the wire, so a
- * large backlog is not held twice; then queue whatever else the session
- * produced.  The session's output is moved after every record-sized
- * write: left to grow, it would reach megabytes and be freed again each
- * flush.  Returns 0, or the session's error (< 0).
+ * large backlog is not held twice.  Each write is one record of what is
+ * contiguous at the head of tx, up to CONN_RECORD_MAX: 16 KiB records
+ * when packets are queued up (throughput), one small record when a lone
+ * packet is (latency: nothing waits to fill a record).  wolfSSL copies
+ * the plaintext into its record buffer, encrypts it there, and the
+ * session's sink (eng_conn_tls_sink) copies the record into ctx's chunks,
+ * which go to sendmsg as they are.  Returns 0, or the session's error.
  */
 static ssize_t
 tls_encrypt(struct eng_conn *c)
@@ -307,10 +318,8 @@ tls_encrypt(struct eng_conn *c)
 		if (AEMP_UNLIKELY(k < 0))
 			return k;
 		ring_bufq_consume(&c->tx, (size_t)k);
-		if (AEMP_UNLIKELY(eng_conn_tls_out(c) < 0))
-			return -ENOMEM;
 	}
-	return eng_conn_tls_out(c);
+	return eng_conn_tls_out(c); /* empty with the sink set */
 }
 
 /* submit_send - one sendmsg of at most limit bytes from q. */
@@ -613,10 +622,10 @@ conn_free(struct eng_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
+	cry_tls_free(c->tls); /* first: its sink writes into ctx */
 	ring_bufq_fini(&c->tx);
 	ring_bufq_fini(&c->ctx);
 	cod_stream_fini(&c->rx);
-	cry_tls_free(c->tls);
 	if (c->hs != NULL)
 		ring_free(c->hs, sizeof(*c->hs));
 	ring_free(c->hsbuf, ENG_HS_BUF_MAX);

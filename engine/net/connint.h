@@ -17,6 +17,9 @@ void eng_conn_hs_uncount(struct eng_conn *c);
 /* eng_conn_tls_out - move what the TLS session produced into the
  * ciphertext queue.  Returns 0 or -ENOMEM. */
 int eng_conn_tls_out(struct eng_conn *c);
+/* eng_conn_tls_sink - the sessions' cry_tls_sink (arg: the connection):
+ * ciphertext straight into c->ctx.  Returns 0 or -ENOMEM. */
+int eng_conn_tls_sink(void *arg, const uint8_t *p, size_t n);
 /* eng_conn_fail_tls - fail c after its TLS session returned rc (< 0):
  * log the session's reason, fire monitors if c was up, and send the
  * alert the session queued before the socket closes. */

@@ -414,6 +414,7 @@ start_tls(struct eng_conn *c)
 		              aemp_strerror(rc));
 		return;
 	}
+	(void)cry_tls_set_sink(c->tls, eng_conn_tls_sink, c); /* none yet */
 	c->state = CS_TLS_HS;
 	/* ENG_HS_BUF_MAX bytes at most: one call takes them all */
 	n = eng_hs_take_rest(c->hs, rest, NET_RXBUF_SIZE);
@@ -712,30 +713,36 @@ rx_feed(struct eng_conn *c, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* tls_data - ciphertext received in the data phase: decrypt into the
- * shard's padded scratch buffer and decode from there.  Returns 0, or -1
- * if c failed or stopped. */
+/* tls_data - ciphertext received in the data phase: lent to the session
+ * from the receive buffer (no copy), decrypted into the shard's padded
+ * scratch buffer and decoded from there; what the session did not take
+ * (reading stopped early) is kept by it.  Returns 0, or -1 if c failed
+ * or stopped. */
 static int
 tls_data(struct eng_conn *c, const uint8_t *p, size_t n)
 {
 	uint8_t *buf = eng_snet(c->sh)->plain;
+	size_t out = ring_bufq_bytes(&c->ctx);
 	ssize_t k;
+	int stop = 0;
 
-	if (n > 0 && cry_tls_feed(c->tls, p, n) < 0) {
+	cry_tls_lend(c->tls, p, n);
+	while ((k = cry_tls_read(c->tls, buf, NET_RXBUF_SIZE)) > 0)
+		if ((stop = rx_feed(c, buf, (size_t)k)) < 0)
+			break;
+	if (cry_tls_unlend(c->tls) < 0 && c->state != CS_CLOSED) {
 		eng_conn_fail(c, "TLS: input overflow");
 		return -1;
 	}
-	while ((k = cry_tls_read(c->tls, buf, NET_RXBUF_SIZE)) > 0) {
-		if (rx_feed(c, buf, (size_t)k) < 0)
-			return -1;
-	}
+	if (stop < 0)
+		return -1;
 	if (AEMP_UNLIKELY(k < 0)) {
 		eng_conn_fail_tls(c, k);
 		return -1;
 	}
-	if (cry_tls_pending(c->tls, &(const uint8_t *){NULL}) > 0 &&
-	    tls_queue_out(c) < 0) /* e.g. a key update reply */
-		return -1;
+	if (ring_bufq_bytes(&c->ctx) != out || /* e.g. a key update reply */
+	    cry_tls_pending(c->tls, &(const uint8_t *){NULL}) > 0)
+		return tls_queue_out(c);
 	return 0;
 }
 

@@ -125,6 +125,12 @@ eng_net_node_started(struct aemp_node *node)
 	for (i = 0; i < node->cfg.nwarnings; i++)
 		eng_log(node, AEMP_LOG_WARN, "configuration: %s",
 		        node->cfg.warnings[i]);
+	if (eng_net(node)->tls != NULL) {
+		char lib[160];
+
+		eng_log(node, AEMP_LOG_INFO, "TLS: %s",
+		        cry_tls_lib(lib, sizeof(lib)));
+	}
 	c = eng_call_new(call_started, 0);
 	if (c == NULL || eng_post(node, 0, c) < 0)
 		eng_log(node, AEMP_LOG_CRIT, "cannot start seeds and services");

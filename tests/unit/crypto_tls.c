@@ -3,12 +3,14 @@
  * sessions in one process, ciphertext moved between them by hand.
  *
  * Covered: handshakes with generated RSA and EC certificates, TLS 1.3 and
- * TLS 1.2, TLS 1.1 refused; data both ways, small and > 1 MiB, whole and
+ * TLS 1.2, TLS 1.1 refused; the suite order (AES-GCM first only on
+ * AES-NI) and every suite of the list alone; data both ways, small and > 1 MiB, whole and
  * one byte at a time, read buffers smaller than a record; a TLS 1.3 key
  * update (a read that has to write); certificates checked in both roles
  * (unrelated certificates, a peer trusted only through the CA of the
  * blob, a client without a certificate); corrupted records; close_notify;
- * the input bound; garbage instead of TLS.
+ * the input bound; garbage instead of TLS; the engine's data path
+ * (ciphertext through a sink, received ciphertext lent in place).
  *
  * The session internals are reached by including crypto/tls.c
  * (STYLE.md §12), for the key update and the protocol version pinning.
@@ -239,6 +241,98 @@ test_large(struct cry_tls_ctx *ctx)
 	free(b);
 }
 
+/* A sink that collects ciphertext; fails (as out of memory) when told. */
+struct sink {
+	uint8_t *p;
+	size_t len, cap;
+	int fail;
+};
+
+static int
+sink_put(void *arg, const uint8_t *p, size_t n)
+{
+	struct sink *k = arg;
+
+	if (k->fail)
+		return -ENOMEM;
+	if (k->len + n > k->cap) {
+		k->cap = (k->len + n) * 2;
+		if ((k->p = realloc(k->p, k->cap)) == NULL)
+			abort();
+	}
+	memcpy(k->p + k->len, p, n);
+	k->len += n;
+	return 0;
+}
+
+/* Lends k's ciphertext to b in pieces of `piece` bytes, reading after
+ * each loan only every other time (the rest must be kept by the session
+ * when the loan ends), then empties k. */
+static void
+lend_all(struct sink *k, struct peer *b, size_t piece)
+{
+	uint8_t buf[16384];
+	ssize_t n = 0;
+	int i = 0;
+
+	for (size_t off = 0; off < k->len; off += piece, i++) {
+		size_t m = AEMP_MIN(piece, k->len - off);
+
+		cry_tls_lend(b->t, k->p + off, m);
+		while (i % 2 == 0 && (n = cry_tls_read(b->t, buf, 1000)) > 0)
+			peer_keep(b, buf, (size_t)n);
+		CHECK(n >= 0);
+		CHECK_OK(cry_tls_unlend(b->t));
+	}
+	cry_tls_lend(b->t, NULL, 0);
+	while ((n = cry_tls_read(b->t, buf, sizeof(buf))) > 0)
+		peer_keep(b, buf, (size_t)n);
+	CHECK_OK(cry_tls_unlend(b->t));
+	k->len = 0;
+}
+
+/* The engine's data path: ciphertext through a sink (nothing pending,
+ * the output buffer never allocated), received ciphertext lent in place
+ * in pieces, with unread rests kept across loans; a sink that fails
+ * fails the session with -ENOMEM; a loan too large to keep overflows. */
+static void
+test_sink_lend(struct cry_tls_ctx *ctx)
+{
+	size_t n = 300000;
+	uint8_t *a = malloc(n);
+	struct sink k = {0};
+	struct peer c, s;
+	const uint8_t *p;
+
+	CHECK_OK(cry_random(a, n));
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_OK(handshake(&c, &s, 0));
+	CHECK_EQ(cry_tls_write(c.t, a, 100), 100);
+	CHECK_OK(cry_tls_set_sink(c.t, sink_put, &k)); /* takes the pending */
+	CHECK_EQ(cry_tls_pending(c.t, &p), 0);
+	CHECK_EQ(cry_tls_write(c.t, a + 100, n - 100), n - 100);
+	CHECK_EQ(cry_tls_pending(c.t, &p), 0);
+	CHECK(c.t->out.cap == 0 || c.t->out.cap <= TLS_BUF_MIN);
+	lend_all(&k, &s, 7001);
+	CHECK_MEMEQ(s.got, s.got_len, a, n);
+	CHECK(s.t->in.cap <= TLS_BUF_KEEP);
+
+	k.fail = 1;
+	CHECK_ERR(cry_tls_write(c.t, a, 10), -ENOMEM);
+	DIAG("sink refused: %s", cry_tls_error(c.t));
+	peer_fini(&c);
+	peer_fini(&s);
+
+	/* More than the input bound left unread in a loan. */
+	peer_init(&s, ctx, 0);
+	cry_tls_lend(s.t, a, CRY_TLS_IN_MAX + 1);
+	CHECK_ERR(cry_tls_unlend(s.t), AEMP_EOVERFLOW);
+	peer_fini(&s);
+	free(k.p);
+	free(a);
+}
+
 /* The client offers at most `version`; the server takes what the context
  * allows (1.2 and 1.3). */
 static int
@@ -271,6 +365,61 @@ test_versions(struct cry_tls_ctx *ctx)
 	     cry_tls_error(s.t));
 	peer_fini(&c);
 	peer_fini(&s);
+}
+
+/* The suite two aemp nodes agree on follows the hardware (AES-GCM first
+ * only where the library runs it on AES-NI), and every suite of the list
+ * stays available to a peer that offers only that one, as an OpenSSL
+ * peer with its own preferences may (RSA suites need an RSA key: the EC
+ * context checks the ECDSA ones). */
+static void
+test_suites(struct cry_tls_ctx *ctx)
+{
+	static const char *const offer[][2] = {
+	        {"TLS13-AES128-GCM-SHA256", "TLSv1.3"},
+	        {"TLS13-AES256-GCM-SHA384", "TLSv1.3"},
+	        {"TLS13-CHACHA20-POLY1305-SHA256", "TLSv1.3"},
+	        {"ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2"},
+	        {"ECDHE-ECDSA-AES256-GCM-SHA384", "TLSv1.2"},
+	        {"ECDHE-ECDSA-CHACHA20-POLY1305", "TLSv1.2"},
+	};
+	const char *want = cry_wolf_aes_fast()
+	                           ? "TLS13-AES128-GCM-SHA256"
+	                           : "TLS13-CHACHA20-POLY1305-SHA256";
+	char what[160];
+	struct peer c, s;
+
+	DIAG("%s", cry_wolf_describe(what, sizeof(what)));
+	peer_init(&c, ctx, 1);
+	peer_init(&s, ctx, 0);
+	CHECK_OK(handshake(&c, &s, 0));
+	CHECK_STREQ(cry_tls_cipher(c.t), want);
+	CHECK_STREQ(cry_tls_cipher(s.t), want);
+	peer_fini(&c);
+	peer_fini(&s);
+	want = cry_wolf_aes_fast() ? "ECDHE-ECDSA-AES128-GCM-SHA256"
+	                           : "ECDHE-ECDSA-CHACHA20-POLY1305";
+	CHECK_OK(handshake_max(ctx, TLS1_2_VERSION, &c, &s));
+	CHECK_STREQ(cry_tls_cipher(s.t), want);
+	peer_fini(&c);
+	peer_fini(&s);
+
+	for (size_t i = 0; i < sizeof(offer) / sizeof(offer[0]); i++) {
+		peer_init(&c, ctx, 1);
+		peer_init(&s, ctx, 0);
+		CHECK_EQ(wolfSSL_set_cipher_list(c.t->ssl, offer[i][0]),
+		         WOLFSSL_SUCCESS);
+		if (strcmp(offer[i][1], "TLSv1.2") == 0)
+			CHECK_EQ(wolfSSL_set_max_proto_version(c.t->ssl,
+			                                       TLS1_2_VERSION),
+			         WOLFSSL_SUCCESS);
+		CHECK_OK(handshake(&c, &s, 0));
+		CHECK_STREQ(cry_tls_cipher(s.t), offer[i][0]);
+		CHECK_STREQ(cry_tls_version(s.t), offer[i][1]);
+		check_data(&c, &s, (const uint8_t *)"suite", 5, 0);
+		peer_fini(&c);
+		peer_fini(&s);
+	}
 }
 
 /* A TLS 1.3 KeyUpdate asks the peer to update too: the peer's read has
@@ -501,7 +650,9 @@ main(void)
 		return tap_done();
 	test_bytewise(ec);
 	test_large(ec);
+	test_sink_lend(ec);
 	test_versions(ec);
+	test_suites(ec);
 	test_key_update(ec);
 	test_verification();
 	test_no_client_cert();
