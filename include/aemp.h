@@ -1043,6 +1043,38 @@ typedef struct aemp_stats {
  */
 AEMP_API int aemp_stats_get(aemp_node *node, aemp_stats *out);
 
+/*
+ * Metrics endpoint (docs/metrics.md).  With the configuration key
+ * `metrics` set to "IP:PORT" (numeric; port 0 picks a free port),
+ * aemp_node_new binds that address and serves HTTP GET /metrics in the
+ * Prometheus text exposition format 0.0.4 from a thread of its own (GNU
+ * libmicrohttpd), off the message path, until aemp_node_free.  A bad
+ * address fails aemp_node_new with AEMP_ECONFIG, an address that cannot
+ * be bound with the negative errno (e.g. -EADDRINUSE); aemp_errmsg names
+ * the key and the address.
+ */
+
+/*
+ * aemp_metrics_addr - the endpoint's bound address ("IP:PORT" or
+ * "[IPv6]:PORT", the real port when 0 was configured) into out,
+ * NUL-terminated; "" (returns 0) when the endpoint is off.  Any thread,
+ * between aemp_node_new and aemp_node_free.  Returns the length,
+ * -EINVAL (node or out NULL, cap 0) or AEMP_ETOOBIG (truncated).
+ */
+AEMP_API int aemp_metrics_addr(aemp_node *node, char *out, size_t cap);
+
+/*
+ * aemp_metrics_text - the text the endpoint would serve now, for
+ * embedders that serve it their own way (works with the endpoint off).
+ * Writes at most cap - 1 bytes and a NUL into buf (buf may be NULL when
+ * cap is 0) and returns the full length, as snprintf does: call again
+ * with a larger buffer when the result is >= cap.  Any thread, between
+ * aemp_node_new and aemp_node_free; allocates.  Returns the length,
+ * -EINVAL, AEMP_ESTATE (node has no network layer) or -ENOMEM (also
+ * when the text would exceed 8 MiB).
+ */
+AEMP_API int aemp_metrics_text(aemp_node *node, char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

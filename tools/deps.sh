@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc g++ make pkg-config liburing-dev libwolfssl-dev libsimdjson-dev \
-libjemalloc-dev clang libclang-rt-14-dev clang-format iproute2 procps \
+libjemalloc-dev libmicrohttpd-dev clang libclang-rt-14-dev clang-format iproute2 procps \
 iptables"
 
 missing=""

@@ -73,6 +73,7 @@ static const struct conf_key conf_keys[] = {
         {"max_queue", CK_INT, 65536, (int64_t)1 << 40, 0},
         {"max_handshakes", CK_INT, 1, 65536, 0},
         {"log_level", CK_INT, 1, 9, 0},
+        {"metrics", CK_STR, 0, 0, 0},
 };
 
 const struct conf_key *

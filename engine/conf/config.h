@@ -48,6 +48,7 @@ struct eng_config {
 	size_t max_queue;  /* bytes per connection */
 	int max_handshakes;
 	int log_level;
+	char *metrics; /* "IP:PORT" of the metrics endpoint, NULL: off */
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are
 	 * Perl modules, which are left out of `services`), unknown keys,

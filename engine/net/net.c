@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/net/metrics.h"
 #include "engine/net/netint.h"
 #include "ring/alloc.h"
 
@@ -130,6 +131,8 @@ eng_net_node_new(struct aemp_node *node)
 	if (rc == 0)
 		rc = eng_listen_bind(node);
 	if (rc == 0)
+		rc = eng_metrics_node_new(node);
+	if (rc == 0)
 		rc = eng_seam(node)->global_new(node);
 	return rc;
 }
@@ -162,6 +165,7 @@ eng_net_node_free(struct aemp_node *node)
 
 	if (net == NULL)
 		return;
+	eng_metrics_node_free(node);
 	eng_seam(node)->global_free(node);
 	eng_listen_close(node);
 	cry_tls_ctx_free(net->tls);
@@ -556,8 +560,11 @@ eng_up_set(struct aemp_node *node, const char *id, size_t len, int up)
 			}
 		}
 	}
-	if (u != NULL)
+	if (u != NULL) {
+		u->ups += up && !u->up;
+		u->downs += !up && u->up;
 		u->up = (uint8_t)up;
+	}
 	pthread_mutex_unlock(&net->upmu);
 }
 

@@ -239,15 +239,19 @@ struct eng_net {
 	 * and they get -EAGAIN while the slot is non-zero (a colliding slot
 	 * only delays a sender until the other node drains). */
 	atomic_uint cong[ENG_CONG_SLOTS];
-	pthread_mutex_t upmu; /* guards `up` (control plane) */
-	struct eng_htab up;   /* node ID -> struct eng_upent */
-	void *global;         /* engine/global/global.c state (shard 0) */
+	pthread_mutex_t upmu;      /* guards `up` (control plane) */
+	struct eng_htab up;        /* node ID -> struct eng_upent */
+	void *global;              /* engine/global/global.c state (shard 0) */
+	struct eng_mhttp *metrics; /* metrics endpoint (metrics.c), or NULL */
+	char metrics_addr[ENG_ADDR_TEXT_MAX]; /* its bound address, or "" */
 };
 
 struct eng_upent {
 	uint32_t hash;
 	uint8_t up;
 	uint32_t idlen;
+	uint64_t ups;   /* times seen going up (metrics, under upmu) */
+	uint64_t downs; /* times seen going down */
 	char id[];
 };
 
