@@ -239,11 +239,14 @@ struct eng_net {
 	 * and they get -EAGAIN while the slot is non-zero (a colliding slot
 	 * only delays a sender until the other node drains). */
 	atomic_uint cong[ENG_CONG_SLOTS];
-	pthread_mutex_t upmu;      /* guards `up` (control plane) */
-	struct eng_htab up;        /* node ID -> struct eng_upent */
-	void *global;              /* engine/global/global.c state (shard 0) */
-	struct eng_mhttp *metrics; /* metrics endpoint (metrics.c), or NULL */
-	char metrics_addr[ENG_ADDR_TEXT_MAX]; /* its bound address, or "" */
+	pthread_mutex_t upmu; /* guards `up` (control plane) */
+	struct eng_htab up;   /* node ID -> struct eng_upent */
+	void *global;         /* engine/global/global.c state (shard 0) */
+
+	/* The metrics endpoint (metrics.c) or NULL, and its bound address
+	 * or "". */
+	struct eng_mhttp *metrics;
+	char metrics_addr[ENG_ADDR_TEXT_MAX];
 };
 
 struct eng_upent {
