@@ -120,11 +120,10 @@ on_log(void *cls, const char *fmt, va_list ap)
 
 int
 eng_mhttp_start(struct eng_mhttp **out, int lfd, eng_mhttp_render_fn fn,
-                void *arg, struct aemp_node *node)
+                void *arg, struct aemp_node *node, unsigned timeout_s)
 {
 	struct eng_mhttp *h = calloc(1, sizeof(*h));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-	                 MHD_USE_POLL;
+	unsigned flags = MHD_USE_ERROR_LOG;
 
 	*out = NULL;
 	if (h == NULL) {
@@ -135,15 +134,24 @@ eng_mhttp_start(struct eng_mhttp **out, int lfd, eng_mhttp_render_fn fn,
 	h->render = fn;
 	h->arg = arg;
 	h->node = node;
-	if (lfd < 0)
-		flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
-	h->d = MHD_start_daemon(
-	        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-	        on_log, h, MHD_OPTION_CONNECTION_LIMIT,
-	        (unsigned)ENG_MHTTP_MAX_CONNS, MHD_OPTION_CONNECTION_TIMEOUT,
-	        (unsigned)ENG_MHTTP_TIMEOUT_S,
-	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)ENG_MHTTP_MEM_LIMIT,
-	        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd, MHD_OPTION_END);
+	struct MHD_OptionItem opts[] = {
+	        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_log, h},
+	        {MHD_OPTION_CONNECTION_LIMIT, ENG_MHTTP_MAX_CONNS, NULL},
+	        {MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, NULL},
+	        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, ENG_MHTTP_MEM_LIMIT, NULL},
+	        {MHD_OPTION_LISTEN_SOCKET, lfd, NULL},
+	        {MHD_OPTION_END, 0, NULL},
+	};
+
+	/* Without a listening socket the option must be left out. */
+	if (lfd < 0) {
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+		opts[4].option = MHD_OPTION_END;
+	} else {
+		flags |= MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+	}
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+	                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (h->d == NULL) {
 		if (lfd >= 0)
 			close(lfd);
@@ -171,6 +179,12 @@ eng_mhttp_add_conn(struct eng_mhttp *h, int fd)
 	    MHD_YES)
 		return -EIO;
 	return 0;
+}
+
+void
+eng_mhttp_run(struct eng_mhttp *h)
+{
+	(void)MHD_run(h->d);
 }
 
 void
@@ -226,7 +240,8 @@ eng_metrics_node_new(struct aemp_node *node)
 		return 0;
 	if ((rc = bind_metrics(node, &fd)) < 0)
 		return rc;
-	rc = eng_mhttp_start(&net->metrics, fd, eng_metrics_render, node, node);
+	rc = eng_mhttp_start(&net->metrics, fd, eng_metrics_render, node, node,
+	                     ENG_MHTTP_TIMEOUT_S);
 	if (rc < 0)
 		net->metrics_addr[0] = '\0';
 	return rc;

@@ -32,17 +32,23 @@ typedef int (*eng_mhttp_render_fn)(void *arg, char **text, size_t *len);
 
 /*
  * eng_mhttp_start - serve GET /metrics on listening socket lfd (taken
- * over: closed by eng_mhttp_stop), or with lfd -1 on connections given
- * by eng_mhttp_add_conn only (the fuzzer).  node (may be NULL) receives
- * the server's log lines.  Returns 0 or -ENOMEM / -EIO with a
+ * over: closed by eng_mhttp_stop) from a thread of its own; or, with lfd
+ * -1 (the fuzzer), on connections given by eng_mhttp_add_conn only, with
+ * no thread: the caller drives the server with eng_mhttp_run.  node (may be NULL) receives
+ * the server's log lines; idle connections are closed after timeout_s
+ * seconds (ENG_MHTTP_TIMEOUT_S for nodes).  Returns 0 or -ENOMEM / -EIO with a
  * message; lfd is closed on error.
  */
 int eng_mhttp_start(struct eng_mhttp **out, int lfd, eng_mhttp_render_fn fn,
-                    void *arg, struct aemp_node *node);
+                    void *arg, struct aemp_node *node, unsigned timeout_s);
 
 /* eng_mhttp_add_conn - hand connected socket fd to the server (which
  * closes it).  Returns 0 or -EIO. */
 int eng_mhttp_add_conn(struct eng_mhttp *h, int fd);
+
+/* eng_mhttp_run - one non-blocking round of a thread-less server (lfd -1):
+ * read, answer, close what is ready. */
+void eng_mhttp_run(struct eng_mhttp *h);
 
 /* eng_mhttp_stop - close every connection, join the thread, free h. */
 void eng_mhttp_stop(struct eng_mhttp *h);
