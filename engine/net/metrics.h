@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "aemp.h"
+
 struct aemp_node;
 struct eng_mhttp;
 
@@ -58,6 +60,10 @@ void eng_mhttp_stop(struct eng_mhttp *h);
  * Returns 0 or -ENOMEM.  Any thread.
  */
 int eng_metrics_render(void *node, char **text, size_t *len);
+
+/* eng_metrics_stats - the figures aemp::stats shares with the endpoint
+ * (peers up and down, resident memory) into out.  Any thread. */
+void eng_metrics_stats(struct aemp_node *node, aemp_stats *out);
 
 /* eng_metrics_node_new - bind and start the endpoint when the `metrics`
  * key is set.  Returns 0, or an error with a message naming the key. */

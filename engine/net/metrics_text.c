@@ -357,6 +357,31 @@ render_process(struct mt *t)
 	}
 }
 
+static void
+count_peer(void *e, void *arg)
+{
+	const struct eng_upent *u = e;
+	aemp_stats *out = arg;
+
+	if (u->up)
+		out->peers_up++;
+	else
+		out->peers_down++;
+}
+
+void
+eng_metrics_stats(struct aemp_node *node, aemp_stats *out)
+{
+	struct eng_net *net = eng_net(node);
+	unsigned long long f[5];
+
+	pthread_mutex_lock(&net->upmu);
+	eng_htab_each(&net->up, count_peer, out);
+	pthread_mutex_unlock(&net->upmu);
+	if (proc_stat(f) == 0)
+		out->resident_bytes = f[4] * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 /* ---- the whole exposition ---------------------------------------------- */
 
 static void

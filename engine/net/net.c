@@ -785,6 +785,7 @@ void
 eng_net_stats(struct aemp_node *node, aemp_stats *out)
 {
 	out->handshakes = (uint64_t)atomic_load(&eng_net(node)->handshakes);
+	eng_metrics_stats(node, out);
 }
 
 void

@@ -4,7 +4,8 @@
  * family has # HELP and # TYPE first; promtool when installed), counters
  * moving under traffic between two nodes, per-peer families, answers to
  * bad requests (405, 404, oversized, garbage), the connection cap,
- * configuration errors (bad address, address in use) and
+ * configuration errors (bad address, address in use), the same figures
+ * in aemp_stats_get, and
  * aemp_metrics_text / aemp_metrics_addr.  Every read has a timeout.
  *
  * aemp-test-timeout: 60
@@ -192,6 +193,15 @@ traffic(aemp_node *a, aemp_node *b)
 	CHECK(strstr(resp, "aemp_peer_connections_up_total{peer=\"b\"} 1\n") !=
 	      NULL);
 	CHECK(sum_of("process_resident_memory_bytes") > 1e6);
+	/* aemp::stats carries the same figures */
+	{
+		aemp_stats st;
+
+		CHECK_OK(aemp_stats_get(a, &st));
+		CHECK_EQ(st.peers_up, 1);
+		CHECK_EQ(st.peers_down, 0);
+		CHECK(st.resident_bytes > 1000000);
+	}
 }
 
 static void
