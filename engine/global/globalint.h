@@ -94,11 +94,11 @@ struct eng_global {
 	struct ring_timer seed_timer;
 	/* client side (global.c) */
 	int is_global;
-	atomic_int is_global_pub; /* for aemp_node_is_global */
-	char *master;             /* current master, NULL: none */
+	atomic_int is_global_pub;  /* for aemp_node_is_global */
+	char *master;              /* current master, NULL: none */
 	pthread_mutex_t master_mu; /* guards master_pub (any thread reads) */
 	char master_pub[AEMP_ID_MAX];
-	struct eng_db local;      /* LOCAL_DB */
+	struct eng_db local; /* LOCAL_DB */
 	struct eng_pending *pend;
 	uint64_t qctr;               /* query IDs */
 	struct eng_kv mirrors;       /* family -> struct eng_mirror */
