@@ -4,8 +4,10 @@
  * GET|HEAD /metrics with the exposition, 404 for other paths, 405 for
  * other methods; libmicrohttpd answers malformed requests with 400 and
  * requests whose line and headers exceed ENG_MHTTP_MEM_LIMIT with 414/431.
- * At most ENG_MHTTP_MAX_CONNS connections are open at once (more are
- * closed at accept), idle ones are closed after ENG_MHTTP_TIMEOUT_S.
+ * At most ENG_MHTTP_MAX_CONNS connections are open at once (more wait in
+ * the listen backlog), idle ones are closed after ENG_MHTTP_TIMEOUT_S.
+ * The server's thread blocks every signal: the application's handlers run
+ * on its own threads (`aemp run` waits for SIGTERM in sigsuspend).
  *
  * Invariants: the listening socket is bound on the thread creating the
  * node, so a bad or busy address fails aemp_node_new with a message; the
@@ -16,6 +18,8 @@
  */
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +122,22 @@ on_log(void *cls, const char *fmt, va_list ap)
 	eng_log(h->node, AEMP_LOG_DEBUG, "metrics endpoint: %s", buf);
 }
 
+/* Start the daemon with every signal blocked in the calling thread, so
+ * that its thread inherits the full mask; the caller's mask is restored. */
+static struct MHD_Daemon *
+start_blocked(unsigned flags, struct eng_mhttp *h, struct MHD_OptionItem *opts)
+{
+	struct MHD_Daemon *d;
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+	                     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return d;
+}
+
 int
 eng_mhttp_start(struct eng_mhttp **out, int lfd, eng_mhttp_render_fn fn,
                 void *arg, struct aemp_node *node, unsigned timeout_s)
@@ -150,8 +170,7 @@ eng_mhttp_start(struct eng_mhttp **out, int lfd, eng_mhttp_render_fn fn,
 	} else {
 		flags |= MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 	}
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-	                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	h->d = start_blocked(flags, h, opts);
 	if (h->d == NULL) {
 		if (lfd >= 0)
 			close(lfd);
