@@ -64,7 +64,8 @@ mt_add(struct mt *t, const char *fmt, ...)
 	}
 }
 
-/* A label value, escaped per the exposition format. */
+/* A label value, escaped per the exposition format; other control bytes
+ * (a peer's ID is the peer's choice) become '?'. */
 static void
 mt_label(struct mt *t, const char *s, size_t n)
 {
@@ -77,6 +78,8 @@ mt_label(struct mt *t, const char *s, size_t n)
 			mt_add(t, "\\\"");
 		else if (s[i] == '\n')
 			mt_add(t, "\\n");
+		else if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			mt_add(t, "?"); /* NUL and controls: never raw */
 		else
 			mt_add(t, "%c", s[i]);
 	}
