@@ -62,6 +62,7 @@ struct top {
 	size_t n;
 	aemp_val *nodes; /* last aemp::nodes answer (under mu), new */
 	aemp_id nodes_reply;
+	int discovered; /* the master's node list arrived at least once */
 	int tty;
 	struct termios saved; /* terminal mode to restore (tty only) */
 	int raw;
@@ -186,6 +187,8 @@ discover(struct top *top, aemp_node *node)
 	list = top->nodes;
 	top->nodes = NULL;
 	pthread_mutex_unlock(&top->mu);
+	if (list != NULL)
+		top->discovered = 1;
 	for (i = 0; list != NULL && i < list->len; i++)
 		if (list->u.a[i].type == AEMP_STR)
 			(void)add_target(top, node, list->u.a[i].u.s,
@@ -338,7 +341,8 @@ top_targets(struct cli *cli, struct top *top, aemp_node *node)
 			return st;
 	}
 	/* Without arguments: wait for the master and its answer. */
-	while (cli->narg == 0 && top->n < 2 && mono() < until && !top_stop) {
+	while (cli->narg == 0 && !top->discovered && mono() < until &&
+	       !top_stop) {
 		discover(top, node);
 		wait_key(top, 0.2);
 	}
