@@ -1032,7 +1032,8 @@ typedef struct aemp_stats {
 	uint64_t handshakes;     /* connections still in the handshake */
 	uint32_t shards;
 	uint32_t pad;
-	/* since 0.1 with issue 20 (the struct grew: rebuild callers) */
+	/* Added with the metrics endpoint; the struct grew, so programs
+	 * built against an older aemp.h must be rebuilt. */
 	uint64_t peers_up;       /* remote nodes connected now */
 	uint64_t peers_down;     /* remote nodes known, not connected */
 	uint64_t resident_bytes; /* process resident memory (0: unknown) */
@@ -1041,9 +1042,10 @@ typedef struct aemp_stats {
 /*
  * aemp_stats_get - the node's counters into *out.  Also answered remotely:
  * a node-port request ["", "aemp::stats", REPLYADDR...] replies with a map
- * of these names (docs/aemp.1, `aemp stats`), and ["", "aemp::nodes", REPLYADDR...] with the array of
- * connected node IDs (aemp extensions, docs/protocol.md).  Returns 0.
- * Any thread.
+ * of these names (docs/aemp.1, `aemp stats`), and ["", "aemp::nodes",
+ * REPLYADDR...] with the array of connected node IDs (aemp extensions,
+ * docs/protocol.md).  Returns 0.  Any thread; reads /proc for
+ * resident_bytes and takes the peer table's mutex (not for hot loops).
  */
 AEMP_API int aemp_stats_get(aemp_node *node, aemp_stats *out);
 
