@@ -84,8 +84,8 @@ CFLAGS := -std=c11 $(WARN) -Wstrict-prototypes -fvisibility=hidden -fPIC \
 CXXFLAGS := -std=c++17 $(WARN) -fvisibility=hidden -fPIC -pthread \
 	-fno-exceptions -fno-rtti -DSIMDJSON_EXCEPTIONS=0 $(OPT) $(SAN)
 LDFLAGS := -pthread $(SAN)
-LIBS := -luring $(WOLF_LIBS) -lsimdjson -lstdc++ -lm $(MALLOC_LIBS)
-SO_LIBS := -luring $(WOLF_SO_LIBS) -lsimdjson -lstdc++ -lm $(MALLOC_LIBS)
+LIBS := -luring $(WOLF_LIBS) -lsimdjson -lmicrohttpd -lstdc++ -lm $(MALLOC_LIBS)
+SO_LIBS := -luring $(WOLF_SO_LIBS) -lsimdjson -lmicrohttpd -lstdc++ -lm $(MALLOC_LIBS)
 
 # ---- sources ---------------------------------------------------------------
 LIB_C := $(filter-out ring/alloc_%.c,$(wildcard ring/*.c codec/*.c crypto/*.c engine/*/*.c engine/*.c)) $(ALLOC_SRC)

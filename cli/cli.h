@@ -89,6 +89,9 @@ extern const size_t cli_proto_ncmds;
  * stops). */
 int cli_run(struct cli *cli, const struct cli_cmd *cmd);
 
+/* cli/top.c: `aemp top [NODE...]`, a live view through aemp::stats. */
+int cli_top(struct cli *cli, const struct cli_cmd *cmd);
+
 /* cli/db.c: `aemp db keys|family|values|mon FAMILY`. */
 int cli_db(struct cli *cli, const struct cli_cmd *cmd);
 

@@ -483,6 +483,8 @@ const struct cli_cmd cli_conf_cmds[] = {
                "aemp: queue limit per application "
                "thread and shard"),
         SETDEL("log_level", "1..9", "aemp: log level (5 = warn)"),
+        SETDEL("metrics", "IP:PORT",
+               "aemp: Prometheus endpoint (off unless set)"),
         /* No "eval" alias: `aemp eval` is the protocol command. */
         {"seteval", 1, 0, CLI_ANY, "PERLCODE", cmd_set,
          "Perl code for Perl nodes; aemp nodes ignore it", "eval"},

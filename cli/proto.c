@@ -362,6 +362,8 @@ const struct cli_cmd cli_proto_cmds[] = {
          "print the nodes NODE is connected to (aemp nodes only)", NULL},
         {"stats", 1, 0, CLI_STR, "NODE", cmd_stats,
          "print the counters of NODE (aemp nodes only)", NULL},
+        {"top", CLI_REST, 0, CLI_STR, "[NODE...]", cli_top,
+         "live view of nodes' rates (seeds' nodes by default)", NULL},
         {"db", 2, 0, CLI_STR, "keys|family|values|mon FAMILY", cli_db,
          "query or watch a family of the global database", NULL},
         {"trace", CLI_REST, 0, CLI_ANY, "NODE", no_eval,

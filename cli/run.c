@@ -5,6 +5,7 @@
  *
  * On start it prints two lines on stdout, for scripts:
  *     nodeid ID
+ *     metrics ADDR             (only with the `metrics` key set)
  *     listen ADDR ADDR...      (nothing after "listen" without listeners)
  * then logs on stderr until SIGINT or SIGTERM stops it (exit 0).  A second
  * signal during shutdown exits at once.
@@ -197,7 +198,7 @@ run_conf(struct cli *cli, const struct cli_cmd *cmd, aemp_conf *c)
 	return st;
 }
 
-/* "nodeid ID" and "listen ADDR..." on stdout. */
+/* "nodeid ID", "metrics ADDR" and "listen ADDR..." on stdout. */
 static int
 print_identity(aemp_node *node)
 {
@@ -211,7 +212,10 @@ print_identity(aemp_node *node)
 		aemp_val_free(l);
 		return cli_fail(CLI_EFAIL, "run: cannot list the listeners");
 	}
-	printf("nodeid %s\nlisten", aemp_node_id(node));
+	printf("nodeid %s\n", aemp_node_id(node));
+	if (aemp_metrics_addr(node, buf, sizeof(buf)) > 0)
+		printf("metrics %s\n", buf);
+	printf("listen");
 	for (i = 0; i < l->len; i++)
 		if (l->u.a[i].type == AEMP_STR)
 			printf(" %.*s", (int)l->u.a[i].len, l->u.a[i].u.s);

@@ -1258,16 +1258,55 @@ typedef struct aemp_stats {
 	 * being connected to, monitored or sent to, and, for node_gc_delay
 	 * seconds (docs/config.md), per node that left. */
 	uint64_t remote_nodes;
+	/* peers_up, peers_down, resident_bytes (and remote_nodes above)
+	 * came with 0.2: the struct grew, so programs built against an
+	 * older aemp.h must be rebuilt. */
+	uint64_t peers_up;       /* remote nodes connected now */
+	uint64_t peers_down;     /* remote nodes known, not connected */
+	uint64_t resident_bytes; /* process resident memory (0: unknown) */
 } aemp_stats;
 
 /*
  * aemp_stats_get - the node's counters into *out.  Also answered remotely:
  * a node-port request ["", "aemp::stats", REPLYADDR...] replies with a map
- * of these names, and ["", "aemp::nodes", REPLYADDR...] with the array of
- * connected node IDs (aemp extensions, docs/protocol.md).  Returns 0.
- * Any thread.
+ * of these names (docs/aemp.1, `aemp stats`), and ["", "aemp::nodes",
+ * REPLYADDR...] with the array of connected node IDs (aemp extensions,
+ * docs/protocol.md).  Returns 0.  Any thread; reads /proc for
+ * resident_bytes and takes the peer table's mutex (not for hot loops).
  */
 AEMP_API int aemp_stats_get(aemp_node *node, aemp_stats *out);
+
+/*
+ * Metrics endpoint (docs/metrics.md).  With the configuration key
+ * `metrics` set to "IP:PORT" (numeric; port 0 picks a free port),
+ * aemp_node_new binds that address and serves HTTP GET /metrics in the
+ * Prometheus text exposition format 0.0.4 from a thread of its own (GNU
+ * libmicrohttpd), off the message path, until aemp_node_free.  A bad
+ * address fails aemp_node_new with AEMP_ECONFIG, an address that cannot
+ * be bound with the negative errno (e.g. -EADDRINUSE); aemp_errmsg names
+ * the key and the address.
+ */
+
+/*
+ * aemp_metrics_addr - the endpoint's bound address ("IP:PORT" or
+ * "[IPv6]:PORT", the real port when 0 was configured) into out,
+ * NUL-terminated; "" (returns 0) when the endpoint is off.  Any thread,
+ * between aemp_node_new and aemp_node_free.  Returns the length,
+ * -EINVAL (node or out NULL, cap 0) or AEMP_ETOOBIG (truncated).
+ */
+AEMP_API int aemp_metrics_addr(aemp_node *node, char *out, size_t cap);
+
+/*
+ * aemp_metrics_text - the text the endpoint would serve now, for
+ * embedders that serve it their own way (works with the endpoint off).
+ * Writes at most cap - 1 bytes and a NUL into buf (buf may be NULL when
+ * cap is 0) and returns the full length, as snprintf does: call again
+ * with a larger buffer when the result is >= cap.  Any thread, between
+ * aemp_node_new and aemp_node_free; allocates.  Returns the length,
+ * -EINVAL, AEMP_ESTATE (node has no network layer) or -ENOMEM (also
+ * when the text would exceed 8 MiB).
+ */
+AEMP_API int aemp_metrics_text(aemp_node *node, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -246,6 +246,8 @@ conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
 		rc = set_list(c, "services", "AnyEvent::MP::Global::");
 	if (rc == 0 && log_level() != NULL)
 		rc = aemp_conf_set_json(c, "log_level", log_level());
+	if (rc == 0 && perf_scrape_ms() != 0)
+		rc = aemp_conf_set_str(c, "metrics", "127.0.0.1:0");
 	return rc;
 }
 
@@ -276,6 +278,7 @@ perf_node_new(const struct perf_nodecfg *cfg)
 		aemp_node_free(node);
 		return NULL;
 	}
+	perf_scrape_start(node);
 	return node;
 }
 

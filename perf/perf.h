@@ -217,6 +217,12 @@ struct perf_nodecfg {
 	int64_t *start_ns;  /* if set: when aemp_node_start returned */
 };
 
+/* perf/scrape.c: AEMP_PERF_METRICS=MS (environment): every node serves
+ * metrics on 127.0.0.1:0 and is scraped every MS ms.  perf_scrape_ms
+ * returns MS or 0; perf_scrape_start starts the scraper of a node. */
+unsigned perf_scrape_ms(void);
+void perf_scrape_start(aemp_node *node);
+
 /* perf_node_new - create and start a node; on error prints one line and
  * returns NULL. */
 aemp_node *perf_node_new(const struct perf_nodecfg *cfg);

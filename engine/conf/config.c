@@ -84,6 +84,7 @@ static const struct conf_key conf_keys[] = {
         {"node_gc_delay", CK_SECS, 0, 0, 0},
         {"max_thread_queue", CK_INT, 65536, (int64_t)1 << 30, 0},
         {"log_level", CK_INT, 1, 9, 0},
+        {"metrics", CK_STR, 0, 0, 0},
 };
 
 const struct conf_key *

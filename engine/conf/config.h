@@ -63,6 +63,7 @@ struct eng_config {
 	                       * its record is freed */
 	size_t max_thread_queue; /* bytes per application thread and shard */
 	int log_level;
+	char *metrics; /* "IP:PORT" of the metrics endpoint, NULL: off */
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are
 	 * Perl modules, which are left out of `services`), unknown keys,

@@ -399,6 +399,27 @@ warn_unused(struct eng_config *cfg, const struct conf_eff *e)
 	return 0;
 }
 
+/* metrics: "IP:PORT" or "[IPv6]:PORT", numeric; absent or "" = off. */
+static int
+build_metrics(struct eng_config *cfg, const struct conf_eff *e)
+{
+	struct eng_addr a;
+	size_t n;
+	int rc;
+
+	if ((rc = opt_text(e, "metrics", &cfg->metrics, &n)) < 0 ||
+	    cfg->metrics == NULL)
+		return rc;
+	if (eng_addr_parse_numeric(cfg->metrics, n, &a) < 0)
+		return AEMP_SET_ERR(AEMP_ECONFIG,
+		                    "metrics: expected IP:PORT or [IPv6]:PORT "
+		                    "(numeric, port 0 = any free port), "
+		                    "got \"%.*s\" (%s)",
+		                    (int)AEMP_MIN(n, 80), cfg->metrics,
+		                    origin_of(e, "metrics"));
+	return 0;
+}
+
 static int
 build(struct eng_config *cfg, const struct conf_eff *e)
 {
@@ -418,7 +439,7 @@ build(struct eng_config *cfg, const struct conf_eff *e)
 	    (rc = build_lists(cfg, e)) < 0 ||
 	    (rc = eng_conf_each(must(e, "per_addr_exempt"), exempt_add, cfg)) <
 	            0 ||
-	    (rc = warn_seeds(cfg, e)) < 0)
+	    (rc = warn_seeds(cfg, e)) < 0 || (rc = build_metrics(cfg, e)) < 0)
 		return rc;
 	return warn_unused(cfg, e);
 }
@@ -462,6 +483,7 @@ eng_config_fini(struct eng_config *cfg)
 	ring_free(cfg->profile, 0);
 	ring_free(cfg->secret, 0);
 	ring_free(cfg->cert, 0);
+	ring_free(cfg->metrics, 0);
 	strv_free(cfg->binds);
 	strv_free(cfg->seeds);
 	strv_free(cfg->warnings);

@@ -162,7 +162,7 @@ static void
 req_stats(struct eng_shard *sh, const aemp_val *args, size_t n)
 {
 	aemp_stats st;
-	aemp_val kv[24];
+	aemp_val kv[28];
 
 	aemp_stats_get(sh->node, &st);
 #define KV(i, name, v)                                                         \
@@ -182,9 +182,12 @@ req_stats(struct eng_shard *sh, const aemp_val *args, size_t n)
 	KV(9, "handshakes", st.handshakes);
 	KV(10, "shards", st.shards);
 	KV(11, "remote_nodes", st.remote_nodes);
+	KV(12, "peers_up", st.peers_up);
+	KV(13, "peers_down", st.peers_down);
+	KV(14, "resident_bytes", st.resident_bytes);
 #undef KV
 	{
-		aemp_val map = aemp_map(kv, 12);
+		aemp_val map = aemp_map(kv, 15);
 
 		eng_reply(sh, args, n, &map, 1);
 	}

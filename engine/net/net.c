@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/net/metrics.h"
 #include "engine/net/netint.h"
 #include "ring/alloc.h"
 
@@ -105,6 +106,8 @@ eng_net_node_new(struct aemp_node *node)
 	if (rc == 0)
 		rc = eng_listen_bind(node);
 	if (rc == 0)
+		rc = eng_metrics_node_new(node);
+	if (rc == 0)
 		rc = eng_seam(node)->global_new(node);
 	return rc;
 }
@@ -143,6 +146,7 @@ eng_net_node_free(struct aemp_node *node)
 
 	if (net == NULL)
 		return;
+	eng_metrics_node_free(node);
 	eng_seam(node)->global_free(node);
 	eng_listen_close(node);
 	cry_tls_ctx_free(net->tls);
@@ -536,8 +540,11 @@ eng_up_set(struct aemp_node *node, const char *id, size_t len, int up)
 			}
 		}
 	}
-	if (u != NULL)
+	if (u != NULL) {
+		u->ups += up && !u->up;
+		u->downs += !up && u->up;
 		u->up = (uint8_t)up;
+	}
 	pthread_mutex_unlock(&net->upmu);
 }
 
@@ -784,6 +791,7 @@ eng_net_stats(struct aemp_node *node, aemp_stats *out)
 			out->remote_nodes += atomic_load_explicit(
 			        &sn->nrnodes, memory_order_relaxed);
 	}
+	eng_metrics_stats(node, out);
 }
 
 void

@@ -330,12 +330,19 @@ struct eng_net {
 	pthread_mutex_t upmu; /* guards `up` (control plane) */
 	struct eng_htab up;   /* node ID -> struct eng_upent */
 	void *global;         /* engine/global/global.c state (shard 0) */
+
+	/* The metrics endpoint (metrics.c) or NULL, and its bound address
+	 * or "". */
+	struct eng_mhttp *metrics;
+	char metrics_addr[ENG_ADDR_TEXT_MAX];
 };
 
 struct eng_upent {
 	uint32_t hash;
 	uint8_t up;
 	uint32_t idlen;
+	uint64_t ups;   /* times seen going up (metrics, under upmu) */
+	uint64_t downs; /* times seen going down */
 	char id[];
 };
 
