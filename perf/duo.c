@@ -14,6 +14,9 @@
  *             as ["snd", REPLYPORT, ...], which every AEMP node relays back.
  *
  * Both run a result per framing and size, with one node pair per framing.
+ * With --busy-poll US both nodes spin (busy_poll_us) and the raw baseline
+ * is measured twice, blocking and spinning; "x raw" is then the ratio to
+ * the spinning one and "x blk" the ratio to the blocking one.
  *
  * Threads: main thread; the senders and pingers run on this node's shards.
  */
@@ -27,7 +30,7 @@ struct duo_kind {
 	const char *task; /* what one --senders task is called */
 	int (*start)(aemp_node *node, const struct perf_flow *f,
 	             struct perf_task **out);
-	double (*raw)(const struct perf_opts *o, size_t size);
+	double (*raw)(const struct perf_opts *o, size_t size, int spin);
 	int by_rtt; /* ratio of median round trips, else of msgs/s */
 };
 
@@ -36,6 +39,17 @@ static const struct duo_kind pair_kind = {"pair", "sender", perf_sender_start,
 static const struct duo_kind pingpong_kind = {
         "pingpong", "pinger", perf_pinger_start, perf_raw_rtt, 1};
 
+/* r's ratio to a raw baseline value (< 0: none). */
+static double
+duo_ratio(const struct duo_kind *k, const struct perf_result *r, double raw)
+{
+	if (k->by_rtt && raw > 0 && r->has_rtt)
+		return r->rtt_us[RTT_P50] / raw;
+	if (!k->by_rtt && raw > 0 && r->secs > 0)
+		return (double)r->msgs / r->secs / raw;
+	return -1;
+}
+
 static int
 duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
         const char *framing, size_t size)
@@ -43,13 +57,17 @@ duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
 	struct perf_flow f;
 	struct perf_task *t[PERF_SENDERS_MAX];
 	struct perf_result r;
-	double raw = k->raw(o, size);
+	int spin = o->busy_poll_us > 0;
+	/* With --busy-poll: the blocking baseline, then the spinning one. */
+	double block = spin ? k->raw(o, size, 0) : -1;
+	double raw = k->raw(o, size, spin);
 	char label[64];
 	int i, rc = 0;
 
 	perf_result_init(&r, k->scenario, size, framing);
-	snprintf(r.variant, sizeof(r.variant), "%d %s%s%s", o->senders, k->task,
-	         o->senders == 1 ? "" : "s", o->tls ? " tls" : "");
+	snprintf(r.variant, sizeof(r.variant), "%d %s%s%s%s", o->senders,
+	         k->task, o->senders == 1 ? "" : "s", o->tls ? " tls" : "",
+	         spin ? " spin" : "");
 	r.tls = o->tls;
 	for (i = 0; i < o->senders && rc == 0; i++) {
 		perf_flow_init(&f, o, size, i % o->shards,
@@ -66,10 +84,8 @@ duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
 	rc = perf_tasks_run(o, label, t, i, &r);
 	if (rc != 0)
 		return rc;
-	if (k->by_rtt && raw > 0 && r.has_rtt)
-		r.ratio = r.rtt_us[RTT_P50] / raw;
-	else if (!k->by_rtt && raw > 0 && r.secs > 0)
-		r.ratio = (double)r.msgs / r.secs / raw;
+	r.ratio = duo_ratio(k, &r, raw);
+	r.ratio_block = duo_ratio(k, &r, block);
 	r.cpu_partial = d->cpu_partial;
 	snprintf(r.transport, sizeof(r.transport), "%s", d->transport);
 	perf_report(o, &r);

@@ -225,6 +225,8 @@ conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
 		rc = set_queue(c, cfg->max_queue);
 	if (rc == 0)
 		rc = set_int(c, "shards", cfg->shards);
+	if (rc == 0 && cfg->busy_poll_us > 0)
+		rc = set_int(c, "busy_poll_us", cfg->busy_poll_us);
 	if (rc == 0 && cfg->global)
 		rc = set_list(c, "services", "AnyEvent::MP::Global::");
 	if (rc == 0 && log_level() != NULL)

@@ -151,10 +151,10 @@ parse_addr(const char *opt, const char *s)
 
 /* Options that take a value; the others are flags. */
 static const char *const valued[] = {
-        "--size",      "--framing", "--shards", "--senders", "--nodes",
-        "--seconds",   "--count",   "--warmup", "--batch",   "--connect",
-        "--max-queue", "--secret",  "--port",   "--bind",    "--nodeid",
-        "--monitors",  "--window",
+        "--size",      "--framing", "--shards",    "--senders", "--nodes",
+        "--seconds",   "--count",   "--warmup",    "--batch",   "--connect",
+        "--max-queue", "--secret",  "--port",      "--bind",    "--nodeid",
+        "--monitors",  "--window",  "--busy-poll",
 };
 
 static const char *const flags[] = {
@@ -204,6 +204,8 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 		return parse_int(name, v, 1, PERF_DB_WINDOW_MAX, &o->window);
 	if (strcmp(name, "--shards") == 0)
 		return parse_int(name, v, 1, 64, &o->shards);
+	if (strcmp(name, "--busy-poll") == 0)
+		return parse_int(name, v, 0, 1000000, &o->busy_poll_us);
 	if (strcmp(name, "--senders") == 0)
 		return parse_int(name, v, 1, PERF_SENDERS_MAX, &o->senders);
 	if (strcmp(name, "--nodes") == 0)
@@ -348,6 +350,11 @@ check(const struct perf_opts *o, int db_set)
 		                "%s: --tls is not possible (no "
 		                "connection between nodes)",
 		                s);
+	if (o->busy_poll_us > 0 && strcmp(s, "pingpong") != 0 &&
+	    strcmp(s, "pair") != 0 && strcmp(s, "raw") != 0 &&
+	    strcmp(s, "default") != 0)
+		return perf_err(PERF_EUSAGE, "--busy-poll is for pingpong, "
+		                             "pair, raw and the default run");
 	if (strcmp(s, "fanin") == 0 &&
 	    o->nodes * o->senders > PERF_SENDERS_MAX * 4)
 		return perf_err(PERF_EUSAGE, "fanin: at most %d senders in all",

@@ -61,8 +61,9 @@ struct perf_opts {
 	uint64_t max_queue; /* per-connection queue limit (0: default) */
 	int json;           /* one JSON object per result */
 	int tls;
-	int no_raw; /* skip the raw baseline */
-	int quiet;  /* no progress line */
+	int no_raw;       /* skip the raw baseline */
+	int busy_poll_us; /* nodes' busy_poll_us; raw baselines spin too */
+	int quiet;        /* no progress line */
 	int help;
 	const char *connect; /* HOST:PORT of a node started elsewhere */
 	const char *secret;
@@ -110,6 +111,9 @@ struct perf_result {
 	int64_t gaps;     /* -1: not checked */
 	int64_t reorders;
 	double ratio; /* to the raw baseline; < 0: none */
+	/* --busy-poll: ratio is to the spinning raw baseline, and this one
+	 * to the blocking raw baseline; < 0: none */
+	double ratio_block;
 };
 
 enum { RTT_P50, RTT_P90, RTT_P99, RTT_P999, RTT_MAX };
@@ -184,6 +188,7 @@ struct perf_nodecfg {
 	const char *cert;   /* PEM: TLS; NULL: none (or the file's) */
 	uint64_t max_queue; /* 0: the default */
 	int global;         /* runs the global service (db) */
+	int busy_poll_us;   /* 0: the engine's default (no spinning) */
 };
 
 /* perf_node_new - create and start a node; on error prints one line and
@@ -423,9 +428,10 @@ int perf_db(const struct perf_opts *o);       /* perf/db.c */
 
 /* The raw baselines of this run, measured once per size (and reported
  * as rows of their own): msgs/s of the TCP stream, median round trip (us)
- * of the TCP ping-pong; < 0 if not measured (--no-raw, --connect). */
-double perf_raw_tput(const struct perf_opts *o, size_t size);
-double perf_raw_rtt(const struct perf_opts *o, size_t size);
+ * of the TCP ping-pong; < 0 if not measured (--no-raw, --connect).  spin:
+ * the receiving ends read without sleeping (--busy-poll). */
+double perf_raw_tput(const struct perf_opts *o, size_t size, int spin);
+double perf_raw_rtt(const struct perf_opts *o, size_t size, int spin);
 
 /* The child processes' main functions (argv after the role). */
 int perf_child_node(int argc, char **argv);

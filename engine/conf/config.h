@@ -14,6 +14,8 @@
 
 #define ENG_MAX_FRAMINGS 4
 #define ENG_MAX_AUTH 8
+#define ENG_MAX_CPUS 64    /* one per shard at most */
+#define ENG_CPU_LIMIT 4096 /* CPU numbers are below this */
 
 struct eng_config {
 	char nodeid[AEMP_ID_MAX]; /* expanded from the template */
@@ -48,6 +50,13 @@ struct eng_config {
 	size_t max_queue;  /* bytes per connection */
 	int max_handshakes;
 	int log_level;
+	/* Low-latency mode (docs/threading.md "Spinning"): an idle shard
+	 * polls for this long before it sleeps; 0: never spins. */
+	uint32_t busy_poll_us;
+	/* Shard i runs pinned to CPU cpus[i]; ncpus 0: not pinned.  When set,
+	 * ncpus equals shards (or gives the shard count if shards is 0). */
+	int cpus[ENG_MAX_CPUS];
+	int ncpus;
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are
 	 * Perl modules, which are left out of `services`), unknown keys,

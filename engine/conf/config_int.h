@@ -21,6 +21,7 @@ enum conf_kind {
 	CK_NAMES,    /* array of non-empty strings or comma list */
 	CK_INT,      /* integer in [min, max] */
 	CK_PERL,     /* Perl-only (eval): stored, never used */
+	CK_CPUS,     /* CPU numbers: array or comma list (cpus) */
 };
 
 #define CF_ARG_ONLY 0x01  /* configure() argument only (profile, norc) */
@@ -69,6 +70,10 @@ int eng_conf_resolve_into(const aemp_conf *c, const aemp_rc *rc,
                           struct conf_eff *e);
 
 void eng_conf_eff_fini(struct conf_eff *e);
+
+/* eng_conf_cpu - parse one item of `cpus` (decimal text, as
+ * eng_conf_each gives it) into *cpu.  Returns 0 or -EINVAL. */
+int eng_conf_cpu(const char *s, size_t n, int *cpu);
 
 /* eng_conf_each - call fn(s, n, arg) for every item of a CK_NAMES or
  * CK_SPECS value: the elements of an array (numbers as text), or the
