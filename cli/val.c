@@ -26,6 +26,7 @@ static const struct {
         {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
         {"log_level", CONV_NUM},       {"secure", CONV_BOOL},
         {"autocork", CONV_BOOL},       {"nodelay", CONV_BOOL},
+        {"busy_poll_us", CONV_NUM},    {"cpus", CONV_LIST},
 };
 
 static enum conv

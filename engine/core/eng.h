@@ -287,6 +287,7 @@ struct eng_shard {
 	/* low-latency mode (busy_poll_us > 0): spin until spin_until_ns */
 	uint64_t spin_ns;
 	uint64_t spin_until_ns;
+	unsigned spin_idle; /* idle polls, for the periodic yield */
 	/* scratch for encoding */
 	uint8_t *scratch;
 	size_t scratch_cap;

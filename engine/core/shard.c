@@ -539,6 +539,13 @@ shard_has_input(struct eng_shard *sh)
 	return sh->dirty != 0 || eng_seam(node)->has_work(sh);
 }
 
+/* A spinning shard yields its CPU every SHARD_YIELD_EVERY idle polls
+ * (rule zero: a system call, but on the idle path only).  Without it, on a
+ * machine with more runnable threads than cores, a spinner burns its
+ * whole time slice while the thread it waits for sits in the run queue:
+ * docs/perf.md measured ms medians.  Power of two. */
+#define SHARD_YIELD_EVERY 16u
+
 /* Low-latency mode: an idle shard keeps polling (never sleeping) until
  * busy_poll_us after its last piece of work.  Never with the key at 0. */
 static inline int
@@ -556,6 +563,8 @@ shard_idle(struct eng_shard *sh)
 		/* Spinning: `sleeping` stays 0, so producers skip the wake-up
 		 * and we see their records on the next drain. */
 		ring_cpu_relax();
+		if (AEMP_UNLIKELY(++sh->spin_idle % SHARD_YIELD_EVERY == 0))
+			sched_yield();
 		return ring_loop_run(&sh->loop, 0);
 	}
 	ring_loop_sleep_prepare(&sh->loop);
