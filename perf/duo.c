@@ -66,8 +66,8 @@ duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
 
 	perf_result_init(&r, k->scenario, size, framing);
 	snprintf(r.variant, sizeof(r.variant), "%d %s%s%s%s", o->senders,
-	         k->task, o->senders == 1 ? "" : "s", o->tls ? " tls" : "",
-	         spin ? " spin" : "");
+	         o->cal ? "cal" : k->task, o->senders == 1 || o->cal ? "" : "s",
+	         o->tls ? " tls" : "", spin ? " spin" : "");
 	r.tls = o->tls;
 	for (i = 0; i < o->senders && rc == 0; i++) {
 		perf_flow_init(&f, o, size, i % o->shards,

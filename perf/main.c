@@ -148,6 +148,7 @@ usage(void)
 	       "  --max-queue BYTES  the nodes' per-connection queue limit\n"
 	       "  --json             one JSON object per result\n"
 	       "  --no-raw           skip the raw baseline (no ratios)\n"
+	       "  --cal              pingpong: round trips are aemp_cal calls\n"
 	       "  --busy-poll US     pingpong, pair: nodes spin up to US µs "
 	       "before\n"
 	       "                     sleeping (busy_poll_us); the raw "

@@ -158,7 +158,7 @@ static const char *const valued[] = {
 };
 
 static const char *const flags[] = {
-        "--json", "--no-raw", "--quiet", "-q", "--tls", "--help", "-h",
+        "--json", "--no-raw", "--quiet", "-q", "--tls", "--help", "-h", "--cal",
 };
 
 static int
@@ -182,6 +182,8 @@ set_flag(struct perf_opts *o, const char *name)
 		o->no_raw = 1;
 	else if (strcmp(name, "--tls") == 0)
 		o->tls = 1;
+	else if (strcmp(name, "--cal") == 0)
+		o->cal = 1;
 	else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
 		o->help = 1;
 	else
@@ -350,6 +352,12 @@ check(const struct perf_opts *o, int db_set)
 		                "%s: --tls is not possible (no "
 		                "connection between nodes)",
 		                s);
+	if (o->cal && strcmp(s, "pingpong") != 0)
+		return perf_err(PERF_EUSAGE, "--cal is for pingpong only");
+	if (o->cal && o->connect != NULL && o->port == NULL)
+		return perf_err(PERF_EUSAGE,
+		                "--cal needs a perf port (--port): a bare node "
+		                "port does not answer cals");
 	if (o->busy_poll_us > 0 && strcmp(s, "pingpong") != 0 &&
 	    strcmp(s, "pair") != 0 && strcmp(s, "raw") != 0 &&
 	    strcmp(s, "default") != 0)

@@ -63,6 +63,7 @@ struct perf_opts {
 	int tls;
 	int no_raw;       /* skip the raw baseline */
 	int busy_poll_us; /* nodes' busy_poll_us; raw baselines spin too */
+	int cal;          /* pingpong: aemp_cal round trips */
 	int quiet;        /* no progress line */
 	int help;
 	const char *connect; /* HOST:PORT of a node started elsewhere */
@@ -305,6 +306,7 @@ struct perf_flow {
 	char target[AEMP_ID_MAX];
 	const pid_t *peers; /* other processes of the run, for CPU */
 	int npeers;
+	int cal; /* pinger: round trips are aemp_cal calls */
 };
 
 void perf_flow_init(struct perf_flow *f, const struct perf_opts *o, size_t size,
