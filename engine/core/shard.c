@@ -8,6 +8,8 @@
  *   3. flush: move overflow into queues, publish batches, wake consumers;
  *      network layer flushes its connections
  *   4-6. ring_loop_run: submit, wait if idle, reap CQEs, run timers
+ *        (with busy_poll_us: poll without waiting until that long after
+ *        the last work, yielding every SHARD_YIELD_EVERY polls)
  *   7. the network layer reaps closed connections
  *
  * Threads: everything here runs on the shard's own thread, except
