@@ -75,8 +75,8 @@ void eng_conf_eff_fini(struct conf_eff *e);
  * eng_conf_each gives it) into *cpu.  Returns 0 or -EINVAL. */
 int eng_conf_cpu(const char *s, size_t n, int *cpu);
 
-/* eng_conf_each - call fn(s, n, arg) for every item of a CK_NAMES or
- * CK_SPECS value: the elements of an array (numbers as text), or the
+/* eng_conf_each - call fn(s, n, arg) for every item of a CK_NAMES,
+ * CK_SPECS or CK_CPUS value: the elements of an array (numbers as text), or the
  * comma-separated non-empty fields of a string.  Stops at and returns a
  * negative fn result; else 0. */
 int eng_conf_each(const aemp_val *list,

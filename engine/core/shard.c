@@ -693,12 +693,13 @@ eng_shard_main(void *arg)
 	/* Timers armed before start (aemp_after from the creating thread)
 	 * must survive ring_loop_init, which sets up a fresh timer heap. */
 	saved = sh->loop.timers;
-	rc = ring_loop_init(&sh->loop, 1024);
-	ring_timers_fini(&sh->loop.timers);
+	rc = shard_pin(sh); /* first: the ring's memory then is local */
+	if (rc == 0) {
+		rc = ring_loop_init(&sh->loop, 1024);
+		ring_timers_fini(&sh->loop.timers);
+	}
 	sh->loop.timers = saved;
 	sh->spin_ns = (uint64_t)node->cfg.busy_poll_us * 1000u;
-	if (rc == 0)
-		rc = shard_pin(sh);
 	if (rc == 0)
 		rc = eng_seam(node)->shard_start(sh);
 	shard_started(sh, rc);
