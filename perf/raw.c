@@ -16,9 +16,8 @@
  *    yielding the CPU every 16 empty reads as a spinning shard does.
  *
  * The first byte on a connection picks the mode: 'T' or 'E' (lower case:
- * spinning).  Each
- * baseline is measured once per run and size and then reused for the
- * ratios (perf_raw_tput, perf_raw_rtt).
+ * spinning).  Each baseline is measured once per run and size and then
+ * reused for the ratios (perf_raw_tput, perf_raw_rtt).
  *
  * Threads: main thread (both processes are single-threaded here).
  */
