@@ -149,14 +149,15 @@ static void
 table_row(const struct perf_opts *o, const struct perf_result *r)
 {
 	char rate[32], us[5][32], gaps[32], reord[32], ratio[32], blk[32];
+	int vw = o->busy_poll_us > 0 ? 17 : 12; /* "tcp pingpong spin" */
 	int i;
 
 	if (!header_done) {
-		printf("%-9s %-12s %7s %-4s %9s %8s %7s %7s %7s %7s %7s "
+		printf("%-9s %-*s %7s %-4s %9s %8s %7s %7s %7s %7s %7s "
 		       "%7s %5s %5s %6s%s\n",
-		       "scenario", "variant", "size", "fmt", "msgs/s", "MB/s",
-		       "p50us", "p90us", "p99us", "p999us", "maxus", "CPUs/M",
-		       "gaps", "reord", "xraw",
+		       "scenario", vw, "variant", "size", "fmt", "msgs/s",
+		       "MB/s", "p50us", "p90us", "p99us", "p999us", "maxus",
+		       "CPUs/M", "gaps", "reord", "xraw",
 		       o->busy_poll_us > 0 ? "   xblk" : "");
 		header_done = 1;
 	}
@@ -169,10 +170,10 @@ table_row(const struct perf_opts *o, const struct perf_result *r)
 	fmt_ratio(blk + 1, sizeof(blk) - 1,
 	          r->ratio_block > 0 ? r->ratio_block : -1);
 	blk[0] = ' ';
-	printf("%-9s %-12s %7zu %-4s %9s %8.1f %7s %7s %7s %7s %7s "
+	printf("%-9s %-*s %7zu %-4s %9s %8.1f %7s %7s %7s %7s %7s "
 	       "%6.2f%s %5s %5s %6s%s\n",
-	       r->scenario, r->variant, r->size, r->framing, rate, mb_rate(r),
-	       us[0], us[1], us[2], us[3], us[4], cpu_per_m(r),
+	       r->scenario, vw, r->variant, r->size, r->framing, rate,
+	       mb_rate(r), us[0], us[1], us[2], us[3], us[4], cpu_per_m(r),
 	       r->cpu_partial ? "*" : " ", gaps, reord, ratio,
 	       o->busy_poll_us > 0 ? blk : "");
 }
