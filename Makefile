@@ -258,6 +258,15 @@ test:
 check: test-build
 	$(Q)tools/runtests.sh --fuzz-seconds 0 $(B)
 
+# `make test-spin`: the integration tests (release) with every node in
+# low-latency mode (busy_poll_us, docs/threading.md "Spinning").
+TEST_SPIN_US ?= 200
+.PHONY: test-spin
+test-spin:
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) FLAVOR=release test-build
+	$(Q)tools/runtests.sh --fuzz-seconds 0 --busy-poll $(TEST_SPIN_US) \
+		--only /integ/ build/release
+
 # ---- fuzzing ---------------------------------------------------------------
 fuzz-build: $(FUZZ_BIN)
 

@@ -485,6 +485,10 @@ const struct cli_cmd cli_conf_cmds[] = {
         SETDEL("log_level", "1..9", "aemp: log level (5 = warn)"),
         SETDEL("metrics", "IP:PORT",
                "aemp: Prometheus endpoint (off unless set)"),
+        SETDEL("busy_poll_us", "US",
+               "aemp: idle shards spin this long before sleeping "
+               "(0 = never; burns a core)"),
+        SETDEL("cpus", "LIST", "aemp: pin shard i to the i-th CPU"),
         /* No "eval" alias: `aemp eval` is the protocol command. */
         {"seteval", 1, 0, CLI_ANY, "PERLCODE", cmd_set,
          "Perl code for Perl nodes; aemp nodes ignore it", "eval"},

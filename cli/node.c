@@ -89,6 +89,11 @@ tool_conf(struct cli *cli, aemp_conf *c)
 	if (!profile_sets(cli->rc, "shards") &&
 	    (err = aemp_conf_set_json(c, "shards", "1")) < 0)
 		return err;
+	/* A short-lived client: it neither spins nor takes a pinned core
+	 * (and one shard must not meet a cpus list made for a server). */
+	if ((err = aemp_conf_set_json(c, "busy_poll_us", "0")) < 0 ||
+	    (err = aemp_conf_set_json(c, "cpus", "[]")) < 0)
+		return err;
 	if (cli->opt.secret != NULL &&
 	    (err = aemp_conf_set_str(c, "secret", cli->opt.secret)) < 0)
 		return err;

@@ -18,15 +18,16 @@ static const struct {
 	const char *key;
 	enum conv conv;
 } conv_of_key[] = {
-        {"seeds", CONV_LIST},          {"binds", CONV_LIST},
-        {"services", CONV_LIST},       {"framing_format", CONV_LIST},
-        {"auth_offer", CONV_LIST},     {"auth_accept", CONV_LIST},
-        {"monitor_timeout", CONV_NUM}, {"connect_interval", CONV_NUM},
-        {"shards", CONV_NUM},          {"max_packet", CONV_NUM},
-        {"max_queue", CONV_NUM},       {"max_handshakes", CONV_NUM},
-        {"log_level", CONV_NUM},       {"secure", CONV_BOOL},
-        {"node_gc_delay", CONV_NUM},   {"autocork", CONV_BOOL},
+        {"seeds", CONV_LIST},           {"binds", CONV_LIST},
+        {"services", CONV_LIST},        {"framing_format", CONV_LIST},
+        {"auth_offer", CONV_LIST},      {"auth_accept", CONV_LIST},
+        {"monitor_timeout", CONV_NUM},  {"connect_interval", CONV_NUM},
+        {"shards", CONV_NUM},           {"max_packet", CONV_NUM},
+        {"max_queue", CONV_NUM},        {"max_handshakes", CONV_NUM},
+        {"log_level", CONV_NUM},        {"secure", CONV_BOOL},
+        {"node_gc_delay", CONV_NUM},    {"autocork", CONV_BOOL},
         {"max_thread_queue", CONV_NUM}, {"nodelay", CONV_BOOL},
+        {"busy_poll_us", CONV_NUM},     {"cpus", CONV_LIST},
 };
 
 /* Handshake bounds (docs/config.md "Handshakes under attack"). */

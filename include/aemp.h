@@ -470,7 +470,9 @@ AEMP_API int aemp_json_format(const aemp_val *v, char *buf, size_t cap);
  * shards (number of shard threads, default: CPUs), max_packet (largest
  * packet accepted, bytes), max_queue (per-connection outgoing queue limit,
  * bytes), max_handshakes (concurrent unauthenticated connections),
- * log_level (1..9).  See docs/config.md.
+ * log_level (1..9), busy_poll_us (idle shards spin that long before
+ * sleeping: low latency for a core each; $AEMP_BUSY_POLL_US sets its
+ * default), cpus (pin shard i to the i-th CPU).  See docs/config.md.
  */
 typedef struct aemp_conf aemp_conf;
 
@@ -646,8 +648,8 @@ typedef struct aemp_id {
  * was not done yet, fixes the node ID, creates the shards (not yet
  * running) and binds the listeners of "binds".  The node takes nothing from
  * c; c may be freed afterwards.  Returns 0 and *out (new, free with
- * aemp_node_free), AEMP_ECONFIG (bad value, message in aemp_errmsg),
- * -EADDRINUSE or another bind error (message in aemp_errmsg), -ENOMEM.
+ * aemp_node_free), AEMP_ECONFIG (bad value, or a CPU of "cpus" this
+ * process cannot run on; message in aemp_errmsg), -EADDRINUSE or another bind error (message in aemp_errmsg), -ENOMEM.
  * Any thread but a shard thread.
  */
 AEMP_API int aemp_node_new(const aemp_conf *c, aemp_node **out);

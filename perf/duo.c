@@ -17,6 +17,9 @@
  * pair --foreign runs each result a second time with the senders sending
  * from application threads of their own (aemp_snd_ref_wait), not from
  * the shard, reported next to the shard-thread result.
+ * With --busy-poll US both nodes spin (busy_poll_us) and the raw baseline
+ * is measured twice, blocking and spinning; "x raw" is then the ratio to
+ * the spinning one and "x blk" the ratio to the blocking one.
  *
  * Threads: main thread; the senders and pingers run on this node's shards.
  */
@@ -39,6 +42,17 @@ static const struct duo_kind pair_kind = {"pair", "sender", perf_sender_start,
 static const struct duo_kind pingpong_kind = {
         "pingpong", "pinger", perf_pinger_start, perf_raw_rtt, 1};
 
+/* r's ratio to a raw baseline value (< 0: none). */
+static double
+duo_ratio(const struct duo_kind *k, const struct perf_result *r, double raw)
+{
+	if (k->by_rtt && raw > 0 && r->has_rtt)
+		return r->rtt_us[RTT_P50] / raw;
+	if (!k->by_rtt && raw > 0 && r->secs > 0)
+		return (double)r->msgs / r->secs / raw;
+	return -1;
+}
+
 /* duo_result - one result into r; foreign: the senders send from
  * application threads (pair --foreign). */
 static int
@@ -48,13 +62,17 @@ duo_result(const struct perf_opts *o, const struct duo_kind *k,
 {
 	struct perf_flow f;
 	struct perf_task *t[PERF_SENDERS_MAX];
-	double raw = k->raw(o, size);
+	int spin = o->busy_poll_us > 0;
+	/* With --busy-poll: the blocking baseline, then the spinning one. */
+	double block = spin ? k->raw(o, size, 0) : -1;
+	double raw = k->raw(o, size, spin);
 	char label[64];
 	int i, rc = 0;
 
 	perf_result_init(r, k->scenario, size, framing);
-	snprintf(r->variant, sizeof(r->variant), "%d %s%s%s%s", o->senders,
-	         k->task, o->senders == 1 ? "" : "s", o->tls ? " tls" : "",
+	snprintf(r->variant, sizeof(r->variant), "%d %s%s%s%s%s", o->senders,
+	         o->cal ? "cal" : k->task, o->senders == 1 || o->cal ? "" : "s",
+	         o->tls ? " tls" : "", spin ? " spin" : "",
 	         foreign ? " foreign" : "");
 	r->tls = o->tls;
 	for (i = 0; i < o->senders && rc == 0; i++) {
@@ -73,10 +91,8 @@ duo_result(const struct perf_opts *o, const struct duo_kind *k,
 	rc = perf_tasks_run(o, label, t, i, r);
 	if (rc != 0)
 		return rc;
-	if (k->by_rtt && raw > 0 && r->has_rtt)
-		r->ratio = r->rtt_us[RTT_P50] / raw;
-	else if (!k->by_rtt && raw > 0 && r->secs > 0)
-		r->ratio = (double)r->msgs / r->secs / raw;
+	r->ratio = duo_ratio(k, r, raw);
+	r->ratio_block = duo_ratio(k, r, block);
 	r->cpu_partial = d->cpu_partial;
 	snprintf(r->transport, sizeof(r->transport), "%s", d->transport);
 	return 0;
@@ -86,8 +102,8 @@ int
 perf_duo_result(const struct perf_opts *o, int pingpong, struct perf_duo *d,
                 const char *framing, size_t size, struct perf_result *r)
 {
-	return duo_result(o, pingpong ? &pingpong_kind : &pair_kind, d,
-	                  framing, size, 0, r);
+	return duo_result(o, pingpong ? &pingpong_kind : &pair_kind, d, framing,
+	                  size, 0, r);
 }
 
 static int

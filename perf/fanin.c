@@ -151,7 +151,7 @@ fanin_one(struct fanin *fi, const struct perf_opts *o, const char *framing,
           size_t size)
 {
 	char lines[PERF_NODES_MAX][256];
-	double raw = perf_raw_tput(o, size);
+	double raw = perf_raw_tput(o, size, 0);
 	struct perf_result r;
 	int64_t cpu0;
 	int rc, run_ms, done_ms;

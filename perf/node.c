@@ -242,6 +242,8 @@ conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
 		rc = set_queue(c, cfg->max_queue);
 	if (rc == 0)
 		rc = set_int(c, "shards", cfg->shards);
+	if (rc == 0 && cfg->busy_poll_us > 0)
+		rc = set_int(c, "busy_poll_us", cfg->busy_poll_us);
 	if (rc == 0 && cfg->global)
 		rc = set_list(c, "services", "AnyEvent::MP::Global::");
 	if (rc == 0 && log_level() != NULL)
@@ -526,6 +528,16 @@ on_echo(aemp_node *node, struct perf_port *p, const aemp_val *msg, size_t n)
 	return 0;
 }
 
+/* ["cal", SID, SEQ, PAYLOAD, REPLYPORT] (aemp_cal appends the reply
+ * port, a new one per call) -> [SID, SEQ, PAYLOAD] */
+static int
+on_cal(aemp_node *node, const aemp_val *msg, size_t n)
+{
+	if (n != 5 || msg[4].type != AEMP_STR)
+		return 0;
+	return reply(node, &msg[4], msg + 1, 3);
+}
+
 static int
 port_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 {
@@ -538,6 +550,8 @@ port_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 	if (n >= 1 && msg[0].type == AEMP_STR) {
 		if (aemp_str_eq(&msg[0], "sync"))
 			return on_sync(node, p, msg, n);
+		if (aemp_str_eq(&msg[0], "cal"))
+			return on_cal(node, msg, n);
 		return on_echo(node, p, msg, n);
 	}
 	return 0;

@@ -151,15 +151,15 @@ parse_addr(const char *opt, const char *s)
 
 /* Options that take a value; the others are flags. */
 static const char *const valued[] = {
-        "--size",      "--framing", "--shards",  "--senders", "--nodes",
-        "--seconds",   "--count",   "--warmup",  "--batch",   "--connect",
-        "--max-queue", "--secret",  "--port",    "--bind",    "--nodeid",
-        "--monitors",  "--window",  "--globals",
+        "--size",      "--framing", "--shards",  "--senders",   "--nodes",
+        "--seconds",   "--count",   "--warmup",  "--batch",     "--connect",
+        "--max-queue", "--secret",  "--port",    "--bind",      "--nodeid",
+        "--monitors",  "--window",  "--globals", "--busy-poll",
 };
 
 static const char *const flags[] = {
-        "--json", "--no-raw", "--quiet", "-q",
-        "--tls",  "--help",   "-h",      "--foreign",
+        "--json", "--no-raw", "--quiet",   "-q",    "--tls",
+        "--help", "-h",       "--foreign", "--cal",
 };
 
 static int
@@ -185,6 +185,8 @@ set_flag(struct perf_opts *o, const char *name)
 		o->tls = 1;
 	else if (strcmp(name, "--foreign") == 0)
 		o->foreign = 1;
+	else if (strcmp(name, "--cal") == 0)
+		o->cal = 1;
 	else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
 		o->help = 1;
 	else
@@ -207,6 +209,8 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 		return parse_int(name, v, 1, PERF_DB_WINDOW_MAX, &o->window);
 	if (strcmp(name, "--shards") == 0)
 		return parse_int(name, v, 1, 64, &o->shards);
+	if (strcmp(name, "--busy-poll") == 0)
+		return parse_int(name, v, 0, 1000000, &o->busy_poll_us);
 	if (strcmp(name, "--senders") == 0)
 		return parse_int(name, v, 1, PERF_SENDERS_MAX, &o->senders);
 	if (strcmp(name, "--nodes") == 0)
@@ -367,6 +371,17 @@ check(const struct perf_opts *o, int db_set)
 		                             "possible");
 	if (o->foreign && strcmp(s, "pair") != 0)
 		return perf_err(PERF_EUSAGE, "--foreign is for 'pair' only");
+	if (o->cal && strcmp(s, "pingpong") != 0)
+		return perf_err(PERF_EUSAGE, "--cal is for pingpong only");
+	if (o->cal && o->connect != NULL && o->port == NULL)
+		return perf_err(PERF_EUSAGE,
+		                "--cal needs a perf port (--port): a bare node "
+		                "port does not answer cals");
+	if (o->busy_poll_us > 0 && strcmp(s, "pingpong") != 0 &&
+	    strcmp(s, "pair") != 0 && strcmp(s, "raw") != 0 &&
+	    strcmp(s, "default") != 0)
+		return perf_err(PERF_EUSAGE, "--busy-poll is for pingpong, "
+		                             "pair, raw and the default run");
 	if (strcmp(s, "fanin") == 0 &&
 	    o->nodes * o->senders > PERF_SENDERS_MAX * 4)
 		return perf_err(PERF_EUSAGE, "fanin: at most %d senders in all",

@@ -86,8 +86,8 @@ static int
 peer_start(struct perf_peer *p, const struct perf_opts *o, const char *framing,
            const char *nodeid, const char *seed, int global)
 {
-	char shards[16], queue[32], line[1024];
-	char *argv[18] = {"aemp-perf",     "--child",      "node",
+	char shards[16], queue[32], spin[16], line[1024];
+	char *argv[20] = {"aemp-perf",     "--child",      "node",
 	                  "--nodeid",      (char *)nodeid, "--framing",
 	                  (char *)framing, "--shards",     shards,
 	                  "--max-queue",   queue};
@@ -104,6 +104,11 @@ peer_start(struct perf_peer *p, const struct perf_opts *o, const char *framing,
 	if (global) {
 		argv[i++] = "--global";
 		argv[i++] = "1";
+	}
+	if (o->busy_poll_us > 0) {
+		snprintf(spin, sizeof(spin), "%d", o->busy_poll_us);
+		argv[i++] = "--busy-poll";
+		argv[i++] = spin;
 	}
 	argv[i] = NULL;
 	rc = perf_child_spawn(&p->c, argv, perf_secret(o), perf_cert(o));
@@ -227,6 +232,8 @@ child_args(int argc, char **argv, struct perf_nodecfg *cfg)
 			cfg->max_queue = strtoull(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--global") == 0)
 			cfg->global = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--busy-poll") == 0)
+			cfg->busy_poll_us = atoi(argv[i + 1]);
 		else
 			return -EINVAL;
 	}
@@ -328,6 +335,7 @@ duo_dial(struct perf_duo *d, const struct perf_opts *o, const char *framing,
 
 	cfg.nodeid = me;
 	cfg.max_queue = o->max_queue;
+	cfg.busy_poll_us = o->busy_poll_us;
 	cfg.secret = perf_secret(o);
 	cfg.cert = perf_cert(o);
 	cfg.seed = d->peer.addr;
@@ -434,6 +442,7 @@ duo_remote(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 	snprintf(me, sizeof(me), "perf%d", (int)getpid());
 	cfg.nodeid = me;
 	cfg.max_queue = o->max_queue;
+	cfg.busy_poll_us = o->busy_poll_us;
 	cfg.secret = o->secret;
 	cfg.cert = perf_cert(o);
 	cfg.seed = o->connect;

@@ -64,9 +64,11 @@ struct perf_opts {
 	uint64_t max_queue; /* per-connection queue limit (0: default) */
 	int json;           /* one JSON object per result */
 	int tls;
-	int no_raw;  /* skip the raw baseline */
-	int foreign; /* pair: also send from application threads */
-	int quiet;   /* no progress line */
+	int no_raw;       /* skip the raw baseline */
+	int foreign;      /* pair: also send from application threads */
+	int busy_poll_us; /* nodes' busy_poll_us; raw baselines spin too */
+	int cal;          /* pingpong: aemp_cal round trips */
+	int quiet;        /* no progress line */
 	int help;
 	const char *connect; /* HOST:PORT of a node started elsewhere */
 	const char *secret;
@@ -114,6 +116,9 @@ struct perf_result {
 	int64_t gaps;     /* -1: not checked */
 	int64_t reorders;
 	double ratio; /* to the raw baseline; < 0: none */
+	/* --busy-poll: ratio is to the spinning raw baseline, and this one
+	 * to the blocking raw baseline; < 0: none */
+	double ratio_block;
 };
 
 enum { RTT_P50, RTT_P90, RTT_P99, RTT_P999, RTT_MAX };
@@ -215,6 +220,7 @@ struct perf_nodecfg {
 	uint64_t max_queue; /* 0: the default */
 	int global;         /* runs the global service (db) */
 	int64_t *start_ns;  /* if set: when aemp_node_start returned */
+	int busy_poll_us;   /* 0: the engine's default (no spinning) */
 };
 
 /* perf/scrape.c: AEMP_PERF_METRICS=MS (environment): every node serves
@@ -350,6 +356,7 @@ struct perf_flow {
 	char target[AEMP_ID_MAX];
 	const pid_t *peers; /* other processes of the run, for CPU */
 	int npeers;
+	int cal; /* pinger: round trips are aemp_cal calls */
 };
 
 void perf_flow_init(struct perf_flow *f, const struct perf_opts *o, size_t size,
@@ -474,9 +481,10 @@ int perf_tls(const struct perf_opts *o);      /* perf/tls.c */
 
 /* The raw baselines of this run, measured once per size (and reported
  * as rows of their own): msgs/s of the TCP stream, median round trip (us)
- * of the TCP ping-pong; < 0 if not measured (--no-raw, --connect). */
-double perf_raw_tput(const struct perf_opts *o, size_t size);
-double perf_raw_rtt(const struct perf_opts *o, size_t size);
+ * of the TCP ping-pong; < 0 if not measured (--no-raw, --connect).  spin:
+ * the receiving ends read without sleeping (--busy-poll). */
+double perf_raw_tput(const struct perf_opts *o, size_t size, int spin);
+double perf_raw_rtt(const struct perf_opts *o, size_t size, int spin);
 
 /* The child processes' main functions (argv after the role). */
 int perf_child_node(int argc, char **argv);

@@ -6,6 +6,10 @@
  * [SID, SEQ, PAYLOAD] comes back, records the time since the send and
  * sends the next one from inside the handler.
  *
+ * With --cal each round trip is an aemp_cal of ["cal", SID, SEQ, PAYLOAD]
+ * (the engine appends a fresh reply port per call; 30 s timeout, as Perl's
+ * cal) and the reply [SID, SEQ, PAYLOAD] arrives in the cal callback.
+ *
  * Warm-up round trips are not recorded.  A reply with another sequence
  * number than the one in flight counts as a gap (a later number) or a
  * reorder (an earlier one).
@@ -37,6 +41,8 @@ struct perf_pinger {
 };
 
 static void ping(aemp_node *node, void *arg);
+static void pinger_reply(aemp_node *node, int status, const aemp_val *reply,
+                         size_t n, void *arg);
 
 static void
 ping_later(struct perf_pinger *p)
@@ -55,7 +61,11 @@ ping(aemp_node *node, void *arg)
 
 	p->msg[p->seq_at] = aemp_int((int64_t)p->seq);
 	p->sent_at = perf_now_ns();
-	rc = aemp_snd_ref(node, p->dst, p->msg, p->nmsg);
+	if (p->f.cal)
+		rc = aemp_cal(node, p->f.target, p->msg, p->nmsg, pinger_reply,
+		              p, 30.0, NULL);
+	else
+		rc = aemp_snd_ref(node, p->dst, p->msg, p->nmsg);
 	if (rc == -EAGAIN)
 		ping_later(p);
 	else if (rc < 0)
@@ -121,15 +131,32 @@ pinger_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 	return 0;
 }
 
+static void
+pinger_reply(aemp_node *node, int status, const aemp_val *reply, size_t n,
+             void *arg)
+{
+	struct perf_pinger *p = arg;
+
+	if (status != 0) {
+		perf_task_fail(&p->t, status, "cal");
+		return;
+	}
+	(void)pinger_rcv(node, reply, n, p);
+}
+
 /* build_msg - the ping, once the pinger's own port ID is known. */
 static void
 build_msg(struct perf_pinger *p)
 {
 	size_t i = 0;
 
-	if (perf_is_node_port(p->f.target))
-		p->msg[i++] = aemp_str("snd");
-	p->msg[i++] = aemp_str(p->self.s);
+	if (p->f.cal) {
+		p->msg[i++] = aemp_str("cal");
+	} else {
+		if (perf_is_node_port(p->f.target))
+			p->msg[i++] = aemp_str("snd");
+		p->msg[i++] = aemp_str(p->self.s);
+	}
 	p->msg[i++] = aemp_int(p->f.sid);
 	p->seq_at = i;
 	p->msg[i++] = aemp_int(0);

@@ -11,9 +11,13 @@
  *    receiver's counts, as the perf port answers a sync.
  *  - ping-pong: one frame in flight; the receiver writes each frame back.
  *
- * The first byte on a connection picks the mode: 'T' or 'E'.  Each
- * baseline is measured once per run and size and then reused for the
- * ratios (perf_raw_tput, perf_raw_rtt).
+ *  - with --busy-poll, both are also measured spinning: the receiver and
+ *    the pinger read with MSG_DONTWAIT in a loop instead of blocking,
+ *    yielding the CPU every 16 empty reads as a spinning shard does.
+ *
+ * The first byte on a connection picks the mode: 'T' or 'E' (lower case:
+ * spinning).  Each baseline is measured once per run and size and then
+ * reused for the ratios (perf_raw_tput, perf_raw_rtt).
  *
  * Threads: main thread (both processes are single-threaded here).
  */
@@ -22,6 +26,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +73,56 @@ write_all(int fd, const void *buf, size_t len)
 			return w < 0 ? -errno : -EPIPE;
 		p += w;
 		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A spinning wait's hint to the CPU (x86 PAUSE, Arm YIELD). */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* read_spin - read_all without ever sleeping: non-blocking reads in a
+ * loop (the spinning baseline); -ETIMEDOUT after io_timeout without a
+ * byte. */
+static int
+read_spin(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	int64_t deadline = 0;
+	unsigned idle = 0;
+	ssize_t r;
+
+	while (len > 0) {
+		r = recv(fd, p, len, MSG_DONTWAIT);
+		if (r > 0) {
+			p += r;
+			len -= (size_t)r;
+			deadline = 0;
+			continue;
+		}
+		if (r == 0)
+			return -EPIPE;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		if (++idle % 16 == 0)
+			sched_yield(); /* as a spinning shard does */
+		if ((idle & 4095) == 0) {
+			int64_t now = perf_now_ns();
+
+			if (deadline == 0)
+				deadline =
+				        now + io_timeout.tv_sec * 1000000000ll;
+			else if (now > deadline)
+				return -ETIMEDOUT;
+		}
+		cpu_relax();
 	}
 	return 0;
 }
@@ -213,16 +268,24 @@ grow(uint8_t **buf, size_t *cap, size_t need)
 }
 
 static int
-serve_sink(int fd)
+serve_sink(int fd, int spin)
 {
 	struct raw_count c = {0, 0, 0, 0};
 	size_t cap = CHUNK, have = 0, need;
 	uint8_t *buf = malloc(cap);
 	ssize_t r, used;
+	unsigned idle = 0;
 	int rc = 0;
 
 	while (buf != NULL) {
-		r = read(fd, buf + have, cap - have);
+		r = recv(fd, buf + have, cap - have, spin ? MSG_DONTWAIT : 0);
+		if (r < 0 && spin &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			cpu_relax(); /* the parent's EOF ends the loop */
+			if (++idle % 16 == 0)
+				sched_yield();
+			continue;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -243,7 +306,7 @@ serve_sink(int fd)
 }
 
 static int
-serve_echo(int fd)
+serve_echo(int fd, int spin)
 {
 	size_t cap = CHUNK;
 	uint8_t *buf = malloc(cap);
@@ -251,12 +314,13 @@ serve_echo(int fd)
 	int rc = 0;
 
 	while (buf != NULL && rc == 0) {
-		if (read_all(fd, &len, 4) < 0)
+		if ((spin ? read_spin(fd, &len, 4) : read_all(fd, &len, 4)) < 0)
 			break;
 		memcpy(buf, &len, 4);
 		rc = grow(&buf, &cap, 4 + (size_t)len);
 		if (rc == 0)
-			rc = read_all(fd, buf + 4, len);
+			rc = spin ? read_spin(fd, buf + 4, len)
+			          : read_all(fd, buf + 4, len);
 		if (rc == 0)
 			rc = write_all(fd, buf, 4 + (size_t)len);
 	}
@@ -271,10 +335,11 @@ serve_conn(int fd)
 	int rc = -EPROTO;
 
 	if (read_all(fd, &mode, 1) == 0) {
-		if (mode == 'T')
-			rc = serve_sink(fd);
-		else if (mode == 'E')
-			rc = serve_echo(fd);
+		/* lower case: the spinning variant (--busy-poll) */
+		if (mode == 'T' || mode == 't')
+			rc = serve_sink(fd, mode == 't');
+		else if (mode == 'E' || mode == 'e')
+			rc = serve_echo(fd, mode == 'e');
 	}
 	if (rc < 0 && rc != -ECONNRESET)
 		perf_err(0, "raw receiver: %s", aemp_strerror(rc));
@@ -347,6 +412,7 @@ struct raw_run {
 	uint8_t *chunk; /* nframes frames */
 	size_t nframes;
 	uint64_t seq;
+	int spin; /* the pinger reads without sleeping */
 	struct perf_child child;
 };
 
@@ -362,7 +428,10 @@ raw_start(struct raw_run *rr, const struct perf_opts *o, size_t size, char mode)
 	rr->o = o;
 	rr->fd = -1;
 	rr->frame = HDR + size;
-	rr->nframes = mode == 'T' && rr->frame < CHUNK ? CHUNK / rr->frame : 1;
+	rr->spin = mode == 't' || mode == 'e';
+	rr->nframes = (mode == 'T' || mode == 't') && rr->frame < CHUNK
+	                      ? CHUNK / rr->frame
+	                      : 1;
 	rr->chunk = malloc(rr->nframes * rr->frame);
 	if (rr->chunk == NULL)
 		return -ENOMEM;
@@ -499,7 +568,8 @@ ping_once(struct raw_run *rr, uint8_t *back, struct perf_hist *h, int64_t *gaps)
 	memcpy(rr->chunk + 8, &rr->seq, 8);
 	rc = write_all(rr->fd, rr->chunk, rr->frame);
 	if (rc == 0)
-		rc = read_all(rr->fd, back, rr->frame);
+		rc = rr->spin ? read_spin(rr->fd, back, rr->frame)
+		              : read_all(rr->fd, back, rr->frame);
 	if (rc < 0)
 		return rc;
 	if (h != NULL)
@@ -538,29 +608,32 @@ ping_measure(struct raw_run *rr, struct perf_hist *h, struct perf_result *r)
 	return rc;
 }
 
-/* raw_measure - one raw result: mode 'T' (stream) or 'E' (ping-pong). */
+/* raw_measure - one raw result: mode 'T' (stream) or 'E' (ping-pong);
+ * lower case 't', 'e': the same with spinning reads (--busy-poll). */
 static int
 raw_measure(const struct perf_opts *o, size_t size, char mode,
             struct perf_result *r)
 {
+	int stream = mode == 'T' || mode == 't',
+	    spin = mode == 't' || mode == 'e';
 	struct perf_hist *h = NULL;
 	struct raw_run rr;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->scenario = "raw";
-	snprintf(r->variant, sizeof(r->variant), "%s",
-	         mode == 'T' ? "tcp stream" : "tcp pingpong");
+	snprintf(r->variant, sizeof(r->variant), "%s%s",
+	         stream ? "tcp stream" : "tcp pingpong", spin ? " spin" : "");
 	r->size = size;
 	r->framing = "raw";
 	snprintf(r->transport, sizeof(r->transport), "plain TCP");
 	r->ratio = -1;
-	if (mode == 'E' && (h = perf_hist_new()) == NULL)
+	r->ratio_block = -1;
+	if (!stream && (h = perf_hist_new()) == NULL)
 		return perf_err(PERF_EFAIL, "raw: out of memory");
 	rc = raw_start(&rr, o, size, mode);
 	if (rc >= 0)
-		rc = mode == 'T' ? tput_measure(&rr, r)
-		                 : ping_measure(&rr, h, r);
+		rc = stream ? tput_measure(&rr, r) : ping_measure(&rr, h, r);
 	perf_progress(o, NULL);
 	raw_stop(&rr);
 	if (h != NULL && rc >= 0)
@@ -580,14 +653,18 @@ struct cached {
 	double v;
 };
 
-static struct cached tput_cache[PERF_SIZES_MAX], rtt_cache[PERF_SIZES_MAX];
-static int ntput, nrtt;
+/* One cache per mode: "TtEe" (stream, spinning stream, ping-pong,
+ * spinning ping-pong). */
+static const char cache_modes[] = "TtEe";
+static struct cached caches[4][PERF_SIZES_MAX];
+static int ncached[4];
 
 static double
 cached_or_measure(const struct perf_opts *o, size_t size, char mode)
 {
-	struct cached *c = mode == 'T' ? tput_cache : rtt_cache;
-	int *n = mode == 'T' ? &ntput : &nrtt, i;
+	int m = (int)(strchr(cache_modes, mode) - cache_modes), i;
+	struct cached *c = caches[m];
+	int *n = &ncached[m];
 	struct perf_result r;
 
 	for (i = 0; i < *n; i++) {
@@ -600,7 +677,7 @@ cached_or_measure(const struct perf_opts *o, size_t size, char mode)
 	c[*n].v = -1;
 	if (raw_measure(o, size, mode, &r) != 0)
 		perf_set_status(PERF_EFAIL);
-	else if (mode == 'T')
+	else if (mode == 'T' || mode == 't')
 		c[*n].v = r.secs > 0 ? (double)r.msgs / r.secs : -1;
 	else
 		c[*n].v = r.has_rtt ? r.rtt_us[RTT_P50] : -1;
@@ -608,29 +685,33 @@ cached_or_measure(const struct perf_opts *o, size_t size, char mode)
 }
 
 double
-perf_raw_tput(const struct perf_opts *o, size_t size)
+perf_raw_tput(const struct perf_opts *o, size_t size, int spin)
 {
-	return cached_or_measure(o, size, 'T');
+	return cached_or_measure(o, size, spin ? 't' : 'T');
 }
 
 double
-perf_raw_rtt(const struct perf_opts *o, size_t size)
+perf_raw_rtt(const struct perf_opts *o, size_t size, int spin)
 {
-	return cached_or_measure(o, size, 'E');
+	return cached_or_measure(o, size, spin ? 'e' : 'E');
 }
 
 int
 perf_raw(const struct perf_opts *o)
 {
-	int i;
+	int i, spin = o->busy_poll_us > 0;
 
 	if (o->connect != NULL)
 		return perf_err(PERF_EUSAGE,
 		                "raw: --connect is not possible (the baseline "
 		                "needs aemp-perf on both ends)");
 	for (i = 0; i < o->nsizes; i++) {
-		perf_raw_tput(o, o->sizes[i]);
-		perf_raw_rtt(o, o->sizes[i]);
+		perf_raw_tput(o, o->sizes[i], 0);
+		if (spin)
+			perf_raw_tput(o, o->sizes[i], 1);
+		perf_raw_rtt(o, o->sizes[i], 0);
+		if (spin)
+			perf_raw_rtt(o, o->sizes[i], 1);
 	}
 	return 0;
 }

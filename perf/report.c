@@ -41,6 +41,7 @@ perf_result_init(struct perf_result *r, const char *scenario, size_t size,
 	r->size = size;
 	r->framing = framing;
 	r->ratio = -1;
+	r->ratio_block = -1;
 }
 
 int
@@ -137,17 +138,30 @@ fmt_count(char *buf, size_t cap, int64_t v)
 }
 
 static void
-table_row(const struct perf_result *r)
+fmt_ratio(char *buf, size_t cap, double v)
 {
-	char rate[32], us[5][32], gaps[32], reord[32], ratio[32];
+	if (v >= 0)
+		snprintf(buf, cap, "%.3f", v);
+	else
+		snprintf(buf, cap, "-");
+}
+
+static void
+table_row(const struct perf_opts *o, const struct perf_result *r)
+{
+	char rate[32], us[5][32], gaps[32], reord[32], ratio[32], blk[32];
+	int vw = o->busy_poll_us > 0 || o->foreign
+	                 ? 20
+	                 : 16; /* "1 sender tls foreign" */
 	int i;
 
 	if (!header_done) {
-		printf("%-9s %-16s %7s %-4s %9s %8s %7s %7s %7s %7s %7s "
-		       "%7s %5s %5s %6s\n",
-		       "scenario", "variant", "size", "fmt", "msgs/s", "MB/s",
-		       "p50us", "p90us", "p99us", "p999us", "maxus", "CPUs/M",
-		       "gaps", "reord", "xraw");
+		printf("%-9s %-*s %7s %-4s %9s %8s %7s %7s %7s %7s %7s "
+		       "%7s %5s %5s %6s%s\n",
+		       "scenario", vw, "variant", "size", "fmt", "msgs/s",
+		       "MB/s", "p50us", "p90us", "p99us", "p999us", "maxus",
+		       "CPUs/M", "gaps", "reord", "xraw",
+		       o->busy_poll_us > 0 ? "   xblk" : "");
 		header_done = 1;
 	}
 	fmt_rate(rate, sizeof(rate), msg_rate(r));
@@ -155,15 +169,16 @@ table_row(const struct perf_result *r)
 		fmt_us(us[i], sizeof(us[i]), r, i);
 	fmt_count(gaps, sizeof(gaps), r->gaps);
 	fmt_count(reord, sizeof(reord), r->reorders);
-	if (r->ratio >= 0)
-		snprintf(ratio, sizeof(ratio), "%.3f", r->ratio);
-	else
-		snprintf(ratio, sizeof(ratio), "-");
-	printf("%-9s %-16s %7zu %-4s %9s %8.1f %7s %7s %7s %7s %7s "
-	       "%6.2f%s %5s %5s %6s\n",
-	       r->scenario, r->variant, r->size, r->framing, rate, mb_rate(r),
-	       us[0], us[1], us[2], us[3], us[4], perf_cpu_per_m(r),
-	       r->cpu_partial ? "*" : " ", gaps, reord, ratio);
+	fmt_ratio(ratio, sizeof(ratio), r->ratio);
+	fmt_ratio(blk + 1, sizeof(blk) - 1,
+	          r->ratio_block > 0 ? r->ratio_block : -1);
+	blk[0] = ' ';
+	printf("%-9s %-*s %7zu %-4s %9s %8.1f %7s %7s %7s %7s %7s "
+	       "%6.2f%s %5s %5s %6s%s\n",
+	       r->scenario, vw, r->variant, r->size, r->framing, rate,
+	       mb_rate(r), us[0], us[1], us[2], us[3], us[4], perf_cpu_per_m(r),
+	       r->cpu_partial ? "*" : " ", gaps, reord, ratio,
+	       o->busy_poll_us > 0 ? blk : "");
 }
 
 /* JSON number or null. */
@@ -179,7 +194,8 @@ jnum(char *buf, size_t cap, int ok, double v)
 static void
 json_row(const struct perf_result *r)
 {
-	char us[5][32], ratio[32], gaps[32], reord[32], wire[32], tr[200];
+	char us[5][32], ratio[32], blk[32], gaps[32], reord[32], wire[32];
+	char tr[200];
 	aemp_val trv = aemp_str(r->transport);
 	int i;
 
@@ -190,6 +206,8 @@ json_row(const struct perf_result *r)
 	for (i = 0; i < 5; i++)
 		jnum(us[i], sizeof(us[i]), r->has_rtt, r->rtt_us[i]);
 	jnum(ratio, sizeof(ratio), r->ratio >= 0, r->ratio);
+	/* > 0: results not made by perf_result_init have 0 here */
+	jnum(blk, sizeof(blk), r->ratio_block > 0, r->ratio_block);
 	jnum(gaps, sizeof(gaps), r->gaps >= 0, (double)r->gaps);
 	jnum(reord, sizeof(reord), r->reorders >= 0, (double)r->reorders);
 	jnum(wire, sizeof(wire), r->wire_bytes > 0 && r->msgs > 0,
@@ -201,11 +219,12 @@ json_row(const struct perf_result *r)
 	       "\"rtt_p999_us\":%s,\"rtt_max_us\":%s,\"cpu_s\":%.4f,"
 	       "\"cpu_s_per_m_msgs\":%.4f,\"cpu_remote_excluded\":%s,"
 	       "\"gaps\":%s,\"reorders\":%s,\"ratio_to_raw\":%s,"
-	       "\"tls\":%s,\"transport\":%s,\"wire_bytes_per_msg\":%s}\n",
+	       "\"ratio_to_raw_blocking\":%s,\"tls\":%s,\"transport\":%s,"
+	       "\"wire_bytes_per_msg\":%s}\n",
 	       r->scenario, r->variant, r->size, r->framing,
 	       (unsigned long long)r->msgs, r->secs, msg_rate(r), mb_rate(r),
 	       us[0], us[1], us[2], us[3], us[4], r->cpu_s, perf_cpu_per_m(r),
-	       r->cpu_partial ? "true" : "false", gaps, reord, ratio,
+	       r->cpu_partial ? "true" : "false", gaps, reord, ratio, blk,
 	       r->tls ? "true" : "false", tr, wire);
 }
 
@@ -216,7 +235,7 @@ perf_report(const struct perf_opts *o, const struct perf_result *r)
 	if (o->json)
 		json_row(r);
 	else
-		table_row(r);
+		table_row(o, r);
 	fflush(stdout);
 	if (r->gaps > 0 || r->reorders > 0) {
 		perf_err(0,

@@ -99,6 +99,7 @@ perf_flow_init(struct perf_flow *f, const struct perf_opts *o, size_t size,
 	f->count = o->count;
 	f->batch = o->batch;
 	f->shard = shard;
+	f->cal = o->cal;
 	snprintf(f->target, sizeof(f->target), "%s", target);
 }
 

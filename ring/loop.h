@@ -104,6 +104,18 @@ void ring_wake(struct ring_loop *from, struct ring_loop *to);
  * Async-signal-safe. */
 void ring_wake_foreign(struct ring_loop *to);
 
+/* ring_cpu_relax - tell the CPU we are spinning (x86 PAUSE, Arm YIELD):
+ * cheaper for the sibling hyperthread and for the spin-loop exit. */
+static inline void
+ring_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 /* ring_now_ns - CLOCK_MONOTONIC in nanoseconds (a system call-free vDSO
  * read); ring_loop_run caches it in l->now_ns. */
 uint64_t ring_now_ns(void);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Run aemp's tests for one or more build flavors and print one summary line.
 #
-#   tools/runtests.sh [--fuzz-seconds N] [--only PATTERN] BUILD_DIR...
+#   tools/runtests.sh [--fuzz-seconds N] [--only PATTERN] [--busy-poll US]
+#                     BUILD_DIR...
 #
 # For each BUILD_DIR (build/release, build/asan, ...) it runs the unit test
 # programs, the integration programs and scripts, and the CLI scripts; then,
@@ -9,6 +10,9 @@
 # A test passes with exit 0, is skipped with exit 77 (reported, not a
 # failure) and fails otherwise.  Every test runs under a time limit: 60 s,
 # or the value of a line "aemp-test-timeout: N" in its source.
+# With --busy-poll US every node the tests create spins (busy_poll_us =
+# US, through $AEMP_BUSY_POLL_US, unless a test sets the key itself):
+# `make test-spin` runs the integration tests that way.
 # The last line printed is "N passed, N failed"; the exit status is 1 if
 # anything failed.
 set -u
@@ -19,6 +23,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--fuzz-seconds) fuzz_seconds=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
+	--busy-poll) export AEMP_BUSY_POLL_US=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) echo "runtests: unknown option $1" >&2; exit 2 ;;
 	*) break ;;

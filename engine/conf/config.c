@@ -48,7 +48,7 @@ static const char conf_defaults_json[] =
         " \"per_addr_exempt\": [\"127.0.0.0/8\", \"::1\"],"
         " \"first_byte_timeout\": 5, \"greeting_timeout\": 10,"
         " \"node_gc_delay\": 60, \"max_thread_queue\": 1048576,"
-        " \"log_level\": 5}";
+        " \"log_level\": 5, \"busy_poll_us\": 0, \"cpus\": []}";
 
 #define CHAIN_MAX 64
 
@@ -85,6 +85,8 @@ static const struct conf_key conf_keys[] = {
         {"max_thread_queue", CK_INT, 65536, (int64_t)1 << 30, 0},
         {"log_level", CK_INT, 1, 9, 0},
         {"metrics", CK_STR, 0, 0, 0},
+        {"busy_poll_us", CK_INT, 0, 1000000, 0},
+        {"cpus", CK_CPUS, 0, 0, 0},
 };
 
 const struct conf_key *
@@ -254,6 +256,79 @@ check_services(const struct conf_key *k, const aemp_val *v, const char *origin)
 }
 
 int
+eng_conf_cpu(const char *s, size_t n, int *cpu)
+{
+	int v = 0;
+	size_t i;
+
+	while (n > 0 && s[0] == ' ') { /* "0, 1" */
+		s++;
+		n--;
+	}
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if (n == 0 || n > 4)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v >= ENG_CPU_LIMIT)
+		return -EINVAL;
+	*cpu = v;
+	return 0;
+}
+
+struct cpus_ctx {
+	size_t n;
+	char bad[48]; /* the first item that is not a CPU number */
+};
+
+static int
+cpus_item(const char *s, size_t n, void *arg)
+{
+	struct cpus_ctx *x = arg;
+	int cpu;
+
+	if (eng_conf_cpu(s, n, &cpu) < 0) {
+		snprintf(x->bad, sizeof(x->bad), "\"%.*s\"",
+		         (int)AEMP_MIN(n, 40), s);
+		return -EINVAL;
+	}
+	x->n++;
+	return 0;
+}
+
+/* cpus: CPU numbers (integers or decimal strings) in an array, or a
+ * comma-separated string; one per shard, so at most ENG_MAX_CPUS.
+ * Whether the CPUs exist is checked when the node is created. */
+static int
+check_cpus(const struct conf_key *k, const aemp_val *v, const char *origin)
+{
+	struct cpus_ctx x = {0, ""};
+	size_t i;
+
+	if (v->type != AEMP_STR && v->type != AEMP_ARRAY)
+		return bad(k, v, origin,
+		           "an array of CPU numbers or a comma-separated "
+		           "string");
+	for (i = 0; v->type == AEMP_ARRAY && i < v->len; i++)
+		if (!is_scalar_text(&v->u.a[i]))
+			return bad(k, &v->u.a[i], origin, "CPU numbers");
+	if (eng_conf_each(v, cpus_item, &x) < 0)
+		return AEMP_SET_ERR(
+		        AEMP_ECONFIG,
+		        "%s: expected CPU numbers 0..%d, got %s (%s)", k->name,
+		        ENG_CPU_LIMIT - 1, x.bad, origin);
+	if (x.n > ENG_MAX_CPUS)
+		return AEMP_SET_ERR(AEMP_ECONFIG,
+		                    "%s: at most %d CPUs (one per shard) (%s)",
+		                    k->name, ENG_MAX_CPUS, origin);
+	return 0;
+}
+
+int
 eng_conf_check(const struct conf_key *k, const aemp_val *v, const char *origin)
 {
 	double d;
@@ -279,6 +354,8 @@ eng_conf_check(const struct conf_key *k, const aemp_val *v, const char *origin)
 		return check_services(k, v, origin);
 	case CK_NETS:
 		return check_nets(k, v, origin);
+	case CK_CPUS:
+		return check_cpus(k, v, origin);
 	case CK_BOOL:
 		if (v->type == AEMP_ARRAY || v->type == AEMP_MAP)
 			return bad(k, v, origin, "a boolean");
@@ -444,6 +521,27 @@ eff_merge(struct conf_eff *e, const aemp_val *sec, const char *origin)
 	return 0;
 }
 
+/* $AEMP_BUSY_POLL_US replaces the built-in default of busy_poll_us (for
+ * running a whole test suite, or an unmodified program, spinning); a
+ * value set anywhere else still wins.  Checked like any value. */
+#define BUSY_POLL_ENV "AEMP_BUSY_POLL_US"
+
+static int
+eff_env_default(struct conf_eff *e)
+{
+	const char *env = getenv(BUSY_POLL_ENV);
+	aemp_val v;
+	int rc;
+
+	if (env == NULL || env[0] == '\0')
+		return 0;
+	v = aemp_str(env);
+	if ((rc = eng_rcv_map_set(e->defaults, "busy_poll_us", &v)) < 0 ||
+	    (rc = eng_rcv_map_set(e->map, "busy_poll_us", &v)) < 0)
+		return rc;
+	return origin_set(e, "busy_poll_us", "environment " BUSY_POLL_ENV);
+}
+
 static int
 eff_defaults(struct conf_eff *e)
 {
@@ -460,7 +558,7 @@ eff_defaults(struct conf_eff *e)
 	for (i = 0; i < e->map->len; i++)
 		if ((rc = origin_set(e, e->map->u.a[2 * i].u.s, "default")) < 0)
 			return rc;
-	return 0;
+	return eff_env_default(e);
 }
 
 static const aemp_val *
@@ -579,6 +677,27 @@ count_framing(const char *s, size_t n, void *arg)
 	return 0;
 }
 
+/* cpus pins shard i to its i-th CPU: with shards set, one CPU each. */
+static int
+cpus_match_shards(const struct conf_eff *e)
+{
+	const aemp_val *v = eng_rcv_map_get(e->map, "cpus");
+	struct cpus_ctx x = {0, ""};
+	int64_t shards = 0;
+
+	if (v == NULL || v->type == AEMP_NULL ||
+	    aemp_get_int(eng_rcv_map_get(e->map, "shards"), &shards) < 0)
+		return 0;
+	(void)eng_conf_each(v, cpus_item, &x);
+	if (x.n == 0 || shards == 0 || (size_t)shards == x.n)
+		return 0;
+	return AEMP_SET_ERR(AEMP_ECONFIG,
+	                    "cpus: lists %zu CPU%s but shards is %lld; give "
+	                    "one CPU per shard (%s)",
+	                    x.n, x.n == 1 ? "" : "s", (long long)shards,
+	                    origin_of(e, "cpus"));
+}
+
 /* Every known key of the effective map, then the relations between keys. */
 static int
 eff_validate(const struct conf_eff *e)
@@ -608,6 +727,8 @@ eff_validate(const struct conf_eff *e)
 			        "(%s)",
 			        origin_of(e, "framing_format"));
 	}
+	if ((rc = cpus_match_shards(e)) < 0)
+		return rc;
 	v = eng_rcv_map_get(e->map, "max_packet");
 	w = eng_rcv_map_get(e->map, "max_queue");
 	if (aemp_get_int(v, &pkt) == 0 && aemp_get_int(w, &q) == 0 && q < pkt)

@@ -15,7 +15,9 @@
 
 #define ENG_MAX_FRAMINGS 4
 #define ENG_MAX_AUTH 8
-#define ENG_MAX_EXEMPT 32 /* per_addr_exempt entries */
+#define ENG_MAX_EXEMPT 32  /* per_addr_exempt entries */
+#define ENG_MAX_CPUS 64    /* one per shard at most */
+#define ENG_CPU_LIMIT 4096 /* CPU numbers are below this */
 
 struct eng_config {
 	char nodeid[AEMP_ID_MAX]; /* expanded from the template */
@@ -59,11 +61,18 @@ struct eng_config {
 	double first_byte_timeout;
 	double greeting_timeout;
 	double handshake_timeout; /* unset: 2 x monitor_timeout */
-	double node_gc_delay; /* seconds a remote node stays idle before
+	double node_gc_delay;     /* seconds a remote node stays idle before
 	                       * its record is freed */
-	size_t max_thread_queue; /* bytes per application thread and shard */
+	size_t max_thread_queue;  /* bytes per application thread and shard */
 	int log_level;
 	char *metrics; /* "IP:PORT" of the metrics endpoint, NULL: off */
+	/* Low-latency mode (docs/threading.md "Spinning"): an idle shard
+	 * polls for this long before it sleeps; 0: never spins. */
+	uint32_t busy_poll_us;
+	/* Shard i runs pinned to CPU cpus[i]; ncpus 0: not pinned.  When set,
+	 * ncpus equals shards (or gives the shard count if shards is 0). */
+	int cpus[ENG_MAX_CPUS];
+	int ncpus;
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are
 	 * Perl modules, which are left out of `services`), unknown keys,

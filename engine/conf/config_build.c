@@ -360,6 +360,20 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	cfg->node_gc_delay = secs_of(e, "node_gc_delay");
 	cfg->max_thread_queue = (size_t)int_of(e, "max_thread_queue");
 	cfg->log_level = (int)int_of(e, "log_level");
+	cfg->busy_poll_us = (uint32_t)int_of(e, "busy_poll_us");
+}
+
+static int
+cpu_add(const char *s, size_t n, void *arg)
+{
+	struct eng_config *cfg = arg;
+	int rc;
+
+	AEMP_ASSERT(cfg->ncpus < ENG_MAX_CPUS); /* checked on resolve */
+	rc = eng_conf_cpu(s, n, &cfg->cpus[cfg->ncpus]);
+	AEMP_ASSERT(rc == 0);
+	cfg->ncpus++;
+	return 0;
 }
 
 static int
@@ -431,6 +445,7 @@ build(struct eng_config *cfg, const struct conf_eff *e)
 	if ((cfg->profile = xstrndup(e->profile.u.s, e->profile.len)) == NULL)
 		return -ENOMEM;
 	build_scalars(cfg, e);
+	(void)eng_conf_each(must(e, "cpus"), cpu_add, cfg);
 	if ((rc = opt_text(e, "secret", &cfg->secret, &cfg->secret_len)) < 0 ||
 	    (rc = opt_text(e, "cert", &cfg->cert, &cfg->cert_len)) < 0 ||
 	    (rc = build_specs(e, "binds", &cfg->binds, &cfg->nbinds)) < 0 ||

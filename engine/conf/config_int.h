@@ -22,6 +22,7 @@ enum conf_kind {
 	CK_INT,      /* integer in [min, max] */
 	CK_PERL,     /* Perl-only (eval): stored, never used */
 	CK_NETS,     /* addresses or IP/BITS prefixes: array or comma list */
+	CK_CPUS,     /* CPU numbers: array or comma list (cpus) */
 };
 
 #define CF_ARG_ONLY 0x01  /* configure() argument only (profile, norc) */
@@ -76,8 +77,12 @@ void eng_conf_eff_fini(struct conf_eff *e);
  * (NUL-terminated).  Returns the length. */
 size_t eng_conf_num_text(const aemp_val *v, char *buf, size_t cap);
 
-/* eng_conf_each - call fn(s, n, arg) for every item of a CK_NAMES or
- * CK_SPECS value: the elements of an array (numbers as text), or the
+/* eng_conf_cpu - parse one item of `cpus` (decimal text, as
+ * eng_conf_each gives it) into *cpu.  Returns 0 or -EINVAL. */
+int eng_conf_cpu(const char *s, size_t n, int *cpu);
+
+/* eng_conf_each - call fn(s, n, arg) for every item of a CK_NAMES,
+ * CK_SPECS or CK_CPUS value: the elements of an array (numbers as text), or the
  * comma-separated non-empty fields of a string.  Stops at and returns a
  * negative fn result; else 0. */
 int eng_conf_each(const aemp_val *list,

@@ -296,6 +296,10 @@ struct eng_shard {
 	atomic_int lanes_added;     /* lanes_new is not empty */
 	pthread_t thread;
 	int running;
+	/* low-latency mode (busy_poll_us > 0): spin until spin_until_ns */
+	uint64_t spin_ns;
+	uint64_t spin_until_ns;
+	unsigned spin_idle; /* idle polls, for the periodic yield */
 	/* scratch for encoding */
 	uint8_t *scratch;
 	size_t scratch_cap;
@@ -376,6 +380,10 @@ eng_here(const struct aemp_node *node)
  * (no thread, no ring yet). */
 int eng_shard_new(struct aemp_node *node, int idx, struct eng_shard **out);
 void eng_shard_free(struct eng_shard *sh);
+
+/* eng_shard_cpus_check - every CPU of the `cpus` key is one this process
+ * may run on.  Returns 0 or AEMP_ECONFIG with one line in aemp_errmsg. */
+int eng_shard_cpus_check(const struct eng_config *cfg);
 
 /* eng_shard_main - the shard thread. */
 void *eng_shard_main(void *arg);

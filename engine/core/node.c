@@ -172,6 +172,8 @@ node_alloc(const struct eng_config *cfg, struct aemp_node **out)
 	node->idlen = strlen(cfg->nodeid);
 	memcpy(node->id, cfg->nodeid, node->idlen + 1);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cfg->shards == 0 && cfg->ncpus > 0)
+		ncpu = cfg->ncpus; /* one shard per pinned CPU */
 	node->nshards =
 	        cfg->shards > 0 ? cfg->shards : (int)(ncpu > 0 ? ncpu : 1);
 	if (node->nshards > ENG_MAX_SHARDS)
@@ -198,7 +200,9 @@ eng_node_new_cfg(struct eng_config *cfg, const struct eng_seam *seam,
 	struct aemp_node *node = NULL;
 	int i, rc;
 
-	rc = node_alloc(cfg, &node);
+	rc = eng_shard_cpus_check(cfg);
+	if (rc == 0)
+		rc = node_alloc(cfg, &node);
 	if (rc < 0) {
 		eng_config_fini(cfg);
 		return rc;

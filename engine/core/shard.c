@@ -8,6 +8,8 @@
  *   3. flush: move overflow into queues, publish batches, wake consumers;
  *      network layer flushes its connections
  *   4-6. ring_loop_run: submit, wait if idle, reap CQEs, run timers
+ *        (with busy_poll_us: poll without waiting until that long after
+ *        the last work, yielding every SHARD_YIELD_EVERY polls)
  *   7. the network layer reaps closed connections
  *
  * Threads: everything here runs on the shard's own thread, except
@@ -15,8 +17,11 @@
  * shards; application threads post through their lanes (lane.c).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/core/lane.h"
 #include "engine/core/seam.h"
@@ -541,6 +546,42 @@ shard_has_input(struct eng_shard *sh)
 	return sh->dirty != 0 || eng_seam(node)->has_work(sh);
 }
 
+/* A spinning shard yields its CPU every SHARD_YIELD_EVERY idle polls
+ * (rule zero: a system call, but on the idle path only).  Without it, on a
+ * machine with more runnable threads than cores, a spinner burns its
+ * whole time slice while the thread it waits for sits in the run queue:
+ * docs/perf.md measured ms medians.  Power of two. */
+#define SHARD_YIELD_EVERY 16u
+
+/* Low-latency mode: an idle shard keeps polling (never sleeping) until
+ * busy_poll_us after its last piece of work.  Never with the key at 0. */
+static inline int
+shard_spins(const struct eng_shard *sh)
+{
+	return sh->spin_ns != 0 && sh->loop.now_ns < sh->spin_until_ns;
+}
+
+/* Nothing to do: sleep in the kernel, unless an inbound queue filled up
+ * between the drain and the sleeping flag (see ring/loop.h). */
+static int
+shard_idle(struct eng_shard *sh)
+{
+	if (shard_spins(sh)) {
+		/* Spinning: `sleeping` stays 0, so producers skip the wake-up
+		 * and we see their records on the next drain. */
+		ring_cpu_relax();
+		if (AEMP_UNLIKELY(++sh->spin_idle % SHARD_YIELD_EVERY == 0))
+			sched_yield();
+		return ring_loop_run(&sh->loop, 0);
+	}
+	ring_loop_sleep_prepare(&sh->loop);
+	if (shard_has_input(sh)) {
+		ring_loop_sleep_cancel(&sh->loop);
+		return ring_loop_run(&sh->loop, 0);
+	}
+	return ring_loop_run(&sh->loop, 1);
+}
+
 static void
 shard_turn(struct eng_shard *sh)
 {
@@ -550,20 +591,15 @@ shard_turn(struct eng_shard *sh)
 	work = shard_drain(sh);
 	eng_shard_flush(sh);
 	work += eng_seam(sh->node)->flush(sh);
-	if (work == 0 && sh->dirty == 0) {
-		ring_loop_sleep_prepare(&sh->loop);
-		if (shard_has_input(sh)) {
-			ring_loop_sleep_cancel(&sh->loop);
-			rc = ring_loop_run(&sh->loop, 0);
-		} else {
-			rc = ring_loop_run(&sh->loop, 1);
-		}
-	} else {
+	if (work == 0 && sh->dirty == 0)
+		rc = shard_idle(sh);
+	else
 		rc = ring_loop_run(&sh->loop, 0);
-	}
 	if (AEMP_UNLIKELY(rc < 0))
 		eng_log(sh->node, AEMP_LOG_CRIT, "shard %d: io_uring: %s",
 		        sh->idx, aemp_strerror(rc));
+	else if (sh->spin_ns != 0 && work + (unsigned)rc != 0)
+		sh->spin_until_ns = sh->loop.now_ns + sh->spin_ns;
 	eng_seam(sh->node)->reap(sh);
 }
 
@@ -591,6 +627,66 @@ shard_started(struct eng_shard *sh, int rc)
 	pthread_mutex_unlock(&node->smu);
 }
 
+/* Bytes of a CPU set big enough for ENG_CPU_LIMIT CPUs. */
+#define SHARD_CPUSET_BYTES CPU_ALLOC_SIZE(ENG_CPU_LIMIT)
+
+int
+eng_shard_cpus_check(const struct eng_config *cfg)
+{
+	cpu_set_t *set;
+	long online = sysconf(_SC_NPROCESSORS_CONF);
+	int i, bad = -1;
+
+	if (cfg->ncpus == 0)
+		return 0;
+	set = CPU_ALLOC(ENG_CPU_LIMIT);
+	if (set == NULL)
+		return -ENOMEM;
+	CPU_ZERO_S(SHARD_CPUSET_BYTES, set);
+	if (sched_getaffinity(0, SHARD_CPUSET_BYTES, set) < 0)
+		CPU_ZERO_S(SHARD_CPUSET_BYTES, set);
+	for (i = 0; i < cfg->ncpus && bad < 0; i++)
+		if (!CPU_ISSET_S(cfg->cpus[i], SHARD_CPUSET_BYTES, set))
+			bad = cfg->cpus[i];
+	CPU_FREE(set);
+	if (bad < 0)
+		return 0;
+	if (online > 0 && bad >= online)
+		return AEMP_SET_ERR(AEMP_ECONFIG,
+		                    "cpus: CPU %d does not exist (this machine "
+		                    "has CPUs 0..%ld)",
+		                    bad, online - 1);
+	return AEMP_SET_ERR(AEMP_ECONFIG,
+	                    "cpus: CPU %d is offline or not in this "
+	                    "process's affinity mask (see taskset, cgroup "
+	                    "cpusets)",
+	                    bad);
+}
+
+/* shard_pin - run this thread on the shard's CPU of `cpus`, if any. */
+static int
+shard_pin(struct eng_shard *sh)
+{
+	const struct eng_config *cfg = &sh->node->cfg;
+	cpu_set_t *set;
+	int rc;
+
+	if (sh->idx >= cfg->ncpus)
+		return 0;
+	set = CPU_ALLOC(ENG_CPU_LIMIT);
+	if (set == NULL)
+		return -ENOMEM;
+	CPU_ZERO_S(SHARD_CPUSET_BYTES, set);
+	CPU_SET_S(cfg->cpus[sh->idx], SHARD_CPUSET_BYTES, set);
+	rc = -pthread_setaffinity_np(pthread_self(), SHARD_CPUSET_BYTES, set);
+	CPU_FREE(set);
+	if (rc < 0)
+		eng_log(sh->node, AEMP_LOG_CRIT,
+		        "shard %d: cannot pin to CPU %d: %s", sh->idx,
+		        cfg->cpus[sh->idx], strerror(-rc));
+	return rc;
+}
+
 void *
 eng_shard_main(void *arg)
 {
@@ -603,9 +699,13 @@ eng_shard_main(void *arg)
 	/* Timers armed before start (aemp_after from the creating thread)
 	 * must survive ring_loop_init, which sets up a fresh timer heap. */
 	saved = sh->loop.timers;
-	rc = ring_loop_init(&sh->loop, 1024);
-	ring_timers_fini(&sh->loop.timers);
+	rc = shard_pin(sh); /* first: the ring's memory then is local */
+	if (rc == 0) {
+		rc = ring_loop_init(&sh->loop, 1024);
+		ring_timers_fini(&sh->loop.timers);
+	}
 	sh->loop.timers = saved;
+	sh->spin_ns = (uint64_t)node->cfg.busy_poll_us * 1000u;
 	if (rc == 0)
 		rc = eng_seam(node)->shard_start(sh);
 	shard_started(sh, rc);
