@@ -33,7 +33,7 @@ struct duo_kind {
 	const char *task; /* what one --senders task is called */
 	int (*start)(aemp_node *node, const struct perf_flow *f,
 	             struct perf_task **out);
-	double (*raw)(const struct perf_opts *o, size_t size);
+	double (*raw)(const struct perf_opts *o, size_t size, int spin);
 	int by_rtt; /* ratio of median round trips, else of msgs/s */
 };
 

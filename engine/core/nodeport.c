@@ -162,7 +162,7 @@ static void
 req_stats(struct eng_shard *sh, const aemp_val *args, size_t n)
 {
 	aemp_stats st;
-	aemp_val kv[28];
+	aemp_val kv[30];
 
 	aemp_stats_get(sh->node, &st);
 #define KV(i, name, v)                                                         \

@@ -387,7 +387,7 @@ unmon_cb(struct eng_kv_ent *e, void *arg)
 
 	set_del(e->val, u->n, u->nlen);
 	if (eng_kv_len(e->val) == 0)
-		keys_add(&u->empty, e->key, e->klen);
+		keys_add(&u->empty, e->key, e->klen, 0);
 }
 
 /* unmon_all - n monitors no family any more; families left without a
