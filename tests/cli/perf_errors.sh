@@ -23,7 +23,7 @@ perf_fails 2 "--framing: expected json, cbor or json,cbor, got 'xml'" \
 	--framing xml
 perf_fails 2 "--shards: expected an integer 1..64, got '0'" --shards 0
 perf_fails 2 "--senders: expected an integer 1..64, got '65'" --senders 65
-perf_fails 2 "--nodes: expected an integer 1..16, got 'two'" fanin --nodes two
+perf_fails 2 "--nodes: expected an integer 1..1000, got 'two'" fanin --nodes two
 perf_fails 2 "--batch: expected an integer 1..65536" --batch 0
 perf_fails 2 "--max-queue: expected bytes 65536..2\^40, got .100." --max-queue 100
 perf_fails 2 "--seconds: expected seconds 0.001..3600, got '0'" --seconds 0
