@@ -23,7 +23,7 @@ B := build/$(FLAVOR)
 PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 300
-FUZZ_TEST_SECONDS ?= 30
+FUZZ_TEST_SECONDS ?= 15
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 ifeq ($(V),1)
