@@ -161,12 +161,14 @@ set_watch(aemp_node *node, void *arg)
 }
 
 static int
-command(struct cn *c, const char *line)
+command(void *arg, struct perf_child *ctl, const char *line)
 {
+	struct cn *c = arg;
 	char id[AEMP_ID_MAX];
 	long long seq;
 	int rc;
 
+	(void)ctl; /* c->ctl, under c->mu: say() */
 	if (sscanf(line, "set %lld", &seq) == 1) {
 		aemp_val v = AEMP_ARR(aemp_int(seq), aemp_int(perf_now_ns()));
 
@@ -188,27 +190,6 @@ command(struct cn *c, const char *line)
 		return say(c, "master %s", rc > 0 ? id : "-");
 	}
 	return perf_err(PERF_EFAIL, "bad command '%s'", line);
-}
-
-static int
-serve(struct cn *c)
-{
-	char line[256];
-	int rc;
-
-	for (;;) {
-		rc = perf_child_line(&c->ctl, line, sizeof(line), 3600000);
-		if (rc == -ETIMEDOUT)
-			continue;
-		if (rc == -EPIPE)
-			return 0;
-		if (rc < 0)
-			return perf_err(PERF_EFAIL, "control socket: %s",
-			                aemp_strerror(rc));
-		rc = command(c, line);
-		if (rc != 0)
-			return rc;
-	}
 }
 
 static int
@@ -262,7 +243,7 @@ perf_child_clusnode(int argc, char **argv)
 	if (rc == 0) {
 		rc = say(c, "ready %s %s", aemp_node_id(c->node), addr);
 		if (rc == 0)
-			rc = serve(c);
+			rc = perf_child_serve(&c->ctl, command, c);
 	}
 	if (c->node != NULL) {
 		aemp_node_stop(c->node);

@@ -277,28 +277,13 @@ report(struct mon *m, struct perf_child *ctl)
 	return rc;
 }
 
-/* serve - commands until the parent closes the socket. */
+/* command - the one command: "report". */
 static int
-serve(struct mon *m, struct perf_child *ctl)
+command(void *arg, struct perf_child *ctl, const char *line)
 {
-	char line[256];
-	int rc;
-
-	for (;;) {
-		rc = perf_child_line(ctl, line, sizeof(line), 3600000);
-		if (rc == -ETIMEDOUT)
-			continue;
-		if (rc == -EPIPE)
-			return 0;
-		if (rc < 0)
-			return perf_err(PERF_EFAIL, "control socket: %s",
-			                aemp_strerror(rc));
-		if (strcmp(line, "report") != 0)
-			return perf_err(PERF_EFAIL, "bad command '%s'", line);
-		rc = report(m, ctl);
-		if (rc != 0)
-			return rc;
-	}
+	if (strcmp(line, "report") != 0)
+		return perf_err(PERF_EFAIL, "bad command '%s'", line);
+	return report(arg, ctl);
 }
 
 static int
@@ -376,7 +361,7 @@ perf_child_dbmon(int argc, char **argv)
 		             ? PERF_EFAIL
 		             : 0;
 	if (rc == 0)
-		rc = serve(m, &ctl);
+		rc = perf_child_serve(&ctl, command, m);
 	if (m->node != NULL) {
 		aemp_node_stop(m->node);
 		aemp_node_wait(m->node);

@@ -267,33 +267,23 @@ say_ready(struct child *ch)
 	return perf_child_say(&ch->ctl, "%s", line) < 0 ? PERF_EFAIL : 0;
 }
 
-/* serve_ctl - commands until the parent closes the socket. */
+/* command - "flow ARGS" adds a flow, "go" runs them. */
 static int
-serve_ctl(struct child *ch)
+command(void *arg, struct perf_child *ctl, const char *line)
 {
-	char line[1024];
+	struct child *ch = arg;
 	int rc;
 
-	for (;;) {
-		rc = perf_child_line(&ch->ctl, line, sizeof(line), 3600000);
-		if (rc == -ETIMEDOUT)
-			continue;
-		if (rc == -EPIPE)
-			return 0;
-		if (rc < 0)
-			return perf_err(PERF_EFAIL, "control socket: %s",
-			                aemp_strerror(rc));
-		if (strncmp(line, "flow ", 5) == 0)
-			rc = add_flow(ch, line + 5);
-		else if (strcmp(line, "go") == 0 && ch->nflows > 0)
-			rc = run_flows(ch);
-		else
-			rc = -EINVAL;
-		if (rc < 0)
-			rc = perf_err(PERF_EFAIL, "bad command '%s'", line);
-		if (rc != 0)
-			return rc;
-	}
+	(void)ctl; /* ch->ctl */
+	if (strncmp(line, "flow ", 5) == 0)
+		rc = add_flow(ch, line + 5);
+	else if (strcmp(line, "go") == 0 && ch->nflows > 0)
+		rc = run_flows(ch);
+	else
+		rc = -EINVAL;
+	if (rc < 0)
+		rc = perf_err(PERF_EFAIL, "bad command '%s'", line);
+	return rc;
 }
 
 int
@@ -316,7 +306,7 @@ perf_child_node(int argc, char **argv)
 	ch->node = perf_node_new(&cfg);
 	rc = ch->node != NULL ? say_ready(ch) : PERF_EFAIL;
 	if (rc == 0)
-		rc = serve_ctl(ch);
+		rc = perf_child_serve(&ch->ctl, command, ch);
 	perf_node_free(ch->node);
 	free(ch);
 	return rc;

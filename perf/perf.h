@@ -194,6 +194,15 @@ int perf_child_line(struct perf_child *c, char *buf, size_t cap,
 int perf_child_any(struct perf_child *const *cs, int n, int *which, char *buf,
                    size_t cap, int timeout_ms);
 
+/* perf_child_serve - in a child: read commands from ctl and pass each
+ * line to cmd(arg, ctl, line) until the parent closes the socket
+ * (returns 0) or cmd returns non-zero (returned); a broken socket is
+ * reported and gives PERF_EFAIL. */
+int perf_child_serve(struct perf_child *ctl,
+                     int (*cmd)(void *arg, struct perf_child *ctl,
+                                const char *line),
+                     void *arg);
+
 /* perf_child_say - send one line (printf-style, newline added). */
 int perf_child_say(struct perf_child *c, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

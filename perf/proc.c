@@ -277,12 +277,28 @@ take_line(struct perf_child *c, char *buf, size_t cap)
 	return (int)n;
 }
 
+/* fill - read what c's socket has (it was readable). */
+static int
+fill(struct perf_child *c)
+{
+	ssize_t got;
+
+	if (c->len == sizeof(c->buf))
+		return -EMSGSIZE;
+	got = read(c->ctl, c->buf + c->len, sizeof(c->buf) - c->len);
+	if (got == 0)
+		return -EPIPE;
+	if (got < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	c->len += (size_t)got;
+	return 0;
+}
+
 int
 perf_child_line(struct perf_child *c, char *buf, size_t cap, int timeout_ms)
 {
 	int64_t end = perf_now_ns() + (int64_t)timeout_ms * 1000000;
 	struct pollfd pfd = {c->ctl, POLLIN, 0};
-	ssize_t got;
 	int rc, left;
 
 	for (;;) {
@@ -299,31 +315,34 @@ perf_child_line(struct perf_child *c, char *buf, size_t cap, int timeout_ms)
 			return -errno;
 		if (rc <= 0)
 			continue;
-		got = read(c->ctl, c->buf + c->len, sizeof(c->buf) - c->len);
-		if (got == 0)
-			return -EPIPE;
-		if (got < 0 && errno != EINTR && errno != EAGAIN)
-			return -errno;
-		if (got > 0)
-			c->len += (size_t)got;
+		rc = fill(c);
+		if (rc < 0)
+			return rc;
 	}
 }
 
-/* fill - read what c's socket has (it was readable). */
-static int
-fill(struct perf_child *c)
+int
+perf_child_serve(struct perf_child *ctl,
+                 int (*cmd)(void *arg, struct perf_child *ctl,
+                            const char *line),
+                 void *arg)
 {
-	ssize_t got;
+	char line[sizeof(ctl->buf)];
+	int rc;
 
-	if (c->len == sizeof(c->buf))
-		return -EMSGSIZE;
-	got = read(c->ctl, c->buf + c->len, sizeof(c->buf) - c->len);
-	if (got == 0)
-		return -EPIPE;
-	if (got < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
-	c->len += (size_t)got;
-	return 0;
+	for (;;) {
+		rc = perf_child_line(ctl, line, sizeof(line), 3600000);
+		if (rc == -ETIMEDOUT)
+			continue;
+		if (rc == -EPIPE)
+			return 0;
+		if (rc < 0)
+			return perf_err(PERF_EFAIL, "control socket: %s",
+			                aemp_strerror(rc));
+		rc = cmd(arg, ctl, line);
+		if (rc != 0)
+			return rc;
+	}
 }
 
 int
