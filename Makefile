@@ -7,6 +7,8 @@
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS each
 #   make soak            load and soak with faults for SOAK_SECONDS (600),
 #                        then soak-gc: GC_NODES (20000) short-lived nodes
+#   make loop            every integration test LOOP_RUNS (20) times in a row,
+#                        release then ASan; failures per test (tools/loop.sh)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make deps            install missing Debian packages (apt-get), build
 #                        wolfSSL from Debian's source (tools/wolfssl.sh)
@@ -24,6 +26,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 300
 FUZZ_TEST_SECONDS ?= 15
+LOOP_RUNS ?= 20
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 ifeq ($(V),1)
@@ -287,7 +290,7 @@ fuzz:
 # (make test runs 300).
 SOAK_SECONDS ?= 600
 GC_NODES ?= 20000
-.PHONY: soak soak-gc
+.PHONY: soak soak-gc loop
 soak:
 	$(Q)$(MAKE) --no-print-directory -j2 FLAVOR=release test-build
 	$(Q)tools/soak.sh $(SOAK_SECONDS) build/release
@@ -296,6 +299,14 @@ soak:
 soak-gc:
 	$(Q)$(MAKE) --no-print-directory -j2 FLAVOR=release test-build
 	$(Q)AEMP_GC_NODES=$(GC_NODES) build/release/tests/integ/node_gc
+
+# Flake hunting (docs/reliability.md): the integration tests RUNS times each
+# flavor; the logs of failed runs stay in build/<flavor>/loop-logs.
+loop:
+	$(Q)$(MAKE) --no-print-directory -j2 FLAVOR=release test-build
+	$(Q)$(MAKE) --no-print-directory -j2 FLAVOR=asan test-build
+	$(Q)tools/loop.sh -n $(LOOP_RUNS) build/release; r=$$?; \
+	tools/loop.sh -n $(LOOP_RUNS) build/asan && exit $$r
 
 # ---- benchmarks ------------------------------------------------------------
 bench:

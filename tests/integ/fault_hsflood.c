@@ -34,7 +34,7 @@
  * N peers in a row, without and under the flood (p50, p99, max), and the
  * memory per pending handshake, as recorded in docs/reliability.md.
  *
- * aemp-test-timeout: 120
+ * aemp-test-timeout: 240
  */
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -57,6 +57,34 @@
 #define N_IDLE 2000
 #define SERVICE_MAX_S 1.0
 #endif
+/* service_max - SERVICE_MAX_S on an idle machine; on a loaded one (other
+ * jobs, a CI neighbour) n and the real peers get a share of the CPUs
+ * only, and a peer waits longer in the listen backlog: the bound grows
+ * with the load average per CPU, to 4 s at most (below first_byte_timeout,
+ * 5 s, the wait of a peer no handshake is evicted for).  Set once, before
+ * the floods (which add load of their own). */
+static double service_max_s = SERVICE_MAX_S;
+
+static void
+service_max_init(void)
+{
+	double load = 0;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = 0;
+		fclose(f);
+	}
+	if (ncpu > 0 && load / (double)ncpu > 1.0)
+		service_max_s = AEMP_MAX(
+		        SERVICE_MAX_S,
+		        AEMP_MIN(SERVICE_MAX_S * load / (double)ncpu, 4.0));
+	DIAG("load average %.1f on %ld CPUs: a real peer must be served within "
+	     "%.1f s",
+	     load, ncpu, service_max_s);
+}
 #define PERL_TRIES 3
 #define PERL_MAX_S 10.0 /* a Perl process's start takes 0.4-1 s alone */
 /* n's growth under the flood (docs/reliability.md "Handshake floods"):
@@ -274,12 +302,13 @@ serve_once(const char *addr, int i, const char *conf)
 	(void)aemp_set_log(r, AEMP_LOG_NOTE, r_log, NULL);
 	tu_start(r);
 	t0 = tu_now();
-	if (aemp_cal(r, "n#echo", AEMP_MSG(aemp_str("ping")), answered, &a, 5.0,
-	             NULL) == 0 &&
-	    TU_WAIT(atomic_load(&a.done), 6) && atomic_load(&a.status) == 0)
+	if (aemp_cal(r, "n#echo", AEMP_MSG(aemp_str("ping")), answered, &a,
+	             AEMP_MAX(5.0, 1.5 * service_max_s), NULL) == 0 &&
+	    TU_WAIT(atomic_load(&a.done), AEMP_MAX(6.0, 2 * service_max_s)) &&
+	    atomic_load(&a.status) == 0)
 		dt = tu_now() - t0;
 	aemp_node_free(r);
-	if (dt < 0 || dt >= SERVICE_MAX_S)
+	if (dt < 0 || dt >= service_max_s)
 		DIAG("%s took %.0f ms; its log: %s", id, dt * 1e3,
 		     r_log_len ? r_log_buf : "-");
 	return dt;
@@ -439,7 +468,7 @@ flood(const char *label, const char *extra, long bound_kb)
 	rss_atk = proc_rss_kb(pid) - rss0;
 	for (i = 0; i < TRIES; i++) {
 		t = serve_once(addr, i, extra);
-		served += t >= 0 && t < SERVICE_MAX_S;
+		served += t >= 0 && t < service_max_s;
 		if (t >= 0) {
 			tmin = AEMP_MIN(tmin, t);
 			tmax = AEMP_MAX(tmax, t);
@@ -453,7 +482,7 @@ flood(const char *label, const char *extra, long bound_kb)
 	DIAG("%s: %d of %d real peers served within %.1f s: %.1f ms min, "
 	     "%.1f ms mean, %.1f ms max; n held %ld handshakes at most; "
 	     "attacker: %s",
-	     label, served, TRIES, SERVICE_MAX_S, tmin * 1e3,
+	     label, served, TRIES, service_max_s, tmin * 1e3,
 	     tsum / TRIES * 1e3, tmax * 1e3, hs_max, line);
 	CHECK_EQ(served, TRIES);
 	CHECK(hs_max >= 0 && hs_max <= 256);
@@ -488,7 +517,7 @@ per_addr(void)
 	CHECK((a = attack(addr, 400, 40, "127.0.0.2", "127.0.0.3")) >= 0);
 	for (i = 0; i < 3; i++) {
 		t = serve_once(addr, i, "");
-		served += t >= 0 && t < SERVICE_MAX_S;
+		served += t >= 0 && t < service_max_s;
 		hs = n_stat(n, "hs");
 		hs_max = AEMP_MAX(hs_max, hs);
 	}
@@ -601,13 +630,13 @@ fd_starve(void)
 
 		DIAG("out of descriptors: a real peer served in %.0f ms",
 		     s * 1e3);
-		served += s >= 0 && s < SERVICE_MAX_S;
+		served += s >= 0 && s < service_max_s;
 	}
 	DIAG("out of descriptors (limit 64, 300 idle connections): %ld "
 	     "warning(s), n used %ld ms of CPU in %.1f s, %ld pending "
 	     "handshakes; %d of 3 real peers served within %.1f s",
 	     fd_stat(f, "warns"), cpu1 - cpu0, t, fd_stat(f, "hs"), served,
-	     SERVICE_MAX_S);
+	     service_max_s);
 	CHECK_EQ(fd_stat(f, "warns"), 1);
 	CHECK(cpu1 - cpu0 < 500 * t); /* spinning would take ~1000 ms/s */
 	CHECK_EQ(served, 3);
@@ -733,7 +762,8 @@ main(int argc, char **argv)
 	make_cert();
 	if (argc > 2 && strcmp(argv[1], "--bench") == 0)
 		return bench(atoi(argv[2]), argc > 3);
-	alarm(110);
+	alarm(230);
+	service_max_init();
 	flood("plain", "", RSS_BOUND_KB);
 	flood("TLS", cert_json, RSS_BOUND_KB + RSS_TLS_KB);
 	per_addr();

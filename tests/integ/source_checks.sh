@@ -3,6 +3,7 @@
 # file is formatted with the repository's .clang-format, and every header
 # compiles on its own (STYLE.md §13, §14), and the layers stay layered:
 # includes go downward only and no import circle (tools/layers.sh).
+# aemp-test-timeout: 180 (a loaded machine compiles every header slowly)
 set -u
 top=${AEMP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top" || exit 1
