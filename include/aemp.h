@@ -1266,6 +1266,12 @@ typedef struct aemp_stats {
 	uint64_t peers_up;       /* remote nodes connected now */
 	uint64_t peers_down;     /* remote nodes known, not connected */
 	uint64_t resident_bytes; /* process resident memory (0: unknown) */
+	/* Monitor objects held by the shards: local monitors (aemp_mon and
+	 * those aemp_cal and guards make), their forwarders for remote ports,
+	 * and the proxies standing for remote nodes' monitors of local ports
+	 * (freed when the connection they came over ends).  Node monitors
+	 * (aemp_mon_nodes) are not counted.  Added in 0.2 as well. */
+	uint64_t monitors;
 } aemp_stats;
 
 /*

@@ -129,6 +129,13 @@ struct eng_mon {
 		} guard;
 		aemp_val *msg;  /* ACT_SND: message (aemp_msg_dup) */
 		uint64_t owner; /* ACT_FWD: owner-side id */
+		/* ACT_KIL0: link in the network layer's list of the node's
+		 * proxies on this shard (engine/net/rnode.c), so the end of
+		 * the connection frees them; unlinked by eng_mon_free. */
+		struct {
+			struct eng_mon *next;
+			struct eng_mon **pprev;
+		} px;
 	} u;
 	char *str;  /* KILL: victim; SND: dest; KIL0: node */
 	char *self; /* creator's $SELF, or NULL */
@@ -247,6 +254,7 @@ struct eng_stats {
 	atomic_uint_fast64_t ports_made;
 	atomic_uint_fast64_t ports_killed;
 	atomic_int_fast64_t conns; /* authenticated connections */
+	atomic_int_fast64_t mons;  /* monitor objects held (all kinds) */
 };
 
 #define ENG_STAT_ADD(field, n)                                                 \

@@ -80,6 +80,7 @@ eng_mon_new(struct eng_shard *sh, uint8_t act)
 	if (m != NULL) {
 		m->obj.kind = OBJ_MON;
 		m->act = act;
+		ENG_STAT_ADD(sh->st.mons, 1);
 	}
 	return m;
 }
@@ -92,10 +93,16 @@ eng_mon_free(struct eng_shard *sh, struct eng_mon *m)
 	AEMP_ASSERT(!m->on_port && !m->in_objs);
 	if (m->act == ACT_SND)
 		aemp_val_free(m->u.msg);
+	if (m->act == ACT_KIL0 && m->u.px.pprev != NULL) {
+		*m->u.px.pprev = m->u.px.next;
+		if (m->u.px.next != NULL)
+			m->u.px.next->u.px.pprev = m->u.px.pprev;
+	}
 	eng_strfree(m->str);
 	eng_strfree(m->self);
 	eng_strfree(m->port);
 	ring_pool_put(&sh->mons, m);
+	ENG_STAT_ADD(sh->st.mons, -1);
 }
 
 void

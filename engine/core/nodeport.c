@@ -151,6 +151,8 @@ aemp_stats_get(aemp_node *node, aemp_stats *out)
 		                                   memory_order_relaxed);
 		out->connections += (uint64_t)atomic_load_explicit(
 		        &st->conns, memory_order_relaxed);
+		out->monitors += (uint64_t)atomic_load_explicit(
+		        &st->mons, memory_order_relaxed);
 	}
 	out->ports += out->ports_created;
 	out->shards = (uint32_t)node->nshards;
@@ -162,7 +164,7 @@ static void
 req_stats(struct eng_shard *sh, const aemp_val *args, size_t n)
 {
 	aemp_stats st;
-	aemp_val kv[30];
+	aemp_val kv[32];
 
 	aemp_stats_get(sh->node, &st);
 #define KV(i, name, v)                                                         \
@@ -185,9 +187,10 @@ req_stats(struct eng_shard *sh, const aemp_val *args, size_t n)
 	KV(12, "peers_up", st.peers_up);
 	KV(13, "peers_down", st.peers_down);
 	KV(14, "resident_bytes", st.resident_bytes);
+	KV(15, "monitors", st.monitors);
 #undef KV
 	{
-		aemp_val map = aemp_map(kv, 15);
+		aemp_val map = aemp_map(kv, 16);
 
 		eng_reply(sh, args, n, &map, 1);
 	}

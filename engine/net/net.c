@@ -81,6 +81,7 @@ shard_net_new(struct eng_shard *sh)
 	ring_bufq_pool_init(&sn->chunks, NET_CHUNK_SIZE);
 	cod_tape_init(&sn->xtape);
 	eng_htab_init(&sn->rnodes);
+	eng_htab_init(&sn->proxies);
 	ring_timer_init(&sn->gc_timer, eng_rnode_gc_run);
 	sh->net = sn;
 	return 0;
@@ -229,6 +230,7 @@ eng_net_shard_free(struct eng_shard *sh)
 	eng_conns_free(sh);
 	eng_hsq_free(sh);
 	eng_rnodes_free(sh);
+	eng_rnode_proxies_free(sh);
 	free_nodemons(sn);
 	cod_tape_fini(&sn->xtape);
 	ring_bufq_pool_fini(&sn->chunks);
@@ -261,17 +263,18 @@ struct nodeev {
 	uint8_t was_up;
 	uint16_t idlen;
 	uint32_t nfire; /* monitor ids at the end of the packet */
+	uint32_t gen;   /* the connection generation that came up or ended */
 };
 
 void
 eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id, size_t idlen,
-                         uint64_t seq, int up, int was_up,
+                         uint64_t seq, uint32_t gen, int up, int was_up,
                          const aemp_val *reason, size_t n,
                          const struct eng_idlist *fires)
 {
 	uint8_t hdr[1 + sizeof(struct nodeev) + AEMP_ID_MAX];
 	struct nodeev ev = {seq, (uint8_t)up, (uint8_t)was_up, (uint16_t)idlen,
-	                    0};
+	                    0, gen};
 	aemp_val *ids = NULL;
 	struct cod_seg segs[2] = {{reason, n}, {NULL, 0}};
 	size_t k;
@@ -359,6 +362,8 @@ rec_nodeev(struct eng_shard *sh, const uint8_t *p, size_t len)
 			eng_mon_fire_owned(sh, (uint64_t)fid, reason, n);
 	}
 	seen_set(sh, id, ev.idlen, ev.seq, !ev.up);
+	if (!ev.up && ev.was_up)
+		eng_rnode_proxies_drop(sh, id, ev.idlen, ev.gen);
 	if (ev.up || ev.was_up)
 		run_nodemons(sh, id, ev.idlen, ev.up, reason, n);
 	if (sh->idx == 0)

@@ -265,6 +265,9 @@ struct eng_snet {
 	int have_bufring;
 	struct ring_bufq_pool chunks;
 	struct eng_htab rnodes; /* owned remote nodes */
+	/* node ID -> struct eng_pxnode: the rmon proxies (ACT_KIL0 monitors)
+	 * each remote node holds on this shard's ports (rnode.c) */
+	struct eng_htab proxies;
 	/* Node events (see the top of this file): this shard's own event
 	 * numbers as an owner, the newest processed from each owner, the
 	 * newest each shard acknowledged to this one; the idle records
@@ -385,7 +388,10 @@ struct eng_idlist {
 
 /*
  * eng_net_broadcast_nodeev - tell every shard about node P: its new
- * generation, up or down (was_up: a down event for subscribers), the
+ * event number seq and connection generation gen (the one that came up,
+ * or for a failure the one that ended, which frees the rmon proxies of
+ * that connection on every shard), up or down (was_up: a down event for
+ * subscribers), the
  * reason, and for a failure the monitors each shard must fire
  * (fires[shard], NULL for none).  A shard fires them and adopts the event
  * number seq in the same record, so none of its senders can reach P
@@ -393,7 +399,8 @@ struct eng_idlist {
  * for a failure it then acknowledges seq to the owner (NET_GCACK).
  */
 void eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id,
-                              size_t idlen, uint64_t seq, int up, int was_up,
+                              size_t idlen, uint64_t seq, uint32_t gen,
+                              int up, int was_up,
                               const aemp_val *reason, size_t n,
                               const struct eng_idlist *fires);
 /* eng_net_send_addrs - answer a lookup: addresses of node id to shard dst
@@ -411,6 +418,15 @@ struct eng_rnode *eng_rnode_find(struct eng_shard *sh, const char *id,
 struct eng_rnode *eng_rnode_get(struct eng_shard *sh, const char *id,
                                 size_t len, uint32_t hash);
 void eng_rnodes_free(struct eng_shard *sh);
+/* eng_rnode_proxies_drop - the connection generation gen of node id has
+ * ended: free this shard's rmon proxies registered over it (their kil0
+ * could only go over that connection).  On every shard, from the node
+ * event. */
+void eng_rnode_proxies_drop(struct eng_shard *sh, const char *id, size_t len,
+                            uint32_t gen);
+/* eng_rnode_proxies_free - at shard teardown: forget the proxy lists (the
+ * proxies themselves go with their ports). */
+void eng_rnode_proxies_free(struct eng_shard *sh);
 /* eng_rnode_gc_touch - rn may have become idle: (re)start its grace
  * period if it is, take it off the idle list if not. */
 void eng_rnode_gc_touch(struct eng_shard *sh, struct eng_rnode *rn);

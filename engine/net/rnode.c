@@ -696,8 +696,8 @@ fire_all(struct eng_shard *sh, struct eng_rnode *rn, struct eng_htab *lmon,
 	for (i = 0; i < lists[sh->idx].n; i++)
 		eng_mon_fire_owned(sh, lists[sh->idx].v[i], r, n);
 	lists[sh->idx].n = 0;
-	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->fail, 0, was_up, r,
-	                         n, lists);
+	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, rn->fail, rn->gen, 0,
+	                         was_up, r, n, lists);
 	for (s = 0; s < ENG_MAX_SHARDS; s++)
 		ring_free(lists[s].v, lists[s].cap * sizeof(uint64_t));
 }
@@ -801,8 +801,8 @@ eng_rnode_up(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *c)
 	ENG_STAT_ADD(sh->st.conns, 1);
 	eng_log(sh->node, AEMP_LOG_INFO, "node %s is up", rn->id);
 	eng_up_set(sh->node, rn->id, rn->idlen, 1);
-	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, sn->evseq, 1, 0, &none,
-	                         0, NULL);
+	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, sn->evseq, rn->gen, 1,
+	                         0, &none, 0, NULL);
 	/* the queue cannot be moved whole: fail rather than leave a gap
 	 * (clears the queue, fires the monitors, closes c) */
 	if (flush_queue(rn, c) < 0)
@@ -1034,6 +1034,107 @@ eng_rnode_rmon(struct eng_shard *sh, const aemp_val *tag, const aemp_val *args,
 		                 &r, sizeof(r.h) + srclen + args[0].len);
 }
 
+/* Every proxy is also on the list of its node (struct eng_pxnode, through
+ * m->u.px), so the end of the connection it came over frees it at once
+ * (eng_rnode_proxies_drop): a long-lived port monitored by many
+ * short-lived nodes, each leaving without a mon0, would otherwise hold a
+ * proxy per departed node until the port dies.  An entry lives while its
+ * node has proxies here or is connected; eng_mon_free unlinks a proxy. */
+struct eng_pxnode {
+	uint32_t hash;
+	uint16_t idlen;
+	struct eng_mon *head;
+	char id[];
+};
+
+static uint32_t
+pxnode_hash(const void *e)
+{
+	return ((const struct eng_pxnode *)e)->hash;
+}
+
+static int
+pxnode_eq(const void *e, const void *k)
+{
+	const struct eng_pxnode *x = e;
+	const struct id_key *key = k;
+
+	return x->hash == key->hash && x->idlen == key->len &&
+	       memcmp(x->id, key->id, key->len) == 0;
+}
+
+static struct eng_pxnode *
+pxnode_get(struct eng_shard *sh, const char *id, size_t len, int create)
+{
+	struct eng_snet *sn = eng_snet(sh);
+	struct id_key key = {id, len, eng_hash(id, len)};
+	struct eng_pxnode *x;
+
+	x = eng_htab_find(&sn->proxies, key.hash, pxnode_eq, &key);
+	if (x != NULL || !create)
+		return x;
+	x = ring_alloc(sizeof(*x) + len);
+	if (x == NULL)
+		return NULL;
+	x->hash = key.hash;
+	x->idlen = (uint16_t)len;
+	x->head = NULL;
+	memcpy(x->id, id, len);
+	if (eng_htab_insert(&sn->proxies, x->hash, x, pxnode_hash) < 0) {
+		ring_free(x, sizeof(*x) + len);
+		return NULL;
+	}
+	return x;
+}
+
+static void
+pxnode_free(struct eng_shard *sh, struct eng_pxnode *x)
+{
+	eng_htab_remove(&eng_snet(sh)->proxies, x, pxnode_hash);
+	ring_free(x, sizeof(*x) + x->idlen);
+}
+
+void
+eng_rnode_proxies_drop(struct eng_shard *sh, const char *id, size_t len,
+                       uint32_t gen)
+{
+	struct eng_pxnode *x = pxnode_get(sh, id, len, 0);
+	struct eng_mon *m, *next;
+
+	if (x == NULL)
+		return;
+	for (m = x->head; m != NULL; m = next) {
+		next = m->u.px.next;
+		if (m->gen != gen)
+			continue;
+		eng_mon_unlink(m);
+		eng_mon_free(sh, m); /* takes it off x's list */
+	}
+	if (x->head == NULL)
+		pxnode_free(sh, x);
+}
+
+static void
+pxnode_detach(void *e, void *arg)
+{
+	struct eng_pxnode *x = e;
+	struct eng_mon *m;
+
+	(void)arg;
+	for (m = x->head; m != NULL; m = m->u.px.next)
+		m->u.px.pprev = NULL;
+	ring_free(x, sizeof(*x) + x->idlen);
+}
+
+void
+eng_rnode_proxies_free(struct eng_shard *sh)
+{
+	struct eng_snet *sn = eng_snet(sh);
+
+	eng_htab_each(&sn->proxies, pxnode_detach, NULL);
+	eng_htab_fini(&sn->proxies);
+}
+
 /* proxy_find - the kil0 proxy of node src on port, if any. */
 static struct eng_mon *
 proxy_find(struct eng_port *port, const char *src, size_t srclen,
@@ -1060,6 +1161,7 @@ eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
 	const char *src = (const char *)p + sizeof(h), *name;
 	struct eng_port *port;
 	struct eng_mon *m;
+	struct eng_pxnode *x;
 
 	AEMP_ASSERT(len >= sizeof(h));
 	memcpy(&h, p, sizeof(h));
@@ -1092,6 +1194,16 @@ eng_rnode_proxy_record(struct eng_shard *sh, uint8_t sub, const uint8_t *p,
 		return;
 	}
 	eng_mon_link(&port->mons, m);
+	/* Without room for the node's list the proxy stays until its port
+	 * dies or the node sends a new mon1 (as before 0.2). */
+	x = pxnode_get(sh, src, h.idlen, 1);
+	if (x != NULL) {
+		m->u.px.next = x->head;
+		if (x->head != NULL)
+			x->head->u.px.pprev = &m->u.px.next;
+		m->u.px.pprev = &x->head;
+		x->head = m;
+	}
 }
 
 void

@@ -8,7 +8,10 @@
  * heap in use (jemalloc's count, release builds) is at most 1 MiB above
  * where it was after a warm-up round, and the process's resident memory
  * within a bound of it (docs/perf.md).  The clients cal with a timeout,
- * so the service holds no monitor proxy for them.
+ * so the cal leaves no monitor proxy on the service; but every other
+ * client also monitors the service's port and leaves without cancelling
+ * it: the service frees that proxy when the client's connection ends
+ * (aemp_stats.monitors back to its baseline).
  *
  * Threads: the main thread drives; handlers and reply callbacks run on
  * shard threads and only touch atomics.
@@ -58,6 +61,15 @@ h_ping(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 }
 
 static void
+on_mon(aemp_node *node, const aemp_val *reason, size_t n, void *arg)
+{
+	(void)node;
+	(void)reason;
+	(void)n;
+	(void)arg;
+}
+
+static void
 on_reply(aemp_node *node, int status, const aemp_val *reply, size_t n,
          void *arg)
 {
@@ -77,6 +89,15 @@ records(aemp_node *n)
 
 	aemp_stats_get(n, &st);
 	return st.remote_nodes;
+}
+
+static uint64_t
+monitors(aemp_node *n)
+{
+	aemp_stats st;
+
+	aemp_stats_get(n, &st);
+	return st.monitors;
 }
 
 /* jemalloc's control interface, present in release builds only: dirty
@@ -136,6 +157,10 @@ run_batch(int first, int batch)
 		tu_start(c[i]);
 	}
 	for (i = 0; i < batch; i++) {
+		/* before the cal, so its mon1 reaches S before the request */
+		if ((first + i) % 2 == 0 &&
+		    aemp_mon(c[i], svc_port.s, on_mon, NULL, NULL) < 0)
+			atomic_fetch_add(&failures, 1);
 		if (aemp_cal(c[i], svc_port.s,
 		             AEMP_MSG(aemp_str("ping"), aemp_int(first + i)),
 		             on_reply, NULL, 10.0, NULL) < 0)
@@ -175,7 +200,7 @@ main(void)
 	aemp_node *g, *s;
 	int total = env_int("AEMP_GC_NODES", 300, 1000000);
 	int batch = env_int("AEMP_GC_BATCH", 16, 64), warm = batch * 4, lost;
-	uint64_t g0, s0;
+	uint64_t g0, s0, m0;
 	long rss0, rss1, heap0, heap1;
 	double t0;
 
@@ -193,8 +218,11 @@ main(void)
 	   "service node is up at the global");
 	g0 = records(g);
 	s0 = records(s);
-	printf("# baseline records: global %llu, service %llu\n",
-	       (unsigned long long)g0, (unsigned long long)s0);
+	m0 = monitors(s);
+	printf("# baseline records: global %llu, service %llu; service's "
+	       "monitors %llu\n",
+	       (unsigned long long)g0, (unsigned long long)s0,
+	       (unsigned long long)m0);
 
 	/* warm-up: pools, tables and the allocator reach their working size */
 	lost = run_clients(0, warm, batch);
@@ -220,6 +248,10 @@ main(void)
 	   "service's records back to %llu "
 	   "(now %llu)",
 	   (unsigned long long)s0, (unsigned long long)records(s));
+	OK(TU_WAIT(monitors(s) == m0, 30),
+	   "service's monitors back to %llu (now %llu): the proxies of the "
+	   "departed clients' monitors are freed",
+	   (unsigned long long)m0, (unsigned long long)monitors(s));
 	OK(aemp_node_is_up(s, "gcc0") == AEMP_ENONODE &&
 	           aemp_node_is_up(g, "gcc0") == AEMP_ENONODE,
 	   "a departed client is unknown again");
