@@ -6,7 +6,8 @@
 #
 # For each BUILD_DIR (build/release, build/asan, ...) it runs the unit test
 # programs, the integration programs and scripts, and the CLI scripts; then,
-# with --fuzz-seconds N > 0, every fuzz target in build/fuzz for N seconds.
+# with --fuzz-seconds N > 0, every fuzz target in build/fuzz for N seconds
+# (as many at once as there are CPUs).
 # A test passes with exit 0, is skipped with exit 77 (reported, not a
 # failure) and fails otherwise.  Every test runs under a time limit: 60 s,
 # or the value of a line "aemp-test-timeout: N" in its source.
@@ -97,21 +98,66 @@ for bdir in "$@"; do
 	done
 done
 
-if [ "$fuzz_seconds" -gt 0 ] && [ -d build/fuzz/tests/fuzz ]; then
+# Fuzz targets are single-threaded and untimed: they run $fuzz_jobs at a
+# time (one per CPU), each reported as it ends, in the order started.
+fuzz_one() {	# $1 = target; runs in a subshell, leaves $logdir/NAME.log, .rc
+	local f=$1 name work rc
+	name=$(basename "$f")
+	work=$(mktemp -d)
+	[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
+	timeout -k 5 "$((fuzz_seconds + 60))" env ASAN_OPTIONS="$ASAN_OPTIONS" \
+		"$f" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -error_exitcode=1 -artifact_prefix="$work/" \
+		"$work" >"$logdir/$name.log" 2>&1 </dev/null
+	rc=$?
+	# keep what it found next to the log
+	if ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* >/dev/null 2>&1; then
+		mkdir -p "$logdir/$name.artifacts"
+		cp "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* \
+			"$logdir/$name.artifacts/" 2>/dev/null
+	fi
+	rm -rf "$work"
+	echo "$rc" >"$logdir/$name.rc"
+}
+
+fuzz_report() {	# $1 = target
+	local name rc
+	name=$(basename "$1")
+	rc=$(cat "$logdir/$name.rc" 2>/dev/null || echo 1)
+	n=$((n + 1))
+	if [ "$rc" -eq 0 ]; then
+		passed=$((passed + 1)); echo "ok $n - fuzz/$name (${fuzz_seconds}s)"
+	else
+		failed=$((failed + 1)); failures="$failures fuzz/$name"
+		echo "not ok $n - fuzz/$name (${fuzz_seconds}s, exit $rc)"
+		tail -n 40 "$logdir/$name.log" | sed 's/^/#   /'
+	fi
+	grep -h 'stat::number_of_executed_units' "$logdir/$name.log" 2>/dev/null | \
+		sed "s/^/#   $name: /"
+}
+
+if [ "$fuzz_seconds" -gt 0 ] && [ -d build/fuzz/tests/fuzz ] &&
+   { [ -z "$only" ] || [[ fuzz/ == *$only* ]] || [[ $only == fuzz* ]]; }; then
 	logdir=build/fuzz/test-logs
 	rm -rf "$logdir"; mkdir -p "$logdir"
+	fuzz_jobs=$(nproc 2>/dev/null || echo 2)
+	targets=()
 	for f in build/fuzz/tests/fuzz/*; do
-		[ -x "$f" ] && [ -f "$f" ] || continue
-		name=$(basename "$f")
-		work=$(mktemp -d)
-		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
-		run_one "fuzz/$name (${fuzz_seconds}s)" /dev/null \
-			env ASAN_OPTIONS="$ASAN_OPTIONS" "$f" -max_total_time="$fuzz_seconds" \
-			-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -error_exitcode=1 \
-			-artifact_prefix="$work/" "$work"
-		grep -h 'stat::number_of_executed_units' "$logdir"/*"$name"*.log 2>/dev/null | \
-			sed "s/^/#   $name: /"
-		rm -rf "$work"
+		[ -x "$f" ] && [ -f "$f" ] && targets+=("$f")
+	done
+	i=0
+	while [ "$i" -lt "${#targets[@]}" ]; do
+		pids=()
+		batch=("${targets[@]:$i:$fuzz_jobs}")
+		for f in "${batch[@]}"; do
+			fuzz_one "$f" &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+		for f in "${batch[@]}"; do
+			fuzz_report "$f"
+		done
+		i=$((i + fuzz_jobs))
 	done
 fi
 
