@@ -274,7 +274,7 @@ eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id, size_t idlen,
 {
 	uint8_t hdr[1 + sizeof(struct nodeev) + AEMP_ID_MAX];
 	struct nodeev ev = {seq, (uint8_t)up, (uint8_t)was_up, (uint16_t)idlen,
-	                    0, gen};
+	                    0,   gen};
 	aemp_val *ids = NULL;
 	struct cod_seg segs[2] = {{reason, n}, {NULL, 0}};
 	size_t k;

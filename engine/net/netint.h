@@ -399,9 +399,8 @@ struct eng_idlist {
  * for a failure it then acknowledges seq to the owner (NET_GCACK).
  */
 void eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id,
-                              size_t idlen, uint64_t seq, uint32_t gen,
-                              int up, int was_up,
-                              const aemp_val *reason, size_t n,
+                              size_t idlen, uint64_t seq, uint32_t gen, int up,
+                              int was_up, const aemp_val *reason, size_t n,
                               const struct eng_idlist *fires);
 /* eng_net_send_addrs - answer a lookup: addresses of node id to shard dst
  * (at most 64). */
