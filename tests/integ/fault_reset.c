@@ -127,7 +127,11 @@ resets(int p, int port_a, int port_p)
 		max_q = q > max_q ? q : max_q;
 	}
 	CHECK(ok);
-	CHECK(max_f < 1.0);
+	/* A reset is seen at the next read (0.02-0.4 s on an idle machine);
+	 * the bound only has to stay below monitor_timeout (5 s), which is
+	 * what detection without the reset would take: a loaded machine
+	 * (load 8 on 2 CPUs) took 1.2 s once in 13 runs. */
+	CHECK(max_f < 2.5);
 	CHECK(max_d < 3.0 && max_q < 3.0);
 	CHECK(strncmp(tx.reason, "[\"transport_error\",\"p\",", 23) == 0);
 }
