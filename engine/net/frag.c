@@ -201,41 +201,147 @@ eng_frag_cbor_name(const uint8_t *pkt, size_t n, const char **name, size_t *len)
 /* ---- sending -------------------------------------------------------- */
 
 /* A bulk entry: one large packet sent in pieces, or (held) small packets
- * that must not overtake the entries before them. */
+ * that must not overtake the entries before them.  Entries are numbered
+ * in FIFO order (seq). */
 struct eng_bulk {
 	struct eng_bulk *next;
 	struct ring_bufq q;
+	uint64_t seq;
 	size_t total; /* bulk: packet bytes */
 	size_t off;   /* bulk: bytes sent as pieces */
 	uint32_t sid;
 	uint8_t held;
-	unsigned np; /* held: node-port packets in q */
+	unsigned np; /* node-port packets in it */
+};
+
+/* A destination port with packets in the bulk entries: seq is the newest
+ * entry holding one (stale once that entry has left: seq below the
+ * head's). */
+struct frag_ref {
+	uint32_t hash;
+	uint64_t seq;
 	size_t namelen;
-	char name[]; /* bulk: destination port */
+	char name[];
+};
+
+struct ref_key {
+	const char *name;
+	size_t len;
+};
+
+static uint32_t
+ref_hash(const void *e)
+{
+	return ((const struct frag_ref *)e)->hash;
+}
+
+static int
+ref_eq(const void *e, const void *k)
+{
+	const struct frag_ref *r = e;
+	const struct ref_key *key = k;
+
+	return r->namelen == key->len &&
+	       memcmp(r->name, key->name, key->len) == 0;
+}
+
+static void
+ref_free(void *e, void *arg)
+{
+	struct frag_ref *r = e;
+
+	(void)arg;
+	ring_free(r, sizeof(*r) + r->namelen);
+}
+
+static void
+refs_clear(struct eng_conn *c)
+{
+	eng_htab_each(&c->frag_refs, ref_free, NULL);
+	eng_htab_fini(&c->frag_refs);
+	eng_htab_init(&c->frag_refs);
+	c->frag_refs_prune = 0;
+}
+
+struct prune_arg {
+	struct eng_htab keep;
+	uint64_t head;
+	int err;
 };
 
 static void
-bulk_free(struct eng_bulk *e)
+ref_keep(void *e, void *arg)
 {
-	ring_bufq_fini(&e->q);
-	ring_free(e, sizeof(*e) + (e->held ? 0 : e->namelen));
+	struct frag_ref *r = e;
+	struct prune_arg *a = arg;
+
+	if (r->seq < a->head || a->err < 0 ||
+	    (a->err = eng_htab_insert(&a->keep, r->hash, r, ref_hash)) < 0)
+		ref_free(r, NULL);
+}
+
+/* refs_prune - drop the stale references while the entries never run
+ * out; amortised: only once the table has doubled since the last time. */
+static void
+refs_prune(struct eng_conn *c)
+{
+	struct prune_arg a;
+
+	if (c->frag_refs.len < 64 || c->frag_refs.len < c->frag_refs_prune)
+		return;
+	eng_htab_init(&a.keep);
+	a.head = c->bulk_head->seq;
+	a.err = 0;
+	eng_htab_each(&c->frag_refs, ref_keep, &a);
+	eng_htab_fini(&c->frag_refs);
+	c->frag_refs = a.keep;
+	c->frag_refs_prune = 2 * c->frag_refs.len;
+	if (a.err < 0 && !c->frag_refs_lost) {
+		/* out of memory, some live ones are gone: hold everything
+		 * until the entries run out */
+		c->frag_refs_lost = 1;
+		c->bulk_np++;
+	}
+}
+
+/* ref_note - a packet for (name, len) went into entry e.  Returns 0 or
+ * -ENOMEM. */
+static int
+ref_note(struct eng_conn *c, const struct eng_bulk *e, const char *name,
+         size_t len)
+{
+	struct ref_key k = {name, len};
+	uint32_t h = eng_hash(name, len);
+	struct frag_ref *r = eng_htab_find(&c->frag_refs, h, ref_eq, &k);
+
+	if (r == NULL) {
+		r = ring_alloc(sizeof(*r) + len);
+		if (r == NULL)
+			return -ENOMEM;
+		r->hash = h;
+		r->namelen = len;
+		memcpy(r->name, name, len);
+		if (eng_htab_insert(&c->frag_refs, h, r, ref_hash) < 0) {
+			ring_free(r, sizeof(*r) + len);
+			return -ENOMEM;
+		}
+	}
+	r->seq = e->seq;
+	return 0;
 }
 
 static struct eng_bulk *
-bulk_push(struct eng_conn *c, int held, const char *name, size_t namelen)
+bulk_push(struct eng_conn *c, int held)
 {
-	size_t extra = held ? 0 : namelen;
-	struct eng_bulk *e = ring_zalloc(sizeof(*e) + extra);
+	struct eng_bulk *e = ring_zalloc(sizeof(*e));
 
 	if (e == NULL)
 		return NULL;
 	ring_bufq_init(&e->q, &eng_snet(c->sh)->chunks);
 	e->held = (uint8_t)held;
-	if (!held) {
-		e->namelen = namelen;
-		memcpy(e->name, name, namelen);
+	e->seq = ++c->bulk_seq;
+	if (!held)
 		e->sid = c->frag_sid++;
-	}
 	if (c->bulk_tail != NULL)
 		c->bulk_tail->next = e;
 	else
@@ -250,9 +356,19 @@ bulk_pop(struct eng_conn *c)
 	struct eng_bulk *e = c->bulk_head;
 
 	c->bulk_head = e->next;
-	if (c->bulk_head == NULL)
-		c->bulk_tail = NULL;
-	bulk_free(e);
+	c->bulk_np -= e->np;
+	ring_bufq_fini(&e->q);
+	ring_free(e, sizeof(*e));
+	if (c->bulk_head != NULL) {
+		refs_prune(c);
+		return;
+	}
+	c->bulk_tail = NULL;
+	if (c->frag_refs_lost) {
+		c->frag_refs_lost = 0;
+		c->bulk_np--;
+	}
+	refs_clear(c);
 }
 
 void
@@ -260,6 +376,7 @@ eng_frag_conn_free(struct eng_conn *c)
 {
 	while (c->bulk_head != NULL)
 		bulk_pop(c);
+	refs_clear(c);
 	c->bulk_bytes = 0;
 	c->bulk_np = 0;
 	if (c->frx != NULL) {
@@ -270,84 +387,73 @@ eng_frag_conn_free(struct eng_conn *c)
 }
 
 /* must_hold - a packet for port name must wait behind the bulk entries:
- * one of them is for the same port, or it is for the node port, or a
- * node-port packet waits already. */
+ * one of them holds a packet for the same port, or it is for the node
+ * port, or a node-port packet waits there already. */
 static int
 must_hold(const struct eng_conn *c, const char *name, size_t namelen)
 {
-	const struct eng_bulk *e;
+	struct ref_key k = {name, namelen};
+	const struct frag_ref *r;
 
 	if (c->bulk_head == NULL)
 		return 0;
 	if (namelen == 0 || c->bulk_np > 0)
 		return 1;
-	for (e = c->bulk_head; e != NULL; e = e->next)
-		if (!e->held && e->namelen == namelen &&
-		    memcmp(e->name, name, namelen) == 0)
-			return 1;
-	return 0;
+	r = eng_htab_find(&c->frag_refs, eng_hash(name, namelen), ref_eq, &k);
+	return r != NULL && r->seq >= c->bulk_head->seq;
 }
 
-/* held_queue - the held entry at the tail (made if needed). */
-static struct ring_bufq *
-held_queue(struct eng_conn *c, size_t namelen)
+/* entry - the entry a packet of n bytes for name goes to: a new bulk
+ * entry (n > fragment_size), else the held entry at the tail (made if
+ * needed); NULL when out of memory.  Notes the port. */
+static struct eng_bulk *
+entry(struct eng_conn *c, size_t n, const char *name, size_t namelen)
 {
 	struct eng_bulk *e = c->bulk_tail;
 
-	if (e == NULL || !e->held)
-		e = bulk_push(c, 1, NULL, 0);
+	if (n > c->frag_size || e == NULL || !e->held)
+		e = bulk_push(c, n <= c->frag_size);
 	if (e == NULL)
 		return NULL;
-	if (namelen == 0) {
+	if (n > c->frag_size)
+		e->total = n;
+	/* node port, or no reference: everything after it waits too */
+	if (namelen == 0 || ref_note(c, e, name, namelen) < 0) {
 		e->np++;
 		c->bulk_np++;
 	}
-	return &e->q;
+	return e;
 }
 
 /* place - n encoded bytes of a packet for name go to a new bulk entry
  * (n > fragment_size), a held entry, or tx.  p may be NULL: then the
- * room is reserved and returned in *dst for the caller to fill. */
+ * room is only reserved, returned in *dst, for the caller to fill and
+ * commit in *q. */
 static int
 place(struct eng_conn *c, const uint8_t *p, size_t n, const char *name,
-      size_t namelen, int hold, uint8_t **dst)
+      size_t namelen, int hold, uint8_t **dst, struct ring_bufq **q)
 {
-	struct ring_bufq *q;
 	struct eng_bulk *e;
 	uint8_t *w;
 	size_t room;
 
-	if (n > c->frag_size) {
-		if ((e = bulk_push(c, 0, name, namelen)) == NULL)
+	*q = &c->tx;
+	if (n > c->frag_size || hold) {
+		if ((e = entry(c, n, name, namelen)) == NULL)
 			return -ENOMEM;
-		e->total = n;
-		q = &e->q;
-	} else if (hold) {
-		if ((q = held_queue(c, namelen)) == NULL)
-			return -ENOMEM;
-	} else {
-		q = &c->tx;
+		*q = &e->q;
 	}
 	/* one reservation: a bulk packet is contiguous */
-	if ((w = ring_bufq_reserve(q, n, &room)) == NULL)
+	if ((w = ring_bufq_reserve(*q, n, &room)) == NULL)
 		return -ENOMEM;
-	if (q != &c->tx)
+	if (*q != &c->tx)
 		c->bulk_bytes += n;
 	if (p != NULL) {
 		memcpy(w, p, n);
-		ring_bufq_commit(q, n);
+		ring_bufq_commit(*q, n);
 	}
 	*dst = w;
 	return 0;
-}
-
-/* The queue place() reserved in: its last reservation is committed. */
-static struct ring_bufq *
-placed_queue(struct eng_conn *c, size_t n, int hold)
-{
-	if (n > c->frag_size || hold)
-		return &c->bulk_tail->q;
-	return &c->tx;
 }
 
 int
@@ -356,6 +462,7 @@ eng_frag_encode(struct eng_conn *c, const char *name, size_t namelen,
 {
 	int hold = must_hold(c, name, namelen), rc;
 	enum cod_framing f = c->send_framing;
+	struct ring_bufq *q;
 	uint8_t *p;
 	size_t room;
 	ssize_t n;
@@ -373,13 +480,13 @@ eng_frag_encode(struct eng_conn *c, const char *name, size_t namelen,
 			return 0;
 		}
 		/* the reservation in tx is dropped uncommitted */
-		return place(c, p, (size_t)n, name, namelen, hold, &p);
+		return place(c, p, (size_t)n, name, namelen, hold, &p, &q);
 	}
-	if ((rc = place(c, NULL, (size_t)n, name, namelen, hold, &p)) < 0)
+	if ((rc = place(c, NULL, (size_t)n, name, namelen, hold, &p, &q)) < 0)
 		return rc;
 	if (cod_encode_packet(f, p, (size_t)n, name, namelen, segs, nsegs) != n)
 		return AEMP_EMALFORMED; /* cannot happen: same input */
-	ring_bufq_commit(placed_queue(c, (size_t)n, hold), (size_t)n);
+	ring_bufq_commit(q, (size_t)n);
 	return 0;
 }
 
@@ -388,6 +495,7 @@ eng_frag_append(struct eng_conn *c, const uint8_t *pkt, size_t len)
 {
 	const char *name = "";
 	size_t namelen = 0;
+	struct ring_bufq *q;
 	uint8_t *p;
 
 	if (c->bulk_head == NULL && len <= c->frag_size)
@@ -398,7 +506,7 @@ eng_frag_append(struct eng_conn *c, const uint8_t *pkt, size_t len)
 		namelen = 0;
 	}
 	return place(c, pkt, len, name, namelen, must_hold(c, name, namelen),
-	             &p);
+	             &p, &q);
 }
 
 /* move_held - the held entry at the head goes to tx whole. */
@@ -414,7 +522,6 @@ move_held(struct eng_conn *c)
 		ring_bufq_consume(&e->q, iov.iov_len);
 		c->bulk_bytes -= iov.iov_len;
 	}
-	c->bulk_np -= e->np;
 	bulk_pop(c);
 	return 0;
 }

@@ -226,7 +226,11 @@ struct eng_conn {
 	struct eng_bulk *bulk_head;
 	struct eng_bulk *bulk_tail;
 	size_t bulk_bytes;
-	unsigned bulk_np; /* node-port packets held in bulk entries */
+	unsigned bulk_np;          /* node-port packets in bulk entries */
+	uint64_t bulk_seq;         /* number of the newest entry */
+	struct eng_htab frag_refs; /* ports with packets in them */
+	uint32_t frag_refs_prune;  /* prune stale ones at this size */
+	uint8_t frag_refs_lost;    /* pruning ran out of memory */
 	uint32_t frag_sid;
 	uint8_t frag_rx_on;
 	uint64_t tx_sent;
