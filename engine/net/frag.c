@@ -19,7 +19,10 @@
  * Threads: the connection's shard.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "engine/net/connint.h"
 #include "engine/net/frag.h"
@@ -330,6 +333,23 @@ ref_note(struct eng_conn *c, const struct eng_bulk *e, const char *name,
 	return 0;
 }
 
+/*
+ * lowat - while large packets wait, keep at most two pieces unsent in the
+ * kernel (TCP_NOTSENT_LOWAT): the socket buffer (megabytes once TCP has
+ * grown it) would otherwise hold many pieces in front of a small packet.
+ * Off again (the system default, no limit) when none waits.  A failure
+ * only costs latency.
+ */
+static void
+lowat(struct eng_conn *c, int on)
+{
+	int v = -1; /* UINT_MAX: no limit */
+
+	if (on)
+		v = (int)AEMP_MIN(2 * c->frag_size, (size_t)1 << 30);
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+}
+
 static struct eng_bulk *
 bulk_push(struct eng_conn *c, int held)
 {
@@ -342,10 +362,12 @@ bulk_push(struct eng_conn *c, int held)
 	e->seq = ++c->bulk_seq;
 	if (!held)
 		e->sid = c->frag_sid++;
-	if (c->bulk_tail != NULL)
+	if (c->bulk_tail != NULL) {
 		c->bulk_tail->next = e;
-	else
+	} else {
 		c->bulk_head = e;
+		lowat(c, 1);
+	}
 	c->bulk_tail = e;
 	return e;
 }
@@ -364,6 +386,8 @@ bulk_pop(struct eng_conn *c)
 		return;
 	}
 	c->bulk_tail = NULL;
+	if (c->state != CS_CLOSED)
+		lowat(c, 0);
 	if (c->frag_refs_lost) {
 		c->frag_refs_lost = 0;
 		c->bulk_np--;
