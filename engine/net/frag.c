@@ -203,6 +203,15 @@ eng_frag_cbor_name(const uint8_t *pkt, size_t n, const char **name, size_t *len)
 
 /* ---- sending -------------------------------------------------------- */
 
+/* big - a packet of n bytes goes in pieces: above 1.5 fragment sizes (so
+ * a packet just above the size does not make a tiny second piece; the
+ * last piece takes a rest of up to half a size). */
+static int
+big(const struct eng_conn *c, size_t n)
+{
+	return n > c->frag_size + c->frag_size / 2;
+}
+
 /* A bulk entry: one large packet sent in pieces, or (held) small packets
  * that must not overtake the entries before them.  Entries are numbered
  * in FIFO order (seq). */
@@ -428,18 +437,18 @@ must_hold(const struct eng_conn *c, const char *name, size_t namelen)
 }
 
 /* entry - the entry a packet of n bytes for name goes to: a new bulk
- * entry (n > fragment_size), else the held entry at the tail (made if
+ * entry (big), else the held entry at the tail (made if
  * needed); NULL when out of memory.  Notes the port. */
 static struct eng_bulk *
 entry(struct eng_conn *c, size_t n, const char *name, size_t namelen)
 {
 	struct eng_bulk *e = c->bulk_tail;
 
-	if (n > c->frag_size || e == NULL || !e->held)
-		e = bulk_push(c, n <= c->frag_size);
+	if (big(c, n) || e == NULL || !e->held)
+		e = bulk_push(c, !big(c, n));
 	if (e == NULL)
 		return NULL;
-	if (n > c->frag_size)
+	if (big(c, n))
 		e->total = n;
 	/* node port, or no reference: everything after it waits too */
 	if (namelen == 0 || ref_note(c, e, name, namelen) < 0) {
@@ -450,7 +459,7 @@ entry(struct eng_conn *c, size_t n, const char *name, size_t namelen)
 }
 
 /* place - n encoded bytes of a packet for name go to a new bulk entry
- * (n > fragment_size), a held entry, or tx.  p may be NULL: then the
+ * (big), a held entry, or tx.  p may be NULL: then the
  * room is only reserved, returned in *dst, for the caller to fill and
  * commit in *q. */
 static int
@@ -462,7 +471,7 @@ place(struct eng_conn *c, const uint8_t *p, size_t n, const char *name,
 	size_t room;
 
 	*q = &c->tx;
-	if (n > c->frag_size || hold) {
+	if (big(c, n) || hold) {
 		if ((e = entry(c, n, name, namelen)) == NULL)
 			return -ENOMEM;
 		*q = &e->q;
@@ -499,7 +508,7 @@ eng_frag_encode(struct eng_conn *c, const char *name, size_t namelen,
 	if (AEMP_UNLIKELY(n < 0))
 		return (int)n;
 	if ((size_t)n <= room) {
-		if ((size_t)n <= c->frag_size && !hold) {
+		if (!big(c, (size_t)n) && !hold) {
 			ring_bufq_commit(&c->tx, (size_t)n);
 			return 0;
 		}
@@ -522,7 +531,7 @@ eng_frag_append(struct eng_conn *c, const uint8_t *pkt, size_t len)
 	struct ring_bufq *q;
 	uint8_t *p;
 
-	if (c->bulk_head == NULL && len <= c->frag_size)
+	if (c->bulk_head == NULL && !big(c, len))
 		return ring_bufq_append(&c->tx, pkt, len);
 	/* an unreadable name counts as the node port: it waits the most */
 	if (eng_frag_cbor_name(pkt, len, &name, &namelen) < 0) {
@@ -560,9 +569,11 @@ emit_piece(struct eng_conn *c)
 	aemp_val a[5];
 	struct cod_seg seg = {a, 5};
 	struct iovec iov;
-	size_t k = AEMP_MIN(c->frag_size, e->total - e->off);
+	size_t k = e->total - e->off;
 	int rc;
 
+	if (big(c, k))
+		k = c->frag_size;
 	if (ring_bufq_iov(&e->q, &iov, 1, k) != 1 || iov.iov_len != k)
 		return AEMP_EMALFORMED; /* cannot happen: one reservation */
 	p = iov.iov_base;
