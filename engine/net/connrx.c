@@ -640,14 +640,14 @@ rx_fragment(struct eng_conn *c, const struct eng_frag_piece *f)
 	struct eng_frag_piece inner;
 	const aemp_val *pkt;
 	uint8_t *buf;
-	size_t len;
+	size_t len, cap;
 	int rc;
 
 	if (r == NULL) {
 		eng_conn_fail(c, "out of memory (fragments)");
 		return 1;
 	}
-	rc = eng_frag_rx_piece(r, f, &buf, &len);
+	rc = eng_frag_rx_piece(r, f, &buf, &len, &cap);
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
@@ -663,13 +663,13 @@ rx_fragment(struct eng_conn *c, const struct eng_frag_piece *f)
 	if (rc == 0 && eng_frag_parse(pkt, &inner) != 0)
 		rc = AEMP_EMALFORMED;
 	if (rc < 0) {
-		eng_frag_rx_release(r, buf, len);
+		eng_frag_rx_release(r, buf, len, cap);
 		eng_conn_fail(c, "reassembled packet of stream %llu: %s",
 		              (unsigned long long)f->sid, aemp_strerror(rc));
 		return 1;
 	}
 	rc = rx_packet(c, pkt, buf, len);
-	eng_frag_rx_release(r, buf, len);
+	eng_frag_rx_release(r, buf, len, cap);
 	return rc;
 }
 

@@ -45,9 +45,13 @@ eng_frag_rx_fini(struct eng_frag_rx *r)
 
 	for (i = 0; i < ENG_FRAG_STREAMS; i++) {
 		if (r->s[i].buf != NULL)
-			ring_free(r->s[i].buf, r->s[i].total + COD_PADDING);
+			ring_free(r->s[i].buf, r->s[i].cap + COD_PADDING);
 		r->s[i].buf = NULL;
 	}
+	if (r->spare != NULL)
+		ring_free(r->spare, r->spare_cap + COD_PADDING);
+	r->spare = NULL;
+	r->spare_cap = 0;
 	r->n = 0;
 	r->held = 0;
 }
@@ -114,9 +118,17 @@ stream_open(struct eng_frag_rx *r, const struct eng_frag_piece *f,
 		if (r->s[i].buf == NULL)
 			s = &r->s[i];
 	AEMP_ASSERT(s != NULL);
-	s->buf = ring_alloc((size_t)f->total + COD_PADDING);
-	if (s->buf == NULL)
-		return -ENOMEM;
+	if (r->spare != NULL && r->spare_cap >= f->total) {
+		s->buf = r->spare;
+		s->cap = r->spare_cap;
+		r->spare = NULL;
+		r->spare_cap = 0;
+	} else {
+		s->buf = ring_alloc((size_t)f->total + COD_PADDING);
+		s->cap = (size_t)f->total;
+		if (s->buf == NULL)
+			return -ENOMEM;
+	}
 	s->sid = f->sid;
 	s->total = (size_t)f->total;
 	s->got = 0;
@@ -128,7 +140,7 @@ stream_open(struct eng_frag_rx *r, const struct eng_frag_piece *f,
 
 int
 eng_frag_rx_piece(struct eng_frag_rx *r, const struct eng_frag_piece *f,
-                  uint8_t **out, size_t *outlen)
+                  uint8_t **out, size_t *outlen, size_t *outcap)
 {
 	struct eng_frag_stream *s = stream_find(r, f->sid);
 	int rc;
@@ -150,17 +162,25 @@ eng_frag_rx_piece(struct eng_frag_rx *r, const struct eng_frag_piece *f,
 	memset(s->buf + s->total, 0, COD_PADDING);
 	*out = s->buf;
 	*outlen = s->total;
+	*outcap = s->cap;
 	s->buf = NULL; /* the slot is free; the bytes stay in held */
 	r->n--;
 	return 1;
 }
 
 void
-eng_frag_rx_release(struct eng_frag_rx *r, uint8_t *buf, size_t len)
+eng_frag_rx_release(struct eng_frag_rx *r, uint8_t *buf, size_t len, size_t cap)
 {
 	AEMP_ASSERT(r->held >= len);
 	r->held -= len;
-	ring_free(buf, len + COD_PADDING);
+	if (r->spare == NULL || cap > r->spare_cap) {
+		if (r->spare != NULL)
+			ring_free(r->spare, r->spare_cap + COD_PADDING);
+		r->spare = buf;
+		r->spare_cap = cap;
+		return;
+	}
+	ring_free(buf, cap + COD_PADDING);
 }
 
 int
@@ -217,7 +237,9 @@ big(const struct eng_conn *c, size_t n)
  * in FIFO order (seq). */
 struct eng_bulk {
 	struct eng_bulk *next;
-	struct ring_bufq q;
+	struct ring_bufq q; /* held: the packets */
+	uint8_t *buf;       /* bulk: the packet (total bytes), cap bytes */
+	size_t cap;
 	uint64_t seq;
 	size_t total; /* bulk: packet bytes */
 	size_t off;   /* bulk: bytes sent as pieces */
@@ -381,6 +403,37 @@ bulk_push(struct eng_conn *c, int held)
 	return e;
 }
 
+/* bulk_buf - a buffer of at least n bytes for a large packet: the spare
+ * if it is large enough (fresh memory costs a page fault per 4 KiB on
+ * every packet), else a new one.  Its size into *cap. */
+static uint8_t *
+bulk_buf(struct eng_conn *c, size_t n, size_t *cap)
+{
+	uint8_t *b = c->bulk_spare;
+
+	if (b != NULL && c->bulk_spare_cap >= n) {
+		*cap = c->bulk_spare_cap;
+		c->bulk_spare = NULL;
+		c->bulk_spare_cap = 0;
+		return b;
+	}
+	*cap = n;
+	return ring_alloc(n);
+}
+
+/* bulk_buf_put - a large packet's buffer is free: keep the largest. */
+static void
+bulk_buf_put(struct eng_conn *c, uint8_t *b, size_t cap)
+{
+	if (c->bulk_spare == NULL || cap > c->bulk_spare_cap) {
+		ring_free(c->bulk_spare, c->bulk_spare_cap);
+		c->bulk_spare = b;
+		c->bulk_spare_cap = cap;
+		return;
+	}
+	ring_free(b, cap);
+}
+
 static void
 bulk_pop(struct eng_conn *c)
 {
@@ -388,6 +441,8 @@ bulk_pop(struct eng_conn *c)
 
 	c->bulk_head = e->next;
 	c->bulk_np -= e->np;
+	if (e->buf != NULL)
+		bulk_buf_put(c, e->buf, e->cap);
 	ring_bufq_fini(&e->q);
 	ring_free(e, sizeof(*e));
 	if (c->bulk_head != NULL) {
@@ -410,6 +465,9 @@ eng_frag_conn_free(struct eng_conn *c)
 	while (c->bulk_head != NULL)
 		bulk_pop(c);
 	refs_clear(c);
+	ring_free(c->bulk_spare, c->bulk_spare_cap);
+	c->bulk_spare = NULL;
+	c->bulk_spare_cap = 0;
 	c->bulk_bytes = 0;
 	c->bulk_np = 0;
 	if (c->frx != NULL) {
@@ -461,7 +519,7 @@ entry(struct eng_conn *c, size_t n, const char *name, size_t namelen)
 /* place - n encoded bytes of a packet for name go to a new bulk entry
  * (big), a held entry, or tx.  p may be NULL: then the
  * room is only reserved, returned in *dst, for the caller to fill and
- * commit in *q. */
+ * commit in *q (NULL for a large packet: its own buffer, no commit). */
 static int
 place(struct eng_conn *c, const uint8_t *p, size_t n, const char *name,
       size_t namelen, int hold, uint8_t **dst, struct ring_bufq **q)
@@ -475,15 +533,22 @@ place(struct eng_conn *c, const uint8_t *p, size_t n, const char *name,
 		if ((e = entry(c, n, name, namelen)) == NULL)
 			return -ENOMEM;
 		*q = &e->q;
+		if (big(c, n)) { /* a buffer of its own: nothing to commit */
+			if ((e->buf = bulk_buf(c, n, &e->cap)) == NULL)
+				return -ENOMEM;
+			*q = NULL;
+		}
 	}
-	/* one reservation: a bulk packet is contiguous */
-	if ((w = ring_bufq_reserve(*q, n, &room)) == NULL)
+	if (*q == NULL)
+		w = c->bulk_tail->buf;
+	else if ((w = ring_bufq_reserve(*q, n, &room)) == NULL)
 		return -ENOMEM;
 	if (*q != &c->tx)
 		c->bulk_bytes += n;
 	if (p != NULL) {
 		memcpy(w, p, n);
-		ring_bufq_commit(*q, n);
+		if (*q != NULL)
+			ring_bufq_commit(*q, n);
 	}
 	*dst = w;
 	return 0;
@@ -519,7 +584,8 @@ eng_frag_encode(struct eng_conn *c, const char *name, size_t namelen,
 		return rc;
 	if (cod_encode_packet(f, p, (size_t)n, name, namelen, segs, nsegs) != n)
 		return AEMP_EMALFORMED; /* cannot happen: same input */
-	ring_bufq_commit(q, (size_t)n);
+	if (q != NULL)
+		ring_bufq_commit(q, (size_t)n);
 	return 0;
 }
 
@@ -568,15 +634,12 @@ emit_piece(struct eng_conn *c)
 	const uint8_t *p;
 	aemp_val a[5];
 	struct cod_seg seg = {a, 5};
-	struct iovec iov;
 	size_t k = e->total - e->off;
 	int rc;
 
 	if (big(c, k))
 		k = c->frag_size;
-	if (ring_bufq_iov(&e->q, &iov, 1, k) != 1 || iov.iov_len != k)
-		return AEMP_EMALFORMED; /* cannot happen: one reservation */
-	p = iov.iov_base;
+	p = e->buf + e->off;
 	a[4] = aemp_bytes(p, k);
 	if (c->send_framing == COD_JSON) {
 		/* JSON text: cut between characters, so the piece is valid
@@ -592,7 +655,6 @@ emit_piece(struct eng_conn *c)
 	rc = eng_bufq_encode(&c->tx, c->send_framing, "", 0, &seg, 1);
 	if (rc < 0)
 		return rc;
-	ring_bufq_consume(&e->q, k);
 	c->bulk_bytes -= k;
 	e->off += k;
 	if (e->off < e->total)

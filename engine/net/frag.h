@@ -14,7 +14,9 @@
  * Bounds: at most ENG_FRAG_STREAMS streams open at a time; TOTAL at most
  * max_packet; the buffers of open streams (and of a complete packet not
  * yet released) at most max_bytes together.  A stream's buffer is
- * allocated when its first piece arrives, TOTAL bytes plus COD_PADDING.
+ * allocated when its first piece arrives, TOTAL bytes plus COD_PADDING,
+ * unless the spare (the largest released buffer, kept: at most
+ * max_packet more) is large enough.
  *
  * Threads: a reassembly belongs to one connection, hence one shard.
  */
@@ -33,7 +35,8 @@ struct eng_frag_stream {
 	uint64_t sid;
 	size_t total; /* packet size */
 	size_t got;   /* bytes received */
-	uint8_t *buf; /* total + COD_PADDING bytes; NULL: slot free */
+	size_t cap;   /* buf holds cap + COD_PADDING bytes, cap >= total */
+	uint8_t *buf; /* NULL: slot free */
 };
 
 struct eng_frag_rx {
@@ -42,6 +45,10 @@ struct eng_frag_rx {
 	size_t held; /* bytes of open streams and unreleased packets */
 	unsigned n;  /* open streams */
 	struct eng_frag_stream s[ENG_FRAG_STREAMS];
+	/* the largest buffer released, kept for the next stream that fits
+	 * (fresh memory costs a page fault per 4 KiB) */
+	uint8_t *spare;
+	size_t spare_cap;
 };
 
 /* One fragment's fields. */
@@ -71,8 +78,9 @@ int eng_frag_parse(const aemp_val *pkt, struct eng_frag_piece *f);
 
 /*
  * eng_frag_rx_piece - add fragment f.  Returns 0 (the packet is not
- * complete yet), 1 with *out / *outlen (the complete packet, padded with
- * COD_PADDING zero bytes; still counted in held until eng_frag_rx_release),
+ * complete yet), 1 with *out / *outlen / *outcap (the complete packet,
+ * padded with COD_PADDING zero bytes, in a buffer of *outcap bytes plus
+ * padding; still counted in held until eng_frag_rx_release),
  * or an error, after which the connection must be closed:
  * AEMP_EMALFORMED (OFF is not what the stream expects: a new stream must
  * start at 0, an open one continues where it stopped, with the same
@@ -80,10 +88,12 @@ int eng_frag_parse(const aemp_val *pkt, struct eng_frag_piece *f);
  * stream, or held would pass max_bytes), -ENOMEM.
  */
 int eng_frag_rx_piece(struct eng_frag_rx *r, const struct eng_frag_piece *f,
-                      uint8_t **out, size_t *outlen);
+                      uint8_t **out, size_t *outlen, size_t *outcap);
 
-/* eng_frag_rx_release - free a packet eng_frag_rx_piece returned. */
-void eng_frag_rx_release(struct eng_frag_rx *r, uint8_t *buf, size_t len);
+/* eng_frag_rx_release - give back a packet eng_frag_rx_piece returned
+ * (kept as the spare, or freed). */
+void eng_frag_rx_release(struct eng_frag_rx *r, uint8_t *buf, size_t len,
+                         size_t cap);
 
 /*
  * eng_frag_cbor_name - the destination name of an encoded CBOR packet

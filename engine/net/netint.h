@@ -231,6 +231,8 @@ struct eng_conn {
 	struct eng_htab frag_refs; /* ports with packets in them */
 	uint32_t frag_refs_prune;  /* prune stale ones at this size */
 	uint8_t frag_refs_lost;    /* pruning ran out of memory */
+	uint8_t *bulk_spare;       /* the largest buffer of a sent large */
+	size_t bulk_spare_cap;     /* packet, kept for the next one */
 	uint32_t frag_sid;
 	uint8_t frag_rx_on;
 	uint64_t tx_sent;

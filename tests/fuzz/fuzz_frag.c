@@ -99,7 +99,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct eng_frag_rx r;
 	struct eng_frag_piece f;
 	uint8_t *pend = NULL, *out;
-	size_t pendlen = 0, outlen, max_packet, max_bytes, held = 0;
+	size_t pendlen = 0, pendcap = 0, outlen, outcap, max_packet, max_bytes,
+	       held = 0;
 	unsigned open = 0;
 	int rc, want, i;
 
@@ -141,7 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			want = f.off + f.n == f.total;
 
-		rc = eng_frag_rx_piece(&r, &f, &out, &outlen);
+		rc = eng_frag_rx_piece(&r, &f, &out, &outlen, &outcap);
 		if (rc == -ENOMEM)
 			break;
 		if (rc != want) {
@@ -165,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(s->buf + s->got, f.p, f.n);
 		s->got += f.n;
 		if (pend != NULL) {
-			eng_frag_rx_release(&r, pend, pendlen);
+			eng_frag_rx_release(&r, pend, pendlen, pendcap);
 			held -= pendlen;
 			pend = NULL;
 		}
@@ -180,11 +181,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s->buf = NULL;
 			s->open = 0;
 			open--;
+			if (outcap < outlen)
+				fail("buffer smaller than the packet");
 			if (flags & 4) {
 				pend = out;
 				pendlen = outlen;
+				pendcap = outcap;
 			} else {
-				eng_frag_rx_release(&r, out, outlen);
+				eng_frag_rx_release(&r, out, outlen, outcap);
 				held -= outlen;
 			}
 		}
@@ -193,7 +197,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("accounting differs");
 	}
 	if (pend != NULL)
-		eng_frag_rx_release(&r, pend, pendlen);
+		eng_frag_rx_release(&r, pend, pendlen, pendcap);
 	eng_frag_rx_fini(&r);
 	if (r.held != 0 || r.n != 0)
 		fail("fini left something");
