@@ -479,6 +479,9 @@ const struct cli_cmd cli_conf_cmds[] = {
         SETDEL("node_gc_delay", "SECONDS",
                "aemp: keep records of idle departed nodes "
                "(default 60)"),
+        SETDEL("fragment_size", "BYTES",
+               "aemp: larger packets go to aemp peers in fragments "
+               "(default 65536; 0 = off)"),
         SETDEL("max_thread_queue", "BYTES",
                "aemp: queue limit per application "
                "thread and shard"),

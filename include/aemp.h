@@ -469,7 +469,9 @@ AEMP_API int aemp_json_format(const aemp_val *v, char *buf, size_t cap);
  * auth_offer, auth_accept, autocork, nodelay, norc, force.  aemp adds:
  * shards (number of shard threads, default: CPUs), max_packet (largest
  * packet accepted, bytes), max_queue (per-connection outgoing queue limit,
- * bytes), max_handshakes (concurrent unauthenticated connections),
+ * bytes), fragment_size (larger packets go to aemp peers in fragments of
+ * this size, so they do not hold up small ones; 0: off), max_handshakes
+ * (concurrent unauthenticated connections),
  * log_level (1..9), busy_poll_us (idle shards spin that long before
  * sleeping: low latency for a core each; $AEMP_BUSY_POLL_US sets its
  * default), cpus (pin shard i to the i-th CPU).  See docs/config.md.

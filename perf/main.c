@@ -4,7 +4,7 @@
  *   aemp-perf [SCENARIO] [OPTION...]
  *
  * Scenarios (one file each; pair and pingpong share perf/duo.c): local,
- * pair, pingpong, fanin, raw, serve, db, tls.
+ * pair, pingpong, fanin, raw, serve, db, tls, bulk.
  * No scenario (or "default") runs the short comparison: pair and pingpong
  * with their raw baselines; "tls" runs pair, pingpong and connection
  * set-up in the clear and over TLS, with the ratios (perf/tls.c).  See
@@ -113,6 +113,9 @@ static const struct scenario {
         {"db", perf_db,
          "database: aemp_db_set through a global node to "
          "aemp_db_mon"},
+        {"bulk", perf_bulk,
+         "ping round trips alone and beside a bulk stream, fragments "
+         "on/off"},
         {"cluster", perf_cluster,
          "N node processes and G globals: view, db, recovery, memory"},
 };
@@ -148,6 +151,9 @@ usage(void)
 	       "the shard\n"
 	       "                     and from an application thread\n"
 	       "  --max-queue BYTES  the nodes' per-connection queue limit\n"
+	       "  --fragment-size N  the nodes' fragment_size (bulk: the "
+	       "\"on\" size;\n"
+	       "                     default 65536; 0 turns fragments off)\n"
 	       "  --json             one JSON object per result\n"
 	       "  --no-raw           skip the raw baseline (no ratios)\n"
 	       "  --cal              pingpong: round trips are aemp_cal calls\n"

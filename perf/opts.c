@@ -14,7 +14,7 @@
 
 #include "perf/perf.h"
 
-#define SIZE_LIMIT (4 << 20)
+#define SIZE_LIMIT (8 << 20)
 
 static int
 parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -151,10 +151,11 @@ parse_addr(const char *opt, const char *s)
 
 /* Options that take a value; the others are flags. */
 static const char *const valued[] = {
-        "--size",      "--framing", "--shards",  "--senders",   "--nodes",
-        "--seconds",   "--count",   "--warmup",  "--batch",     "--connect",
-        "--max-queue", "--secret",  "--port",    "--bind",      "--nodeid",
-        "--monitors",  "--window",  "--globals", "--busy-poll",
+        "--size",   "--framing", "--shards",    "--senders",
+        "--nodes",  "--seconds", "--count",     "--warmup",
+        "--batch",  "--connect", "--max-queue", "--secret",
+        "--port",   "--bind",    "--nodeid",    "--monitors",
+        "--window", "--globals", "--busy-poll", "--fragment-size",
 };
 
 static const char *const flags[] = {
@@ -233,6 +234,16 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 		o->count = n;
 		return 0;
 	}
+	if (strcmp(name, "--fragment-size") == 0) {
+		if (parse_u64(v, 0, (uint64_t)1 << 30, &n) < 0 ||
+		    (n > 0 && n < 1024))
+			return perf_err(PERF_EUSAGE,
+			                "--fragment-size: expected 0 (off) or "
+			                "bytes 1024..2^30, got '%s'",
+			                v);
+		o->fragment_size = v;
+		return 0;
+	}
 	if (strcmp(name, "--max-queue") == 0) {
 		if (parse_u64(v, 65536, (uint64_t)1 << 40, &n) < 0)
 			return perf_err(
@@ -295,7 +306,9 @@ defaults(struct perf_opts *o)
 	int dflt = strcmp(o->scenario, "default") == 0 ||
 	           strcmp(o->scenario, "tls") == 0;
 
-	if (o->nsizes == 0) {
+	if (o->nsizes == 0 && strcmp(o->scenario, "bulk") == 0) {
+		o->sizes[o->nsizes++] = 4u << 20;
+	} else if (o->nsizes == 0) {
 		o->sizes[o->nsizes++] = 16;
 		if (dflt)
 			o->sizes[o->nsizes++] = 1024;
@@ -307,7 +320,10 @@ defaults(struct perf_opts *o)
 		o->nframings = 1;
 	}
 	if (o->shards == 0)
-		o->shards = strcmp(o->scenario, "local") == 0 ? 2 : 1;
+		o->shards = strcmp(o->scenario, "local") == 0 ||
+		                            strcmp(o->scenario, "bulk") == 0
+		                    ? 2
+		                    : 1;
 	if (o->senders == 0)
 		o->senders = 1;
 	if (o->nodes == 0)

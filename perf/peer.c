@@ -87,7 +87,7 @@ peer_start(struct perf_peer *p, const struct perf_opts *o, const char *framing,
            const char *nodeid, const char *seed, int global)
 {
 	char shards[16], queue[32], spin[16], line[1024];
-	char *argv[20] = {"aemp-perf",     "--child",      "node",
+	char *argv[24] = {"aemp-perf",     "--child",      "node",
 	                  "--nodeid",      (char *)nodeid, "--framing",
 	                  (char *)framing, "--shards",     shards,
 	                  "--max-queue",   queue};
@@ -109,6 +109,10 @@ peer_start(struct perf_peer *p, const struct perf_opts *o, const char *framing,
 		snprintf(spin, sizeof(spin), "%d", o->busy_poll_us);
 		argv[i++] = "--busy-poll";
 		argv[i++] = spin;
+	}
+	if (o->fragment_size != NULL) {
+		argv[i++] = "--fragment-size";
+		argv[i++] = (char *)o->fragment_size;
 	}
 	argv[i] = NULL;
 	rc = perf_child_spawn(&p->c, argv, perf_secret(o), perf_cert(o));
@@ -234,6 +238,8 @@ child_args(int argc, char **argv, struct perf_nodecfg *cfg)
 			cfg->global = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--busy-poll") == 0)
 			cfg->busy_poll_us = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--fragment-size") == 0)
+			cfg->fragment_size = argv[i + 1];
 		else
 			return -EINVAL;
 	}
@@ -326,6 +332,7 @@ duo_dial(struct perf_duo *d, const struct perf_opts *o, const char *framing,
 	cfg.nodeid = me;
 	cfg.max_queue = o->max_queue;
 	cfg.busy_poll_us = o->busy_poll_us;
+	cfg.fragment_size = o->fragment_size;
 	cfg.secret = perf_secret(o);
 	cfg.cert = perf_cert(o);
 	cfg.seed = d->peer.addr;
@@ -433,6 +440,7 @@ duo_remote(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 	cfg.nodeid = me;
 	cfg.max_queue = o->max_queue;
 	cfg.busy_poll_us = o->busy_poll_us;
+	cfg.fragment_size = o->fragment_size;
 	cfg.secret = o->secret;
 	cfg.cert = perf_cert(o);
 	cfg.seed = o->connect;

@@ -72,9 +72,10 @@ struct perf_opts {
 	int help;
 	const char *connect; /* HOST:PORT of a node started elsewhere */
 	const char *secret;
-	const char *port;   /* perf port at the --connect node */
-	const char *bind;   /* serve */
-	const char *nodeid; /* serve */
+	const char *port;          /* perf port at the --connect node */
+	const char *bind;          /* serve */
+	const char *nodeid;        /* serve */
+	const char *fragment_size; /* the nodes' fragment_size; NULL: default */
 };
 
 /* perf_opts_parse - fill o from argv.  A bad command line prints one line
@@ -222,14 +223,15 @@ struct perf_nodecfg {
 	const char *nodeid;
 	const char *framing; /* "json" or "cbor" first */
 	int shards;
-	const char *secret; /* NULL: the configuration file's */
-	const char *bind;   /* NULL: 127.0.0.1:0; "": no listener */
-	const char *seed;   /* NULL: none */
-	const char *cert;   /* PEM: TLS; NULL: none (or the file's) */
-	uint64_t max_queue; /* 0: the default */
-	int global;         /* runs the global service (db) */
-	int64_t *start_ns;  /* if set: when aemp_node_start returned */
-	int busy_poll_us;   /* 0: the engine's default (no spinning) */
+	const char *secret;        /* NULL: the configuration file's */
+	const char *bind;          /* NULL: 127.0.0.1:0; "": no listener */
+	const char *seed;          /* NULL: none */
+	const char *cert;          /* PEM: TLS; NULL: none (or the file's) */
+	uint64_t max_queue;        /* 0: the default */
+	int global;                /* runs the global service (db) */
+	int64_t *start_ns;         /* if set: when aemp_node_start returned */
+	int busy_poll_us;          /* 0: the engine's default (no spinning) */
+	const char *fragment_size; /* NULL: the engine's default */
 };
 
 /* perf/scrape.c: AEMP_PERF_METRICS=MS (environment): every node serves
@@ -487,6 +489,7 @@ int perf_raw(const struct perf_opts *o);      /* perf/raw.c */
 int perf_serve(const struct perf_opts *o);    /* perf/serve.c */
 int perf_db(const struct perf_opts *o);       /* perf/db.c */
 int perf_tls(const struct perf_opts *o);      /* perf/tls.c */
+int perf_bulk(const struct perf_opts *o);     /* perf/bulk.c */
 
 /* The raw baselines of this run, measured once per size (and reported
  * as rows of their own): msgs/s of the TCP stream, median round trip (us)

@@ -50,6 +50,9 @@ struct eng_config {
 	int shards;        /* 0: one per CPU */
 	size_t max_packet; /* bytes */
 	size_t max_queue;  /* bytes per connection */
+	/* Packets above this many bytes go to aemp peers in fragments
+	 * (docs/protocol.md "Fragments"); 0: never, and not offered. */
+	size_t fragment_size;
 	int max_handshakes;
 	/* Handshakes of accepted connections (docs/config.md "Handshakes
 	 * under attack"): pending ones per source address (IPv6: per /64)

@@ -348,6 +348,7 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	cfg->shards = (int)int_of(e, "shards");
 	cfg->max_packet = (size_t)int_of(e, "max_packet");
 	cfg->max_queue = (size_t)int_of(e, "max_queue");
+	cfg->fragment_size = (size_t)int_of(e, "fragment_size");
 	cfg->max_handshakes = (int)int_of(e, "max_handshakes");
 	cfg->max_handshakes_per_addr =
 	        (int)int_of(e, "max_handshakes_per_addr");

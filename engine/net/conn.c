@@ -209,9 +209,13 @@ int
 eng_conn_encode(struct eng_conn *c, const char *name, size_t namelen,
                 const struct cod_seg *segs, size_t nsegs)
 {
-	int rc = eng_bufq_encode(&c->tx, c->send_framing, name, namelen, segs,
-	                         nsegs);
+	int rc;
 
+	if (AEMP_LIKELY(c->frag_size == 0))
+		rc = eng_bufq_encode(&c->tx, c->send_framing, name, namelen,
+		                     segs, nsegs);
+	else
+		rc = eng_frag_encode(c, name, namelen, segs, nsegs);
 	if (AEMP_LIKELY(rc == 0)) {
 		ENG_STAT_ADD(c->sh->st.remote_out, 1);
 		eng_conn_mark_dirty(c);
@@ -228,15 +232,19 @@ eng_conn_append_cbor(struct eng_conn *c, const uint8_t *pkt, size_t len)
 	int rc;
 
 	if (c->send_framing == COD_CBOR) {
-		rc = ring_bufq_append(&c->tx, pkt, len);
+		rc = c->frag_size ? eng_frag_append(c, pkt, len)
+		                  : ring_bufq_append(&c->tx, pkt, len);
 	} else {
 		rc = cod_decode(COD_CBOR, &sn->xtape, pkt, len, &v);
 		if (rc < 0 || v->len == 0 || v->u.a[0].type != AEMP_STR)
 			return rc < 0 ? rc : AEMP_EMALFORMED;
 		seg.v = v->u.a + 1;
 		seg.n = v->len - 1;
-		rc = eng_bufq_encode(&c->tx, c->send_framing, v->u.a[0].u.s,
-		                     v->u.a[0].len, &seg, 1);
+		rc = c->frag_size ? eng_frag_encode(c, v->u.a[0].u.s,
+		                                    v->u.a[0].len, &seg, 1)
+		                  : eng_bufq_encode(&c->tx, c->send_framing,
+		                                    v->u.a[0].u.s,
+		                                    v->u.a[0].len, &seg, 1);
 	}
 	if (rc == 0) {
 		ENG_STAT_ADD(c->sh->st.remote_out, 1);
@@ -248,7 +256,8 @@ eng_conn_append_cbor(struct eng_conn *c, const uint8_t *pkt, size_t len)
 size_t
 eng_conn_queued(const struct eng_conn *c)
 {
-	return ring_bufq_bytes(&c->tx) + ring_bufq_bytes(&c->ctx);
+	return ring_bufq_bytes(&c->tx) + ring_bufq_bytes(&c->ctx) +
+	       c->bulk_bytes;
 }
 
 static void conn_send_done(struct ring_op *op, int res, uint32_t flags);
@@ -318,6 +327,7 @@ tls_encrypt(struct eng_conn *c)
 		if (AEMP_UNLIKELY(k < 0))
 			return k;
 		ring_bufq_consume(&c->tx, (size_t)k);
+		c->tx_sent += (uint64_t)k;
 	}
 	return eng_conn_tls_out(c); /* empty with the sink set */
 }
@@ -358,6 +368,10 @@ eng_conn_flush(struct eng_conn *c)
 	if (c->state == CS_CLOSED || c->state == CS_CONNECTING ||
 	    c->send_op.op.fn != NULL)
 		return 0;
+	if (c->bulk_head != NULL && (rc = eng_frag_emit(c)) < 0) {
+		eng_conn_fail(c, "fragments: %s", aemp_strerror((int)rc));
+		return 0;
+	}
 	if (c->tls != NULL && (rc = tls_encrypt(c)) < 0) {
 		eng_conn_fail_tls(c, rc);
 		return 0;
@@ -375,6 +389,7 @@ static void
 conn_send_done(struct ring_op *op, int res, uint32_t flags)
 {
 	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+	struct ring_bufq *q;
 
 	(void)flags;
 	c->ops--;
@@ -387,7 +402,10 @@ conn_send_done(struct ring_op *op, int res, uint32_t flags)
 		eng_conn_fail(c, "%s", strerror(-res));
 		return;
 	}
-	ring_bufq_consume(wire_queue(c), (size_t)res);
+	q = wire_queue(c);
+	ring_bufq_consume(q, (size_t)res);
+	if (q == &c->tx)
+		c->tx_sent += (uint64_t)res;
 	ENG_STAT_ADD(c->sh->st.bytes_out, (uint64_t)res);
 	c->last_tx_ns = c->sh->loop.now_ns;
 	if (c->handover) {
@@ -623,6 +641,7 @@ conn_free(struct eng_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	cry_tls_free(c->tls); /* first: its sink writes into ctx */
+	eng_frag_conn_free(c);
 	ring_bufq_fini(&c->tx);
 	ring_bufq_fini(&c->ctx);
 	cod_stream_fini(&c->rx);

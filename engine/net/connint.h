@@ -25,6 +25,23 @@ int eng_conn_tls_sink(void *arg, const uint8_t *p, size_t n);
  * alert the session queued before the socket closes. */
 void eng_conn_fail_tls(struct eng_conn *c, ssize_t rc);
 
+/* frag.c */
+/* eng_frag_encode - encode [name, segs...] for c (frag_size > 0): into
+ * tx, or a bulk entry.  Returns 0 or an encoder error / -ENOMEM. */
+int eng_frag_encode(struct eng_conn *c, const char *name, size_t namelen,
+                    const struct cod_seg *segs, size_t nsegs);
+/* eng_frag_append - the same for a packet already encoded in CBOR (c's
+ * framing is CBOR). */
+int eng_frag_append(struct eng_conn *c, const uint8_t *pkt, size_t len);
+/* eng_frag_emit - before a send: held packets, and at most one piece of
+ * a large packet, into tx, unless a piece is still unsent.  Returns 0 or
+ * an error (c must fail). */
+int eng_frag_emit(struct eng_conn *c);
+/* eng_frag_conn_free - drop c's bulk entries and reassembly. */
+void eng_frag_conn_free(struct eng_conn *c);
+/* eng_frag_conn_rx - c's reassembly (made on first use), or NULL. */
+struct eng_frag_rx *eng_frag_conn_rx(struct eng_conn *c);
+
 /* connrx.c */
 void eng_connrx_hs_start(struct eng_conn *c);
 void eng_connrx_hs_timeout(struct ring_timer *t);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "engine/net/connint.h"
+#include "engine/net/frag.h"
 #include "ring/alloc.h"
 
 static void hs_progress(struct eng_conn *c);
@@ -622,6 +623,56 @@ eng_connrx_ka_timeout(struct ring_timer *t)
 
 /* ---- data phase ----------------------------------------------------- */
 
+static int rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw,
+                     size_t rawlen);
+
+/*
+ * rx_fragment - fragment f arrived on c: add it to its packet, and once
+ * that is complete decode it (into the shard's ftape: the fragment's own
+ * values are in sh->tape, in use by the stream) and dispatch it as if it
+ * had come whole.  A fragment inside a reassembled packet is refused.
+ * Returns as rx_packet.
+ */
+static int
+rx_fragment(struct eng_conn *c, const struct eng_frag_piece *f)
+{
+	struct eng_frag_rx *r = eng_frag_conn_rx(c);
+	struct eng_frag_piece inner;
+	const aemp_val *pkt;
+	uint8_t *buf;
+	size_t len, cap;
+	int rc;
+
+	if (r == NULL) {
+		eng_conn_fail(c, "out of memory (fragments)");
+		return 1;
+	}
+	rc = eng_frag_rx_piece(r, f, &buf, &len, &cap);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		eng_conn_fail(c, "fragment of stream %llu: %s",
+		              (unsigned long long)f->sid,
+		              rc == AEMP_EOVERFLOW
+		                      ? "reassembly above the limits "
+		                        "(8 streams, max_queue bytes)"
+		                      : aemp_strerror(rc));
+		return 1;
+	}
+	rc = cod_decode(c->rx.framing, &eng_snet(c->sh)->ftape, buf, len, &pkt);
+	if (rc == 0 && eng_frag_parse(pkt, &inner) != 0)
+		rc = AEMP_EMALFORMED;
+	if (rc < 0) {
+		eng_frag_rx_release(r, buf, len, cap);
+		eng_conn_fail(c, "reassembled packet of stream %llu: %s",
+		              (unsigned long long)f->sid, aemp_strerror(rc));
+		return 1;
+	}
+	rc = rx_packet(c, pkt, buf, len);
+	eng_frag_rx_release(r, buf, len, cap);
+	return rc;
+}
+
 static int
 rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 {
@@ -643,6 +694,17 @@ rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 	if (AEMP_UNLIKELY(name->type != AEMP_STR))
 		return 0;
 	if (name->len == 0) {
+		struct eng_frag_piece f;
+		int k;
+
+		if (c->frag_rx_on && (k = eng_frag_parse(pkt, &f)) != 0) {
+			/* the packet counts once, when complete */
+			ENG_STAT_ADD(sh->st.remote_in, -1);
+			if (k > 0)
+				return rx_fragment(c, &f);
+			eng_conn_fail(c, "malformed fragment");
+			return 1;
+		}
 		/* Behind this shard's own pending records: among them may be
 		 * the event that this node came up (or that its previous
 		 * connection went down), which the request must not overtake
@@ -785,6 +847,10 @@ hs_done(struct eng_conn *c)
 	n = eng_hs_take_rest(c->hs, rest, NET_RXBUF_SIZE);
 	log_auth(c);
 	c->send_framing = c->hs->send_framing;
+	c->frag_rx_on = sh->node->cfg.fragment_size > 0;
+	c->frag_size = c->frag_rx_on && c->hs->peer_frag
+	                       ? sh->node->cfg.fragment_size
+	                       : 0;
 	cod_stream_init(&c->rx, c->hs->recv_framing, sh->node->cfg.max_packet);
 	ring_free(c->hs, sizeof(*c->hs));
 	c->hs = NULL;

@@ -253,6 +253,8 @@ hs_build_l1(struct eng_hs *hs, const char *peeraddr)
 	if (c->have_cert)
 		hs_puts(&w, ";tls=1.0");
 	hs_puts(&w, ";mproto=1;gproto=1");
+	if (c->frag)
+		hs_puts(&w, ";aemp_frag=1");
 	if (w.full)
 		return AEMP_ECONFIG;
 	hs->l1len = w.len;
@@ -278,7 +280,7 @@ hs_reset(struct eng_hs *hs, const struct eng_hs_cfg *cfg)
 	hs->inlen = hs->scan = hs->outlen = hs->out_plain = 0;
 	hs->peer_id = hs->proto = hs->dataconn_id = NULL;
 	hs->peer_idlen = hs->protolen = hs->dataconn_idlen = 0;
-	hs->peer_tls = hs->dataconn = hs->tls = 0;
+	hs->peer_tls = hs->peer_frag = hs->dataconn = hs->tls = 0;
 	hs->send_auth = hs->recv_auth = CRY_AUTH_NONE;
 	hs->send_framing = hs->recv_framing = COD_NONE;
 	hs->rest_owed = hs->err_code = 0;
@@ -473,6 +475,9 @@ hs_parse_kv(struct eng_hs *hs)
 		if (hs_eq(f, klen, "tls", 3))
 			hs->peer_tls = eq != NULL &&
 			               hs_perl_one(eq + 1, fn - klen - 1);
+		if (hs_eq(f, klen, "aemp_frag", 9))
+			hs->peer_frag = eq != NULL &&
+			                hs_perl_one(eq + 1, fn - klen - 1);
 		if (hs_eq(f, klen, "dataconn_id", 11)) {
 			hs->dataconn_id = eq ? eq + 1 : NULL;
 			hs->dataconn_idlen = eq ? fn - klen - 1 : 0;

@@ -60,6 +60,7 @@ struct eng_hs_cfg {
 	char *const *auth_accept; /* methods we advertise (greeting) */
 	size_t naccept;
 	const char *provider; /* "aemp-0.1.0" */
+	int frag;             /* we take fragments: send aemp_frag=1 */
 };
 
 enum eng_hs_ev {
@@ -86,6 +87,8 @@ struct eng_hs {
 	const char *peer_id; /* points into r1 */
 	size_t peer_idlen;
 	int peer_tls;            /* tls=1.x present */
+	int peer_frag;           /* aemp_frag=1.x present: the peer takes
+	                          * fragments (docs/protocol.md) */
 	int dataconn;            /* remote protocol aemp-dataconn */
 	const char *proto;       /* connection protocol after the upgrade */
 	size_t protolen;         /* rule of §2.5: "aemp" or "aemp-WORD" */

@@ -69,6 +69,7 @@ hs_cfg_init(struct aemp_node *node, struct eng_net *net)
 	net->hs_cfg.auth_accept = cfg->auth_accept;
 	net->hs_cfg.naccept = cfg->nauth_accept;
 	net->hs_cfg.provider = net->provider;
+	net->hs_cfg.frag = cfg->fragment_size > 0;
 }
 
 static int
@@ -80,6 +81,7 @@ shard_net_new(struct eng_shard *sh)
 		return -ENOMEM;
 	ring_bufq_pool_init(&sn->chunks, NET_CHUNK_SIZE);
 	cod_tape_init(&sn->xtape);
+	cod_tape_init(&sn->ftape);
 	eng_htab_init(&sn->rnodes);
 	eng_htab_init(&sn->proxies);
 	ring_timer_init(&sn->gc_timer, eng_rnode_gc_run);
@@ -233,6 +235,7 @@ eng_net_shard_free(struct eng_shard *sh)
 	eng_rnode_proxies_free(sh);
 	free_nodemons(sn);
 	cod_tape_fini(&sn->xtape);
+	cod_tape_fini(&sn->ftape);
 	ring_bufq_pool_fini(&sn->chunks);
 	ring_free(sn->plain, NET_RXBUF_SIZE + RING_BUF_PADDING);
 	ring_free(sn, sizeof(*sn));

@@ -70,6 +70,8 @@ enum net_rec {
 };
 
 struct eng_conn;
+struct eng_bulk;    /* engine/net/frag.c */
+struct eng_frag_rx; /* engine/net/frag.h */
 
 /* Monitors of one port of a remote node (lmon, §4.6.2). */
 struct eng_lmon {
@@ -213,6 +215,29 @@ struct eng_conn {
 	struct eng_plink pend_link;  /* shard's list of its class */
 	struct eng_paddr *paddr;     /* its source address, if bounded */
 	struct eng_plink paddr_link; /* that address's list */
+	/* Fragments (engine/net/frag.c).  Sending, when the peer takes
+	 * them: packets above frag_size, and packets that must stay behind
+	 * them, wait in the bulk entries (counted in eng_conn_queued) and
+	 * go into tx a piece at a time, once the previous piece has left:
+	 * tx_sent counts the bytes taken from tx, frag_end is its value
+	 * once the last piece is out.  Receiving, when we offered them:
+	 * frx, made at the first fragment. */
+	size_t frag_size; /* 0: packets go whole */
+	struct eng_bulk *bulk_head;
+	struct eng_bulk *bulk_tail;
+	size_t bulk_bytes;
+	unsigned bulk_np;          /* node-port packets in bulk entries */
+	uint64_t bulk_seq;         /* number of the newest entry */
+	struct eng_htab frag_refs; /* ports with packets in them */
+	uint32_t frag_refs_prune;  /* prune stale ones at this size */
+	uint8_t frag_refs_lost;    /* pruning ran out of memory */
+	uint8_t *bulk_spare;       /* the largest buffer of a sent large */
+	size_t bulk_spare_cap;     /* packet, kept for the next one */
+	uint32_t frag_sid;
+	uint8_t frag_rx_on;
+	uint64_t tx_sent;
+	uint64_t frag_end;
+	struct eng_frag_rx *frx;
 	struct msghdr msg;
 	struct iovec iov[NET_IOV_MAX];
 	struct eng_conn *next; /* shard's connection list */
@@ -286,6 +311,7 @@ struct eng_snet {
 	struct eng_nodemon *nodemons;
 	uint8_t *plain;        /* TLS plaintext scratch (padded) */
 	struct cod_tape xtape; /* transcoding CBOR -> JSON */
+	struct cod_tape ftape; /* decoding reassembled packets */
 	unsigned npaused;      /* connections paused for spill */
 	unsigned nrearm;       /* connections waiting for buffers */
 	int stopping;

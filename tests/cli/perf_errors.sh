@@ -13,9 +13,9 @@ perf_fails 2 "unexpected argument 'pingpong'" pair pingpong
 perf_fails 2 "unknown option '--frobnicate'" pair --frobnicate
 perf_fails 2 "unknown option '-x'" -x
 perf_fails 2 "--size needs a value" pair --size
-perf_fails 2 "--size: expected bytes 0..4194304, got 'abc'" --size abc
-perf_fails 2 "--size: expected bytes 0..4194304, got '5000000'" \
-	--size 16,5000000
+perf_fails 2 "--size: expected bytes 0..8388608, got 'abc'" --size abc
+perf_fails 2 "--size: expected bytes 0..8388608, got '9000000'" \
+	--size 16,9000000
 perf_fails 2 "--size: expected bytes .* got '-1'" --size=-1
 perf_fails 2 "--size: no size given" --size ,
 perf_fails 2 "--size: at most 16 sizes" --size 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17
