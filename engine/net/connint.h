@@ -39,6 +39,14 @@ int eng_frag_append(struct eng_conn *c, const uint8_t *pkt, size_t len);
 int eng_frag_emit(struct eng_conn *c);
 /* eng_frag_conn_free - drop c's bulk entries and reassembly. */
 void eng_frag_conn_free(struct eng_conn *c);
+/* eng_frag_spare_touch - a spare buffer of c (the last large packet's,
+ * sent or reassembled) was kept or reused now: it stays while large
+ * packets keep coming, and is given back ENG_FRAG_SPARE_KEEP_NS after the
+ * last one (c's hs_timer, idle in the data phase, calls
+ * eng_frag_spare_expire). */
+void eng_frag_spare_touch(struct eng_conn *c);
+void eng_frag_spare_expire(struct eng_conn *c);
+#define ENG_FRAG_SPARE_KEEP_NS (2ull * 1000 * 1000 * 1000)
 /* eng_frag_conn_rx - c's reassembly (made on first use), or NULL. */
 struct eng_frag_rx *eng_frag_conn_rx(struct eng_conn *c);
 

@@ -575,9 +575,13 @@ eng_connrx_hs_timeout(struct ring_timer *t)
 	double secs;
 
 	if (c->state == CS_DATA) {
-		/* the warm-up after authentication ended (§2.10) */
-		c->warm = 0;
-		eng_conn_mark_dirty(c);
+		/* the warm-up after authentication ended (§2.10); later the
+		 * timer gives back idle spare buffers */
+		if (c->warm) {
+			c->warm = 0;
+			eng_conn_mark_dirty(c);
+		}
+		eng_frag_spare_expire(c);
 		return;
 	}
 	if (c->state == CS_CLOSED)
@@ -670,6 +674,7 @@ rx_fragment(struct eng_conn *c, const struct eng_frag_piece *f)
 	}
 	rc = rx_packet(c, pkt, buf, len);
 	eng_frag_rx_release(r, buf, len, cap);
+	eng_frag_spare_touch(c);
 	return rc;
 }
 

@@ -429,9 +429,43 @@ bulk_buf_put(struct eng_conn *c, uint8_t *b, size_t cap)
 		ring_free(c->bulk_spare, c->bulk_spare_cap);
 		c->bulk_spare = b;
 		c->bulk_spare_cap = cap;
+		eng_frag_spare_touch(c);
 		return;
 	}
 	ring_free(b, cap);
+}
+
+void
+eng_frag_spare_touch(struct eng_conn *c)
+{
+	struct ring_loop *l = &c->sh->loop;
+
+	c->spare_ns = l->now_ns;
+	if (c->state == CS_DATA && !ring_timer_armed(&c->hs_timer))
+		ring_timer_start(&l->timers, &c->hs_timer,
+		                 l->now_ns + ENG_FRAG_SPARE_KEEP_NS);
+}
+
+void
+eng_frag_spare_expire(struct eng_conn *c)
+{
+	struct ring_loop *l = &c->sh->loop;
+	uint64_t due = c->spare_ns + ENG_FRAG_SPARE_KEEP_NS;
+
+	if (c->bulk_spare == NULL && (c->frx == NULL || c->frx->spare == NULL))
+		return;
+	if (due > l->now_ns) {
+		ring_timer_start(&l->timers, &c->hs_timer, due);
+		return;
+	}
+	ring_free(c->bulk_spare, c->bulk_spare_cap);
+	c->bulk_spare = NULL;
+	c->bulk_spare_cap = 0;
+	if (c->frx != NULL && c->frx->spare != NULL) {
+		ring_free(c->frx->spare, c->frx->spare_cap + COD_PADDING);
+		c->frx->spare = NULL;
+		c->frx->spare_cap = 0;
+	}
 }
 
 static void

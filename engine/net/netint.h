@@ -233,6 +233,7 @@ struct eng_conn {
 	uint8_t frag_refs_lost;    /* pruning ran out of memory */
 	uint8_t *bulk_spare;       /* the largest buffer of a sent large */
 	size_t bulk_spare_cap;     /* packet, kept for the next one */
+	uint64_t spare_ns;         /* a spare (sent or received) last used */
 	uint32_t frag_sid;
 	uint8_t frag_rx_on;
 	uint64_t tx_sent;
