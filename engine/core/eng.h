@@ -441,7 +441,60 @@ uint8_t *eng_scratch(struct eng_shard *sh, size_t n);
 
 /* ---- names and IDs (port.c) ----------------------------------------- */
 
-uint32_t eng_hash(const char *s, size_t n);
+/*
+ * eng_hash - a word-at-a-time hash of a name: 8 bytes per multiply, the
+ * last 1..8 bytes in one (overlapping) load, then a final mix so that
+ * every output bit depends on every input bit (the shard routing uses the
+ * top bits, the tables the low ones and the top 16 as slot tags).  Names
+ * are short: a 10-byte node ID is two multiplies plus the finish, where a
+ * byte-wise hash takes ten dependent multiplies.  Shard routing must be a
+ * pure function of the name, and it is: no seed, no state.
+ */
+static inline uint64_t
+hash_ld64(const char *s)
+{
+	uint64_t x;
+
+	memcpy(&x, s, 8);
+	return x;
+}
+
+static inline uint64_t
+hash_ld32(const char *s)
+{
+	uint32_t x;
+
+	memcpy(&x, s, 4);
+	return x;
+}
+
+/* The last n bytes (1..8) of a name as one word. */
+static inline uint64_t
+hash_tail(const char *s, size_t n)
+{
+	if (n >= 4)
+		return hash_ld32(s) | hash_ld32(s + n - 4) << 32;
+	return (uint64_t)(uint8_t)s[0] << 16 |
+	       (uint64_t)(uint8_t)s[n >> 1] << 8 | (uint8_t)s[n - 1];
+}
+
+static inline uint32_t
+eng_hash(const char *s, size_t n)
+{
+	uint64_t h =
+	        0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
+
+	for (; n > 8; n -= 8, s += 8) {
+		h = (h ^ hash_ld64(s)) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	if (n > 0)
+		h = (h ^ hash_tail(s, n)) * 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
 
 static inline int
 eng_shard_of_hash(const struct aemp_node *node, uint32_t h)

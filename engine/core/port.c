@@ -20,21 +20,6 @@
 #include "engine/core/eng.h"
 #include "ring/alloc.h"
 
-/* FNV-1a, 32 bit: names are short, and the shard routing must be a pure
- * function of the name. */
-uint32_t
-eng_hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 int
 eng_pid_parse(const struct aemp_node *node, const char *id, struct eng_pid *out)
 {
