@@ -319,6 +319,18 @@ fast_head(uint8_t *q, uint8_t mt, uint64_t arg)
 	}
 }
 
+/* fast_ascii - no byte of the short string s has the top bit set. */
+static inline int
+fast_ascii(const char *s, size_t len)
+{
+	uint8_t acc = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		acc |= (uint8_t)s[i];
+	return acc < 0x80;
+}
+
 /* fast_str - a string head and bytes at buf + *at; 0 or -1 (no room). */
 static inline int
 fast_str(uint8_t *buf, size_t cap, size_t *at, const char *s, size_t len,
@@ -330,6 +342,8 @@ fast_str(uint8_t *buf, size_t cap, size_t *at, const char *s, size_t len,
 		return -1;
 	if (flags & (AEMP_VF_BYTES | AEMP_VF_TEXT))
 		text = !(flags & AEMP_VF_BYTES);
+	else if (len <= 16 && fast_ascii(s, len))
+		text = 1; /* ASCII is valid UTF-8: no call for short names */
 	else
 		text = cod_utf8_valid((const uint8_t *)s, len);
 	*at += fast_head(buf + *at, text ? 0x60 : 0x40, len);
@@ -362,9 +376,11 @@ fast_packet(uint8_t *buf, size_t cap, const char *dst, size_t dlen,
 			if (v->type != AEMP_INT || cap - at < 9)
 				return -1;
 			if (v->u.i >= 0)
-				at += fast_head(buf + at, 0x00, (uint64_t)v->u.i);
+				at += fast_head(buf + at, 0x00,
+				                (uint64_t)v->u.i);
 			else
-				at += fast_head(buf + at, 0x20, ~(uint64_t)v->u.i);
+				at += fast_head(buf + at, 0x20,
+				                ~(uint64_t)v->u.i);
 		}
 	}
 	return (ssize_t)at;

@@ -496,6 +496,35 @@ eng_hash(const char *s, size_t n)
 	return (uint32_t)h;
 }
 
+/* eng_name_eq - the len bytes at a and b are equal.  Names are short: a
+ * few overlapping word loads instead of a call to memcmp. */
+static inline int
+eng_name_eq(const char *a, const char *b, size_t len)
+{
+	uint64_t x, y, u, v;
+	uint32_t x4, y4, u4, v4;
+
+	if (len >= 8 && len <= 16) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + len - 8, 8);
+		memcpy(&v, b + len - 8, 8);
+		return ((x ^ y) | (u ^ v)) == 0;
+	}
+	if (len >= 4 && len < 8) {
+		memcpy(&x4, a, 4);
+		memcpy(&y4, b, 4);
+		memcpy(&u4, a + len - 4, 4);
+		memcpy(&v4, b + len - 4, 4);
+		return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+	}
+	if (len < 4)
+		return len == 0 ||
+		       (a[0] == b[0] && a[len >> 1] == b[len >> 1] &&
+		        a[len - 1] == b[len - 1]);
+	return memcmp(a, b, len) == 0;
+}
+
 static inline int
 eng_shard_of_hash(const struct aemp_node *node, uint32_t h)
 {

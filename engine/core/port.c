@@ -97,7 +97,7 @@ port_eq(const void *e, const void *k)
 	const struct port_key *key = k;
 
 	return p->hash == key->hash && p->namelen == key->len &&
-	       memcmp(p->name, key->name, key->len) == 0;
+	       eng_name_eq(p->name, key->name, key->len);
 }
 
 struct eng_port *

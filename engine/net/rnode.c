@@ -50,7 +50,7 @@ rnode_eq(const void *e, const void *k)
 	const struct id_key *key = k;
 
 	return r->hash == key->hash && r->idlen == key->len &&
-	       memcmp(r->id, key->id, key->len) == 0;
+	       eng_name_eq(r->id, key->id, key->len);
 }
 
 static uint32_t
@@ -339,13 +339,14 @@ eng_rnode_congestion(struct eng_shard *sh, struct eng_rnode *rn)
 static void
 check_hard_limit(struct eng_shard *sh, struct eng_rnode *rn)
 {
-	size_t q = queued(rn);
+	size_t q = queued(rn), hard;
 
+	if (AEMP_LIKELY(q <= max_queue(sh)))
+		return; /* below both limits (hard is above max_queue) */
 	/* Beyond max_queue senders get -EAGAIN; the hard limit also leaves
 	 * room for what other shards had queued before they could see it. */
-	size_t hard = 2 * max_queue(sh) +
-	              sh->node->qcap * (size_t)(sh->node->nshards - 1);
-
+	hard = 2 * max_queue(sh) +
+	       sh->node->qcap * (size_t)(sh->node->nshards - 1);
 	if (AEMP_UNLIKELY(q > max_queue(sh)) && !rn->congested)
 		eng_rnode_congestion(sh, rn);
 	if (AEMP_UNLIKELY(q > hard)) {
