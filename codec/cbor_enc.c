@@ -319,16 +319,28 @@ fast_head(uint8_t *q, uint8_t mt, uint64_t arg)
 	}
 }
 
-/* fast_ascii - no byte of the short string s has the top bit set. */
+/* fast_ascii - no byte of the string s (len <= 16) has the top bit set:
+ * two overlapping loads, no loop. */
 static inline int
 fast_ascii(const char *s, size_t len)
 {
-	uint8_t acc = 0;
-	size_t i;
+	uint64_t a, b;
+	uint32_t c, d;
 
-	for (i = 0; i < len; i++)
-		acc |= (uint8_t)s[i];
-	return acc < 0x80;
+	if (len >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + len - 8, 8);
+		return ((a | b) & 0x8080808080808080ull) == 0;
+	}
+	if (len >= 4) {
+		memcpy(&c, s, 4);
+		memcpy(&d, s + len - 4, 4);
+		return ((c | d) & 0x80808080u) == 0;
+	}
+	if (len == 0)
+		return 1;
+	return ((uint8_t)s[0] | (uint8_t)s[len >> 1] | (uint8_t)s[len - 1]) <
+	       0x80;
 }
 
 /* fast_str - a string head and bytes at buf + *at; 0 or -1 (no room). */
