@@ -263,7 +263,10 @@ struct eng_shard {
 	struct ring_loop loop;
 	struct cod_tape tape;
 	struct eng_htab ports; /* name -> struct eng_port */
-	struct eng_htab objs;  /* guard id -> struct eng_obj */
+	/* The port eng_port_find found last (NULL: none): a stream of
+	 * messages to one port skips the table (cleared when it dies). */
+	struct eng_port *port_last;
+	struct eng_htab objs; /* guard id -> struct eng_obj */
 	uint64_t next_id;
 	uint64_t name_ctr;
 	struct ring_pool port64;

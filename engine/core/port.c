@@ -104,8 +104,14 @@ struct eng_port *
 eng_port_find(struct eng_shard *sh, const char *name, size_t len, uint32_t hash)
 {
 	struct port_key k = {name, len, hash};
+	struct eng_port *p = sh->port_last;
 
-	return eng_htab_find(&sh->ports, hash, port_eq, &k);
+	if (p != NULL && port_eq(p, &k))
+		return p;
+	p = eng_htab_find(&sh->ports, hash, port_eq, &k);
+	if (p != NULL)
+		sh->port_last = p;
+	return p;
 }
 
 static struct eng_port *
@@ -233,6 +239,7 @@ free_port_cb(void *e, void *arg)
 void
 eng_ports_free_all(struct eng_shard *sh)
 {
+	sh->port_last = NULL;
 	eng_htab_each(&sh->ports, free_port_cb, sh);
 	eng_htab_fini(&sh->ports);
 }
@@ -423,6 +430,8 @@ eng_port_die(struct eng_shard *sh, struct eng_port *p, const aemp_val *reason,
 	struct eng_mon *list = p->mons;
 
 	eng_htab_remove(&sh->ports, p, port_hash);
+	if (sh->port_last == p)
+		sh->port_last = NULL;
 	ENG_STAT_ADD(sh->st.ports_killed, 1);
 	if (list != NULL)
 		list->pprev = &list;

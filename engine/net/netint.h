@@ -265,6 +265,9 @@ struct eng_snet {
 	int have_bufring;
 	struct ring_bufq_pool chunks;
 	struct eng_htab rnodes; /* owned remote nodes */
+	/* The record eng_rnode_find found last (NULL: none), cleared when
+	 * it is freed: a stream to one node skips the table. */
+	struct eng_rnode *rn_last;
 	/* Node events (see the top of this file): this shard's own event
 	 * numbers as an owner, the newest processed from each owner, the
 	 * newest each shard acknowledged to this one; the idle records
