@@ -75,16 +75,18 @@ duo_result(const struct perf_opts *o, const struct duo_kind *k,
 	int want_zmq = !k->by_rtt && (strcmp(o->scenario, "pair") == 0 ||
 	                              strcmp(o->scenario, "default") == 0);
 	double zmq = want_zmq ? perf_zmq_tput(o, size) : -1;
-	char label[64], manys[24] = "";
+	char label[96], manys[16] = "";
 	int i, rc = 0;
 
 	perf_result_init(r, k->scenario, size, framing);
 	if (many)
 		snprintf(manys, sizeof(manys), " many%d", o->many);
-	snprintf(r->variant, sizeof(r->variant), "%d %s%s%s%s%s%s", o->senders,
+	snprintf(r->variant, sizeof(r->variant), "%d %s%s%s%s%s", o->senders,
 	         o->cal ? "cal" : k->task, o->senders == 1 || o->cal ? "" : "s",
 	         o->tls ? " tls" : "", spin ? " spin" : "",
-	         foreign ? " foreign" : "", manys);
+	         foreign ? " foreign" : "");
+	/* --many and --foreign exclude each other: this fits */
+	strncat(r->variant, manys, sizeof(r->variant) - strlen(r->variant) - 1);
 	r->tls = o->tls;
 	for (i = 0; i < o->senders && rc == 0; i++) {
 		perf_flow_init(&f, o, size, i % o->shards,
