@@ -50,6 +50,7 @@ perf_child_zmq(int argc, char **argv)
 	void *ctx, *s;
 	uint64_t n = 0;
 	int len, hwm = 100000;
+	zmq_pollitem_t items[2];
 
 	(void)argv;
 	perf_err_to_fd(ZMQ_CTL_FD);
@@ -64,9 +65,20 @@ perf_child_zmq(int argc, char **argv)
 	    zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &eplen) < 0)
 		return perf_err(PERF_EFAIL, "zmq bind: %s",
 		                zmq_strerror(errno));
+	items[0] = (zmq_pollitem_t){s, 0, ZMQ_POLLIN, 0};
+	items[1] = (zmq_pollitem_t){NULL, ZMQ_CTL_FD, ZMQ_POLLIN, 0};
 	perf_child_say(&ctl, "ready %s", ep);
 	for (;;) {
-		len = zmq_recv(s, buf, sizeof(buf), 0);
+		len = zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT);
+		if (len < 0 && errno == EAGAIN) {
+			/* nothing queued: wait for more, or for the parent
+			 * to close the control socket (then leave) */
+			if (zmq_poll(items, 2, -1) < 0 && errno != EINTR)
+				break;
+			if (items[1].revents != 0)
+				break;
+			continue;
+		}
 		if (len < 0) {
 			if (errno == EINTR)
 				continue;
