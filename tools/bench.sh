@@ -28,11 +28,13 @@ if [ -x "$b/aemp-perf" ]; then
 		next unless /"scenario":"pair"/;
 		my %r = /"(\w+)":("[^"]*"|[-\d.e+]+|null)/g;
 		s/"//g for values %r;
+		my @x = map { $_ eq "null" ? "-" : sprintf "%.3f", $_ }
+			@r{qw(ratio_to_raw ratio_to_zmq)};
 		printf "pair16 %s %-6s %.1f ns CPU/msg, %.3fM msgs/s, " .
 			"x raw %s, x zmq %s (load %s)\n",
 			$rev, $r{variant} =~ /many/ ? "batch" : "single",
 			$r{cpu_s_per_m_msgs} * 1000, $r{msgs_per_s} / 1e6,
-			$r{ratio_to_raw}, $r{ratio_to_zmq}, $load;
+			@x, $load;
 		' "$rev" "$(cut -d' ' -f1-3 /proc/loadavg)" || status=1
 fi
 exit $status
