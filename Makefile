@@ -215,9 +215,17 @@ $(B)/aemp: $(CLI_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC_LIB) $(LIBS)
 
+# aemp-perf's ZeroMQ baseline (perf/zmq.c) when libzmq is installed
+# (libzmq3-dev); without it the tool says so in its zmq row.
+ZMQ_OK := $(shell pkg-config --exists libzmq 2>/dev/null && echo 1)
+ifeq ($(ZMQ_OK),1)
+$(B)/obj/perf/zmq.o: CPPFLAGS += -DPERF_HAVE_ZMQ $(shell pkg-config --cflags libzmq)
+PERF_LIBS := $(shell pkg-config --libs libzmq)
+endif
+
 $(B)/aemp-perf: $(PERF_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(PERF_OBJ) $(STATIC_LIB) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(PERF_OBJ) $(STATIC_LIB) $(LIBS) $(PERF_LIBS)
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)

@@ -470,6 +470,106 @@ cbor_item(struct cbor_dec *d, uint32_t depth, int64_t at)
 	return cbor_commit(d, at, rc);
 }
 
+/*
+ * The common packet shape without the general item dispatch: a definite
+ * array of fewer than 24 elements (every packet with a short message),
+ * whose elements are mostly integers and definite strings.  An element
+ * that is complete in the input and of one of these kinds is written here
+ * directly; anything else (containers, floats, tags, indefinite or
+ * truncated items) goes through cbor_item, so what is accepted, refused
+ * and produced is exactly what the general path does.  The root goes to
+ * t->v first, its elements after it, and the scratch fix-up of
+ * cod_tape_finish runs only when a string went to scratch.
+ */
+
+/* fast_head - the argument of a head at p (ai < 28) with *hn = its size,
+ * when the head and what it needs are in [p, end); -1 when not. */
+static inline int
+fast_head(const uint8_t *p, const uint8_t *end, uint64_t *arg, unsigned *hn)
+{
+	unsigned ai = p[0] & 31, n;
+
+	if (ai < 24) {
+		*arg = ai;
+		*hn = 1;
+		return 0;
+	}
+	if (ai > 27)
+		return -1;
+	n = 1u << (ai - 24);
+	if ((size_t)(end - p) < 1 + n)
+		return -1;
+	*arg = cbor_be(p + 1, n);
+	*hn = 1 + n;
+	return 0;
+}
+
+/* fast_scalar - an integer or definite string at d->p into o; 0, or -1
+ * (nothing consumed) when it is of another kind or incomplete. */
+static inline int
+fast_scalar(struct cbor_dec *d, aemp_val *o)
+{
+	unsigned mt = d->p[0] >> 5, hn;
+	uint64_t arg;
+
+	if (mt > 3 || fast_head(d->p, d->end, &arg, &hn) < 0)
+		return -1;
+	if (mt < 2) {
+		if (arg > (uint64_t)INT64_MAX)
+			return -1;
+		o->type = AEMP_INT;
+		o->flags = 0;
+		o->pad = 0;
+		o->len = 0;
+		o->u.i = mt ? -1 - (int64_t)arg : (int64_t)arg;
+		d->p += hn;
+		return 0;
+	}
+	if (arg > (uint64_t)(d->end - d->p) - hn || arg > UINT32_MAX)
+		return -1;
+	o->type = AEMP_STR;
+	o->flags = CBOR_STR_FLAGS(mt);
+	o->pad = 0;
+	o->len = (uint32_t)arg;
+	o->u.s = (const char *)d->p + hn;
+	d->p += hn + arg;
+	return 0;
+}
+
+/* fast_packet - the short definite array at d->p (checked by the caller)
+ * into *out. */
+static int
+fast_packet(struct cbor_dec *d, const aemp_val **out)
+{
+	struct cod_tape *t = d->t;
+	unsigned n = *d->p & 31, i;
+	int64_t first;
+	aemp_val *root;
+	int rc;
+
+	d->p++;
+	if (n > cbor_left(d))
+		return COD_EMORE;
+	if ((first = cod_tape_reserve(t, (size_t)n + 1)) < 0)
+		return (int)first;
+	for (i = 0; i < n; i++) {
+		if (d->p < d->end && fast_scalar(d, &t->v[first + 1 + i]) == 0)
+			continue;
+		if ((rc = cbor_item(d, 1, first + 1 + (int64_t)i)) < 0)
+			return rc;
+	}
+	root = &t->v[first];
+	root->type = AEMP_ARRAY;
+	root->flags = 0;
+	root->pad = 0;
+	root->len = n;
+	root->u.a = cod_tape_kids(t, first + 1, n);
+	if (t->slen > 0)
+		cod_tape_fix_scratch(t);
+	*out = root;
+	return 0;
+}
+
 static int
 cbor_top(struct cbor_dec *d, int want_array, const aemp_val **out)
 {
@@ -480,6 +580,8 @@ cbor_top(struct cbor_dec *d, int want_array, const aemp_val **out)
 		return rc;
 	if (want_array && (*d->p >> 5) != 4)
 		return AEMP_EMALFORMED;
+	if (want_array && (*d->p & 31) < 24)
+		return fast_packet(d, out);
 	if ((rc = cbor_item(d, 0, CBOR_PUSH)) < 0)
 		return rc;
 	if ((*out = cod_tape_finish(d->t)) == NULL)

@@ -275,18 +275,144 @@ cbor_put_val(struct cod_wr *w, const aemp_val *v, uint32_t depth)
 	}
 }
 
+/*
+ * The common packet shape without the general dispatch: integers and
+ * strings only, written straight into buf while the room lasts.  It
+ * writes exactly what cbor_put_val writes for them (the same heads, the
+ * same text-or-bytes rule); on any other value, or when buf is too small,
+ * it gives up (-1) and the general encoder writes the packet from the
+ * start.
+ */
+
+/* fast_head - the shortest head of major type mt (shifted: mt << 5) for
+ * arg at q, which has room for 9 bytes; returns its size. */
+static inline size_t
+fast_head(uint8_t *q, uint8_t mt, uint64_t arg)
+{
+	if (arg < 24) {
+		q[0] = (uint8_t)(mt | arg);
+		return 1;
+	}
+	if (arg <= 0xff) {
+		q[0] = (uint8_t)(mt | 24);
+		q[1] = (uint8_t)arg;
+		return 2;
+	}
+	if (arg <= 0xffff) {
+		q[0] = (uint8_t)(mt | 25);
+		q[1] = (uint8_t)(arg >> 8);
+		q[2] = (uint8_t)arg;
+		return 3;
+	}
+	if (arg <= 0xffffffff) {
+		uint32_t be = __builtin_bswap32((uint32_t)arg);
+
+		q[0] = (uint8_t)(mt | 26);
+		memcpy(q + 1, &be, 4);
+		return 5;
+	} else {
+		uint64_t be = __builtin_bswap64(arg);
+
+		q[0] = (uint8_t)(mt | 27);
+		memcpy(q + 1, &be, 8);
+		return 9;
+	}
+}
+
+/* fast_ascii - no byte of the string s (len <= 16) has the top bit set:
+ * two overlapping loads, no loop. */
+static inline int
+fast_ascii(const char *s, size_t len)
+{
+	uint64_t a, b;
+	uint32_t c, d;
+
+	if (len >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + len - 8, 8);
+		return ((a | b) & 0x8080808080808080ull) == 0;
+	}
+	if (len >= 4) {
+		memcpy(&c, s, 4);
+		memcpy(&d, s + len - 4, 4);
+		return ((c | d) & 0x80808080u) == 0;
+	}
+	if (len == 0)
+		return 1;
+	return ((uint8_t)s[0] | (uint8_t)s[len >> 1] | (uint8_t)s[len - 1]) <
+	       0x80;
+}
+
+/* fast_str - a string head and bytes at buf + *at; 0 or -1 (no room). */
+static inline int
+fast_str(uint8_t *buf, size_t cap, size_t *at, const char *s, size_t len,
+         uint8_t flags)
+{
+	int text;
+
+	if (cap - *at < 9 || len > cap - *at - 9)
+		return -1;
+	if (flags & (AEMP_VF_BYTES | AEMP_VF_TEXT))
+		text = !(flags & AEMP_VF_BYTES);
+	else if (len <= 16 && fast_ascii(s, len))
+		text = 1; /* ASCII is valid UTF-8: no call for short names */
+	else
+		text = cod_utf8_valid((const uint8_t *)s, len);
+	*at += fast_head(buf + *at, text ? 0x60 : 0x40, len);
+	memcpy(buf + *at, s, len);
+	*at += len;
+	return 0;
+}
+
+static ssize_t
+fast_packet(uint8_t *buf, size_t cap, const char *dst, size_t dlen,
+            const struct cod_seg *segs, size_t nsegs, size_t n)
+{
+	const aemp_val *v;
+	size_t at, i, j;
+
+	if (cap < 9)
+		return -1;
+	at = fast_head(buf, 0x80, n);
+	if (fast_str(buf, cap, &at, dst, dlen, 0) < 0)
+		return -1;
+	for (i = 0; i < nsegs; i++) {
+		for (j = 0; j < segs[i].n; j++) {
+			v = &segs[i].v[j];
+			if (v->type == AEMP_STR) {
+				if (fast_str(buf, cap, &at, v->u.s, v->len,
+				             v->flags) < 0)
+					return -1;
+				continue;
+			}
+			if (v->type != AEMP_INT || cap - at < 9)
+				return -1;
+			if (v->u.i >= 0)
+				at += fast_head(buf + at, 0x00,
+				                (uint64_t)v->u.i);
+			else
+				at += fast_head(buf + at, 0x20,
+				                ~(uint64_t)v->u.i);
+		}
+	}
+	return (ssize_t)at;
+}
+
 ssize_t
 cod_cbor_encode_packet(uint8_t *buf, size_t cap, const char *dst, size_t dlen,
                        const struct cod_seg *segs, size_t nsegs)
 {
 	struct cod_wr w = {buf, cap, 0};
 	size_t i, j, n = 1;
+	ssize_t fast;
 	int rc;
 
 	for (i = 0; i < nsegs; i++)
 		n += segs[i].n;
 	if (n > UINT32_MAX)
 		return AEMP_ETOOBIG;
+	if ((fast = fast_packet(buf, cap, dst, dlen, segs, nsegs, n)) >= 0)
+		return fast;
 	cbor_put_head(&w, 4, n);
 	cbor_put_str(&w, dst, dlen, 0);
 	for (i = 0; i < nsegs; i++) {

@@ -173,19 +173,12 @@ cod_tape_str_scratch(struct cod_tape *t, const void *p, size_t n, uint8_t flags,
 	return 0;
 }
 
-const aemp_val *
-cod_tape_finish(struct cod_tape *t)
+void
+cod_tape_fix_scratch(struct cod_tape *t)
 {
 	aemp_val *x;
-	int64_t at;
 	size_t i;
 
-	AEMP_ASSERT_HOT(t->stklen == 1);
-	if ((at = cod_tape_reserve(t, 1)) < 0)
-		return NULL;
-	t->v[at] = t->stk[--t->stklen];
-	if (t->slen == 0)
-		return &t->v[at];
 	for (i = 0; i < t->vlen; i++) {
 		x = &t->v[i];
 		if (x->type == AEMP_STR && x->pad == COD_PAD_SCRATCH) {
@@ -193,6 +186,19 @@ cod_tape_finish(struct cod_tape *t)
 			x->pad = 0;
 		}
 	}
+}
+
+const aemp_val *
+cod_tape_finish(struct cod_tape *t)
+{
+	int64_t at;
+
+	AEMP_ASSERT_HOT(t->stklen == 1);
+	if ((at = cod_tape_reserve(t, 1)) < 0)
+		return NULL;
+	t->v[at] = t->stk[--t->stklen];
+	if (t->slen > 0)
+		cod_tape_fix_scratch(t);
 	return &t->v[at];
 }
 

@@ -106,6 +106,10 @@ int cod_tape_str_scratch(struct cod_tape *t, const void *p, size_t n,
  * (borrowed from t), or NULL when out of memory. */
 const aemp_val *cod_tape_finish(struct cod_tape *t);
 
+/* cod_tape_fix_scratch - point the scratch strings of t->v into t->s (a
+ * decode that built its root in t->v itself; cod_tape_finish does it). */
+void cod_tape_fix_scratch(struct cod_tape *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,6 +28,7 @@ const struct eng_seam eng_seam_full = {
         .record = eng_remote_record,
         .rec_discard = eng_net_rec_discard,
         .remote_snd = eng_remote_snd,
+        .remote_snd_many = eng_remote_snd_many,
         .remote_mon = eng_remote_mon,
         .remote_unmon = eng_remote_unmon,
         .fire_proxy = eng_remote_fire_proxy,

@@ -881,6 +881,36 @@ AEMP_API int aemp_snd_ref_wait(aemp_node *node, aemp_ref ref,
                                const aemp_val *msg, size_t n, double timeout_s);
 
 /*
+ * One message of a batch (aemp_snd_many): n values at msg, as for aemp_snd.
+ */
+typedef struct aemp_msgv {
+	const aemp_val *msg;
+	size_t n;
+} aemp_msgv;
+
+/*
+ * aemp_snd_many - send count messages to one resolved destination, in
+ * order, as count aemp_snd_ref calls would, but resolving the route once
+ * for the whole batch (for a remote node: the connection is found once,
+ * and the packets are encoded one after another into its queue).  Every
+ * message is copied or encoded before return, so msgs and what it points
+ * to are borrowed only for the call.  On the wire and at the receiver
+ * nothing tells a batch from single sends.
+ *
+ * It stops at the first message that cannot be sent.  Returns the number
+ * of messages sent, 0..count (the first that many of msgs; the others
+ * were not sent and may be retried); or, when not even the first was
+ * sent, aemp_snd's error for it: -EAGAIN (back pressure), AEMP_ETOOBIG,
+ * AEMP_EMALFORMED, AEMP_EDEPTH, AEMP_ENONODE, AEMP_ESTATE, -ENOMEM.
+ * count 0 returns 0; count above INT_MAX is -EINVAL.  A short count means the message after the last one
+ * sent failed: call again with the rest to learn its error (-EAGAIN is
+ * the usual one).  Any thread; from an application thread the messages
+ * go through the thread's queue like aemp_snd's, and never wait.
+ */
+AEMP_API int aemp_snd_many(aemp_node *node, aemp_ref ref, const aemp_msgv *msgs,
+                           size_t count);
+
+/*
  * aemp_kil - kill a port.  reason/n is the kill reason (n == 0: normal
  * termination).  Local ports die asynchronously (monitors run in a later
  * loop turn, never inside aemp_kil); remote ports get a kil1 request.

@@ -14,6 +14,9 @@
  *             as ["snd", REPLYPORT, ...], which every AEMP node relays back.
  *
  * Both run a result per framing and size, with one node pair per framing.
+ * pair --many N runs each result a second time with the senders sending
+ * through aemp_snd_many, N messages per call.  pair compares with the
+ * ZeroMQ PUSH/PULL baseline too (perf/zmq.c, "xzmq").
  * pair --foreign runs each result a second time with the senders sending
  * from application threads of their own (aemp_snd_ref_wait), not from
  * the shard, reported next to the shard-thread result.
@@ -24,6 +27,7 @@
  * Threads: main thread; the senders and pingers run on this node's shards.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "perf/perf.h"
 
@@ -54,11 +58,12 @@ duo_ratio(const struct duo_kind *k, const struct perf_result *r, double raw)
 }
 
 /* duo_result - one result into r; foreign: the senders send from
- * application threads (pair --foreign). */
+ * application threads (pair --foreign); many: with aemp_snd_many calls of
+ * o->many messages (pair --many). */
 static int
 duo_result(const struct perf_opts *o, const struct duo_kind *k,
            struct perf_duo *d, const char *framing, size_t size, int foreign,
-           struct perf_result *r)
+           int many, struct perf_result *r)
 {
 	struct perf_flow f;
 	struct perf_task *t[PERF_SENDERS_MAX];
@@ -66,14 +71,22 @@ duo_result(const struct perf_opts *o, const struct duo_kind *k,
 	/* With --busy-poll: the blocking baseline, then the spinning one. */
 	double block = spin ? k->raw(o, size, 0) : -1;
 	double raw = k->raw(o, size, spin);
-	char label[64];
+	/* ZeroMQ: for pair and the default run (not tls's comparison) */
+	int want_zmq = !k->by_rtt && (strcmp(o->scenario, "pair") == 0 ||
+	                              strcmp(o->scenario, "default") == 0);
+	double zmq = want_zmq ? perf_zmq_tput(o, size) : -1;
+	char label[96], manys[16] = "";
 	int i, rc = 0;
 
 	perf_result_init(r, k->scenario, size, framing);
+	if (many)
+		snprintf(manys, sizeof(manys), " many%d", o->many);
 	snprintf(r->variant, sizeof(r->variant), "%d %s%s%s%s%s", o->senders,
 	         o->cal ? "cal" : k->task, o->senders == 1 || o->cal ? "" : "s",
 	         o->tls ? " tls" : "", spin ? " spin" : "",
 	         foreign ? " foreign" : "");
+	/* --many and --foreign exclude each other: this fits */
+	strncat(r->variant, manys, sizeof(r->variant) - strlen(r->variant) - 1);
 	r->tls = o->tls;
 	for (i = 0; i < o->senders && rc == 0; i++) {
 		perf_flow_init(&f, o, size, i % o->shards,
@@ -81,18 +94,21 @@ duo_result(const struct perf_opts *o, const struct duo_kind *k,
 		f.peers = d->pids;
 		f.npeers = d->npids;
 		f.foreign = foreign;
+		f.many = many ? o->many : 0;
 		rc = k->start(d->node, &f, &t[i]);
 	}
 	if (rc < 0)
 		return perf_err(PERF_EFAIL, "%s: cannot start %ss: %s",
 		                k->scenario, k->task, aemp_strerror(rc));
-	snprintf(label, sizeof(label), "%s %zu B %s%s%s", k->scenario, size,
-	         framing, o->tls ? " tls" : "", foreign ? " foreign" : "");
+	snprintf(label, sizeof(label), "%s %zu B %s%s%s%s", k->scenario, size,
+	         framing, o->tls ? " tls" : "", foreign ? " foreign" : "",
+	         manys);
 	rc = perf_tasks_run(o, label, t, i, r);
 	if (rc != 0)
 		return rc;
 	r->ratio = duo_ratio(k, r, raw);
 	r->ratio_block = duo_ratio(k, r, block);
+	r->ratio_zmq = duo_ratio(k, r, zmq);
 	r->cpu_partial = d->cpu_partial;
 	snprintf(r->transport, sizeof(r->transport), "%s", d->transport);
 	return 0;
@@ -103,15 +119,15 @@ perf_duo_result(const struct perf_opts *o, int pingpong, struct perf_duo *d,
                 const char *framing, size_t size, struct perf_result *r)
 {
 	return duo_result(o, pingpong ? &pingpong_kind : &pair_kind, d, framing,
-	                  size, 0, r);
+	                  size, 0, 0, r);
 }
 
 static int
 duo_one(const struct perf_opts *o, const struct duo_kind *k, struct perf_duo *d,
-        const char *framing, size_t size, int foreign)
+        const char *framing, size_t size, int foreign, int many)
 {
 	struct perf_result r;
-	int rc = duo_result(o, k, d, framing, size, foreign, &r);
+	int rc = duo_result(o, k, d, framing, size, foreign, many, &r);
 
 	if (rc == 0)
 		perf_report(o, &r);
@@ -127,11 +143,14 @@ duo_run(const struct perf_opts *o, const struct duo_kind *k)
 	for (fi = 0; fi < o->nframings && rc == 0; fi++) {
 		rc = perf_duo_start(&d, o, o->framings[fi]);
 		for (si = 0; si < o->nsizes && rc == 0; si++) {
-			rc = duo_one(o, k, &d, o->framings[fi], o->sizes[si],
+			rc = duo_one(o, k, &d, o->framings[fi], o->sizes[si], 0,
 			             0);
 			if (rc == 0 && o->foreign)
 				rc = duo_one(o, k, &d, o->framings[fi],
-				             o->sizes[si], 1);
+				             o->sizes[si], 1, 0);
+			if (rc == 0 && o->many > 0 && !k->by_rtt)
+				rc = duo_one(o, k, &d, o->framings[fi],
+				             o->sizes[si], 0, 1);
 		}
 		perf_duo_stop(&d);
 	}

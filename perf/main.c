@@ -16,6 +16,7 @@
  * Internal modes (the other processes of a run):
  *   aemp-perf --child node ...   a node with perf ports (perf/peer.c)
  *   aemp-perf --child raw        the raw TCP receiver (perf/raw.c)
+ *   aemp-perf --child zmq        the ZeroMQ PULL receiver (perf/zmq.c)
  *   aemp-perf --child dbmon ...  a db monitoring node (perf/dbmon.c)
  *
  * Threads: main thread; see perf/perf.h for the rest.
@@ -147,6 +148,10 @@ usage(void)
 	       "  --warmup S         unmeasured time first (0.5; default "
 	       "run 0.3)\n"
 	       "  --batch N          messages per sender loop turn (1024)\n"
+	       "  --many N           pair: each result twice, the second "
+	       "with\n"
+	       "                     aemp_snd_many, N messages per call "
+	       "(1..1024)\n"
 	       "  --foreign          pair: each result twice, sending from "
 	       "the shard\n"
 	       "                     and from an application thread\n"
@@ -155,7 +160,10 @@ usage(void)
 	       "\"on\" size;\n"
 	       "                     default 65536; 0 turns fragments off)\n"
 	       "  --json             one JSON object per result\n"
-	       "  --no-raw           skip the raw baseline (no ratios)\n"
+	       "  --no-raw           skip the raw and zmq baselines (no "
+	       "ratios)\n"
+	       "  --no-zmq           skip the ZeroMQ PUSH/PULL baseline "
+	       "(pair)\n"
 	       "  --cal              pingpong: round trips are aemp_cal calls\n"
 	       "  --busy-poll US     pingpong, pair: nodes spin up to US µs "
 	       "before\n"
@@ -182,6 +190,8 @@ child_main(int argc, char **argv)
 		return perf_child_node(argc - 3, argv + 3);
 	if (argc >= 3 && strcmp(argv[2], "raw") == 0)
 		return perf_child_raw(argc - 3, argv + 3);
+	if (argc >= 3 && strcmp(argv[2], "zmq") == 0)
+		return perf_child_zmq(argc - 3, argv + 3);
 	if (argc >= 3 && strcmp(argv[2], "dbmon") == 0)
 		return perf_child_dbmon(argc - 3, argv + 3);
 	if (argc >= 3 && strcmp(argv[2], "clusnode") == 0)

@@ -156,11 +156,12 @@ static const char *const valued[] = {
         "--batch",  "--connect", "--max-queue", "--secret",
         "--port",   "--bind",    "--nodeid",    "--monitors",
         "--window", "--globals", "--busy-poll", "--fragment-size",
+        "--many",
 };
 
 static const char *const flags[] = {
         "--json", "--no-raw", "--quiet",   "-q",    "--tls",
-        "--help", "-h",       "--foreign", "--cal",
+        "--help", "-h",       "--foreign", "--cal", "--no-zmq",
 };
 
 static int
@@ -182,6 +183,8 @@ set_flag(struct perf_opts *o, const char *name)
 		o->json = 1;
 	else if (strcmp(name, "--no-raw") == 0)
 		o->no_raw = 1;
+	else if (strcmp(name, "--no-zmq") == 0)
+		o->no_zmq = 1;
 	else if (strcmp(name, "--tls") == 0)
 		o->tls = 1;
 	else if (strcmp(name, "--foreign") == 0)
@@ -220,6 +223,8 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 		return parse_int(name, v, 1, PERF_GLOBALS_MAX, &o->globals);
 	if (strcmp(name, "--batch") == 0)
 		return parse_int(name, v, 1, 65536, &o->batch);
+	if (strcmp(name, "--many") == 0)
+		return parse_int(name, v, 1, PERF_MANY_MAX, &o->many);
 	if (strcmp(name, "--seconds") == 0)
 		return parse_secs(name, v, 0.001, 3600, &o->seconds);
 	if (strcmp(name, "--warmup") == 0)
@@ -387,6 +392,11 @@ check(const struct perf_opts *o, int db_set)
 		                             "possible");
 	if (o->foreign && strcmp(s, "pair") != 0)
 		return perf_err(PERF_EUSAGE, "--foreign is for 'pair' only");
+	if (o->many > 0 && strcmp(s, "pair") != 0)
+		return perf_err(PERF_EUSAGE, "--many is for 'pair' only");
+	if (o->many > 0 && o->foreign)
+		return perf_err(PERF_EUSAGE,
+		                "--many and --foreign: one at a time");
 	if (o->cal && strcmp(s, "pingpong") != 0)
 		return perf_err(PERF_EUSAGE, "--cal is for pingpong only");
 	if (o->cal && o->connect != NULL && o->port == NULL)

@@ -38,6 +38,7 @@
 #define PERF_SENDERS_MAX 64
 #define PERF_NODES_MAX 16
 #define PERF_PORTS_MAX 64
+#define PERF_MANY_MAX 1024    /* --many: messages per aemp_snd_many call */
 #define PERF_MONITORS_MAX 64  /* db: monitoring nodes (child processes) */
 #define PERF_CLUSTER_MAX 1000 /* cluster: node processes */
 #define PERF_GLOBALS_MAX 16   /* cluster: global nodes */
@@ -56,15 +57,17 @@ struct perf_opts {
 	int globals; /* cluster: global nodes */
 	int monitors[PERF_SIZES_MAX]; /* db: monitoring nodes, per result */
 	int nmonitors;
-	int window;         /* db: updates in flight */
-	double seconds;     /* measured time per result */
-	uint64_t count;     /* or: measured messages per result (0: seconds) */
-	double warmup;      /* unmeasured seconds before */
-	int batch;          /* messages per sender loop turn */
+	int window;     /* db: updates in flight */
+	double seconds; /* measured time per result */
+	uint64_t count; /* or: measured messages per result (0: seconds) */
+	double warmup;  /* unmeasured seconds before */
+	int batch;      /* messages per sender loop turn */
+	int many;       /* pair: also with aemp_snd_many, this many per call */
 	uint64_t max_queue; /* per-connection queue limit (0: default) */
 	int json;           /* one JSON object per result */
 	int tls;
-	int no_raw;       /* skip the raw baseline */
+	int no_raw;       /* skip the raw and zmq baselines */
+	int no_zmq;       /* skip the zmq baseline */
 	int foreign;      /* pair: also send from application threads */
 	int busy_poll_us; /* nodes' busy_poll_us; raw baselines spin too */
 	int cal;          /* pingpong: aemp_cal round trips */
@@ -120,6 +123,7 @@ struct perf_result {
 	/* --busy-poll: ratio is to the spinning raw baseline, and this one
 	 * to the blocking raw baseline; < 0: none */
 	double ratio_block;
+	double ratio_zmq; /* to the ZeroMQ baseline (pair); < 0: none */
 };
 
 enum { RTT_P50, RTT_P90, RTT_P99, RTT_P999, RTT_MAX };
@@ -364,6 +368,7 @@ struct perf_flow {
 	unsigned batch;
 	int shard;   /* where the task runs */
 	int foreign; /* send from an application thread, not the shard */
+	int many;    /* > 0: aemp_snd_many calls of this many messages */
 	char target[AEMP_ID_MAX];
 	const pid_t *peers; /* other processes of the run, for CPU */
 	int npeers;
@@ -497,6 +502,12 @@ int perf_bulk(const struct perf_opts *o);     /* perf/bulk.c */
  * the receiving ends read without sleeping (--busy-poll). */
 double perf_raw_tput(const struct perf_opts *o, size_t size, int spin);
 double perf_raw_rtt(const struct perf_opts *o, size_t size, int spin);
+/* perf_zmq_tput - msgs/s of the ZeroMQ PUSH/PULL baseline for size
+ * (perf/zmq.c), measured once per size and reported as a "zmq" row; < 0
+ * if not measured (--no-raw, --no-zmq, --connect, built without libzmq,
+ * or failed). */
+double perf_zmq_tput(const struct perf_opts *o, size_t size);
+int perf_child_zmq(int argc, char **argv);
 
 /* The child processes' main functions (argv after the role). */
 int perf_child_node(int argc, char **argv);

@@ -629,6 +629,7 @@ raw_measure(const struct perf_opts *o, size_t size, char mode,
 	snprintf(r->transport, sizeof(r->transport), "plain TCP");
 	r->ratio = -1;
 	r->ratio_block = -1;
+	r->ratio_zmq = -1;
 	if (!stream && (h = perf_hist_new()) == NULL)
 		return perf_err(PERF_EFAIL, "raw: out of memory");
 	rc = raw_start(&rr, o, size, mode);

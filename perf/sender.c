@@ -43,6 +43,8 @@ struct perf_sender {
 	aemp_id self;
 	aemp_val msg[4];
 	size_t nmsg;
+	aemp_val (*mmsg)[4]; /* f.many copies of msg, for aemp_snd_many */
+	aemp_msgv *mv;
 	size_t seq_at;    /* index of SEQ in msg */
 	uint64_t seq;     /* next sequence number: messages sent so far */
 	uint64_t base;    /* seq when the measured phase started */
@@ -139,6 +141,32 @@ reschedule(struct perf_sender *s)
 
 /* send_batch - up to batch messages; stops early on back pressure or at
  * the measured count.  Returns 0 or a negative error (-EAGAIN too). */
+/* send_many - messages seq..end-1 with aemp_snd_many calls of up to
+ * f.many messages.  Returns 0 or a negative error (-EAGAIN too). */
+static int
+send_many(struct perf_sender *s, uint64_t end)
+{
+	size_t i, k;
+	int rc = 0;
+
+	while (s->seq < end) {
+		k = end - s->seq < (uint64_t)s->f.many ? (size_t)(end - s->seq)
+		                                       : (size_t)s->f.many;
+		for (i = 0; i < k; i++)
+			s->mmsg[i][s->seq_at] = aemp_int((int64_t)(s->seq + i));
+		rc = aemp_snd_many(s->node, s->dst, s->mv, k);
+		if (rc < 0)
+			break;
+		s->seq += (uint64_t)rc;
+		if ((size_t)rc < k) {
+			rc = -EAGAIN;
+			break;
+		}
+		rc = 0;
+	}
+	return rc;
+}
+
 static int
 send_batch(struct perf_sender *s, int ph)
 {
@@ -147,7 +175,9 @@ send_batch(struct perf_sender *s, int ph)
 
 	if (ph == PH_RUN && s->f.count != 0 && end > s->base + s->f.count)
 		end = s->base + s->f.count;
-	while (s->seq < end) {
+	if (s->mv != NULL)
+		rc = send_many(s, end);
+	while (s->mv == NULL && s->seq < end) {
 		s->msg[s->seq_at] = aemp_int((int64_t)s->seq);
 		if (s->f.foreign)
 			rc = aemp_snd_ref_wait(s->node, s->dst, s->msg, s->nmsg,
@@ -364,6 +394,8 @@ sender_free(aemp_node *node, struct perf_task *t)
 	}
 	if (s->has_dst)
 		aemp_ref_free(node, s->dst);
+	free(s->mmsg);
+	free(s->mv);
 	free(s);
 }
 
@@ -393,6 +425,24 @@ perf_sender_start(aemp_node *node, const struct perf_flow *f,
 	                  ? strtoull(getenv("AEMP_PERF_SKIP_SEQ"), NULL, 10)
 	                  : UINT64_MAX;
 	build_msg(s, payload);
+	/* The skip hook needs single sends. */
+	if (f->many > 0 && s->skip == UINT64_MAX) {
+		size_t i;
+
+		s->mmsg = calloc((size_t)f->many, sizeof(*s->mmsg));
+		s->mv = calloc((size_t)f->many, sizeof(*s->mv));
+		if (s->mmsg == NULL || s->mv == NULL) {
+			free(s->mmsg);
+			free(s->mv);
+			free(s);
+			return -ENOMEM;
+		}
+		for (i = 0; i < (size_t)f->many; i++) {
+			memcpy(s->mmsg[i], s->msg, sizeof(s->msg));
+			s->mv[i].msg = s->mmsg[i];
+			s->mv[i].n = s->nmsg;
+		}
+	}
 	perf_task_keep(&s->t);
 	*out = &s->t;
 	s->t.free_fn = sender_free;

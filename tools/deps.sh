@@ -11,7 +11,7 @@
 set -eu
 
 PKGS="gcc g++ make pkg-config liburing-dev libwolfssl-dev libsimdjson-dev \
-libjemalloc-dev libmicrohttpd-dev clang libclang-rt-14-dev clang-format iproute2 procps \
+libjemalloc-dev libmicrohttpd-dev libzmq3-dev clang libclang-rt-14-dev clang-format iproute2 procps \
 iptables"
 WOLF_PKGS="dpkg-dev autoconf automake libtool xz-utils"
 # For tests only (they skip without them).

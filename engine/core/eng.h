@@ -271,7 +271,10 @@ struct eng_shard {
 	struct ring_loop loop;
 	struct cod_tape tape;
 	struct eng_htab ports; /* name -> struct eng_port */
-	struct eng_htab objs;  /* guard id -> struct eng_obj */
+	/* The port eng_port_find found last (NULL: none): a stream of
+	 * messages to one port skips the table (cleared when it dies). */
+	struct eng_port *port_last;
+	struct eng_htab objs; /* guard id -> struct eng_obj */
 	uint64_t next_id;
 	uint64_t name_ctr;
 	struct ring_pool port64;
@@ -449,7 +452,89 @@ uint8_t *eng_scratch(struct eng_shard *sh, size_t n);
 
 /* ---- names and IDs (port.c) ----------------------------------------- */
 
-uint32_t eng_hash(const char *s, size_t n);
+/*
+ * eng_hash - a word-at-a-time hash of a name: 8 bytes per multiply, the
+ * last 1..8 bytes in one (overlapping) load, then a final mix so that
+ * every output bit depends on every input bit (the shard routing uses the
+ * top bits, the tables the low ones and the top 16 as slot tags).  Names
+ * are short: a 10-byte node ID is two multiplies plus the finish, where a
+ * byte-wise hash takes ten dependent multiplies.  Shard routing must be a
+ * pure function of the name, and it is: no seed, no state.
+ */
+static inline uint64_t
+hash_ld64(const char *s)
+{
+	uint64_t x;
+
+	memcpy(&x, s, 8);
+	return x;
+}
+
+static inline uint64_t
+hash_ld32(const char *s)
+{
+	uint32_t x;
+
+	memcpy(&x, s, 4);
+	return x;
+}
+
+/* The last n bytes (1..8) of a name as one word. */
+static inline uint64_t
+hash_tail(const char *s, size_t n)
+{
+	if (n >= 4)
+		return hash_ld32(s) | hash_ld32(s + n - 4) << 32;
+	return (uint64_t)(uint8_t)s[0] << 16 |
+	       (uint64_t)(uint8_t)s[n >> 1] << 8 | (uint8_t)s[n - 1];
+}
+
+static inline uint32_t
+eng_hash(const char *s, size_t n)
+{
+	uint64_t h =
+	        0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
+
+	for (; n > 8; n -= 8, s += 8) {
+		h = (h ^ hash_ld64(s)) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	if (n > 0)
+		h = (h ^ hash_tail(s, n)) * 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
+/* eng_name_eq - the len bytes at a and b are equal.  Names are short: a
+ * few overlapping word loads instead of a call to memcmp. */
+static inline int
+eng_name_eq(const char *a, const char *b, size_t len)
+{
+	uint64_t x, y, u, v;
+	uint32_t x4, y4, u4, v4;
+
+	if (len >= 8 && len <= 16) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + len - 8, 8);
+		memcpy(&v, b + len - 8, 8);
+		return ((x ^ y) | (u ^ v)) == 0;
+	}
+	if (len >= 4 && len < 8) {
+		memcpy(&x4, a, 4);
+		memcpy(&y4, b, 4);
+		memcpy(&u4, a + len - 4, 4);
+		memcpy(&v4, b + len - 4, 4);
+		return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+	}
+	if (len < 4)
+		return len == 0 ||
+		       (a[0] == b[0] && a[len >> 1] == b[len >> 1] &&
+		        a[len - 1] == b[len - 1]);
+	return memcmp(a, b, len) == 0;
+}
 
 static inline int
 eng_shard_of_hash(const struct aemp_node *node, uint32_t h)

@@ -20,21 +20,6 @@
 #include "engine/core/eng.h"
 #include "ring/alloc.h"
 
-/* FNV-1a, 32 bit: names are short, and the shard routing must be a pure
- * function of the name. */
-uint32_t
-eng_hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 int
 eng_pid_parse(const struct aemp_node *node, const char *id, struct eng_pid *out)
 {
@@ -112,15 +97,21 @@ port_eq(const void *e, const void *k)
 	const struct port_key *key = k;
 
 	return p->hash == key->hash && p->namelen == key->len &&
-	       memcmp(p->name, key->name, key->len) == 0;
+	       eng_name_eq(p->name, key->name, key->len);
 }
 
 struct eng_port *
 eng_port_find(struct eng_shard *sh, const char *name, size_t len, uint32_t hash)
 {
 	struct port_key k = {name, len, hash};
+	struct eng_port *p = sh->port_last;
 
-	return eng_htab_find(&sh->ports, hash, port_eq, &k);
+	if (p != NULL && port_eq(p, &k))
+		return p;
+	p = eng_htab_find(&sh->ports, hash, port_eq, &k);
+	if (p != NULL)
+		sh->port_last = p;
+	return p;
 }
 
 static struct eng_port *
@@ -248,6 +239,7 @@ free_port_cb(void *e, void *arg)
 void
 eng_ports_free_all(struct eng_shard *sh)
 {
+	sh->port_last = NULL;
 	eng_htab_each(&sh->ports, free_port_cb, sh);
 	eng_htab_fini(&sh->ports);
 }
@@ -438,6 +430,8 @@ eng_port_die(struct eng_shard *sh, struct eng_port *p, const aemp_val *reason,
 	struct eng_mon *list = p->mons;
 
 	eng_htab_remove(&sh->ports, p, port_hash);
+	if (sh->port_last == p)
+		sh->port_last = NULL;
 	ENG_STAT_ADD(sh->st.ports_killed, 1);
 	if (list != NULL)
 		list->pprev = &list;

@@ -67,6 +67,20 @@ none_rec_discard(uint32_t kind, const uint8_t *p, size_t len)
 }
 
 static int
+none_remote_snd_many(struct eng_shard *sh, const struct eng_pid *pid,
+                     uint32_t nodehash, const struct cod_seg *msgs,
+                     size_t count, int must)
+{
+	(void)sh;
+	(void)pid;
+	(void)nodehash;
+	(void)msgs;
+	(void)count;
+	(void)must;
+	return AEMP_ENONODE;
+}
+
+static int
 none_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
                 const struct cod_seg *segs, size_t nsegs, int must)
 {
@@ -220,6 +234,7 @@ const struct eng_seam eng_seam_none = {
         .record = none_record,
         .rec_discard = none_rec_discard,
         .remote_snd = none_remote_snd,
+        .remote_snd_many = none_remote_snd_many,
         .remote_mon = none_remote_mon,
         .remote_unmon = none_remote_unmon,
         .fire_proxy = none_fire_proxy,

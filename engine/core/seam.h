@@ -70,6 +70,13 @@ struct eng_seam {
 	 * proxy m. */
 	int (*remote_snd)(struct eng_shard *sh, const struct eng_pid *pid,
 	                  const struct cod_seg *segs, size_t nsegs, int must);
+	/* The same for count messages (msgs[i]: one message each) to pid,
+	 * whose node ID hashes (eng_hash) to nodehash, in order: the route
+	 * is found once.  Returns the number sent, or the first message's
+	 * error when none was. */
+	int (*remote_snd_many)(struct eng_shard *sh, const struct eng_pid *pid,
+	                       uint32_t nodehash, const struct cod_seg *msgs,
+	                       size_t count, int must);
 	int (*remote_mon)(struct eng_shard *sh, const struct eng_pid *pid,
 	                  struct eng_mon *m);
 	int (*remote_unmon)(struct eng_shard *sh, const char *port,
@@ -140,6 +147,15 @@ eng_seam_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
                     const struct cod_seg *segs, size_t nsegs, int must)
 {
 	return eng_seam(sh->node)->remote_snd(sh, pid, segs, nsegs, must);
+}
+
+static inline int
+eng_seam_remote_snd_many(struct eng_shard *sh, const struct eng_pid *pid,
+                         uint32_t nodehash, const struct cod_seg *msgs,
+                         size_t count, int must)
+{
+	return eng_seam(sh->node)->remote_snd_many(sh, pid, nodehash, msgs,
+	                                           count, must);
 }
 
 static inline int

@@ -14,6 +14,7 @@
  * shard, and aemp_snd_wait sleeps there until room appears.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -348,7 +349,8 @@ aemp_snd(aemp_node *node, const char *port, const aemp_val *msg, size_t n)
  * application threads send it through. */
 struct eng_ref {
 	struct eng_pid pid;
-	uint32_t hash;
+	uint32_t hash;     /* of the port name */
+	uint32_t nodehash; /* of the node ID */
 	uint32_t len;
 	int home;
 	char id[];
@@ -374,6 +376,7 @@ aemp_ref_new(aemp_node *node, const char *port, aemp_ref *out)
 		return rc;
 	}
 	r->hash = eng_hash(r->pid.name, r->pid.namelen);
+	r->nodehash = eng_hash(r->pid.node, r->pid.nodelen);
 	r->home = eng_home(node, &r->pid);
 	out->v = (uint64_t)(uintptr_t)r;
 	return 0;
@@ -399,9 +402,75 @@ aemp_snd_ref(aemp_node *node, aemp_ref ref, const aemp_val *msg, size_t n)
 	AEMP_ASSERT(r != NULL);
 	if (AEMP_UNLIKELY(sh == NULL))
 		return snd_foreign(node, r->id, &r->pid, r->home, msg, n);
-	if (!r->pid.local)
-		return eng_seam_remote_snd(sh, &r->pid, &seg, 1, 0);
+	if (!r->pid.local) {
+		int rc = eng_seam_remote_snd_many(sh, &r->pid, r->nodehash,
+		                                  &seg, 1, 0);
+
+		return rc < 0 ? rc : 0;
+	}
 	return snd_local(sh, r->pid.name, r->pid.namelen, r->hash, &seg, 1, 0);
+}
+
+/* many_foreign - aemp_snd_many from an application thread, or before the
+ * node runs: one message after the other. */
+static int
+many_foreign(aemp_node *node, const struct eng_ref *r, const aemp_msgv *msgs,
+             size_t count)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < count; i++) {
+		rc = snd_foreign(node, r->id, &r->pid, r->home, msgs[i].msg,
+		                 msgs[i].n);
+		if (rc < 0)
+			return i > 0 ? (int)i : rc;
+	}
+	return (int)count;
+}
+
+/* The messages as one-segment cod_segs, a chunk at a time. */
+#define MANY_CHUNK 64
+
+AEMP_API int
+aemp_snd_many(aemp_node *node, aemp_ref ref, const aemp_msgv *msgs,
+              size_t count)
+{
+	struct eng_ref *r = (struct eng_ref *)(uintptr_t)ref.v;
+	struct eng_shard *sh = eng_here(node);
+	struct cod_seg seg[MANY_CHUNK];
+	size_t i, k, done = 0;
+	int rc = 0;
+
+	AEMP_ASSERT(r != NULL);
+	if (count > INT_MAX)
+		return -EINVAL;
+	if (AEMP_UNLIKELY(sh == NULL))
+		return many_foreign(node, r, msgs, count);
+	for (; done < count; done += k) {
+		k = AEMP_MIN(count - done, (size_t)MANY_CHUNK);
+		for (i = 0; i < k; i++) {
+			seg[i].v = msgs[done + i].msg;
+			seg[i].n = msgs[done + i].n;
+		}
+		if (!r->pid.local) {
+			rc = eng_seam_remote_snd_many(sh, &r->pid, r->nodehash,
+			                              seg, k, 0);
+		} else {
+			for (i = 0; i < k; i++) {
+				rc = snd_local(sh, r->pid.name, r->pid.namelen,
+				               r->hash, &seg[i], 1, 0);
+				if (rc < 0)
+					break;
+			}
+			rc = i > 0 ? (int)i : rc;
+		}
+		if (rc < 0)
+			return done > 0 ? (int)done : rc;
+		if ((size_t)rc < k)
+			return (int)(done + (size_t)rc);
+	}
+	return (int)count;
 }
 
 /* ---- waiting for room ------------------------------------------------ */

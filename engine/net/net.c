@@ -475,14 +475,64 @@ eng_remote_record(struct eng_shard *sh, uint32_t kind, const uint8_t *p,
 
 /* ---- the funnel ----------------------------------------------------- */
 
-int
-eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
-               const struct cod_seg *segs, size_t nsegs, int must)
+/* remote_hop - [name, segs...] to node pid->node through its owner shard
+ * (a REC_REMOTE record). */
+static int
+remote_hop(struct eng_shard *sh, int owner, const struct eng_pid *pid,
+           uint32_t hash, const struct cod_seg *segs, size_t nsegs, int must)
 {
 	struct {
 		struct remote_hdr h;
 		char id[AEMP_ID_MAX];
 	} hdr;
+
+	if (must != 1 &&
+	    AEMP_UNLIKELY(
+	            atomic_load_explicit(
+	                    &eng_net(sh->node)->cong[hash % ENG_CONG_SLOTS],
+	                    memory_order_relaxed) != 0))
+		return -EAGAIN; /* the owner's queue for that node is full */
+	hdr.h.seen = eng_snet(sh)->seen[owner];
+	hdr.h.gen = 0;
+	hdr.h.idlen = (uint16_t)pid->nodelen;
+	hdr.h.flags = 0;
+	memcpy(hdr.id, pid->node, pid->nodelen);
+	return eng_rec_packet(sh, owner, REC_REMOTE, &hdr,
+	                      sizeof(hdr.h) + pid->nodelen, pid->name,
+	                      pid->namelen, segs, nsegs, must == 1);
+}
+
+int
+eng_remote_snd_many(struct eng_shard *sh, const struct eng_pid *pid,
+                    uint32_t hash, const struct cod_seg *msgs, size_t count,
+                    int must)
+{
+	int owner = eng_shard_of_node(sh->node, hash), rc = 0;
+	struct eng_rnode *rn = NULL;
+	size_t i;
+
+	if (AEMP_UNLIKELY(pid->nodelen == 0))
+		return (int)count; /* the empty (unconfigured) node ID */
+	if (owner == sh->idx &&
+	    (rn = eng_rnode_get(sh, pid->node, pid->nodelen, hash)) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		if (rn != NULL)
+			rc = eng_rnode_send(sh, rn, pid->name, pid->namelen,
+			                    &msgs[i], 1, must);
+		else
+			rc = remote_hop(sh, owner, pid, hash, &msgs[i], 1,
+			                must);
+		if (rc < 0)
+			return i > 0 ? (int)i : rc;
+	}
+	return (int)count;
+}
+
+int
+eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
+               const struct cod_seg *segs, size_t nsegs, int must)
+{
 	uint32_t hash;
 	int owner;
 
@@ -498,20 +548,7 @@ eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
 		return eng_rnode_send(sh, rn, pid->name, pid->namelen, segs,
 		                      nsegs, must);
 	}
-	if (must != 1 &&
-	    AEMP_UNLIKELY(
-	            atomic_load_explicit(
-	                    &eng_net(sh->node)->cong[hash % ENG_CONG_SLOTS],
-	                    memory_order_relaxed) != 0))
-		return -EAGAIN; /* the owner's queue for that node is full */
-	hdr.h.seen = eng_snet(sh)->seen[owner];
-	hdr.h.gen = 0;
-	hdr.h.idlen = (uint16_t)pid->nodelen;
-	hdr.h.flags = 0;
-	memcpy(hdr.id, pid->node, pid->nodelen);
-	return eng_rec_packet(sh, owner, REC_REMOTE, &hdr,
-	                      sizeof(hdr.h) + pid->nodelen, pid->name,
-	                      pid->namelen, segs, nsegs, must == 1);
+	return remote_hop(sh, owner, pid, hash, segs, nsegs, must);
 }
 
 int

@@ -25,6 +25,9 @@ void eng_remote_record(struct eng_shard *sh, uint32_t kind, const uint8_t *p,
 void eng_net_rec_discard(uint32_t kind, const uint8_t *p, size_t len);
 int eng_remote_snd(struct eng_shard *sh, const struct eng_pid *pid,
                    const struct cod_seg *segs, size_t nsegs, int must);
+int eng_remote_snd_many(struct eng_shard *sh, const struct eng_pid *pid,
+                        uint32_t nodehash, const struct cod_seg *msgs,
+                        size_t count, int must);
 int eng_remote_room(struct aemp_node *node, uint32_t nodehash);
 int eng_net_node_request(struct eng_shard *sh, const aemp_val *tag,
                          const aemp_val *args, size_t n, const char *src,

@@ -294,6 +294,9 @@ struct eng_snet {
 	/* node ID -> struct eng_pxnode: the rmon proxies (ACT_KIL0 monitors)
 	 * each remote node holds on this shard's ports (rnode.c) */
 	struct eng_htab proxies;
+	/* The record eng_rnode_find found last (NULL: none), cleared when
+	 * it is freed: a stream to one node skips the table. */
+	struct eng_rnode *rn_last;
 	/* Node events (see the top of this file): this shard's own event
 	 * numbers as an owner, the newest processed from each owner, the
 	 * newest each shard acknowledged to this one; the idle records

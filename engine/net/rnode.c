@@ -50,7 +50,7 @@ rnode_eq(const void *e, const void *k)
 	const struct id_key *key = k;
 
 	return r->hash == key->hash && r->idlen == key->len &&
-	       memcmp(r->id, key->id, key->len) == 0;
+	       eng_name_eq(r->id, key->id, key->len);
 }
 
 static uint32_t
@@ -76,8 +76,15 @@ struct eng_rnode *
 eng_rnode_find(struct eng_shard *sh, const char *id, size_t len, uint32_t hash)
 {
 	struct id_key k = {id, len, hash};
+	struct eng_snet *sn = eng_snet(sh);
+	struct eng_rnode *rn = sn->rn_last;
 
-	return eng_htab_find(&eng_snet(sh)->rnodes, hash, rnode_eq, &k);
+	if (rn != NULL && rnode_eq(rn, &k))
+		return rn;
+	rn = eng_htab_find(&sn->rnodes, hash, rnode_eq, &k);
+	if (rn != NULL)
+		sn->rn_last = rn;
+	return rn;
 }
 
 struct eng_rnode *
@@ -148,6 +155,7 @@ eng_rnodes_free(struct eng_shard *sh)
 {
 	struct eng_snet *sn = eng_snet(sh);
 
+	sn->rn_last = NULL;
 	eng_htab_each(&sn->rnodes, free_rnode, sh);
 	eng_htab_fini(&sn->rnodes);
 	sn->gc_head = sn->gc_tail = NULL;
@@ -269,6 +277,8 @@ rnode_release(struct eng_shard *sh, struct eng_rnode *rn)
 	struct eng_snet *sn = eng_snet(sh);
 
 	eng_htab_remove(&sn->rnodes, rn, rnode_hash);
+	if (sn->rn_last == rn)
+		sn->rn_last = NULL;
 	if (rn->was_up)
 		eng_up_del(sh->node, rn->id, rn->idlen);
 	forget(sh, rn);
@@ -339,13 +349,14 @@ eng_rnode_congestion(struct eng_shard *sh, struct eng_rnode *rn)
 static void
 check_hard_limit(struct eng_shard *sh, struct eng_rnode *rn)
 {
-	size_t q = queued(rn);
+	size_t q = queued(rn), hard;
 
+	if (AEMP_LIKELY(q <= max_queue(sh)))
+		return; /* below both limits (hard is above max_queue) */
 	/* Beyond max_queue senders get -EAGAIN; the hard limit also leaves
 	 * room for what other shards had queued before they could see it. */
-	size_t hard = 2 * max_queue(sh) +
-	              sh->node->qcap * (size_t)(sh->node->nshards - 1);
-
+	hard = 2 * max_queue(sh) +
+	       sh->node->qcap * (size_t)(sh->node->nshards - 1);
 	if (AEMP_UNLIKELY(q > max_queue(sh)) && !rn->congested)
 		eng_rnode_congestion(sh, rn);
 	if (AEMP_UNLIKELY(q > hard)) {

@@ -9,12 +9,13 @@
 
 # The JSON fields of every scenario, in sorted order.
 FIELDS='cpu_remote_excluded cpu_s cpu_s_per_m_msgs framing gaps mb_per_s msgs
-	msgs_per_s ratio_to_raw ratio_to_raw_blocking reorders rtt_max_us rtt_p50_us rtt_p90_us
+	msgs_per_s ratio_to_raw ratio_to_raw_blocking ratio_to_zmq reorders rtt_max_us rtt_p50_us rtt_p90_us
 	rtt_p999_us rtt_p99_us scenario seconds size tls transport variant
 	wire_bytes_per_msg'
 FIELDS=$(echo $FIELDS)
 DB="\$r->{scenario} eq 'db' && join(' ', sort keys %\$r) eq '$FIELDS' &&
-	!defined \$r->{ratio_to_raw} && !defined \$r->{ratio_to_raw_blocking} && !defined \$r->{wire_bytes_per_msg} &&
+	!defined \$r->{ratio_to_raw} && !defined \$r->{ratio_to_raw_blocking} &&
+	!defined \$r->{ratio_to_zmq} && !defined \$r->{wire_bytes_per_msg} &&
 	abs(\$r->{mb_per_s} - \$r->{msgs_per_s} * \$r->{size} / 1e6) < 0.01"
 
 perf_ok db --json --seconds 0.5 --warmup 0.1 --monitors 1,3

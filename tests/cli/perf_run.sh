@@ -5,14 +5,16 @@
 # leaves no child process behind.
 . "$(dirname "$0")/perf_lib.bash"
 
+# The zmq row is there when aemp-perf was built with libzmq.
+if pkg-config --exists libzmq 2>/dev/null; then nz=1 z="zmq/push/pull "; else nz=0 z=""; fi
 perf_ok --json "${SHORT[@]}" --size 16
-rows 4 "$SANE" "default: 4 sane results"
+rows $((4 + nz)) "$SANE" "default: sane results"
 is "$(printf '%s\n' "$OUT" | perl -ne 'print "$1/$2 " if
-	/"scenario":"(\w+)","variant":"([\w ]+)"/')" \
-	"raw/tcp stream pair/1 sender raw/tcp pingpong pingpong/1 pinger " \
-	"default: raw stream, pair, raw ping-pong, pingpong"
+	/"scenario":"(\w+)","variant":"([\w \/]+)"/')" \
+	"raw/tcp stream ${z}pair/1 sender raw/tcp pingpong pingpong/1 pinger " \
+	"default: raw stream, zmq, pair, raw ping-pong, pingpong"
 perf_ok default "${SHORT[@]}" --size 16
-is "$(printf '%s\n' "$OUT" | wc -l)" 5 "default table: header and 4 rows"
+is "$(printf '%s\n' "$OUT" | wc -l)" $((5 + nz)) "default table: header and rows"
 ok "no progress line when stdout is not a terminal" \
 	eval '! printf "%s" "$OUT" | grep -q $'"'"'\r'"'"
 
