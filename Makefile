@@ -208,9 +208,14 @@ else
 	$(Q)rm -f $@ && ar rcs $@ $(LIB_OBJ)
 endif
 
+# aemp hosts service modules (docs/hosting.md): it keeps every object of
+# the library and exports the public aemp_* symbols (and only those) for
+# the modules it dlopens.
+HOST_LDFLAGS := -Wl,--export-dynamic-symbol='aemp_*'
 $(B)/aemp: $(CLI_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC_LIB) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(HOST_LDFLAGS) -o $@ $(CLI_OBJ) \
+		-Wl,--whole-archive $(STATIC_LIB) -Wl,--no-whole-archive $(LIBS)
 
 $(B)/aemp-perf: $(PERF_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
