@@ -345,8 +345,9 @@ check_paths(const struct conf_key *k, const aemp_val *v, const char *origin)
 		               ? 0
 		               : bad(k, v, origin, "file names");
 	if (v->type != AEMP_ARRAY)
-		return bad(k, v, origin,
-		           "an array of file names or a comma-separated string");
+		return bad(
+		        k, v, origin,
+		        "an array of file names or a comma-separated string");
 	if (v->len > ENG_MAX_PATHS)
 		return AEMP_SET_ERR(AEMP_ECONFIG, "%s: at most %d entries (%s)",
 		                    k->name, ENG_MAX_PATHS, origin);

@@ -320,8 +320,8 @@ struct eng_func {
 	aemp_func_fn fn;
 	void *arg;
 	int builtin;
-	int shard;             /* aemp_register_on: >= 0, SPREAD or HERE */
-	const char *module;    /* registering module's file, or NULL */
+	int shard;          /* aemp_register_on: >= 0, SPREAD or HERE */
+	const char *module; /* registering module's file, or NULL */
 };
 
 /* The published registry: an immutable snapshot, replaced as a whole

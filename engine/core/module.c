@@ -48,7 +48,7 @@ struct eng_mod {
 struct eng_modneg {
 	struct eng_modneg *next;
 	uint64_t expire_ns;
-	char *key;       /* the file as asked for (relative name) */
+	char *key; /* the file as asked for (relative name) */
 	char reason[512];
 };
 
@@ -205,8 +205,8 @@ mod_load(struct eng_shard *sh, const char *file, char *why, size_t cap)
 		mod_free(m);
 		return rc;
 	}
-	eng_log(node, AEMP_LOG_INFO, "module %s loaded (%zu functions)", real,
-	        m->nstaged);
+	eng_log(node, AEMP_LOG_NOTE, "module %s loaded (%zu function%s)", real,
+	        m->nstaged, m->nstaged == 1 ? "" : "s");
 	mod_unstage(m, 0); /* published: the registry owns them now */
 	m->next = node->mods;
 	node->mods = m;
@@ -216,8 +216,8 @@ mod_load(struct eng_shard *sh, const char *file, char *why, size_t cap)
 /* A name in module_path order: the first directory holding rel; rel as it
  * is without a module_path.  Returns 0 or -ENOENT (why says where). */
 static int
-mod_locate(const struct aemp_node *node, const char *rel, char *out,
-           size_t cap, char *why, size_t whycap)
+mod_locate(const struct aemp_node *node, const char *rel, char *out, size_t cap,
+           char *why, size_t whycap)
 {
 	size_t i, used = 0;
 	int n;
@@ -245,14 +245,17 @@ mod_locate(const struct aemp_node *node, const char *rel, char *out,
 	return -ENOENT;
 }
 
-/* mod_file_of - the file for a `modules` entry: "A::B" means A/B.so. */
+/* mod_file_of - the file for a `modules` entry: a name with '/' or
+ * ending in ".so" is a file name; anything else a package name, "A::B"
+ * meaning A/B.so (and "Counter" Counter.so). */
 static int
 mod_file_of(const char *entry, char *out, size_t cap)
 {
-	size_t i, o = 0;
+	size_t i, o = 0, len = strlen(entry);
 	int n;
 
-	if (strstr(entry, "::") == NULL) {
+	if (strchr(entry, '/') != NULL ||
+	    (len > 3 && strcmp(entry + len - 3, ".so") == 0)) {
 		n = snprintf(out, cap, "%s", entry);
 		return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 	}

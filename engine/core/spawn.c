@@ -139,8 +139,8 @@ func_add(struct aemp_node *node, const char *name, aemp_func_fn fn, void *arg,
 }
 
 AEMP_API int
-aemp_register_on(aemp_node *node, const char *name, aemp_func_fn fn,
-                 void *arg, int shard)
+aemp_register_on(aemp_node *node, const char *name, aemp_func_fn fn, void *arg,
+                 int shard)
 {
 	int rc;
 
@@ -154,8 +154,8 @@ aemp_register_on(aemp_node *node, const char *name, aemp_func_fn fn,
 		return -EINVAL;
 	rc = func_add(node, name, fn, arg, 0, shard);
 	if (rc == -EEXIST && eng_mod_loading(node) != NULL) {
-		const struct eng_func *f = eng_func_find(node, name,
-		                                         strlen(name));
+		const struct eng_func *f =
+		        eng_func_find(node, name, strlen(name));
 
 		eng_log(node, AEMP_LOG_ERROR,
 		        "module: function '%s' is already registered%s%s", name,

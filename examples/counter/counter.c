@@ -21,15 +21,32 @@
  * count is atomic because ports live on different shards.
  */
 #include <aemp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 static atomic_long calls;
 
+/* Every live counter is on a list, so that aemp_module_fini can free the
+ * ones whose ports were still alive when the node stopped. */
 struct counter {
+	struct counter *next, **pprev;
 	long long value;
 };
+
+static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct counter *list;
+
+static void
+counter_unlink(struct counter *c)
+{
+	pthread_mutex_lock(&list_mu);
+	*c->pprev = c->next;
+	if (c->next != NULL)
+		c->next->pprev = c->pprev;
+	pthread_mutex_unlock(&list_mu);
+}
 
 /* reply - send [v] to the reply port, the message's last element. */
 static int
@@ -71,6 +88,7 @@ counter_died(aemp_node *node, const aemp_val *reason, size_t n, void *arg)
 	(void)node;
 	(void)reason;
 	(void)n;
+	counter_unlink(arg);
 	free(arg);
 }
 
@@ -90,9 +108,17 @@ counter_init(aemp_node *node, const aemp_val *args, size_t n, void *arg)
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
+	pthread_mutex_lock(&list_mu);
+	c->next = list;
+	c->pprev = &list;
+	if (list != NULL)
+		list->pprev = &c->next;
+	list = c;
+	pthread_mutex_unlock(&list_mu);
 	if ((err = aemp_rcv(node, aemp_self(node), counter_rcv, c)) < 0 ||
 	    (err = aemp_mon(node, aemp_self(node), counter_died, c, NULL)) <
 	            0) {
+		counter_unlink(c);
 		free(c);
 		return err;
 	}
@@ -110,6 +136,8 @@ counter_hits(aemp_node *node, const aemp_val *args, size_t n, void *arg)
 	return reply(node, args, n, atomic_load(&calls));
 }
 
+/* Loaded once per node; this example is meant for one node per process
+ * (the call count and the list are shared by all nodes that load it). */
 int
 aemp_module_init(aemp_node *node)
 {
@@ -120,4 +148,19 @@ aemp_module_init(aemp_node *node)
 		return err;
 	return aemp_register_on(node, "Counter::hits", counter_hits, NULL,
 	                        AEMP_SHARD_SPREAD);
+}
+
+/* The node is being freed (its shards have stopped): free what is left. */
+void
+aemp_module_fini(aemp_node *node)
+{
+	struct counter *c;
+
+	(void)node;
+	pthread_mutex_lock(&list_mu);
+	while ((c = list) != NULL) {
+		list = c->next;
+		free(c);
+	}
+	pthread_mutex_unlock(&list_mu);
 }
