@@ -242,7 +242,15 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(HELPER_OBJ) $(STATIC_LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(HELPER_OBJ) $(STATIC_LIB) $(LIBS)
 
 # ---- tests -----------------------------------------------------------------
-test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
+# The example service module (examples/counter), for the hosting
+# benchmark (tests/bench/hosting.c); built against the header only.
+EXAMPLE_SO := $(B)/examples/counter/Counter.so
+$(EXAMPLE_SO): examples/counter/counter.c include/aemp.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC     $@")
+	$(Q)$(CC) -shared -fPIC -O2 $(WARN) -Iinclude -o $@ $<
+
+test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(EXAMPLE_SO)
 
 # `make test`: both flavors, then brief fuzzing; tools/runtests.sh prints
 # the summary line and fails if anything failed.  With our wolfSSL, the
