@@ -206,8 +206,8 @@ bench(const char *aemp, const char *moddir, int shards, double seconds)
 	}
 	/* wait for the host to answer */
 	atomic_store(&time_ok, 0);
-	for (deadline = now_s() + 30; !atomic_load(&time_ok) &&
-	                              now_s() < deadline;) {
+	for (deadline = now_s() + 30;
+	     !atomic_load(&time_ok) && now_s() < deadline;) {
 		aemp_cal(node, host_id, &q, 1, time_reply, NULL, 1, NULL);
 		usleep(200000);
 	}
@@ -222,8 +222,8 @@ bench(const char *aemp, const char *moddir, int shards, double seconds)
 			goto out;
 		}
 	aemp_exec(node, 0, make_replies, &made);
-	for (deadline = now_s() + 10; !atomic_load(&made) &&
-	                              now_s() < deadline;)
+	for (deadline = now_s() + 10;
+	     !atomic_load(&made) && now_s() < deadline;)
 		usleep(1000);
 	usleep(300000); /* the spawns are done before the first request */
 	atomic_store(&answered, 0);
