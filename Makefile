@@ -250,7 +250,24 @@ $(EXAMPLE_SO): examples/counter/counter.c include/aemp.h
 	@$(if $(Q),echo "  CC     $@")
 	$(Q)$(CC) -shared -fPIC -O2 $(WARN) -Iinclude -o $@ $<
 
-test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(EXAMPLE_SO)
+# Test modules (tests/modules/*.c) for tests/integ/module_api.c, which is
+# linked like aemp so that they find the aemp_* functions in it.
+TESTMOD_SO := $(patsubst tests/modules/%.c,$(B)/tests/modules/%.so,\
+	$(wildcard tests/modules/*.c))
+$(B)/tests/modules/%.so: tests/modules/%.c include/aemp.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC     $@")
+	$(Q)$(CC) -shared -fPIC -O2 $(WARN) -Iinclude -o $@ $<
+
+$(B)/tests/integ/module_%: $(B)/obj/tests/integ/module_%.o $(HELPER_OBJ) \
+		$(STATIC_LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD     $@")
+	$(Q)$(CC) $(LDFLAGS) $(HOST_LDFLAGS) -o $@ $< $(HELPER_OBJ) \
+		-Wl,--whole-archive $(STATIC_LIB) -Wl,--no-whole-archive $(LIBS)
+
+test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(EXAMPLE_SO) \
+	$(TESTMOD_SO)
 
 # `make test`: both flavors, then brief fuzzing; tools/runtests.sh prints
 # the summary line and fails if anything failed.  With our wolfSSL, the
