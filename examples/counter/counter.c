@@ -7,6 +7,8 @@
  *                            (default "counter") until it dies
  *   PORT <- ["incr", N, REPLY...]  adds N (default 1), replies [VALUE]
  *   PORT <- ["get", REPLY...]      replies [VALUE]
+ *   PORT <- ["hash", ROUNDS, REPLY...]  replies [HASH] after ROUNDS rounds
+ *                            of a 64-bit mix: CPU work for benchmarks
  *   NODE <- ["Counter::hits", REPLY...]
  *                            function-name request: replies [CALLS], the
  *                            number of incr/get calls on this node
@@ -23,6 +25,7 @@
 #include <aemp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +81,20 @@ counter_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 	}
 	if (n >= 2 && aemp_str_eq(&msg[0], "get"))
 		return reply(node, msg, n, c->value);
+	if (n >= 3 && aemp_str_eq(&msg[0], "hash")) {
+		/* ROUNDS of a 64-bit mix: a stand-in for a request that
+		 * does real work (tests/bench/hosting) */
+		uint64_t h = (uint64_t)c->value + 0x9e3779b97f4a7c15u;
+		int64_t rounds = 0, i;
+
+		(void)aemp_get_int(&msg[1], &rounds);
+		for (i = 0; i < rounds && i < 100000000; i++) {
+			h ^= h >> 31;
+			h *= 0x7fb5d329728ea185u;
+		}
+		c->value++;
+		return reply(node, msg, n, (long long)(h >> 1));
+	}
 	return 0; /* anything else is ignored */
 }
 

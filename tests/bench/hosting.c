@@ -4,12 +4,14 @@
  * key) with 1 shard, then with 2 shards, in the same run; a load
  * generator node in this process spawns PORTS counters there (placed on
  * the host's shards by the hash of their names) and keeps WINDOW
- * ["incr", 1, REPLY] requests outstanding per counter for SECONDS.
+ * requests outstanding per counter for SECONDS: ["incr", 1, REPLY] (next
+ * to nothing to do), then ["hash", ROUNDS, REPLY] (ROUNDS rounds of a
+ * 64-bit mix, default 20000: CPU work that more shards can share).
  * Reported per shard count: replies per second, the host's CPU (from
  * /proc/PID/stat) and the generator's (getrusage), both in percent of
  * one core, and replies per host CPU-second.
  *
- *   build/release/tests/bench/hosting [seconds [ports [window]]]
+ *   build/release/tests/bench/hosting [seconds [ports [window [rounds]]]]
  *
  * The aemp binary and Counter.so are found next to this program
  * (build/<flavor>/aemp, build/<flavor>/examples/counter/Counter.so).
@@ -35,6 +37,7 @@ static char host_id[64];
 static aemp_id counters[MAX_PORTS];
 static aemp_id replies[MAX_PORTS];
 static int nports = 16, window = 8;
+static int64_t rounds; /* 0: ["incr", 1, R]; else ["hash", rounds, R] */
 static atomic_long answered;
 static atomic_int running;
 
@@ -81,7 +84,8 @@ self_cpu(void)
 static int
 send_incr(aemp_node *node, int i)
 {
-	aemp_val msg[3] = {aemp_str("incr"), aemp_int(1),
+	aemp_val msg[3] = {aemp_str(rounds ? "hash" : "incr"),
+	                   aemp_int(rounds ? rounds : 1),
 	                   aemp_str(replies[i].s)};
 
 	return aemp_snd(node, counters[i].s, msg, 3);
@@ -240,9 +244,9 @@ bench(const char *aemp, const char *moddir, int shards, double seconds)
 	h1 = proc_cpu(pid);
 	g1 = self_cpu();
 	atomic_store(&running, 0);
-	printf("hosting: shards %d: %8.0f replies/s  host CPU %4.0f%%  "
+	printf("hosting: %-10s shards %d: %8.0f replies/s  host CPU %4.0f%%  "
 	       "generator CPU %4.0f%%  %8.0f replies per host CPU-second\n",
-	       shards, (double)(n1 - n0) / (t1 - t0),
+	       rounds ? "hash" : "incr", shards, (double)(n1 - n0) / (t1 - t0),
 	       100 * (h1 - h0) / (t1 - t0), 100 * (g1 - g0) / (t1 - t0),
 	       h1 > h0 ? (double)(n1 - n0) / (h1 - h0) : 0.0);
 	rc = 0;
@@ -270,6 +274,7 @@ main(int argc, char **argv)
 {
 	char self[PATH_MAX], aemp[PATH_MAX + 16], moddir[PATH_MAX + 32];
 	double seconds = argc > 1 ? atof(argv[1]) : 3;
+	int64_t hash_rounds = 20000;
 	ssize_t n;
 	char *dir;
 	int rc = 0;
@@ -278,8 +283,12 @@ main(int argc, char **argv)
 		nports = atoi(argv[2]);
 	if (argc > 3)
 		window = atoi(argv[3]);
-	if (nports < 1 || nports > MAX_PORTS || window < 1 || seconds <= 0) {
-		fprintf(stderr, "usage: hosting [seconds [ports [window]]]\n");
+	if (argc > 4)
+		hash_rounds = atol(argv[4]);
+	if (nports < 1 || nports > MAX_PORTS || window < 1 || seconds <= 0 ||
+	    hash_rounds < 1) {
+		fprintf(stderr, "usage: hosting [seconds [ports [window "
+		                "[rounds]]]]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -291,8 +300,13 @@ main(int argc, char **argv)
 	snprintf(aemp, sizeof(aemp), "%s/aemp", dir);
 	snprintf(moddir, sizeof(moddir), "%s/examples/counter", dir);
 	printf("# hosting: %d counters, %d requests outstanding each, %.0f s "
-	       "per run; CPU in %% of one core\n",
-	       nports, window, seconds);
+	       "per run; incr: [\"incr\", 1], hash: [\"hash\", %lld] "
+	       "(CPU work per request); CPU in %% of one core\n",
+	       nports, window, seconds, (long long)hash_rounds);
+	rounds = 0;
+	rc |= bench(aemp, moddir, 1, seconds);
+	rc |= bench(aemp, moddir, 2, seconds);
+	rounds = hash_rounds;
 	rc |= bench(aemp, moddir, 1, seconds);
 	rc |= bench(aemp, moddir, 2, seconds);
 	return rc;
