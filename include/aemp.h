@@ -1032,8 +1032,9 @@ AEMP_API int aemp_register_on(aemp_node *node, const char *name,
  * shard for an on-demand load), outside port context.  It registers the
  * module's functions (aemp_register, aemp_register_on) and may use any
  * call allowed on a shard thread (aemp_port, aemp_spawn, aemp_db_set,
- * aemp_after, aemp_exec ...), but must not block for long: the shard
- * serves nothing meanwhile, and other shards asking for a module wait.
+ * aemp_after, aemp_exec, aemp_module_load for a module it needs ...), but
+ * must not block for long: the shard serves nothing meanwhile, and other
+ * shards asking for a module wait.
  * It returns 0, or a negative error code: then nothing it registered is
  * published, the module is dlclosed and the reason logged, so a failing
  * init must not leave ports, timers or handlers pointing into its code.

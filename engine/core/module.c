@@ -16,7 +16,8 @@
  * dlclosed.
  *
  * Threads: loading holds node->mod_mu (one load at a time per node; a
- * shard asking for a module another shard is loading waits for it).
+ * shard asking for a module another shard is loading waits for it; it is
+ * recursive, so an init may load another module with aemp_module_load).
  * Lookups of registered functions never take it (spawn.c).
  */
 #include <dlfcn.h>
@@ -57,7 +58,13 @@ static _Thread_local struct eng_mod *mod_cur;
 void
 eng_mod_init(struct aemp_node *node)
 {
-	pthread_mutex_init(&node->mod_mu, NULL);
+	pthread_mutexattr_t a;
+
+	/* recursive: a module's init may load another module */
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&node->mod_mu, &a);
+	pthread_mutexattr_destroy(&a);
 	pthread_mutex_init(&node->reg_mu, NULL);
 }
 

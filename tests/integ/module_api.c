@@ -8,8 +8,9 @@
  * that shard), loading a loaded module again (no second init), a module
  * whose init fails after registering (nothing callable), two modules
  * registering one name (-EEXIST, nothing of the second callable), a
- * missing file (-ENOENT), a file that is not a shared object (-ENOEXEC),
- * aemp_register after start outside a module (AEMP_ESTATE).
+ * module whose init loads another one, a missing file (-ENOENT), a file
+ * that is not a shared object (-ENOEXEC), aemp_register after start
+ * outside a module (AEMP_ESTATE).
  *
  * The test modules are the files tests/modules/NAME.c, built into
  * build/<flavor>/tests/modules/ by the Makefile; this program is linked
@@ -204,6 +205,9 @@ main(void)
 	CHECK_EQ(can("Many::f7"), 1);
 	CHECK_EQ(can("Failing::x"), 0);
 	CHECK_EQ(can("Dup::ok"), 0);
+	/* an init loading another module (recursive lock, no deadlock) */
+	CHECK_OK(aemp_module_load(node, mod("Nested.so")));
+	CHECK_EQ(can("Nested::x"), 1);
 	CHECK_ERR(aemp_module_load(node, mod("Missing.so")), -ENOENT);
 	f = fopen(mod("text-not-elf.so"), "w");
 	if (f != NULL) {
