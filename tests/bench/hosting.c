@@ -178,24 +178,15 @@ start_host(const char *aemp, const char *moddir, int shards, char *addr,
 	return pid;
 }
 
-static int
-bench(const char *aemp, const char *moddir, int shards, double seconds)
+/* generator - the load generator node, seeded with the host; NULL (and a
+ * line saying why) on failure. */
+static aemp_node *
+generator(const char *addr)
 {
-	char addr[256], seeds[300];
+	char seeds[300];
 	aemp_conf *c = NULL;
 	aemp_node *node = NULL;
-	atomic_int made = 0;
-	double t0, t1, h0, h1, g0, g1, deadline;
-	aemp_val q = aemp_str("time");
-	long n0, n1;
-	pid_t pid;
-	int i, st, rc = 1;
 
-	pid = start_host(aemp, moddir, shards, addr, sizeof(addr));
-	if (pid < 0 || addr[0] == '\0') {
-		printf("# cannot start %s\n", aemp);
-		goto out;
-	}
 	snprintf(seeds, sizeof(seeds), "[\"%s\"]", addr);
 	if (aemp_conf_new(&c) < 0 || aemp_conf_set_json(c, "norc", "1") < 0 ||
 	    aemp_conf_set_str(c, "nodeid", "bench-gen/%u") < 0 ||
@@ -206,9 +197,23 @@ bench(const char *aemp, const char *moddir, int shards, double seconds)
 	    aemp_conf_set_json(c, "log_level", "3") < 0 ||
 	    aemp_node_new(c, &node) < 0 || aemp_node_start(node) < 0) {
 		printf("# cannot start the generator: %s\n", aemp_errmsg());
-		goto out;
+		aemp_node_free(node);
+		node = NULL;
 	}
-	/* wait for the host to answer */
+	aemp_conf_free(c);
+	return node;
+}
+
+/* prepare - wait for the host, spawn the counters, make the reply ports.
+ * Returns 0 or -1 (said why). */
+static int
+prepare(aemp_node *node)
+{
+	aemp_val q = aemp_str("time");
+	atomic_int made = 0;
+	double deadline;
+	int i;
+
 	atomic_store(&time_ok, 0);
 	for (deadline = now_s() + 30;
 	     !atomic_load(&time_ok) && now_s() < deadline;) {
@@ -217,19 +222,29 @@ bench(const char *aemp, const char *moddir, int shards, double seconds)
 	}
 	if (!atomic_load(&time_ok)) {
 		printf("# the host does not answer\n");
-		goto out;
+		return -1;
 	}
 	for (i = 0; i < nports; i++)
 		if (aemp_spawn(node, host_id, "Counter::init", NULL, 0,
 		               &counters[i]) < 0) {
 			printf("# spawn failed\n");
-			goto out;
+			return -1;
 		}
 	aemp_exec(node, 0, make_replies, &made);
 	for (deadline = now_s() + 10;
 	     !atomic_load(&made) && now_s() < deadline;)
 		usleep(1000);
 	usleep(300000); /* the spawns are done before the first request */
+	return atomic_load(&made) ? 0 : -1;
+}
+
+/* measure - the load for `seconds` after a warm-up; one result line. */
+static void
+measure(aemp_node *node, pid_t pid, int shards, double seconds)
+{
+	double t0, t1, h0, h1, g0, g1;
+	long n0, n1;
+
 	atomic_store(&answered, 0);
 	atomic_store(&running, 1);
 	aemp_exec(node, 0, start_load, NULL);
@@ -249,23 +264,44 @@ bench(const char *aemp, const char *moddir, int shards, double seconds)
 	       rounds ? "hash" : "incr", shards, (double)(n1 - n0) / (t1 - t0),
 	       100 * (h1 - h0) / (t1 - t0), 100 * (g1 - g0) / (t1 - t0),
 	       h1 > h0 ? (double)(n1 - n0) / (h1 - h0) : 0.0);
-	rc = 0;
-out:
+}
+
+static void
+stop_host(pid_t pid)
+{
+	int i, st;
+
+	kill(pid, SIGTERM);
+	for (i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		usleep(50000);
+	if (i == 100) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+}
+
+static int
+bench(const char *aemp, const char *moddir, int shards, double seconds)
+{
+	char addr[256];
+	aemp_node *node = NULL;
+	pid_t pid;
+	int rc = 1;
+
+	pid = start_host(aemp, moddir, shards, addr, sizeof(addr));
+	if (pid < 0 || addr[0] == '\0')
+		printf("# cannot start %s\n", aemp);
+	else if ((node = generator(addr)) != NULL && prepare(node) == 0) {
+		measure(node, pid, shards, seconds);
+		rc = 0;
+	}
 	if (node != NULL) {
 		aemp_node_stop(node);
 		aemp_node_wait(node);
 		aemp_node_free(node);
 	}
-	aemp_conf_free(c);
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		for (i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
-			usleep(50000);
-		if (i == 100) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-		}
-	}
+	if (pid > 0)
+		stop_host(pid);
 	return rc;
 }
 
