@@ -211,9 +211,14 @@ else
 	$(Q)rm -f $@ && ar rcs $@ $(LIB_OBJ)
 endif
 
+# aemp hosts service modules (docs/hosting.md): it keeps every object of
+# the library and exports the public aemp_* symbols (and only those) for
+# the modules it dlopens.
+HOST_LDFLAGS := -Wl,--export-dynamic-symbol='aemp_*'
 $(B)/aemp: $(CLI_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC_LIB) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(HOST_LDFLAGS) -o $@ $(CLI_OBJ) \
+		-Wl,--whole-archive $(STATIC_LIB) -Wl,--no-whole-archive $(LIBS)
 
 # aemp-perf's ZeroMQ baseline (perf/zmq.c) when libzmq is installed
 # (libzmq3-dev); without it the tool says so in its zmq row.
@@ -248,7 +253,32 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(HELPER_OBJ) $(STATIC_LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(HELPER_OBJ) $(STATIC_LIB) $(LIBS)
 
 # ---- tests -----------------------------------------------------------------
-test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN)
+# The example service module (examples/counter), for the hosting
+# benchmark (tests/bench/hosting.c); built against the header only.
+EXAMPLE_SO := $(B)/examples/counter/Counter.so
+$(EXAMPLE_SO): examples/counter/counter.c include/aemp.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC     $@")
+	$(Q)$(CC) -shared -fPIC -O2 $(WARN) -Iinclude -o $@ $<
+
+# Test modules (tests/modules/*.c) for tests/integ/module_api.c, which is
+# linked like aemp so that they find the aemp_* functions in it.
+TESTMOD_SO := $(patsubst tests/modules/%.c,$(B)/tests/modules/%.so,\
+	$(wildcard tests/modules/*.c))
+$(B)/tests/modules/%.so: tests/modules/%.c include/aemp.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC     $@")
+	$(Q)$(CC) -shared -fPIC -O2 $(WARN) -Iinclude -o $@ $<
+
+$(B)/tests/integ/module_%: $(B)/obj/tests/integ/module_%.o $(HELPER_OBJ) \
+		$(STATIC_LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD     $@")
+	$(Q)$(CC) $(LDFLAGS) $(HOST_LDFLAGS) -o $@ $< $(HELPER_OBJ) \
+		-Wl,--whole-archive $(STATIC_LIB) -Wl,--no-whole-archive $(LIBS)
+
+test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(EXAMPLE_SO) \
+	$(TESTMOD_SO)
 
 # `make test`: both flavors, then brief fuzzing; tools/runtests.sh prints
 # the summary line and fails if anything failed.  With our wolfSSL, the

@@ -492,6 +492,10 @@ const struct cli_cmd cli_conf_cmds[] = {
                "aemp: idle shards spin this long before sleeping "
                "(0 = never; burns a core)"),
         SETDEL("cpus", "LIST", "aemp: pin shard i to the i-th CPU"),
+        SETDEL("modules", "LIST",
+               "aemp: service modules (.so) aemp run loads at start"),
+        SETDEL("module_path", "LIST",
+               "aemp: directories for modules and on-demand loading"),
         /* No "eval" alias: `aemp eval` is the protocol command. */
         {"seteval", 1, 0, CLI_ANY, "PERLCODE", cmd_set,
          "Perl code for Perl nodes; aemp nodes ignore it", "eval"},

@@ -14,6 +14,9 @@
  * optionally with a database family and value to register the port in);
  * its port sends every message [PORTID, REST...] on as REST... to PORTID.
  * The node also answers the engine's aemp::stats and aemp::nodes requests.
+ * Service modules (`modules`, `module_path`, docs/hosting.md) are loaded
+ * by the engine; the tool is linked so that they find every aemp_*
+ * function in it (Makefile, HOST_LDFLAGS).
  *
  * Threads: main thread; SIGINT and SIGTERM are blocked in every thread
  * but the main thread's sigsuspend(); the handler only sets a flag (or

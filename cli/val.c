@@ -28,7 +28,8 @@ static const struct {
         {"node_gc_delay", CONV_NUM},    {"autocork", CONV_BOOL},
         {"max_thread_queue", CONV_NUM}, {"nodelay", CONV_BOOL},
         {"busy_poll_us", CONV_NUM},     {"cpus", CONV_LIST},
-        {"fragment_size", CONV_NUM},
+        {"fragment_size", CONV_NUM},    {"modules", CONV_LIST},
+        {"module_path", CONV_LIST},
 };
 
 /* Handshake bounds (docs/config.md "Handshakes under attack"). */

@@ -1013,12 +1013,88 @@ typedef int (*aemp_func_fn)(aemp_node *node, const aemp_val *args, size_t n,
 /*
  * aemp_register - make fn callable by name, for spawn and for remote
  * function-name requests.  Names are fully qualified ("Pkg::name"; "::name"
- * for the main program).  Before aemp_node_start only.  Returns 0,
- * -EEXIST if the name is taken, -EINVAL for a name without "::",
- * AEMP_ESTATE after start, -ENOMEM.
+ * for the main program).  Before aemp_node_start, or after it from a
+ * service module's aemp_module_init (see "Service modules" below).  A
+ * function-name request runs on the shard that received it (see
+ * aemp_register_on).  Returns 0, -EEXIST if the name is taken (also by
+ * another module), -EINVAL for a name without "::" or with '#', or of
+ * AEMP_ID_MAX bytes or more, AEMP_ESTATE after start outside a module's
+ * init, -ENOMEM.  Thread: the creating thread before start; the module
+ * init's shard thread after.  The registry is read lock-free by every
+ * shard, also while a module adds to it; a name once registered stays
+ * until aemp_node_free.
  */
 AEMP_API int aemp_register(aemp_node *node, const char *name, aemp_func_fn fn,
                            void *arg);
+
+/* Where a registered function's function-name requests run. */
+#define AEMP_SHARD_HERE (-2)   /* on the shard that received the request */
+#define AEMP_SHARD_SPREAD (-1) /* round-robin over the node's shards */
+
+/*
+ * aemp_register_on - aemp_register, choosing the shard that runs fn for
+ * function-name requests ([NAME, ARGS...] sent to the node port):
+ * AEMP_SHARD_HERE (what aemp_register does: the request's shard, so a
+ * peer's requests run in the order sent), AEMP_SHARD_SPREAD (each request
+ * to the next shard, round-robin: requests run in parallel, in no
+ * particular order), or a shard number (taken modulo the shard count, so
+ * 0 is always valid) to keep fn's state on one thread.  Spawns are not
+ * moved: a spawned port lives on the shard its name hashes to, and its
+ * init function runs there (docs/hosting.md "Shards").  A module that
+ * wants its own ports on one shard creates them there with aemp_exec.
+ * Returns as aemp_register, and -EINVAL for shard < AEMP_SHARD_HERE.
+ */
+AEMP_API int aemp_register_on(aemp_node *node, const char *name,
+                              aemp_func_fn fn, void *arg, int shard);
+
+/*
+ * Service modules (docs/hosting.md).  A module is a shared object built
+ * against this header only:
+ *     cc -shared -fPIC $(pkg-config --cflags aemp) -o counter.so counter.c
+ * It resolves the aemp_* functions from the process that loads it: the
+ * `aemp` tool exports them (aemp run), and a program of your own must too
+ * (link libaemp.so, or the static library with -rdynamic and
+ * -Wl,--whole-archive).  It exports
+ *     int aemp_module_init(aemp_node *node);
+ * and may export
+ *     void aemp_module_fini(aemp_node *node);
+ *
+ * aemp_module_init runs once per node that loads the module, on a shard
+ * thread of that node (shard 0 for the `modules` key, the requesting
+ * shard for an on-demand load), outside port context.  It registers the
+ * module's functions (aemp_register, aemp_register_on) and may use any
+ * call allowed on a shard thread (aemp_port, aemp_spawn, aemp_db_set,
+ * aemp_after, aemp_exec, aemp_module_load for a module it needs ...), but
+ * must not block for long: the shard serves nothing meanwhile, and other
+ * shards asking for a module wait.
+ * It returns 0, or a negative error code: then nothing it registered is
+ * published, the module is dlclosed and the reason logged, so a failing
+ * init must not leave ports, timers or handlers pointing into its code.
+ *
+ * A loaded module stays loaded until aemp_node_free: that calls every
+ * module's aemp_module_fini (newest first) on the freeing thread after
+ * every shard has stopped (free memory there, nothing else: no aemp_*
+ * calls on the node), then dlcloses it.  Nothing of the module may run
+ * after that.  Module data that outlives a request belongs to the module
+ * (per node: key it by the node pointer if a process hosts several).
+ */
+typedef int (*aemp_module_init_fn)(aemp_node *node);
+typedef void (*aemp_module_fini_fn)(aemp_node *node);
+
+/*
+ * aemp_module_load - load the module in file now, as an entry of the
+ * `modules` key: an absolute path, a file name looked up in the
+ * module_path directories (as given without module_path), or "A::B" for
+ * A/B.so.  Loading a loaded file (same real path) does nothing.  From a
+ * shard thread of node it loads there; from another thread it waits for
+ * shard 0 to load it (before aemp_node_start: on the calling thread).
+ * Returns 0; -ENOENT (or another errno value) when the file cannot be
+ * found; -ENOEXEC when it is not a shared object, a symbol it needs is
+ * missing, or it lacks aemp_module_init; init's own negative result;
+ * AEMP_ESTATE when the node is stopping.  The reason is logged
+ * (AEMP_LOG_ERROR).
+ */
+AEMP_API int aemp_module_load(aemp_node *node, const char *file);
 
 /*
  * aemp_spawn - create a port running func(args) on the node of

@@ -49,7 +49,8 @@ static const char conf_defaults_json[] =
         " \"per_addr_exempt\": [\"127.0.0.0/8\", \"::1\"],"
         " \"first_byte_timeout\": 5, \"greeting_timeout\": 10,"
         " \"node_gc_delay\": 60, \"max_thread_queue\": 1048576,"
-        " \"log_level\": 5, \"busy_poll_us\": 0, \"cpus\": []}";
+        " \"log_level\": 5, \"busy_poll_us\": 0, \"cpus\": [],"
+        " \"modules\": [], \"module_path\": []}";
 
 #define CHAIN_MAX 64
 
@@ -89,6 +90,8 @@ static const struct conf_key conf_keys[] = {
         {"metrics", CK_STR, 0, 0, 0},
         {"busy_poll_us", CK_INT, 0, 1000000, 0},
         {"cpus", CK_CPUS, 0, 0, 0},
+        {"modules", CK_PATHS, 0, 0, 0},
+        {"module_path", CK_PATHS, 0, 0, 0},
 };
 
 const struct conf_key *
@@ -330,6 +333,37 @@ check_cpus(const struct conf_key *k, const aemp_val *v, const char *origin)
 	return 0;
 }
 
+/* CK_PATHS: non-empty strings without NUL, at most ENG_MAX_PATHS of them,
+ * each shorter than ENG_PATH_MAX; an array or a comma-separated string. */
+static int
+check_paths(const struct conf_key *k, const aemp_val *v, const char *origin)
+{
+	const aemp_val *e;
+	size_t i;
+
+	if (v->type == AEMP_STR)
+		return v->len < ENG_PATH_MAX * ENG_MAX_PATHS &&
+		                       memchr(v->u.s, '\0', v->len) == NULL
+		               ? 0
+		               : bad(k, v, origin, "file names");
+	if (v->type != AEMP_ARRAY)
+		return bad(
+		        k, v, origin,
+		        "an array of file names or a comma-separated string");
+	if (v->len > ENG_MAX_PATHS)
+		return AEMP_SET_ERR(AEMP_ECONFIG, "%s: at most %d entries (%s)",
+		                    k->name, ENG_MAX_PATHS, origin);
+	for (i = 0; i < v->len; i++) {
+		e = &v->u.a[i];
+		if (e->type != AEMP_STR || e->len == 0 ||
+		    e->len >= ENG_PATH_MAX ||
+		    memchr(e->u.s, '\0', e->len) != NULL)
+			return bad(k, e, origin,
+			           "non-empty file names (strings)");
+	}
+	return 0;
+}
+
 int
 eng_conf_check(const struct conf_key *k, const aemp_val *v, const char *origin)
 {
@@ -358,6 +392,8 @@ eng_conf_check(const struct conf_key *k, const aemp_val *v, const char *origin)
 		return check_nets(k, v, origin);
 	case CK_CPUS:
 		return check_cpus(k, v, origin);
+	case CK_PATHS:
+		return check_paths(k, v, origin);
 	case CK_BOOL:
 		if (v->type == AEMP_ARRAY || v->type == AEMP_MAP)
 			return bad(k, v, origin, "a boolean");

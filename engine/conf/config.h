@@ -18,6 +18,8 @@
 #define ENG_MAX_EXEMPT 32  /* per_addr_exempt entries */
 #define ENG_MAX_CPUS 64    /* one per shard at most */
 #define ENG_CPU_LIMIT 4096 /* CPU numbers are below this */
+#define ENG_MAX_PATHS 64   /* modules, module_path entries */
+#define ENG_PATH_MAX 1024  /* bytes per modules/module_path entry */
 
 struct eng_config {
 	char nodeid[AEMP_ID_MAX]; /* expanded from the template */
@@ -76,6 +78,13 @@ struct eng_config {
 	 * ncpus equals shards (or gives the shard count if shards is 0). */
 	int cpus[ENG_MAX_CPUS];
 	int ncpus;
+	/* Service modules (docs/hosting.md): files loaded at start, and the
+	 * directories searched for relative names and on-demand loads.
+	 * NULL-ended arrays (never NULL). */
+	char **modules;
+	size_t nmodules;
+	char **module_path;
+	size_t nmodule_path;
 	/* Things that are not errors but deserve a AEMP_LOG_WARN line each
 	 * when the node starts: Perl-only settings (eval, services that are
 	 * Perl modules, which are left out of `services`), unknown keys,

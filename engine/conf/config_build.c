@@ -451,6 +451,10 @@ build(struct eng_config *cfg, const struct conf_eff *e)
 	    (rc = opt_text(e, "cert", &cfg->cert, &cfg->cert_len)) < 0 ||
 	    (rc = build_specs(e, "binds", &cfg->binds, &cfg->nbinds)) < 0 ||
 	    (rc = build_specs(e, "seeds", &cfg->seeds, &cfg->nseeds)) < 0 ||
+	    (rc = build_specs(e, "modules", &cfg->modules, &cfg->nmodules)) <
+	            0 ||
+	    (rc = build_specs(e, "module_path", &cfg->module_path,
+	                      &cfg->nmodule_path)) < 0 ||
 	    (rc = build_services(cfg, e)) < 0 ||
 	    (rc = build_lists(cfg, e)) < 0 ||
 	    (rc = eng_conf_each(must(e, "per_addr_exempt"), exempt_add, cfg)) <
@@ -502,6 +506,8 @@ eng_config_fini(struct eng_config *cfg)
 	ring_free(cfg->metrics, 0);
 	strv_free(cfg->binds);
 	strv_free(cfg->seeds);
+	strv_free(cfg->modules);
+	strv_free(cfg->module_path);
 	strv_free(cfg->warnings);
 	eng_rcv_free(cfg->services);
 	for (i = 0; i < cfg->nauth_offer; i++)

@@ -23,6 +23,7 @@ enum conf_kind {
 	CK_PERL,     /* Perl-only (eval): stored, never used */
 	CK_NETS,     /* addresses or IP/BITS prefixes: array or comma list */
 	CK_CPUS,     /* CPU numbers: array or comma list (cpus) */
+	CK_PATHS,    /* file names: array or comma list (modules) */
 };
 
 #define CF_ARG_ONLY 0x01  /* configure() argument only (profile, norc) */

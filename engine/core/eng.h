@@ -321,12 +321,31 @@ struct eng_shard {
 
 /* ---- node ----------------------------------------------------------- */
 
+/* A registered function.  Never changed once published; freed at node
+ * free (every one ever made is on node->funcs_all). */
 struct eng_func {
+	struct eng_func *all_next; /* node->funcs_all */
 	char *name;
+	size_t len;
+	uint32_t hash;
 	aemp_func_fn fn;
 	void *arg;
 	int builtin;
+	int shard;          /* aemp_register_on: >= 0, SPREAD or HERE */
+	const char *module; /* registering module's file, or NULL */
 };
+
+/* The published registry: an immutable snapshot, replaced as a whole
+ * (engine/core/spawn.c).  Readers take it with one acquire load; old
+ * snapshots stay on the retired chain until node free. */
+struct eng_funcs {
+	struct eng_funcs *retired; /* older snapshot, freed at node free */
+	size_t n;
+	const struct eng_func *f[]; /* sorted by nothing; n entries */
+};
+
+struct eng_mod; /* a loaded module (engine/core/module.c) */
+struct eng_modneg;
 
 enum eng_state {
 	NODE_CREATED = 0,
@@ -347,9 +366,16 @@ struct aemp_node {
 	_Atomic(struct ring_spsc *) q[ENG_MAX_SHARDS][ENG_MAX_SHARDS];
 	size_t qcap;
 	pthread_mutex_t qmu; /* serialises lazy queue creation */
-	struct eng_func *funcs;
-	size_t nfuncs;
-	size_t funcs_cap;
+	/* registry (spawn.c): readers load `funcs` (acquire), writers hold
+	 * reg_mu and publish a new snapshot (release) */
+	_Atomic(struct eng_funcs *) funcs;
+	struct eng_func *funcs_all;
+	pthread_mutex_t reg_mu;
+	atomic_uint func_rr; /* round-robin for AEMP_SHARD_SPREAD */
+	/* modules (module.c), under mod_mu */
+	pthread_mutex_t mod_mu;
+	struct eng_mod *mods;       /* loaded, newest first */
+	struct eng_modneg *mod_neg; /* failed loads, retried after expiry */
 	aemp_log_fn log_fn;
 	void *log_arg;
 	int log_level;
@@ -712,10 +738,48 @@ size_t eng_reason_no_such_port(aemp_val out[3], const char *id, size_t idlen);
 
 /* ---- spawn, functions, timers, calls (spawn.c) ---------------------- */
 
+/* eng_func_find - the registered function name (len bytes) or NULL; any
+ * thread, lock-free. */
 const struct eng_func *eng_func_find(const struct aemp_node *node,
                                      const char *name, size_t len);
 int eng_funcs_builtin(struct aemp_node *node);
 void eng_funcs_free(struct aemp_node *node);
+
+/* ---- modules (module.c) --------------------------------------------- */
+
+/* eng_mod_init / eng_mod_free - the module state of a node; free calls
+ * every loaded module's aemp_module_fini (newest first), then dlcloses. */
+void eng_mod_init(struct aemp_node *node);
+void eng_mod_free(struct aemp_node *node);
+/* eng_mod_load_config - load the `modules` key, in order, on shard sh
+ * (failures are logged).  */
+void eng_mod_load_config(struct eng_shard *sh);
+/* eng_mod_start - eng_mod_load_config on shard 0, waiting for it (from
+ * aemp_node_start, once the shards run).  Returns 0 or a post error. */
+int eng_mod_start(struct aemp_node *node);
+/* eng_mod_find - func (len bytes) as registered, loading its module on
+ * demand (module_path, not in secure mode) if it is not; NULL (logged
+ * with the reason) if it cannot be had.  On shard sh. */
+const struct eng_func *eng_mod_find(struct eng_shard *sh, const char *func,
+                                    size_t len);
+/* eng_mod_loading - the module being initialised on this thread for node
+ * (aemp_register stages into it), or NULL. */
+struct eng_mod *eng_mod_loading(const struct aemp_node *node);
+/* eng_func_stage - add a function while module m initialises (spawn.c):
+ * kept apart from the registry until the init succeeds. */
+int eng_func_stage(struct eng_mod *m, struct eng_func *f);
+/* eng_funcs_publish - add the n functions f to the registry at once
+ * (spawn.c; under reg_mu).  Returns 0 or -ENOMEM. */
+int eng_funcs_publish(struct aemp_node *node, struct eng_func *const *f,
+                      size_t n);
+/* eng_func_new / eng_func_drop - a function record (on funcs_all once
+ * published); drop frees one never published. */
+struct eng_func *eng_func_new(const char *name, aemp_func_fn fn, void *arg,
+                              int builtin, int shard);
+void eng_func_drop(struct eng_func *f);
+/* eng_func_staged - a function of that name staged in m, or NULL. */
+const struct eng_func *eng_func_staged(const struct eng_mod *m,
+                                       const char *name, size_t len);
 /* eng_call_func - run a function-name request (node port) from src. */
 void eng_call_func(struct eng_shard *sh, const aemp_val *msg, size_t n,
                    const char *src, size_t srclen);

@@ -186,6 +186,7 @@ node_alloc(const struct eng_config *cfg, struct aemp_node **out)
 	pthread_mutex_init(&node->qmu, NULL);
 	pthread_mutex_init(&node->smu, NULL);
 	pthread_cond_init(&node->scond, NULL);
+	eng_mod_init(node);
 	atomic_init(&node->state, NODE_CREATED);
 	*out = node;
 	return 0;
@@ -274,6 +275,9 @@ aemp_node_start(aemp_node *node)
 		atomic_store(&node->state, NODE_STOPPED);
 		return rc;
 	}
+	/* the `modules` key: on shard 0, before the services start */
+	if (node->cfg.nmodules > 0)
+		(void)eng_mod_start(node);
 	node->seam->node_started(node);
 	return 0;
 }
@@ -396,6 +400,7 @@ aemp_node_free(aemp_node *node)
 	free_queues(node);
 	for (i = 0; i < node->nshards; i++)
 		eng_shard_free(node->shards[i]);
+	eng_mod_free(node); /* aemp_module_fini, dlclose */
 	eng_funcs_free(node);
 	eng_config_fini(&node->cfg);
 	pthread_mutex_destroy(&node->qmu);

@@ -21,69 +21,172 @@
 
 /* ---- registry ------------------------------------------------------- */
 
+/*
+ * The registry is an immutable snapshot (struct eng_funcs) behind an
+ * atomic pointer.  A lookup is one acquire load and a scan of the
+ * snapshot, with no lock, on any thread.  A writer (aemp_register before
+ * start, a module's init after) takes reg_mu, copies the snapshot with
+ * the new functions, and publishes it with a release store; the old one
+ * goes on the new one's retired chain and is freed only at node free, so
+ * a reader still scanning it is never left with freed memory.  Functions
+ * are never removed once published.
+ */
+
 const struct eng_func *
 eng_func_find(const struct aemp_node *node, const char *name, size_t len)
 {
+	const struct eng_funcs *fs =
+	        atomic_load_explicit(&node->funcs, memory_order_acquire);
+	uint32_t h;
 	size_t i;
 
-	for (i = 0; i < node->nfuncs; i++) {
-		const struct eng_func *f = &node->funcs[i];
+	if (fs == NULL)
+		return NULL;
+	h = eng_hash(name, len);
+	for (i = 0; i < fs->n; i++) {
+		const struct eng_func *f = fs->f[i];
 
-		if (strlen(f->name) == len && memcmp(f->name, name, len) == 0)
+		if (f->hash == h && f->len == len &&
+		    memcmp(f->name, name, len) == 0)
 			return f;
 	}
 	return NULL;
 }
 
+struct eng_func *
+eng_func_new(const char *name, aemp_func_fn fn, void *arg, int builtin,
+             int shard)
+{
+	struct eng_func *f = ring_zalloc(sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->len = strlen(name);
+	f->name = eng_strndup(name, f->len);
+	if (f->name == NULL) {
+		ring_free(f, sizeof(*f));
+		return NULL;
+	}
+	f->hash = eng_hash(name, f->len);
+	f->fn = fn;
+	f->arg = arg;
+	f->builtin = builtin;
+	f->shard = shard;
+	return f;
+}
+
+void
+eng_func_drop(struct eng_func *f)
+{
+	if (f == NULL)
+		return;
+	eng_strfree(f->name);
+	ring_free(f, sizeof(*f));
+}
+
+static size_t
+funcs_size(size_t n)
+{
+	return sizeof(struct eng_funcs) + n * sizeof(const struct eng_func *);
+}
+
+int
+eng_funcs_publish(struct aemp_node *node, struct eng_func *const *f, size_t n)
+{
+	struct eng_funcs *old, *fs;
+	size_t i, on;
+
+	pthread_mutex_lock(&node->reg_mu);
+	old = atomic_load_explicit(&node->funcs, memory_order_relaxed);
+	on = old != NULL ? old->n : 0;
+	fs = ring_alloc(funcs_size(on + n));
+	if (fs == NULL) {
+		pthread_mutex_unlock(&node->reg_mu);
+		return -ENOMEM;
+	}
+	fs->retired = old;
+	fs->n = on + n;
+	for (i = 0; i < on; i++)
+		fs->f[i] = old->f[i];
+	for (i = 0; i < n; i++) {
+		fs->f[on + i] = f[i];
+		f[i]->all_next = node->funcs_all;
+		node->funcs_all = f[i];
+	}
+	atomic_store_explicit(&node->funcs, fs, memory_order_release);
+	pthread_mutex_unlock(&node->reg_mu);
+	return 0;
+}
+
 static int
 func_add(struct aemp_node *node, const char *name, aemp_func_fn fn, void *arg,
-         int builtin)
+         int builtin, int shard)
 {
-	struct eng_func *nf;
-	size_t cap;
+	struct eng_mod *m = eng_mod_loading(node);
+	struct eng_func *f;
+	int rc;
 
-	if (eng_func_find(node, name, strlen(name)) != NULL)
+	if (eng_func_find(node, name, strlen(name)) != NULL ||
+	    (m != NULL && eng_func_staged(m, name, strlen(name)) != NULL))
 		return -EEXIST;
-	if (node->nfuncs == node->funcs_cap) {
-		cap = node->funcs_cap ? node->funcs_cap * 2 : 16;
-		nf = ring_realloc(node->funcs, cap * sizeof(*nf));
-		if (nf == NULL)
-			return -ENOMEM;
-		node->funcs = nf;
-		node->funcs_cap = cap;
-	}
-	nf = &node->funcs[node->nfuncs];
-	nf->name = eng_strndup(name, strlen(name));
-	if (nf->name == NULL)
+	f = eng_func_new(name, fn, arg, builtin, shard);
+	if (f == NULL)
 		return -ENOMEM;
-	nf->fn = fn;
-	nf->arg = arg;
-	nf->builtin = builtin;
-	node->nfuncs++;
-	return 0;
+	rc = m != NULL ? eng_func_stage(m, f) : eng_funcs_publish(node, &f, 1);
+	if (rc < 0)
+		eng_func_drop(f);
+	return rc;
+}
+
+AEMP_API int
+aemp_register_on(aemp_node *node, const char *name, aemp_func_fn fn, void *arg,
+                 int shard)
+{
+	int rc;
+
+	/* after start only from a module's aemp_module_init */
+	if (atomic_load(&node->state) != NODE_CREATED &&
+	    eng_mod_loading(node) == NULL)
+		return AEMP_ESTATE;
+	if (name == NULL || fn == NULL || strstr(name, "::") == NULL ||
+	    strchr(name, '#') != NULL || strlen(name) >= AEMP_ID_MAX ||
+	    shard < AEMP_SHARD_HERE)
+		return -EINVAL;
+	rc = func_add(node, name, fn, arg, 0, shard);
+	if (rc == -EEXIST && eng_mod_loading(node) != NULL) {
+		const struct eng_func *f =
+		        eng_func_find(node, name, strlen(name));
+
+		eng_log(node, AEMP_LOG_ERROR,
+		        "module: function '%s' is already registered%s%s", name,
+		        f != NULL && f->module != NULL ? " by module " : "",
+		        f != NULL && f->module != NULL ? f->module : "");
+	}
+	return rc;
 }
 
 AEMP_API int
 aemp_register(aemp_node *node, const char *name, aemp_func_fn fn, void *arg)
 {
-	if (atomic_load(&node->state) != NODE_CREATED)
-		return AEMP_ESTATE;
-	if (name == NULL || fn == NULL || strstr(name, "::") == NULL ||
-	    strchr(name, '#') != NULL)
-		return -EINVAL;
-	return func_add(node, name, fn, arg, 0);
+	return aemp_register_on(node, name, fn, arg, AEMP_SHARD_HERE);
 }
 
 void
 eng_funcs_free(struct aemp_node *node)
 {
-	size_t i;
+	struct eng_funcs *fs = atomic_load(&node->funcs), *next;
+	struct eng_func *f, *fn;
 
-	for (i = 0; i < node->nfuncs; i++)
-		eng_strfree(node->funcs[i].name);
-	ring_free(node->funcs, node->funcs_cap * sizeof(*node->funcs));
-	node->funcs = NULL;
-	node->nfuncs = node->funcs_cap = 0;
+	for (; fs != NULL; fs = next) {
+		next = fs->retired;
+		ring_free(fs, funcs_size(fs->n));
+	}
+	atomic_store(&node->funcs, NULL);
+	for (f = node->funcs_all; f != NULL; f = fn) {
+		fn = f->all_next;
+		eng_func_drop(f);
+	}
+	node->funcs_all = NULL;
 }
 
 /* ---- spawn ---------------------------------------------------------- */
@@ -114,7 +217,7 @@ spawn_run(struct eng_shard *sh, const aemp_val *name, const aemp_val *func,
 	aemp_val reason[2];
 	int rc;
 
-	f = eng_func_find(sh->node, func->u.s, func->len);
+	f = eng_mod_find(sh, func->u.s, func->len);
 	if (f == NULL || f->builtin) {
 		eng_log(sh->node, AEMP_LOG_ERROR,
 		        "spawn: function '%.*s' is not registered, ignored",
@@ -311,14 +414,55 @@ builtin_spawn(struct eng_shard *sh, const aemp_val *args, size_t n)
 		                args + 2, n - 2, 1);
 }
 
+/* func_run - run registered function f for a request from src. */
+static void
+func_run(struct eng_shard *sh, const struct eng_func *f, const aemp_val *args,
+         size_t n, const char *src, size_t srclen)
+{
+	struct eng_ctx save;
+	int rc;
+
+	eng_ctx_enter(sh, &save, NULL, 0, src, srclen);
+	rc = f->fn(sh->node, args, n, f->arg);
+	eng_ctx_leave(sh, &save);
+	if (rc < 0)
+		eng_log(sh->node, AEMP_LOG_ERROR, "function %s failed: %s",
+		        f->name, eng_die_text(sh, rc));
+}
+
+/* A request moved to the function's shard: p[0] the function (never
+ * freed before the node), msg the arguments, s[0] the source node. */
+static void
+call_func_moved(struct eng_shard *sh, struct eng_call *c)
+{
+	func_run(sh, c->p[0], c->msg->u.a, c->msg->len, c->s[0],
+	         strlen(c->s[0]));
+	c->rc = 0;
+}
+
+/* func_shard - where f's requests run (aemp_register_on). */
+static int
+func_shard(struct eng_shard *sh, const struct eng_func *f)
+{
+	struct aemp_node *node = sh->node;
+
+	if (f->shard >= 0)
+		return f->shard % node->nshards;
+	if (f->shard == AEMP_SHARD_SPREAD)
+		return (int)(atomic_fetch_add_explicit(&node->func_rr, 1,
+		                                       memory_order_relaxed) %
+		             (unsigned)node->nshards);
+	return sh->idx;
+}
+
 void
 eng_call_func(struct eng_shard *sh, const aemp_val *msg, size_t n,
               const char *src, size_t srclen)
 {
 	const aemp_val *tag = &msg[0];
 	const struct eng_func *f;
-	struct eng_ctx save;
-	int rc;
+	struct eng_call *c;
+	int dst;
 
 	if (sh->node->cfg.secure) {
 		eng_log(sh->node, AEMP_LOG_ERROR,
@@ -327,7 +471,7 @@ eng_call_func(struct eng_shard *sh, const aemp_val *msg, size_t n,
 		        src);
 		return;
 	}
-	f = eng_func_find(sh->node, tag->u.s, tag->len);
+	f = eng_mod_find(sh, tag->u.s, tag->len);
 	if (f == NULL) {
 		eng_log(sh->node, AEMP_LOG_ERROR,
 		        "unknown request or function '%.*s' from %.*s, ignored",
@@ -342,12 +486,24 @@ eng_call_func(struct eng_shard *sh, const aemp_val *msg, size_t n,
 			f->fn(sh->node, msg + 1, n - 1, f->arg);
 		return;
 	}
-	eng_ctx_enter(sh, &save, NULL, 0, src, srclen);
-	rc = f->fn(sh->node, msg + 1, n - 1, f->arg);
-	eng_ctx_leave(sh, &save);
-	if (rc < 0)
-		eng_log(sh->node, AEMP_LOG_ERROR, "function %s failed: %s",
-		        f->name, eng_die_text(sh, rc));
+	dst = func_shard(sh, f);
+	if (dst == sh->idx) {
+		func_run(sh, f, msg + 1, n - 1, src, srclen);
+		return;
+	}
+	c = eng_call_new(call_func_moved, 0);
+	if (c == NULL || (c->msg = aemp_msg_dup(msg + 1, n - 1)) == NULL ||
+	    (c->s[0] = eng_strndup(src, srclen)) == NULL) {
+		eng_call_free(c);
+		eng_log(sh->node, AEMP_LOG_ERROR,
+		        "function %s: out of memory, request dropped", f->name);
+		return;
+	}
+	c->p[0] = (void *)f;
+	if (eng_post(sh->node, dst, c) < 0)
+		eng_log(sh->node, AEMP_LOG_ERROR,
+		        "function %s: cannot reach shard %d, request dropped",
+		        f->name, dst);
 }
 
 static int
@@ -363,7 +519,8 @@ builtin_placeholder(aemp_node *node, const aemp_val *args, size_t n, void *arg)
 int
 eng_funcs_builtin(struct aemp_node *node)
 {
-	return func_add(node, SPAWN_FUNC, builtin_placeholder, NULL, 1);
+	return func_add(node, SPAWN_FUNC, builtin_placeholder, NULL, 1,
+	                AEMP_SHARD_HERE);
 }
 
 /* ---- after ---------------------------------------------------------- */

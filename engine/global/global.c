@@ -590,7 +590,7 @@ start_service(struct eng_shard *sh0, const aemp_val *s)
 		eng_global_become(sh0, "service AnyEvent::MP::Global::");
 		return;
 	}
-	f = eng_func_find(sh0->node, name->u.s, name->len);
+	f = eng_mod_find(sh0, name->u.s, name->len); /* may load a module */
 	if (f == NULL || f->builtin) {
 		eng_log(sh0->node, AEMP_LOG_WARN,
 		        "service '%.*s' is not a registered function, skipped",
