@@ -323,7 +323,7 @@ fuzz:
 
 # ---- soak ------------------------------------------------------------------
 # `make soak`: tests/integ/fault_soak for SOAK_SECONDS (tools/soak.sh);
-# `make test` runs the same program for 60 s.  `make soak-gc` (part of
+# `make test` runs the same program for 40 s.  `make soak-gc` (part of
 # soak): tests/integ/node_gc with GC_NODES short-lived client nodes
 # (make test runs 300).
 SOAK_SECONDS ?= 600
