@@ -1266,6 +1266,29 @@ typedef struct aemp_stats {
 	uint64_t peers_up;       /* remote nodes connected now */
 	uint64_t peers_down;     /* remote nodes known, not connected */
 	uint64_t resident_bytes; /* process resident memory (0: unknown) */
+	/* The fields below came after those above (docs/metrics.md has
+	 * their exact meanings): the struct grew again, rebuild against
+	 * it. */
+	uint64_t queue_bytes;     /* bytes queued on connections to peers */
+	uint64_t tls_connections; /* of connections: with TLS */
+	uint64_t monitors;        /* port monitors held (local and remote) */
+	/* Handshakes (both directions) that failed, by reason: outgoing
+	 * TCP connect, a deadline, malformed or unusable greeting/auth
+	 * lines, authentication, TLS, closed or refused by max_handshakes,
+	 * peer already connected, closed by the peer or socket error. */
+	uint64_t hs_failed_connect;
+	uint64_t hs_failed_timeout;
+	uint64_t hs_failed_protocol;
+	uint64_t hs_failed_auth;
+	uint64_t hs_failed_tls;
+	uint64_t hs_failed_limit;
+	uint64_t hs_failed_duplicate;
+	uint64_t hs_failed_io;
+	uint64_t db_families;       /* global database held (global nodes) */
+	uint64_t db_keys;           /* ... its keys */
+	uint64_t db_local_families; /* this node's own registrations */
+	uint64_t db_local_keys;
+	uint64_t busy_ns; /* CPU time of the shard threads, summed */
 } aemp_stats;
 
 /*
@@ -1275,6 +1298,9 @@ typedef struct aemp_stats {
  * REPLYADDR...] with the array of connected node IDs (aemp extensions,
  * docs/protocol.md).  Returns 0.  Any thread; reads /proc for
  * resident_bytes and takes the peer table's mutex (not for hot loops).
+ * The database figures are counted on shard 0: a thread that is not a
+ * shard of the node waits for that count; a shard (a handler) gets the
+ * figures of the last count.
  */
 AEMP_API int aemp_stats_get(aemp_node *node, aemp_stats *out);
 

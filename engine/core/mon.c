@@ -80,6 +80,7 @@ eng_mon_new(struct eng_shard *sh, uint8_t act)
 	if (m != NULL) {
 		m->obj.kind = OBJ_MON;
 		m->act = act;
+		ENG_STAT_ADD(sh->st.mons, act != ACT_FWD); /* metrics */
 	}
 	return m;
 }
@@ -90,6 +91,7 @@ eng_mon_free(struct eng_shard *sh, struct eng_mon *m)
 	if (m == NULL)
 		return;
 	AEMP_ASSERT(!m->on_port && !m->in_objs);
+	ENG_STAT_ADD(sh->st.mons, -(m->act != ACT_FWD));
 	if (m->act == ACT_SND)
 		aemp_val_free(m->u.msg);
 	eng_strfree(m->str);

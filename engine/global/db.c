@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "engine/global/global.h"
 #include "engine/global/globalint.h"
 #include "ring/alloc.h"
 
@@ -656,4 +657,61 @@ AEMP_API aemp_val *
 aemp_dbmirror_map(const aemp_dbmirror *m)
 {
 	return eng_kv_to_map(&m->kv);
+}
+
+/* ---- sizes (metrics, aemp::stats) ------------------------------------ */
+
+static void
+add_keys(struct eng_kv_ent *e, void *arg)
+{
+	*(uint64_t *)arg += eng_kv_len(e->val);
+}
+
+/* dbsize_count - count the databases on shard 0 and publish the counts. */
+static void
+dbsize_count(struct eng_shard *sh0, struct eng_call *c)
+{
+	struct eng_global *g = eng_global(sh0->node);
+	uint64_t v[4] = {0, 0, 0, 0};
+	int i;
+
+	(void)c;
+	if (g == NULL)
+		return;
+	if (g->svc != NULL) {
+		v[0] = eng_kv_len(&g->svc->global.fam);
+		eng_kv_each(&g->svc->global.fam, add_keys, &v[1]);
+	}
+	v[2] = eng_kv_len(&g->local.fam);
+	eng_kv_each(&g->local.fam, add_keys, &v[3]);
+	for (i = 0; i < 4; i++)
+		atomic_store_explicit(&g->dbsize[i], v[i],
+		                      memory_order_relaxed);
+}
+
+void
+eng_global_dbsize(struct aemp_node *node, uint64_t out[4])
+{
+	struct eng_shard *sh = eng_here(node);
+	struct eng_global *g = eng_global(node);
+	struct eng_call *c;
+	int i;
+
+	memset(out, 0, 4 * sizeof(out[0]));
+	if (g == NULL)
+		return;
+	if (sh != NULL && sh->idx == 0) {
+		dbsize_count(sh, NULL);
+	} else if (sh == NULL && atomic_load(&node->state) == NODE_RUNNING &&
+	           (c = eng_call_new(dbsize_count, 1)) != NULL) {
+		/* a thread of no shard (the metrics endpoint, an application):
+		 * wait for shard 0 to count; a shard never waits for another
+		 * here (they could wait for each other): it reads the last
+		 * count */
+		(void)eng_post(node, 0, c);
+		eng_call_free(c);
+	}
+	for (i = 0; i < 4; i++)
+		out[i] = atomic_load_explicit(&g->dbsize[i],
+		                              memory_order_relaxed);
 }
