@@ -246,9 +246,9 @@ enum eng_hsfail {
 	ENG_HSF_N
 };
 
-/* Handler run times: one run in ENG_HTIME_EVERY is timed (two clock
- * reads), into ENG_HTIME_BUCKETS buckets (engine/core/port.c). */
-#define ENG_HTIME_EVERY 64
+/* Handler run times: one run in htime_every (the metrics_sample key) is
+ * timed (two clock reads), into ENG_HTIME_BUCKETS buckets
+ * (engine/core/port.c). */
 #define ENG_HTIME_BUCKETS 12
 
 /*
@@ -275,7 +275,7 @@ struct eng_stats {
 	 * CPU time. */
 	atomic_int tid;
 	atomic_uint_fast64_t cpu_ns;
-	/* Sampled handler run times (ENG_HTIME_EVERY): runs per bucket
+	/* Sampled handler run times (metrics_sample): runs per bucket
 	 * (upper bounds eng_htime_le_ns, the last one +Inf), their sum. */
 	atomic_uint_fast64_t htime[ENG_HTIME_BUCKETS];
 	atomic_uint_fast64_t htime_sum_ns;

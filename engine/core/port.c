@@ -359,7 +359,7 @@ eng_deliver(struct eng_shard *sh, struct eng_port *p, const aemp_val *msg,
 	ENG_STAT_ADD(sh->st.delivered, 1);
 	eng_ctx_enter(sh, &save, p->name, p->namelen, src, srclen);
 	sh->depth++;
-	if (AEMP_UNLIKELY(--sh->st.htime_cd == 0)) /* one run in 64 timed */
+	if (AEMP_UNLIKELY(--sh->st.htime_cd == 0)) /* metrics_sample */
 		t0 = eng_htime_sample(&sh->st);
 	if (t != NULL)
 		rc = t->fn(sh->node, msg + 1, n - 1, t->arg);

@@ -260,10 +260,11 @@ eng_metrics_node_new(struct aemp_node *node)
 	if ((rc = bind_metrics(node, &fd)) < 0)
 		return rc;
 	/* Sampled handler run times (aemp_handler_seconds): only with the
-	 * endpoint on, the one place that shows them.  No shard runs yet. */
+	 * endpoint on, the one place that shows them, one run in
+	 * metrics_sample (0: none).  No shard runs yet. */
 	for (i = 0; i < node->nshards; i++) {
-		node->shards[i]->st.htime_every = ENG_HTIME_EVERY;
-		node->shards[i]->st.htime_cd = ENG_HTIME_EVERY;
+		node->shards[i]->st.htime_every = node->cfg.metrics_sample;
+		node->shards[i]->st.htime_cd = node->cfg.metrics_sample;
 	}
 	rc = eng_mhttp_start(&net->metrics, fd, eng_metrics_render, node, node,
 	                     ENG_MHTTP_TIMEOUT_S);

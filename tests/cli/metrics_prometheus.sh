@@ -49,6 +49,18 @@ ok "handshake failures by reason" grep -q '^aemp_handshakes_failed_total{reason=
 ok "handler histogram +Inf bucket" grep -q '^aemp_handler_seconds_bucket{shard="0",le="+Inf"} ' "$TMP/scrape.txt"
 if command -v promtool >/dev/null 2>&1; then
 	ok "promtool check metrics" promtool check metrics <"$TMP/scrape.txt"
+	# every query of the Grafana dashboard parses (as recording rules,
+	# with the dashboard's variables filled in)
+	perl -MJSON::PP -e '
+		local $/; my $d = decode_json(<STDIN>); my $i = 0;
+		print "groups:\n  - name: grafana\n    rules:\n";
+		for my $p (@{$d->{panels}}) { for my $t (@{$p->{targets}}) {
+			(my $e = $t->{expr}) =~ s/\$__rate_interval/1m/g;
+			$e =~ s/\$instance/.*/g; $e =~ s/\x27/\x27\x27/g; $i++;
+			print "      - record: grafana_expr_$i\n        expr: \x27$e\x27\n";
+		} }' <"$AEMP_SRC/docs/grafana-aemp.json" >"$TMP/grafana-rules.yml"
+	ok "docs/grafana-aemp.json: every query parses (promtool check rules)" \
+		promtool check rules "$TMP/grafana-rules.yml"
 fi
 
 cat >"$TMP/prom.yml" <<EOC
