@@ -48,7 +48,7 @@ static const char conf_defaults_json[] =
         " \"per_addr_exempt\": [\"127.0.0.0/8\", \"::1\"],"
         " \"first_byte_timeout\": 5, \"greeting_timeout\": 10,"
         " \"node_gc_delay\": 60, \"max_thread_queue\": 1048576,"
-        " \"log_level\": 5, \"metrics_sample\": 64, \"busy_poll_us\": 0,"
+        " \"log_level\": 5, \"metrics_sample\": 0, \"busy_poll_us\": 0,"
         " \"cpus\": []}";
 
 #define CHAIN_MAX 64

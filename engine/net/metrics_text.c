@@ -222,7 +222,7 @@ render_htime(struct mt *t, struct aemp_node *node)
 	int i, k;
 
 	mt_family(t, "aemp_handler_seconds", "histogram",
-	          "Run time of port handlers, one run in metrics_sample (64) "
+	          "Run time of port handlers, one run in metrics_sample "
 	          "sampled (only "
 	          "with the metrics endpoint on).");
 	for (i = 0; i < node->nshards; i++) {

@@ -217,7 +217,7 @@ traffic(aemp_node *a, aemp_node *b)
 	CHECK(strstr(resp, "aemp_peer_connections_up_total{peer=\"b\"} ") !=
 	      NULL);
 	CHECK(sum_of("process_resident_memory_bytes") > 1e6);
-	/* issue 20 leftovers: handler times (one run in 64 sampled by default), busy
+	/* issue 20 leftovers: handler times (one run in 64 sampled: metrics_sample), busy
 	 * time, queue bytes per peer, TLS connections (none here) */
 	CHECK(sum_of("aemp_handler_seconds_count") >= 1);
 	CHECK(sum_of("aemp_handler_seconds_bucket") >= 1);
@@ -253,6 +253,48 @@ static int
 scrape_until(const char *fam, double min)
 {
 	return get_metrics() == 200 && sum_of(fam) >= min;
+}
+
+/* The value of sample `line` (name{labels}) in the last response, or
+ * -1 when absent. */
+static double
+sample_of(const char *line)
+{
+	const char *p = strstr(resp, line);
+	double v;
+
+	if (p == NULL || sscanf(p + strlen(line), " %lf", &v) != 1)
+		return -1;
+	return v;
+}
+
+/* a's queue to b while a burst of 64 KiB messages goes out, then back
+ * at 0 once it has drained (the value is published per flush and per
+ * completed send, so it must come back to 0). */
+static void
+queue_bytes(aemp_node *a, aemp_node *b)
+{
+	static const char line[] = "aemp_peer_send_queue_bytes{peer=\"b\"}";
+	static atomic_int got;
+	static char blob[65536];
+	double max = 0, v;
+	aemp_id p;
+	int i, sent = 0;
+
+	CHECK_OK(aemp_port(b, h_count, &got, &p));
+	for (i = 0; i < 200; i++)
+		sent += aemp_snd(a, p.s,
+		                 AEMP_MSG(aemp_bytes(blob, sizeof(blob)))) == 0;
+	for (i = 0; i < 50 && atomic_load(&got) < sent; i++) {
+		if (get_metrics() == 200 && (v = sample_of(line)) > max)
+			max = v;
+	}
+	DIAG("%d of 200 64 KiB messages sent; queue to b seen at most %.0f "
+	     "bytes",
+	     sent, max);
+	CHECK(sent > 0);
+	CHECK(TU_WAIT(atomic_load(&got) == sent, 20));
+	CHECK(TU_WAIT(get_metrics() == 200 && sample_of(line) == 0, 10));
 }
 
 /* Monitors, database sizes, a failed handshake by reason. */
@@ -427,7 +469,8 @@ main(void)
 	int len;
 
 	alarm(55);
-	a = mknode("a", ",\"metrics\":\"127.0.0.1:0\"", NULL);
+	a = mknode("a", ",\"metrics\":\"127.0.0.1:0\",\"metrics_sample\":64",
+	           NULL);
 	b = mknode("b", "", a);
 	CHECK(aemp_metrics_addr(a, maddr, sizeof(maddr)) > 10);
 	CHECK(strncmp(maddr, "127.0.0.1:", 10) == 0 &&
@@ -443,6 +486,7 @@ main(void)
 	promtool();
 	traffic(a, b);
 	more_families(a, b);
+	queue_bytes(a, b);
 	promtool(); /* with the histogram filled in */
 	bad_requests();
 	conn_cap();
