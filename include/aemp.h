@@ -1298,9 +1298,10 @@ typedef struct aemp_stats {
  * REPLYADDR...] with the array of connected node IDs (aemp extensions,
  * docs/protocol.md).  Returns 0.  Any thread; reads /proc for
  * resident_bytes and takes the peer table's mutex (not for hot loops).
- * The database figures are counted on shard 0: a thread that is not a
- * shard of the node waits for that count; a shard (a handler) gets the
- * figures of the last count.
+ * It never waits for a shard: the database figures are those of the
+ * last count on shard 0 (counted at once when called there, as the
+ * aemp::stats reply is); each call asks shard 0 for a fresh count, so
+ * a caller polling sees them follow a loop turn later.
  */
 AEMP_API int aemp_stats_get(aemp_node *node, aemp_stats *out);
 

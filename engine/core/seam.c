@@ -150,9 +150,10 @@ none_stats(struct aemp_node *node, aemp_stats *out)
 }
 
 static void
-none_global_dbsize(struct aemp_node *node, uint64_t out[4])
+none_global_dbsize(struct aemp_node *node, int wait, uint64_t out[4])
 {
 	(void)node;
+	(void)wait;
 	memset(out, 0, 4 * sizeof(out[0]));
 }
 

@@ -678,6 +678,7 @@ dbsize_count(struct eng_shard *sh0, struct eng_call *c)
 	(void)c;
 	if (g == NULL)
 		return;
+	atomic_store(&g->dbsize_asked, 0);
 	if (g->svc != NULL) {
 		v[0] = eng_kv_len(&g->svc->global.fam);
 		eng_kv_each(&g->svc->global.fam, add_keys, &v[1]);
@@ -690,7 +691,7 @@ dbsize_count(struct eng_shard *sh0, struct eng_call *c)
 }
 
 void
-eng_global_dbsize(struct aemp_node *node, uint64_t out[4])
+eng_global_dbsize(struct aemp_node *node, int wait, uint64_t out[4])
 {
 	struct eng_shard *sh = eng_here(node);
 	struct eng_global *g = eng_global(node);
@@ -702,14 +703,25 @@ eng_global_dbsize(struct aemp_node *node, uint64_t out[4])
 		return;
 	if (sh != NULL && sh->idx == 0) {
 		dbsize_count(sh, NULL);
-	} else if (sh == NULL && atomic_load(&node->state) == NODE_RUNNING &&
-	           (c = eng_call_new(dbsize_count, 1)) != NULL) {
-		/* a thread of no shard (the metrics endpoint, an application):
-		 * wait for shard 0 to count; a shard never waits for another
-		 * here (they could wait for each other): it reads the last
-		 * count */
-		(void)eng_post(node, 0, c);
-		eng_call_free(c);
+	} else if (atomic_load(&node->state) != NODE_RUNNING) {
+		/* not started (calls would run inline) or stopping */
+	} else if (wait && sh == NULL) {
+		/* the metrics endpoint's thread: wait for shard 0's count
+		 * (a shard never waits for another here: two could wait
+		 * for each other) */
+		if ((c = eng_call_new(dbsize_count, 1)) != NULL) {
+			(void)eng_post(node, 0, c);
+			eng_call_free(c);
+		}
+	} else if (atomic_exchange(&g->dbsize_asked, 1) == 0) {
+		/* aemp_stats_get, a shard: the last count, and a new one
+		 * asked for (one at a time) for the next call */
+		c = eng_call_new(dbsize_count, 0);
+		if (c == NULL)
+			atomic_store(&g->dbsize_asked, 0);
+		else if ((sh != NULL ? eng_post_try(sh, 0, c)
+		                     : eng_post(node, 0, c)) < 0)
+			atomic_store(&g->dbsize_asked, 0); /* c was freed */
 	}
 	for (i = 0; i < 4; i++)
 		out[i] = atomic_load_explicit(&g->dbsize[i],

@@ -499,7 +499,8 @@ eng_metrics_stats(struct aemp_node *node, aemp_stats *out)
 	pthread_mutex_unlock(&net->upmu);
 	if (proc_stat(f) == 0)
 		out->resident_bytes = f[4] * (uint64_t)sysconf(_SC_PAGESIZE);
-	eng_seam(node)->global_dbsize(node, db);
+	eng_seam(node)->global_dbsize(node, 0,
+	                              db); /* aemp_stats_get: no wait */
 	out->db_families = db[0];
 	out->db_keys = db[1];
 	out->db_local_families = db[2];
@@ -513,7 +514,7 @@ render_db(struct mt *t, struct aemp_node *node)
 {
 	uint64_t db[4];
 
-	eng_seam(node)->global_dbsize(node, db);
+	eng_seam(node)->global_dbsize(node, 1, db); /* the scraper may wait */
 	mt_family(t, "aemp_db_families", "gauge",
 	          "Database families held: db=global on a global node (its "
 	          "global database), db=local (this node's registrations).");
