@@ -488,6 +488,9 @@ const struct cli_cmd cli_conf_cmds[] = {
         SETDEL("log_level", "1..9", "aemp: log level (5 = warn)"),
         SETDEL("metrics", "IP:PORT",
                "aemp: Prometheus endpoint (off unless set)"),
+        SETDEL("metrics_sample", "N",
+               "aemp: time one handler run in N for the metrics "
+               "(0 = off)"),
         SETDEL("busy_poll_us", "US",
                "aemp: idle shards spin this long before sleeping "
                "(0 = never; burns a core)"),

@@ -330,7 +330,7 @@ cmd_stats(struct cli *cli, const struct cli_cmd *cmd)
 		wrap = aemp_array(&map->u.a[2 * i + 1], 1);
 		if ((text = values_json(&wrap)) == NULL)
 			return cli_fail(CLI_EFAIL, "cannot format the answer");
-		printf("%-16.*s %s\n", (int)k->len, k->u.s, text);
+		printf("%-27.*s %s\n", (int)k->len, k->u.s, text);
 		free(text);
 	}
 	return CLI_OK;

@@ -2,7 +2,8 @@
  * cli/top.c - `aemp top [NODE...]`: a live view of nodes through the
  * protocol (aemp::stats, aemp::nodes; no metrics endpoint needed).  Every
  * second each node is asked for its counters; a row shows its message,
- * packet and byte rates, connections, pending handshakes and ports, rows
+ * packet and byte rates, connections, pending handshakes, ports and the
+ * bytes queued on its connections to peers (QUEUE), rows
  * sorted by load (messages + packets per second, highest first).
  *
  * Without NODE arguments the nodes are those reachable through the seeds:
@@ -32,18 +33,20 @@
 #include "cli/cli.h"
 
 #define TOP_MAX_NODES 64
-#define TOP_NKEYS 7
+#define TOP_NKEYS 8
 
-/* The aemp::stats keys used, in this order in struct sample.v. */
+/* The aemp::stats keys used, in this order in struct sample.v
+ * (queue_bytes: nodes of older aemp versions lack it, shown as "-"). */
 static const char *const keys[TOP_NKEYS] = {
         "messages",  "packets_in",  "packets_out", "bytes_in",
-        "bytes_out", "connections", "ports"};
+        "bytes_out", "connections", "ports",       "queue_bytes"};
 static const char *const hs_key = "handshakes";
 
 struct sample {
 	double t; /* arrival, monotonic seconds; 0: none */
 	double v[TOP_NKEYS];
 	double hs;
+	int has_queue; /* the answer had queue_bytes */
 };
 
 struct top;
@@ -74,6 +77,7 @@ struct row {
 	int have;       /* 0: no answer yet */
 	double rate[5]; /* msgs, pkts in, pkts out, bytes in, bytes out */
 	double conns, hs, ports;
+	double queue; /* bytes queued to peers; < 0: not told */
 	double load;
 };
 
@@ -100,7 +104,7 @@ static int
 on_stats(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 {
 	struct target *t = arg;
-	struct sample s = {mono(), {0}, 0};
+	struct sample s = {mono(), {0}, 0, 0};
 	const aemp_val *v;
 	size_t i;
 
@@ -112,6 +116,7 @@ on_stats(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 			(void)aemp_get_float(v, &s.v[i]);
 	if ((v = aemp_map_get(&msg[0], hs_key)) != NULL)
 		(void)aemp_get_float(v, &s.hs);
+	s.has_queue = aemp_map_get(&msg[0], keys[7]) != NULL;
 	pthread_mutex_lock(&t->top->mu);
 	t->prev = t->cur;
 	t->cur = s;
@@ -219,6 +224,7 @@ make_row(const struct target *t, struct row *r)
 	r->conns = t->cur.v[5];
 	r->ports = t->cur.v[6];
 	r->hs = t->cur.hs;
+	r->queue = t->cur.has_queue ? t->cur.v[7] : -1;
 	if (t->prev.t <= 0 || dt <= 0)
 		return;
 	for (i = 0; i < 5; i++)
@@ -254,21 +260,27 @@ draw(struct top *top)
 		fputs("\033[H\033[2J", stdout);
 	printf("aemp top - %zu node%s - %s%s\n", top->n, top->n == 1 ? "" : "s",
 	       hms, top->tty ? " - q quits" : "");
-	printf("%-24s %9s %9s %9s %10s %10s %6s %4s %7s\n", "NODE", "MSG/S",
+	printf("%-24s %9s %9s %9s %10s %10s %6s %4s %7s %9s\n", "NODE", "MSG/S",
 	       "PKTIN/S", "PKTOUT/S", "BYTESIN/S", "BYTESOUT/S", "CONNS", "HS",
-	       "PORTS");
+	       "PORTS", "QUEUE");
 	for (i = 0; i < top->n; i++) {
 		const struct row *r = &rows[i];
 
 		if (!r->have) {
-			printf("%-24.24s %9s %9s %9s %10s %10s %6s %4s %7s\n",
-			       r->id, "-", "-", "-", "-", "-", "-", "-", "-");
+			printf("%-24.24s %9s %9s %9s %10s %10s %6s %4s %7s "
+			       "%9s\n",
+			       r->id, "-", "-", "-", "-", "-", "-", "-", "-",
+			       "-");
 			continue;
 		}
 		printf("%-24.24s %9.0f %9.0f %9.0f %10.0f %10.0f %6.0f %4.0f "
-		       "%7.0f\n",
+		       "%7.0f ",
 		       r->id, r->rate[0], r->rate[1], r->rate[2], r->rate[3],
 		       r->rate[4], r->conns, r->hs, r->ports);
+		if (r->queue < 0)
+			printf("%9s\n", "-");
+		else
+			printf("%9.0f\n", r->queue);
 	}
 	fflush(stdout);
 }

@@ -43,6 +43,7 @@ const struct eng_seam eng_seam_full = {
         .global_stop = eng_global_stop,
         .global_nodeev = eng_global_nodeev,
         .global_record = eng_global_record,
+        .global_dbsize = eng_global_dbsize,
         .global_lookup = eng_global_lookup,
         .global_request = eng_global_request,
         .global_knows = eng_global_knows,

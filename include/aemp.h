@@ -1374,12 +1374,33 @@ typedef struct aemp_stats {
 	uint64_t peers_up;       /* remote nodes connected now */
 	uint64_t peers_down;     /* remote nodes known, not connected */
 	uint64_t resident_bytes; /* process resident memory (0: unknown) */
-	/* Monitor objects held by the shards: local monitors (aemp_mon and
-	 * those aemp_cal and guards make), their forwarders for remote ports,
-	 * and the proxies standing for remote nodes' monitors of local ports
-	 * (freed when the connection they came over ends).  Node monitors
-	 * (aemp_mon_nodes) are not counted.  Added in 0.2 as well. */
+	/* The fields below came after those above (docs/metrics.md has
+	 * their exact meanings): the struct grew again, rebuild against
+	 * it. */
+	uint64_t queue_bytes;     /* bytes queued on connections to peers */
+	uint64_t tls_connections; /* of connections: with TLS */
+	/* Port monitors held by the shards: local ones (aemp_mon and those
+	 * aemp_cal and guards make) and the proxies standing for remote
+	 * nodes' monitors of local ports (freed when the connection they came
+	 * over ends).  Node monitors (aemp_mon_nodes) are not counted. */
 	uint64_t monitors;
+	/* Handshakes (both directions) that failed, by reason: outgoing
+	 * TCP connect, a deadline, malformed or unusable greeting/auth
+	 * lines, authentication, TLS, closed or refused by max_handshakes,
+	 * peer already connected, closed by the peer or socket error. */
+	uint64_t hs_failed_connect;
+	uint64_t hs_failed_timeout;
+	uint64_t hs_failed_protocol;
+	uint64_t hs_failed_auth;
+	uint64_t hs_failed_tls;
+	uint64_t hs_failed_limit;
+	uint64_t hs_failed_duplicate;
+	uint64_t hs_failed_io;
+	uint64_t db_families;       /* global database held (global nodes) */
+	uint64_t db_keys;           /* ... its keys */
+	uint64_t db_local_families; /* this node's own registrations */
+	uint64_t db_local_keys;
+	uint64_t busy_ns; /* CPU time of the shard threads, summed */
 } aemp_stats;
 
 /*
@@ -1389,6 +1410,10 @@ typedef struct aemp_stats {
  * REPLYADDR...] with the array of connected node IDs (aemp extensions,
  * docs/protocol.md).  Returns 0.  Any thread; reads /proc for
  * resident_bytes and takes the peer table's mutex (not for hot loops).
+ * It never waits for a shard: the database figures are those of the
+ * last count on shard 0 (counted at once when called there, as the
+ * aemp::stats reply is); each call asks shard 0 for a fresh count, so
+ * a caller polling sees them follow a loop turn later.
  */
 AEMP_API int aemp_stats_get(aemp_node *node, aemp_stats *out);
 

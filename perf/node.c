@@ -252,6 +252,12 @@ conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
 		rc = aemp_conf_set_json(c, "log_level", log_level());
 	if (rc == 0 && perf_scrape_ms() != 0)
 		rc = aemp_conf_set_str(c, "metrics", "127.0.0.1:0");
+	/* AEMP_PERF_METRICS_SAMPLE=N: the metrics_sample key (handler timing
+	 * with the endpoint on), for docs/perf.md "Metrics" */
+	if (rc == 0 && perf_scrape_ms() != 0 &&
+	    getenv("AEMP_PERF_METRICS_SAMPLE") != NULL)
+		rc = aemp_conf_set_json(c, "metrics_sample",
+		                        getenv("AEMP_PERF_METRICS_SAMPLE"));
 	return rc;
 }
 

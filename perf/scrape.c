@@ -4,7 +4,8 @@
  * processes), every node aemp-perf makes serves metrics on 127.0.0.1:0 and
  * a thread of this process GETs its /metrics every MS milliseconds, as a
  * (very eager) Prometheus would, for the on/off comparison in
- * docs/perf.md "Metrics".
+ * docs/perf.md "Metrics"; AEMP_PERF_METRICS_SAMPLE=N also sets their
+ * metrics_sample key (perf/node.c).
  *
  * The scraper thread is detached and runs until the process exits; once
  * the node is freed its connects fail and it only sleeps.

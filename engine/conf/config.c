@@ -49,8 +49,8 @@ static const char conf_defaults_json[] =
         " \"per_addr_exempt\": [\"127.0.0.0/8\", \"::1\"],"
         " \"first_byte_timeout\": 5, \"greeting_timeout\": 10,"
         " \"node_gc_delay\": 60, \"max_thread_queue\": 1048576,"
-        " \"log_level\": 5, \"busy_poll_us\": 0, \"cpus\": [],"
-        " \"modules\": [], \"module_path\": []}";
+        " \"log_level\": 5, \"metrics_sample\": 0, \"busy_poll_us\": 0,"
+        " \"cpus\": [], \"modules\": [], \"module_path\": []}";
 
 #define CHAIN_MAX 64
 
@@ -88,6 +88,7 @@ static const struct conf_key conf_keys[] = {
         {"max_thread_queue", CK_INT, 65536, (int64_t)1 << 30, 0},
         {"log_level", CK_INT, 1, 9, 0},
         {"metrics", CK_STR, 0, 0, 0},
+        {"metrics_sample", CK_INT, 0, 65536, 0},
         {"busy_poll_us", CK_INT, 0, 1000000, 0},
         {"cpus", CK_CPUS, 0, 0, 0},
         {"modules", CK_PATHS, 0, 0, 0},

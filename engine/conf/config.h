@@ -71,6 +71,9 @@ struct eng_config {
 	size_t max_thread_queue;  /* bytes per application thread and shard */
 	int log_level;
 	char *metrics; /* "IP:PORT" of the metrics endpoint, NULL: off */
+	/* With the endpoint on, one handler run in metrics_sample is timed
+	 * (aemp_handler_seconds); 0: none. */
+	uint32_t metrics_sample;
 	/* Low-latency mode (docs/threading.md "Spinning"): an idle shard
 	 * polls for this long before it sleeps; 0: never spins. */
 	uint32_t busy_poll_us;

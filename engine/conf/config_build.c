@@ -362,6 +362,7 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	cfg->max_thread_queue = (size_t)int_of(e, "max_thread_queue");
 	cfg->log_level = (int)int_of(e, "log_level");
 	cfg->busy_poll_us = (uint32_t)int_of(e, "busy_poll_us");
+	cfg->metrics_sample = (uint32_t)int_of(e, "metrics_sample");
 }
 
 static int

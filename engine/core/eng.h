@@ -239,6 +239,25 @@ struct eng_ovfq {
 
 /* ---- statistics ----------------------------------------------------- */
 
+/* Why a handshake failed (aemp_handshakes_failed_total{reason}); the
+ * names are in engine/net/metrics_text.c. */
+enum eng_hsfail {
+	ENG_HSF_CONNECT = 0, /* outgoing TCP connect failed */
+	ENG_HSF_TIMEOUT,     /* a handshake deadline passed */
+	ENG_HSF_PROTOCOL,    /* greeting or auth lines malformed/unusable */
+	ENG_HSF_AUTH,        /* wrong secret / certificate */
+	ENG_HSF_TLS,         /* TLS handshake failed */
+	ENG_HSF_LIMIT,       /* closed or refused by max_handshakes */
+	ENG_HSF_DUPLICATE,   /* the peer was already connected */
+	ENG_HSF_IO,          /* closed by the peer, socket error, memory */
+	ENG_HSF_N
+};
+
+/* Handler run times: one run in htime_every (the metrics_sample key) is
+ * timed (two clock reads), into ENG_HTIME_BUCKETS buckets
+ * (engine/core/port.c). */
+#define ENG_HTIME_BUCKETS 12
+
 /*
  * Per-shard counters.  Only the owning shard writes them (relaxed
  * load + store, i.e. a plain increment on x86); aemp_stats reads them
@@ -254,8 +273,35 @@ struct eng_stats {
 	atomic_uint_fast64_t ports_made;
 	atomic_uint_fast64_t ports_killed;
 	atomic_int_fast64_t conns; /* authenticated connections */
-	atomic_int_fast64_t mons;  /* monitor objects held (all kinds) */
+	/* issue 20 (docs/metrics.md): */
+	atomic_int_fast64_t tls_conns; /* of conns: with TLS */
+	atomic_int_fast64_t mons;      /* monitors (owner side, proxies) */
+	atomic_uint_fast64_t hs_fail[ENG_HSF_N]; /* failed handshakes */
+	/* Shard thread's kernel thread ID while it runs (its CPU clock is
+	 * the busy time, read at scrape time), else 0 and cpu_ns its final
+	 * CPU time. */
+	atomic_int tid;
+	atomic_uint_fast64_t cpu_ns;
+	/* Sampled handler run times (metrics_sample): runs per bucket
+	 * (upper bounds eng_htime_le_ns, the last one +Inf), their sum. */
+	atomic_uint_fast64_t htime[ENG_HTIME_BUCKETS];
+	atomic_uint_fast64_t htime_sum_ns;
+	/* Plain fields of the owning shard, not read elsewhere: handler
+	 * runs until the next timed one; the countdown's reload (0: timing
+	 * off, set before start: the metrics endpoint is on). */
+	uint32_t htime_cd;
+	uint32_t htime_every;
 };
+
+/* Upper bounds of the handler run-time buckets but the last (+Inf). */
+extern const uint64_t eng_htime_le_ns[ENG_HTIME_BUCKETS - 1];
+
+/* eng_htime_sample - called by eng_deliver when htime_cd reaches 0:
+ * reloads it and returns the start of a run to time (now), or 0 when
+ * timing is off.  eng_htime_done - count the run started at t0.  Owning
+ * shard only (shard.c). */
+uint64_t eng_htime_sample(struct eng_stats *st);
+void eng_htime_done(struct eng_stats *st, uint64_t t0);
 
 #define ENG_STAT_ADD(field, n)                                                 \
 	atomic_store_explicit(                                                 \
@@ -417,6 +463,10 @@ eng_here(const struct aemp_node *node)
  * (no thread, no ring yet). */
 int eng_shard_new(struct aemp_node *node, int idx, struct eng_shard **out);
 void eng_shard_free(struct eng_shard *sh);
+
+/* eng_shard_busy_ns - the CPU time shard sh's thread has used (its busy
+ * time: an idle shard sleeps in the kernel), ns.  Any thread. */
+uint64_t eng_shard_busy_ns(const struct eng_shard *sh);
 
 /* eng_shard_cpus_check - every CPU of the `cpus` key is one this process
  * may run on.  Returns 0 or AEMP_ECONFIG with one line in aemp_errmsg. */

@@ -80,7 +80,7 @@ eng_mon_new(struct eng_shard *sh, uint8_t act)
 	if (m != NULL) {
 		m->obj.kind = OBJ_MON;
 		m->act = act;
-		ENG_STAT_ADD(sh->st.mons, 1);
+		ENG_STAT_ADD(sh->st.mons, act != ACT_FWD); /* metrics */
 	}
 	return m;
 }
@@ -91,6 +91,7 @@ eng_mon_free(struct eng_shard *sh, struct eng_mon *m)
 	if (m == NULL)
 		return;
 	AEMP_ASSERT(!m->on_port && !m->in_objs);
+	ENG_STAT_ADD(sh->st.mons, -(m->act != ACT_FWD));
 	if (m->act == ACT_SND)
 		aemp_val_free(m->u.msg);
 	if (m->act == ACT_KIL0 && m->u.px.pprev != NULL) {
@@ -102,7 +103,6 @@ eng_mon_free(struct eng_shard *sh, struct eng_mon *m)
 	eng_strfree(m->self);
 	eng_strfree(m->port);
 	ring_pool_put(&sh->mons, m);
-	ENG_STAT_ADD(sh->st.mons, -1);
 }
 
 void

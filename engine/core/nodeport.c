@@ -128,7 +128,8 @@ AEMP_API int
 aemp_stats_get(aemp_node *node, aemp_stats *out)
 {
 	const struct eng_stats *st;
-	int i;
+	uint64_t hf[ENG_HSF_N] = {0};
+	int i, k;
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < node->nshards; i++) {
@@ -151,10 +152,24 @@ aemp_stats_get(aemp_node *node, aemp_stats *out)
 		                                   memory_order_relaxed);
 		out->connections += (uint64_t)atomic_load_explicit(
 		        &st->conns, memory_order_relaxed);
+		out->tls_connections += (uint64_t)atomic_load_explicit(
+		        &st->tls_conns, memory_order_relaxed);
 		out->monitors += (uint64_t)atomic_load_explicit(
 		        &st->mons, memory_order_relaxed);
+		for (k = 0; k < ENG_HSF_N; k++)
+			hf[k] += atomic_load_explicit(&st->hs_fail[k],
+			                              memory_order_relaxed);
+		out->busy_ns += eng_shard_busy_ns(node->shards[i]);
 	}
 	out->ports += out->ports_created;
+	out->hs_failed_connect = hf[ENG_HSF_CONNECT];
+	out->hs_failed_timeout = hf[ENG_HSF_TIMEOUT];
+	out->hs_failed_protocol = hf[ENG_HSF_PROTOCOL];
+	out->hs_failed_auth = hf[ENG_HSF_AUTH];
+	out->hs_failed_tls = hf[ENG_HSF_TLS];
+	out->hs_failed_limit = hf[ENG_HSF_LIMIT];
+	out->hs_failed_duplicate = hf[ENG_HSF_DUPLICATE];
+	out->hs_failed_io = hf[ENG_HSF_IO];
 	out->shards = (uint32_t)node->nshards;
 	eng_seam(node)->stats(node, out);
 	return 0;
@@ -164,7 +179,7 @@ static void
 req_stats(struct eng_shard *sh, const aemp_val *args, size_t n)
 {
 	aemp_stats st;
-	aemp_val kv[32];
+	aemp_val kv[62];
 
 	aemp_stats_get(sh->node, &st);
 #define KV(i, name, v)                                                         \
@@ -187,10 +202,26 @@ req_stats(struct eng_shard *sh, const aemp_val *args, size_t n)
 	KV(12, "peers_up", st.peers_up);
 	KV(13, "peers_down", st.peers_down);
 	KV(14, "resident_bytes", st.resident_bytes);
-	KV(15, "monitors", st.monitors);
+	/* added later: old fields keep their place (tools parse them) */
+	KV(15, "queue_bytes", st.queue_bytes);
+	KV(16, "tls_connections", st.tls_connections);
+	KV(17, "monitors", st.monitors);
+	KV(18, "handshakes_failed_connect", st.hs_failed_connect);
+	KV(19, "handshakes_failed_timeout", st.hs_failed_timeout);
+	KV(20, "handshakes_failed_protocol", st.hs_failed_protocol);
+	KV(21, "handshakes_failed_auth", st.hs_failed_auth);
+	KV(22, "handshakes_failed_tls", st.hs_failed_tls);
+	KV(23, "handshakes_failed_limit", st.hs_failed_limit);
+	KV(24, "handshakes_failed_duplicate", st.hs_failed_duplicate);
+	KV(25, "handshakes_failed_io", st.hs_failed_io);
+	KV(26, "db_families", st.db_families);
+	KV(27, "db_keys", st.db_keys);
+	KV(28, "db_local_families", st.db_local_families);
+	KV(29, "db_local_keys", st.db_local_keys);
+	KV(30, "busy_ns", st.busy_ns);
 #undef KV
 	{
-		aemp_val map = aemp_map(kv, 16);
+		aemp_val map = aemp_map(kv, 31);
 
 		eng_reply(sh, args, n, &map, 1);
 	}

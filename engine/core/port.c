@@ -341,6 +341,7 @@ eng_deliver(struct eng_shard *sh, struct eng_port *p, const aemp_val *msg,
 	const struct eng_tag *t = p->tags ? find_tag(p, msg, n) : NULL;
 	struct eng_ctx save;
 	aemp_val reason[2];
+	uint64_t t0 = 0;
 	int rc;
 
 	if (t == NULL && p->fn == NULL) {
@@ -350,10 +351,14 @@ eng_deliver(struct eng_shard *sh, struct eng_port *p, const aemp_val *msg,
 	ENG_STAT_ADD(sh->st.delivered, 1);
 	eng_ctx_enter(sh, &save, p->name, p->namelen, src, srclen);
 	sh->depth++;
+	if (AEMP_UNLIKELY(--sh->st.htime_cd == 0)) /* metrics_sample */
+		t0 = eng_htime_sample(&sh->st);
 	if (t != NULL)
 		rc = t->fn(sh->node, msg + 1, n - 1, t->arg);
 	else
 		rc = p->fn(sh->node, msg, n, p->arg);
+	if (AEMP_UNLIKELY(t0 != 0))
+		eng_htime_done(&sh->st, t0);
 	sh->depth--;
 	eng_ctx_leave(sh, &save);
 	if (AEMP_UNLIKELY(rc < 0)) {

@@ -164,6 +164,14 @@ none_stats(struct aemp_node *node, aemp_stats *out)
 }
 
 static void
+none_global_dbsize(struct aemp_node *node, int wait, uint64_t out[4])
+{
+	(void)node;
+	(void)wait;
+	memset(out, 0, 4 * sizeof(out[0]));
+}
+
+static void
 none_global_nodeev(struct eng_shard *sh0, const char *id, size_t idlen, int up,
                    int was_up)
 {
@@ -248,6 +256,7 @@ const struct eng_seam eng_seam_none = {
         .global_stop = none_shard,
         .global_nodeev = none_global_nodeev,
         .global_record = none_global_record,
+        .global_dbsize = none_global_dbsize,
         .global_lookup = none_global_lookup,
         .global_request = none_global_request,
         .global_knows = none_global_knows,

@@ -115,6 +115,14 @@ struct eng_seam {
 	 * p[0] is the sub-kind). */
 	void (*global_record)(struct eng_shard *sh0, const uint8_t *p,
 	                      size_t len);
+	/* Sizes of the databases held (metrics, aemp::stats; any thread):
+	 * out[0..4) = GLOBAL_DB families and keys (held as a global node,
+	 * else 0), LOCAL_DB families and keys.  On shard 0, counted now;
+	 * elsewhere the figures of the last count, after a synchronous
+	 * count on shard 0 when `wait` is set and the caller is no shard,
+	 * else with a new count requested for the next call. */
+	void (*global_dbsize)(struct aemp_node *node, int wait,
+	                      uint64_t out[4]);
 	/* Owner shard `from` needs the addresses of node id (shard 0). */
 	void (*global_lookup)(struct eng_shard *sh0, int from, const char *id,
 	                      size_t idlen);

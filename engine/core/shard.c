@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/core/lane.h"
@@ -51,6 +52,64 @@ eng_shard_new(struct aemp_node *node, int idx, struct eng_shard **out)
 	pthread_mutex_init(&sh->fmu, NULL);
 	*out = sh;
 	return 0;
+}
+
+/* ---- handler run times and busy time (docs/metrics.md) -------------- */
+
+/* Powers of 4 from 1 us to ~1 s; the last bucket is +Inf. */
+const uint64_t eng_htime_le_ns[ENG_HTIME_BUCKETS - 1] = {
+        1000,    4000,     16000,    64000,     256000,     1024000,
+        4096000, 16384000, 65536000, 262144000, 1048576000,
+};
+
+uint64_t
+eng_htime_sample(struct eng_stats *st)
+{
+	if (st->htime_every == 0) {
+		st->htime_cd = UINT32_MAX;
+		return 0;
+	}
+	st->htime_cd = st->htime_every;
+	return ring_now_ns();
+}
+
+void
+eng_htime_done(struct eng_stats *st, uint64_t t0)
+{
+	uint64_t d = ring_now_ns() - t0;
+	int i = 0;
+
+	while (i < ENG_HTIME_BUCKETS - 1 && d > eng_htime_le_ns[i])
+		i++;
+	ENG_STAT_ADD(st->htime[i], 1);
+	ENG_STAT_ADD(st->htime_sum_ns, d);
+}
+
+/* shard_cpu_ns - the calling thread's CPU time. */
+static uint64_t
+shard_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+eng_shard_busy_ns(const struct eng_shard *sh)
+{
+	int tid = atomic_load(&sh->st.tid);
+	struct timespec ts;
+	clockid_t clk;
+
+	/* The per-thread CPU clock of a thread of this process, as
+	 * pthread_getcpuclockid makes it, but by kernel thread ID: safe
+	 * when the thread has just ended (EINVAL), unlike a pthread_t. */
+	clk = (clockid_t)((~(unsigned)tid << 3) | 6u);
+	if (tid != 0 && clock_gettime(clk, &ts) == 0)
+		return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return atomic_load(&sh->st.cpu_ns);
 }
 
 static void open_drop(struct eng_ovfq *oq);
@@ -714,6 +773,7 @@ eng_shard_main(void *arg)
 		return NULL;
 	}
 	sh->running = 1;
+	atomic_store(&sh->st.tid, (int)gettid()); /* busy time: metrics */
 	while (!atomic_load_explicit(&node->stop, memory_order_acquire))
 		shard_turn(sh);
 	eng_seam(node)->shard_stop(sh);
@@ -722,6 +782,8 @@ eng_shard_main(void *arg)
 	eng_shard_flush(sh);
 	shard_close(sh);
 	sh->running = 0;
+	atomic_store(&sh->st.cpu_ns, shard_cpu_ns());
+	atomic_store(&sh->st.tid, 0);
 	/* Keep the timer heap for eng_shard_free (objects own the timers). */
 	saved = sh->loop.timers;
 	ring_timers_init(&sh->loop.timers);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "engine/global/global.h"
 #include "engine/global/globalint.h"
 #include "ring/alloc.h"
 
@@ -656,4 +657,73 @@ AEMP_API aemp_val *
 aemp_dbmirror_map(const aemp_dbmirror *m)
 {
 	return eng_kv_to_map(&m->kv);
+}
+
+/* ---- sizes (metrics, aemp::stats) ------------------------------------ */
+
+static void
+add_keys(struct eng_kv_ent *e, void *arg)
+{
+	*(uint64_t *)arg += eng_kv_len(e->val);
+}
+
+/* dbsize_count - count the databases on shard 0 and publish the counts. */
+static void
+dbsize_count(struct eng_shard *sh0, struct eng_call *c)
+{
+	struct eng_global *g = eng_global(sh0->node);
+	uint64_t v[4] = {0, 0, 0, 0};
+	int i;
+
+	(void)c;
+	if (g == NULL)
+		return;
+	atomic_store(&g->dbsize_asked, 0);
+	if (g->svc != NULL) {
+		v[0] = eng_kv_len(&g->svc->global.fam);
+		eng_kv_each(&g->svc->global.fam, add_keys, &v[1]);
+	}
+	v[2] = eng_kv_len(&g->local.fam);
+	eng_kv_each(&g->local.fam, add_keys, &v[3]);
+	for (i = 0; i < 4; i++)
+		atomic_store_explicit(&g->dbsize[i], v[i],
+		                      memory_order_relaxed);
+}
+
+void
+eng_global_dbsize(struct aemp_node *node, int wait, uint64_t out[4])
+{
+	struct eng_shard *sh = eng_here(node);
+	struct eng_global *g = eng_global(node);
+	struct eng_call *c;
+	int i;
+
+	memset(out, 0, 4 * sizeof(out[0]));
+	if (g == NULL)
+		return;
+	if (sh != NULL && sh->idx == 0) {
+		dbsize_count(sh, NULL);
+	} else if (atomic_load(&node->state) != NODE_RUNNING) {
+		/* not started (calls would run inline) or stopping */
+	} else if (wait && sh == NULL) {
+		/* the metrics endpoint's thread: wait for shard 0's count
+		 * (a shard never waits for another here: two could wait
+		 * for each other) */
+		if ((c = eng_call_new(dbsize_count, 1)) != NULL) {
+			(void)eng_post(node, 0, c);
+			eng_call_free(c);
+		}
+	} else if (atomic_exchange(&g->dbsize_asked, 1) == 0) {
+		/* aemp_stats_get, a shard: the last count, and a new one
+		 * asked for (one at a time) for the next call */
+		c = eng_call_new(dbsize_count, 0);
+		if (c == NULL)
+			atomic_store(&g->dbsize_asked, 0);
+		else if ((sh != NULL ? eng_post_try(sh, 0, c)
+		                     : eng_post(node, 0, c)) < 0)
+			atomic_store(&g->dbsize_asked, 0); /* c was freed */
+	}
+	for (i = 0; i < 4; i++)
+		out[i] = atomic_load_explicit(&g->dbsize[i],
+		                              memory_order_relaxed);
 }

@@ -35,6 +35,9 @@ void eng_global_seed_peer(struct eng_shard *sh0, const struct eng_addr *a,
                           const char *id, size_t idlen);
 void eng_global_seed_failed(struct eng_shard *sh0, const struct eng_addr *a);
 
+/* db.c: sizes of the databases (seam global_dbsize). */
+void eng_global_dbsize(struct aemp_node *node, int wait, uint64_t out[4]);
+
 /* db.c: the database's guard objects. */
 void eng_db_obj_cancel(struct eng_shard *sh, struct eng_obj *o);
 void eng_db_obj_free(struct eng_obj *o);

@@ -109,6 +109,10 @@ struct eng_global {
 	atomic_uint_fast64_t ids;    /* guard ids of database objects */
 	/* global service (gsvc.c), NULL unless global */
 	struct eng_gsvc *svc;
+	/* database sizes as last counted on shard 0 (eng_global_dbsize),
+	 * and whether a count was requested and has not run yet */
+	atomic_uint_fast64_t dbsize[4];
+	atomic_int dbsize_asked;
 };
 
 /* seeds.c */

@@ -407,6 +407,7 @@ conn_send_done(struct ring_op *op, int res, uint32_t flags)
 	if (q == &c->tx)
 		c->tx_sent += (uint64_t)res;
 	ENG_STAT_ADD(c->sh->st.bytes_out, (uint64_t)res);
+	eng_conn_qpub(c);
 	c->last_tx_ns = c->sh->loop.now_ns;
 	if (c->handover) {
 		eng_conn_try_handover(c);
@@ -435,6 +436,7 @@ eng_net_flush(struct eng_shard *sh)
 		c->in_dirty = 0;
 		c->dirty_next = NULL;
 		n += (unsigned)eng_conn_flush(c);
+		eng_conn_qpub(c);
 	}
 	eng_connrx_unpause(sh);
 	return n;
@@ -554,6 +556,7 @@ conn_fail_va(struct eng_conn *c, int level, const char *fmt, va_list ap)
 	eng_log(sh->node, level, "connection %s%s%.*s: %s",
 	        c->addr.text[0] ? c->addr.text : "?", c->peerlen ? " to " : "",
 	        (int)c->peerlen, c->peer, c->reason);
+	eng_hsq_failed(c); /* metrics: not in the data phase */
 	if (c->state == CS_DATA)
 		eng_rnode_conn_lost(sh, c, c->reason); /* closes c */
 	else if (c->seed)

@@ -332,6 +332,7 @@ peer_checks(struct eng_conn *c)
 	if (c->hs->dataconn) {
 		/* AnyEvent::MP::DataConn streams (§2.14, §7.13) are not
 		 * offered by aemp; 2.x cannot complete them remotely either */
+		c->hs_why = ENG_HSF_PROTOCOL + 1;
 		eng_conn_fail(c, "aemp-dataconn connections are not supported");
 		return -1;
 	}
@@ -353,6 +354,7 @@ peer_checks(struct eng_conn *c)
 	}
 	rn = eng_rnode_find(sh, c->peer, c->peerlen, hash);
 	if (rn != NULL && rn->state == RN_UP) {
+		c->hs_why = ENG_HSF_DUPLICATE + 1;
 		eng_conn_fail(c, "%s already connected, not connecting again",
 		              c->peer);
 		return -1;
@@ -432,6 +434,7 @@ hs_progress(struct eng_conn *c)
 	switch (hs_advance(c)) {
 	case HS_NEED_MORE:
 		if (eng_hs_room(c->hs) == 0) {
+			c->hs_why = ENG_HSF_PROTOCOL + 1;
 			eng_conn_fail(c, "handshake input above %d bytes",
 			              ENG_HS_BUF_MAX);
 			return;
@@ -468,6 +471,7 @@ tls_auth_input(struct eng_conn *c)
 		if ((ev = hs_advance(c)) != HS_NEED_MORE)
 			return ev;
 		if ((room = eng_hs_room(c->hs)) == 0) {
+			c->hs_why = ENG_HSF_PROTOCOL + 1;
 			eng_conn_fail(c, "handshake input above %d bytes",
 			              ENG_HS_BUF_MAX);
 			return -1;
@@ -549,6 +553,7 @@ hs_recv_done(struct ring_op *op, int res, uint32_t flags)
 		return;
 	}
 	if (eng_hs_feed(c->hs, c->hsbuf, (size_t)res) < 0) {
+		c->hs_why = ENG_HSF_PROTOCOL + 1;
 		eng_conn_fail(c, "handshake input above %d bytes",
 		              ENG_HS_BUF_MAX);
 		return;
@@ -587,6 +592,7 @@ eng_connrx_hs_timeout(struct ring_timer *t)
 	if (c->state == CS_CLOSED)
 		return;
 	if (c->state == CS_CONNECTING) {
+		c->hs_why = ENG_HSF_TIMEOUT + 1;
 		eng_conn_fail(c, "connect timeout");
 		return;
 	}
@@ -595,6 +601,7 @@ eng_connrx_hs_timeout(struct ring_timer *t)
 		ring_timer_start(&c->sh->loop.timers, &c->hs_timer, due);
 		return;
 	}
+	c->hs_why = ENG_HSF_TIMEOUT + 1;
 	if (strcmp(key, "monitor_timeout") == 0)
 		eng_conn_fail(c,
 		              "handshake timeout: nothing received for %g s "

@@ -260,6 +260,28 @@ report(struct eng_shard *sh)
 	sn->evict_log_ns = now;
 }
 
+void
+eng_hsq_failed(struct eng_conn *c)
+{
+	int why;
+
+	if (c->state == CS_DATA || c->state == CS_CLOSED)
+		return;
+	if (c->hs_why != 0)
+		why = c->hs_why - 1;
+	else if (c->state == CS_CONNECTING)
+		why = ENG_HSF_CONNECT;
+	else if (c->hs != NULL && c->hs->err_code == AEMP_EAUTH)
+		why = ENG_HSF_AUTH;
+	else if (c->hs != NULL && c->hs->err_code != 0)
+		why = ENG_HSF_PROTOCOL;
+	else if (c->state == CS_TLS_HS)
+		why = ENG_HSF_TLS;
+	else
+		why = ENG_HSF_IO;
+	ENG_STAT_ADD(c->sh->st.hs_fail[why], 1);
+}
+
 static void
 evict(struct eng_conn *c, const char *bound)
 {
@@ -267,6 +289,7 @@ evict(struct eng_conn *c, const char *bound)
 	double age = (double)(int64_t)(sh->loop.now_ns - c->hs_t0_ns) / 1e9;
 
 	eng_snet(sh)->evicted++;
+	c->hs_why = ENG_HSF_LIMIT + 1;
 	eng_conn_fail(c, "closed to make room (%s): it %s after %.3f s", bound,
 	              class_words[c->pend], age < 0 ? 0 : age);
 	report(sh);
@@ -338,6 +361,7 @@ eng_hsq_admit(struct eng_shard *sh, const struct eng_addr *addr)
 	victim = least_of_node(eng_snet(sh));
 	if (victim == NULL) {
 		eng_snet(sh)->refused++;
+		ENG_STAT_ADD(sh->st.hs_fail[ENG_HSF_LIMIT], 1);
 		report(sh);
 		return -1;
 	}

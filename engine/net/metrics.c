@@ -253,12 +253,19 @@ int
 eng_metrics_node_new(struct aemp_node *node)
 {
 	struct eng_net *net = eng_net(node);
-	int fd = -1, rc;
+	int fd = -1, rc, i;
 
 	if (node->cfg.metrics == NULL)
 		return 0;
 	if ((rc = bind_metrics(node, &fd)) < 0)
 		return rc;
+	/* Sampled handler run times (aemp_handler_seconds): only with the
+	 * endpoint on, the one place that shows them, one run in
+	 * metrics_sample (0: none).  No shard runs yet. */
+	for (i = 0; i < node->nshards; i++) {
+		node->shards[i]->st.htime_every = node->cfg.metrics_sample;
+		node->shards[i]->st.htime_cd = node->cfg.metrics_sample;
+	}
 	rc = eng_mhttp_start(&net->metrics, fd, eng_metrics_render, node, node,
 	                     ENG_MHTTP_TIMEOUT_S);
 	if (rc < 0)

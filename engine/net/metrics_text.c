@@ -93,7 +93,7 @@ mt_family(struct mt *t, const char *name, const char *type, const char *help)
 
 /* ---- per-shard counters ---------------------------------------------- */
 
-enum { SF_U64, SF_PORTS, SF_CONNS };
+enum { SF_U64, SF_PORTS, SF_I64, SF_BUSY };
 
 struct shard_fam {
 	const char *name;
@@ -128,26 +128,130 @@ static const struct shard_fam shard_fams[] = {
          "Local ports created on this shard.", SOFF(ports_made), SF_U64},
         {"aemp_ports", "gauge", "Live local ports on this shard.", 0, SF_PORTS},
         {"aemp_connections", "gauge",
-         "Authenticated connections owned by this shard.", SOFF(conns),
-         SF_CONNS},
+         "Authenticated connections owned by this shard.", SOFF(conns), SF_I64},
+        {"aemp_tls_connections", "gauge",
+         "Authenticated connections owned by this shard that use TLS.",
+         SOFF(tls_conns), SF_I64},
+        {"aemp_monitors", "gauge",
+         "Port monitors held by this shard (local ones and proxies of "
+         "remote ones).",
+         SOFF(mons), SF_I64},
+        {"aemp_shard_busy_seconds_total", "counter",
+         "CPU time used by the shard's thread (it sleeps when idle).", 0,
+         SF_BUSY},
 };
 
-static uint64_t
-shard_value(const struct eng_stats *st, const struct shard_fam *f)
+static void
+shard_sample(struct mt *t, const struct eng_shard *sh,
+             const struct shard_fam *f)
 {
+	const struct eng_stats *st = &sh->st;
+	const atomic_int_fast64_t *g;
 	const atomic_uint_fast64_t *c;
+	int64_t v;
 
-	if (f->kind == SF_PORTS)
-		return atomic_load_explicit(&st->ports_made,
-		                            memory_order_relaxed) -
-		       atomic_load_explicit(&st->ports_killed,
-		                            memory_order_relaxed);
-	if (f->kind == SF_CONNS)
-		return (uint64_t)atomic_load_explicit(&st->conns,
-		                                      memory_order_relaxed);
-	c = (const atomic_uint_fast64_t *)(const void *)((const char *)st +
-	                                                 f->off);
-	return atomic_load_explicit(c, memory_order_relaxed);
+	switch (f->kind) {
+	case SF_PORTS:
+		mt_add(t, "%s{shard=\"%d\"} %llu\n", f->name, sh->idx,
+		       (unsigned long long)(atomic_load_explicit(
+		                                    &st->ports_made,
+		                                    memory_order_relaxed) -
+		                            atomic_load_explicit(
+		                                    &st->ports_killed,
+		                                    memory_order_relaxed)));
+		return;
+	case SF_I64:
+		g = (const atomic_int_fast64_t *)(const void *)((const char *)
+		                                                        st +
+		                                                f->off);
+		v = (int64_t)atomic_load_explicit(g, memory_order_relaxed);
+		mt_add(t, "%s{shard=\"%d\"} %lld\n", f->name, sh->idx,
+		       (long long)(v < 0 ? 0 : v));
+		return;
+	case SF_BUSY:
+		mt_add(t, "%s{shard=\"%d\"} %.6f\n", f->name, sh->idx,
+		       (double)eng_shard_busy_ns(sh) / 1e9);
+		return;
+	default:
+		c = (const atomic_uint_fast64_t *)(const void *)((const char *)
+		                                                         st +
+		                                                 f->off);
+		mt_add(t, "%s{shard=\"%d\"} %llu\n", f->name, sh->idx,
+		       (unsigned long long)atomic_load_explicit(
+		               c, memory_order_relaxed));
+	}
+}
+
+/* Reasons of aemp_handshakes_failed_total, by enum eng_hsfail. */
+static const char *const hsf_names[ENG_HSF_N] = {
+        [ENG_HSF_CONNECT] = "connect",
+        [ENG_HSF_TIMEOUT] = "timeout",
+        [ENG_HSF_PROTOCOL] = "protocol",
+        [ENG_HSF_AUTH] = "auth",
+        [ENG_HSF_TLS] = "tls",
+        [ENG_HSF_LIMIT] = "limit",
+        [ENG_HSF_DUPLICATE] = "duplicate",
+        [ENG_HSF_IO] = "io",
+};
+
+static void
+render_hsfail(struct mt *t, struct aemp_node *node)
+{
+	uint64_t n;
+	int i, k;
+
+	mt_family(t, "aemp_handshakes_failed_total", "counter",
+	          "Handshakes (accepted and outgoing) that failed, by reason.");
+	for (k = 0; k < ENG_HSF_N; k++) {
+		n = 0;
+		for (i = 0; i < node->nshards; i++)
+			n += atomic_load_explicit(
+			        &node->shards[i]->st.hs_fail[k],
+			        memory_order_relaxed);
+		mt_add(t, "aemp_handshakes_failed_total{reason=\"%s\"} %llu\n",
+		       hsf_names[k], (unsigned long long)n);
+	}
+}
+
+/* The sampled handler run times of each shard as a histogram. */
+static void
+render_htime(struct mt *t, struct aemp_node *node)
+{
+	const struct eng_stats *st;
+	uint64_t cum;
+	int i, k;
+
+	mt_family(t, "aemp_handler_seconds", "histogram",
+	          "Run time of port handlers, one run in metrics_sample "
+	          "sampled (only "
+	          "with the metrics endpoint on).");
+	for (i = 0; i < node->nshards; i++) {
+		st = &node->shards[i]->st;
+		cum = 0;
+		for (k = 0; k < ENG_HTIME_BUCKETS; k++) {
+			cum += atomic_load_explicit(&st->htime[k],
+			                            memory_order_relaxed);
+			if (k < ENG_HTIME_BUCKETS - 1)
+				mt_add(t,
+				       "aemp_handler_seconds_bucket{shard=\"%"
+				       "d\","
+				       "le=\"%.9g\"} %llu\n",
+				       i, (double)eng_htime_le_ns[k] / 1e9,
+				       (unsigned long long)cum);
+			else
+				mt_add(t,
+				       "aemp_handler_seconds_bucket{shard=\"%"
+				       "d\","
+				       "le=\"+Inf\"} %llu\n",
+				       i, (unsigned long long)cum);
+		}
+		mt_add(t, "aemp_handler_seconds_sum{shard=\"%d\"} %.9f\n", i,
+		       (double)atomic_load_explicit(&st->htime_sum_ns,
+		                                    memory_order_relaxed) /
+		               1e9);
+		mt_add(t, "aemp_handler_seconds_count{shard=\"%d\"} %llu\n", i,
+		       (unsigned long long)cum);
+	}
 }
 
 static void
@@ -161,10 +265,10 @@ render_shards(struct mt *t, struct aemp_node *node)
 		f = &shard_fams[k];
 		mt_family(t, f->name, f->type, f->help);
 		for (i = 0; i < node->nshards; i++)
-			mt_add(t, "%s{shard=\"%d\"} %llu\n", f->name, i,
-			       (unsigned long long)shard_value(
-			               &node->shards[i]->st, f));
+			shard_sample(t, node->shards[i], f);
 	}
+	render_hsfail(t, node);
+	render_htime(t, node);
 }
 
 /* ---- peers ----------------------------------------------------------- */
@@ -172,6 +276,7 @@ render_shards(struct mt *t, struct aemp_node *node)
 struct peer_snap {
 	uint64_t ups;
 	uint64_t downs;
+	uint64_t qbytes;
 	uint8_t up;
 	uint32_t idlen;
 	char id[AEMP_ID_MAX];
@@ -201,6 +306,7 @@ peer_copy(void *e, void *arg)
 	s = &p->v[p->n++];
 	s->ups = u->ups;
 	s->downs = u->downs;
+	s->qbytes = atomic_load_explicit(&u->qbytes, memory_order_relaxed);
 	s->up = u->up;
 	s->idlen = (uint32_t)AEMP_MIN(u->idlen, sizeof(s->id));
 	memcpy(s->id, u->id, s->idlen);
@@ -226,7 +332,10 @@ peer_family(struct mt *t, const struct peers *p, const char *name,
 	mt_family(t, name, type, help);
 	for (i = 0; i < p->n; i++) {
 		s = &p->v[i];
-		v = which == 0 ? s->up : which == 1 ? s->ups : s->downs;
+		v = which == 0   ? s->up
+		    : which == 1 ? s->ups
+		    : which == 2 ? s->downs
+		                 : s->qbytes;
 		mt_add(t, "%s{peer=\"", name);
 		mt_label(t, s->id, s->idlen);
 		mt_add(t, "\"} %llu\n", (unsigned long long)v);
@@ -263,6 +372,10 @@ render_peers(struct mt *t, struct aemp_node *node)
 	            "Times a connection to the peer came up.", 1);
 	peer_family(t, &p, "aemp_peer_connections_down_total", "counter",
 	            "Times the connection to the peer went down.", 2);
+	peer_family(t, &p, "aemp_peer_send_queue_bytes", "gauge",
+	            "Bytes queued on the connection to the peer, not yet "
+	            "written (0 while not connected).",
+	            3);
 	free(p.v);
 }
 
@@ -370,6 +483,8 @@ count_peer(void *e, void *arg)
 		out->peers_up++;
 	else
 		out->peers_down++;
+	out->queue_bytes +=
+	        atomic_load_explicit(&u->qbytes, memory_order_relaxed);
 }
 
 void
@@ -377,12 +492,42 @@ eng_metrics_stats(struct aemp_node *node, aemp_stats *out)
 {
 	struct eng_net *net = eng_net(node);
 	unsigned long long f[5];
+	uint64_t db[4];
 
 	pthread_mutex_lock(&net->upmu);
 	eng_htab_each(&net->up, count_peer, out);
 	pthread_mutex_unlock(&net->upmu);
 	if (proc_stat(f) == 0)
 		out->resident_bytes = f[4] * (uint64_t)sysconf(_SC_PAGESIZE);
+	eng_seam(node)->global_dbsize(node, 0,
+	                              db); /* aemp_stats_get: no wait */
+	out->db_families = db[0];
+	out->db_keys = db[1];
+	out->db_local_families = db[2];
+	out->db_local_keys = db[3];
+}
+
+/* ---- database -------------------------------------------------------- */
+
+static void
+render_db(struct mt *t, struct aemp_node *node)
+{
+	uint64_t db[4];
+
+	eng_seam(node)->global_dbsize(node, 1, db); /* the scraper may wait */
+	mt_family(t, "aemp_db_families", "gauge",
+	          "Database families held: db=global on a global node (its "
+	          "global database), db=local (this node's registrations).");
+	mt_add(t, "aemp_db_families{db=\"global\"} %llu\n",
+	       (unsigned long long)db[0]);
+	mt_add(t, "aemp_db_families{db=\"local\"} %llu\n",
+	       (unsigned long long)db[2]);
+	mt_family(t, "aemp_db_keys", "gauge",
+	          "Database keys held, in all families (db as above).");
+	mt_add(t, "aemp_db_keys{db=\"global\"} %llu\n",
+	       (unsigned long long)db[1]);
+	mt_add(t, "aemp_db_keys{db=\"local\"} %llu\n",
+	       (unsigned long long)db[3]);
 }
 
 /* ---- the whole exposition ---------------------------------------------- */
@@ -417,6 +562,7 @@ eng_metrics_render(void *arg, char **text, size_t *len)
 	render_node(&t, node);
 	render_shards(&t, node);
 	render_peers(&t, node);
+	render_db(&t, node);
 	render_process(&t);
 	if (t.err) {
 		free(t.p);

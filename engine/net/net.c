@@ -563,7 +563,7 @@ eng_remote_room(struct aemp_node *node, uint32_t nodehash)
 
 /* ---- public queries ------------------------------------------------- */
 
-void
+struct eng_upent *
 eng_up_set(struct aemp_node *node, const char *id, size_t len, int up)
 {
 	struct eng_net *net = eng_net(node);
@@ -573,7 +573,7 @@ eng_up_set(struct aemp_node *node, const char *id, size_t len, int up)
 	pthread_mutex_lock(&net->upmu);
 	u = eng_htab_find(&net->up, k.hash, up_eq, &k);
 	if (u == NULL) {
-		u = ring_alloc(sizeof(*u) + len + 1);
+		u = ring_zalloc(sizeof(*u) + len + 1);
 		if (u != NULL) {
 			u->hash = k.hash;
 			u->idlen = (uint32_t)len;
@@ -589,8 +589,12 @@ eng_up_set(struct aemp_node *node, const char *id, size_t len, int up)
 		u->ups += up && !u->up;
 		u->downs += !up && u->up;
 		u->up = (uint8_t)up;
+		if (!up) /* the queue went with the connection */
+			atomic_store_explicit(&u->qbytes, 0,
+			                      memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&net->upmu);
+	return u;
 }
 
 void

@@ -112,6 +112,7 @@ struct eng_rnode {
 	struct ring_timer ticker;
 	struct ring_timer deadline;
 	struct eng_shard *sh;
+	struct eng_upent *upent; /* its entry in net->up (was_up), metrics */
 	char id[];
 };
 
@@ -181,6 +182,8 @@ struct eng_conn {
 	                      * shard's own queue: all else goes behind it */
 	uint8_t pend;        /* accepted: enum hsq_class */
 	uint8_t pend_listed; /* on the shard's pending lists (hsq.c) */
+	uint8_t hs_why;      /* enum eng_hsfail + 1 if known before the
+	                      * failure, else 0 (eng_hsq_failed guesses) */
 	int ops;             /* operations in flight */
 	int handover_to;
 	struct eng_rnode *trial_of; /* outgoing attempt for this node */
@@ -376,6 +379,9 @@ struct eng_upent {
 	uint32_t idlen;
 	uint64_t ups;   /* times seen going up (metrics, under upmu) */
 	uint64_t downs; /* times seen going down */
+	/* Bytes queued on the connection to it (eng_conn_qpub: written by
+	 * the owner shard, relaxed; read under upmu). */
+	atomic_uint_fast64_t qbytes;
 	char id[];
 };
 
@@ -436,7 +442,10 @@ void eng_net_broadcast_nodeev(struct eng_shard *sh, const char *id,
  * (at most 64). */
 void eng_net_send_addrs(struct eng_shard *sh, int dst, const char *id,
                         size_t idlen, const struct eng_addr *a, size_t n);
-void eng_up_set(struct aemp_node *node, const char *id, size_t len, int up);
+/* eng_up_set - node id is up (1) or down (0) in the up table; returns
+ * its entry (NULL: out of memory), which lives until eng_up_del. */
+struct eng_upent *eng_up_set(struct aemp_node *node, const char *id, size_t len,
+                             int up);
 /* eng_up_del - drop node id from the up table (its record was freed). */
 void eng_up_del(struct aemp_node *node, const char *id, size_t len);
 
@@ -535,6 +544,17 @@ int eng_conn_append_cbor(struct eng_conn *c, const uint8_t *pkt, size_t len);
 size_t eng_conn_queued(const struct eng_conn *c);
 void eng_conns_free(struct eng_shard *sh);
 
+/* eng_conn_qpub - publish the bytes queued on c for the per-peer queue
+ * gauge (docs/metrics.md): once per flush and per send completion. */
+static inline void
+eng_conn_qpub(struct eng_conn *c)
+{
+	if (c->rn != NULL && c->rn->upent != NULL)
+		atomic_store_explicit(&c->rn->upent->qbytes,
+		                      (uint64_t)eng_conn_queued(c),
+		                      memory_order_relaxed);
+}
+
 /* ---- listen.c ------------------------------------------------------- */
 
 int eng_listen_bind(struct aemp_node *node);
@@ -558,6 +578,9 @@ int eng_hsq_admit(struct eng_shard *sh, const struct eng_addr *addr);
 void eng_hsq_add(struct eng_conn *c);
 /* eng_hsq_progress - c reached class k (> its class). */
 void eng_hsq_progress(struct eng_conn *c, enum hsq_class k);
+/* eng_hsq_failed - count c's failed handshake by reason (c->hs_why, or
+ * deduced from its state), for aemp_handshakes_failed_total. */
+void eng_hsq_failed(struct eng_conn *c);
 /* eng_hsq_del - take c off the pending lists (closed, authenticated,
  * or leaving the shard).  No-op if not listed. */
 void eng_hsq_del(struct eng_conn *c);

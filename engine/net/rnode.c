@@ -727,8 +727,10 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 	                ? AEMP_LOG_WARN
 	                : AEMP_LOG_NOTE,
 	        "node %s: %s", rn->id, reason);
-	if (was_up)
+	if (was_up) {
 		ENG_STAT_ADD(sh->st.conns, -1);
+		ENG_STAT_ADD(sh->st.tls_conns, -(c != NULL && c->tls != NULL));
+	}
 	rn->conn = NULL;
 	rn->state = RN_DOWN;
 	stop_attempt(sh, rn);
@@ -810,8 +812,9 @@ eng_rnode_up(struct eng_shard *sh, struct eng_rnode *rn, struct eng_conn *c)
 	rn->gen = sn->conn_seq;
 	rn->was_up = 1;
 	ENG_STAT_ADD(sh->st.conns, 1);
+	ENG_STAT_ADD(sh->st.tls_conns, c->tls != NULL);
 	eng_log(sh->node, AEMP_LOG_INFO, "node %s is up", rn->id);
-	eng_up_set(sh->node, rn->id, rn->idlen, 1);
+	rn->upent = eng_up_set(sh->node, rn->id, rn->idlen, 1);
 	eng_net_broadcast_nodeev(sh, rn->id, rn->idlen, sn->evseq, rn->gen, 1,
 	                         0, &none, 0, NULL);
 	/* the queue cannot be moved whole: fail rather than leave a gap

@@ -38,8 +38,29 @@ aemp_ok snd n1 AnyEvent::MP::_spawn e aemp::echo
 
 http_get "${M#*:}" /metrics >"$TMP/scrape.txt"
 like "$(head -c 300 "$TMP/scrape.txt")" '# HELP aemp_node_info' "scrape over /dev/tcp"
+for fam in 'aemp_messages_delivered_total counter' \
+	'aemp_peer_send_queue_bytes gauge' 'aemp_handshakes_failed_total counter' \
+	'aemp_tls_connections gauge' 'aemp_monitors gauge' 'aemp_db_families gauge' \
+	'aemp_db_keys gauge' 'aemp_shard_busy_seconds_total counter' \
+	'aemp_handler_seconds histogram'; do
+	ok "family ${fam% *} (${fam#* })" grep -q "^# TYPE $fam\$" "$TMP/scrape.txt"
+done
+ok "handshake failures by reason" grep -q '^aemp_handshakes_failed_total{reason="timeout"} ' "$TMP/scrape.txt"
+ok "handler histogram +Inf bucket" grep -q '^aemp_handler_seconds_bucket{shard="0",le="+Inf"} ' "$TMP/scrape.txt"
 if command -v promtool >/dev/null 2>&1; then
 	ok "promtool check metrics" promtool check metrics <"$TMP/scrape.txt"
+	# every query of the Grafana dashboard parses (as recording rules,
+	# with the dashboard's variables filled in)
+	perl -MJSON::PP -e '
+		local $/; my $d = decode_json(<STDIN>); my $i = 0;
+		print "groups:\n  - name: grafana\n    rules:\n";
+		for my $p (@{$d->{panels}}) { for my $t (@{$p->{targets}}) {
+			(my $e = $t->{expr}) =~ s/\$__rate_interval/1m/g;
+			$e =~ s/\$instance/.*/g; $e =~ s/\x27/\x27\x27/g; $i++;
+			print "      - record: grafana_expr_$i\n        expr: \x27$e\x27\n";
+		} }' <"$AEMP_SRC/docs/grafana-aemp.json" >"$TMP/grafana-rules.yml"
+	ok "docs/grafana-aemp.json: every query parses (promtool check rules)" \
+		promtool check rules "$TMP/grafana-rules.yml"
 fi
 
 cat >"$TMP/prom.yml" <<EOC
@@ -81,6 +102,13 @@ send_some
 rose() { V2=$(value) && [ -n "$V2" ] && perl -e "exit !($V2 > $V1)"; }
 ok "aemp_messages_delivered_total rose in Prometheus ($V1 -> later)" until_ok 30 rose
 echo "# delivered: $V1 -> ${V2:-?}"
+# the histogram and the failure reasons as Prometheus stored them
+cnt_q='/api/v1/query?query=count%28aemp_handshakes_failed_total%29'
+like "$(http_get "$PP" "$cnt_q")" '"value":\[[0-9.]+,"8"\]' \
+	"Prometheus: aemp_handshakes_failed_total has 8 reasons"
+hq='/api/v1/query?query=count%28aemp_handler_seconds_bucket%29'
+like "$(http_get "$PP" "$hq")" '"value":\[[0-9.]+,"(12|24|36|48)"\]' \
+	"Prometheus: aemp_handler_seconds buckets stored"
 up_q='/api/v1/query?query=up%7Bjob%3D%22aemp%22%7D'
 like "$(http_get "$PP" "$up_q")" '"value":\[[0-9.]+,"1"\]' "up{job=\"aemp\"} is 1"
 done_testing

@@ -21,8 +21,9 @@ ok "n2 joined n1" until_ok 10 both_up
 aemp_ok top
 like "$OUT" '^aemp top - 2 nodes - [0-9:]+$' "snapshot: header line"
 like "$OUT" $'\nNODE +MSG/S +PKTIN/S' "snapshot: column titles"
-like "$OUT" $'\nn1 +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+' \
-	"snapshot: a row for n1 (found through the seeds)"
+like "$OUT" $'\nNODE +MSG/S .* PORTS +QUEUE\n' "snapshot: the QUEUE column (queued bytes)"
+like "$OUT" $'\nn1 +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+\n' \
+	"snapshot: a row for n1 (found through the seeds), queued bytes last"
 like "$OUT" $'\nn2 +[0-9]+' "snapshot: a row for n2 (through the master)"
 aemp_ok --timeout 2 top n2 nosuch
 like "$OUT" $'\nnosuch +- +- +-' "a node that does not answer: dashes"

@@ -91,6 +91,27 @@ sum_of(const char *name)
 	return sum;
 }
 
+/* The family of a histogram's sample name (name_bucket, _sum, _count
+ * of a family announced as histogram): fam cut to it in place. */
+static void
+hist_base(char *fam)
+{
+	static const char *const sfx[] = {"_bucket", "_sum", "_count"};
+	char type[200];
+	size_t i, n = strlen(fam), k;
+
+	for (i = 0; i < 3; i++) {
+		k = strlen(sfx[i]);
+		if (n <= k || strcmp(fam + n - k, sfx[i]) != 0)
+			continue;
+		snprintf(type, sizeof(type), "# TYPE %.*s histogram\n",
+		         (int)(n - k), fam);
+		if (strstr(resp, type) != NULL)
+			fam[n - k] = '\0';
+		return;
+	}
+}
+
 /* Every sample line's family was announced by # HELP and # TYPE. */
 static int
 format_ok(void)
@@ -111,6 +132,7 @@ format_ok(void)
 			return 0;
 		memcpy(fam, p, n);
 		fam[n] = '\0';
+		hist_base(fam);
 		snprintf(help, sizeof(help), "# HELP %s ", fam);
 		snprintf(type, sizeof(type), "# TYPE %s ", fam);
 		if (strstr(resp, help) == NULL || strstr(resp, type) == NULL) {
@@ -195,6 +217,15 @@ traffic(aemp_node *a, aemp_node *b)
 	CHECK(strstr(resp, "aemp_peer_connections_up_total{peer=\"b\"} ") !=
 	      NULL);
 	CHECK(sum_of("process_resident_memory_bytes") > 1e6);
+	/* issue 20 leftovers: handler times (one run in 64 sampled: metrics_sample), busy
+	 * time, queue bytes per peer, TLS connections (none here) */
+	CHECK(sum_of("aemp_handler_seconds_count") >= 1);
+	CHECK(sum_of("aemp_handler_seconds_bucket") >= 1);
+	CHECK(strstr(resp, "aemp_handler_seconds_bucket{shard=\"0\","
+	                   "le=\"+Inf\"} ") != NULL);
+	CHECK(sum_of("aemp_shard_busy_seconds_total") > 0);
+	CHECK(strstr(resp, "aemp_peer_send_queue_bytes{peer=\"b\"} ") != NULL);
+	CHECK(strstr(resp, "aemp_tls_connections{shard=\"0\"} 0\n") != NULL);
 	/* aemp::stats carries the same figures */
 	{
 		aemp_stats st;
@@ -203,7 +234,115 @@ traffic(aemp_node *a, aemp_node *b)
 		                      st.peers_down == 0,
 		              10));
 		CHECK(st.resident_bytes > 1000000);
+		CHECK(st.busy_ns > 0);
+		CHECK_EQ(st.tls_connections, 0);
 	}
+}
+
+static void
+mon_cb(aemp_node *n, const aemp_val *reason, size_t cnt, void *arg)
+{
+	(void)n;
+	(void)reason;
+	(void)cnt;
+	(void)arg;
+}
+
+/* A sample of the newest scrape (after scraping until cond holds). */
+static int
+scrape_until(const char *fam, double min)
+{
+	return get_metrics() == 200 && sum_of(fam) >= min;
+}
+
+/* The value of sample `line` (name{labels}) in the last response, or
+ * -1 when absent. */
+static double
+sample_of(const char *line)
+{
+	const char *p = strstr(resp, line);
+	double v;
+
+	if (p == NULL || sscanf(p + strlen(line), " %lf", &v) != 1)
+		return -1;
+	return v;
+}
+
+/* a's queue to b while a burst of 64 KiB messages goes out, then back
+ * at 0 once it has drained (the value is published per flush and per
+ * completed send, so it must come back to 0). */
+static void
+queue_bytes(aemp_node *a, aemp_node *b)
+{
+	static const char line[] = "aemp_peer_send_queue_bytes{peer=\"b\"}";
+	static atomic_int got;
+	static char blob[65536];
+	double max = 0, v;
+	aemp_id p;
+	int i, sent = 0;
+
+	CHECK_OK(aemp_port(b, h_count, &got, &p));
+	for (i = 0; i < 200; i++)
+		sent += aemp_snd(a, p.s,
+		                 AEMP_MSG(aemp_bytes(blob, sizeof(blob)))) == 0;
+	for (i = 0; i < 50 && atomic_load(&got) < sent; i++) {
+		if (get_metrics() == 200 && (v = sample_of(line)) > max)
+			max = v;
+	}
+	DIAG("%d of 200 64 KiB messages sent; queue to b seen at most %.0f "
+	     "bytes",
+	     sent, max);
+	CHECK(sent > 0);
+	CHECK(TU_WAIT(atomic_load(&got) == sent, 20));
+	CHECK(TU_WAIT(get_metrics() == 200 && sample_of(line) == 0, 10));
+}
+
+/* Monitors, database sizes, a failed handshake by reason. */
+static void
+more_families(aemp_node *a, aemp_node *b)
+{
+	char lst[256];
+	aemp_guard g = {0};
+	aemp_stats st;
+	aemp_id p;
+	aemp_val v = aemp_int(1);
+	double mons, failed;
+	int fd;
+
+	/* a monitor of a port of a, made on a */
+	CHECK_EQ(get_metrics(), 200);
+	mons = sum_of("aemp_monitors");
+	CHECK_OK(aemp_port(a, h_count, NULL, &p));
+	CHECK_OK(aemp_mon(a, p.s, mon_cb, NULL, &g));
+	CHECK(TU_WAIT(scrape_until("aemp_monitors", mons + 1), 10));
+	CHECK(TU_WAIT(aemp_stats_get(a, &st) == 0 && st.monitors >= 1, 10));
+	aemp_guard_cancel(a, &g);
+	/* a is global (b's seed): b's registration lands in its database */
+	CHECK(TU_WAIT(aemp_node_is_global(a) == 1, 10));
+	CHECK_OK(aemp_db_set(b, "mfam", "k1", &v, NULL));
+	CHECK(TU_WAIT(scrape_until("aemp_db_keys", 1), 10));
+	CHECK(strstr(resp, "aemp_db_families{db=\"global\"} ") != NULL);
+	CHECK(TU_WAIT(aemp_stats_get(a, &st) == 0 && st.db_keys >= 1 &&
+	                      st.db_families >= 1,
+	              10));
+	CHECK(TU_WAIT(aemp_stats_get(b, &st) == 0 && st.db_local_keys >= 1,
+	              10));
+	/* an HTTP request to the node's listener: a failed greeting */
+	failed = sum_of("aemp_handshakes_failed_total");
+	aemp_node_listeners(a, lst, sizeof(lst));
+	fd = tcp_connect(lst);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		(void)send(fd, "GET / HTTP/1.0\r\n\r\n", 18, MSG_NOSIGNAL);
+		CHECK(TU_WAIT(scrape_until("aemp_handshakes_failed_total",
+		                           failed + 1),
+		              10));
+		CHECK(strstr(resp, "aemp_handshakes_failed_total{reason=\""
+		                   "protocol\"} 1\n") != NULL);
+		close(fd);
+	}
+	CHECK(TU_WAIT(aemp_stats_get(a, &st) == 0 && st.hs_failed_protocol >= 1,
+	              10));
 }
 
 static void
@@ -282,6 +421,38 @@ config_errors(void)
 	CHECK(strstr(aemp_errmsg(), "metrics: cannot listen on") != NULL);
 	DIAG("%s", aemp_errmsg());
 	aemp_conf_free(c);
+	/* metrics_sample: bounded; 0 keeps the histogram empty */
+	CHECK_OK(aemp_conf_new(&c));
+	aemp_conf_set_json(c, "norc", "true");
+	CHECK_ERR(aemp_conf_set_json(c, "metrics_sample", "65537"),
+	          AEMP_ECONFIG);
+	DIAG("%s", aemp_errmsg());
+	aemp_conf_free(c);
+	{
+		static atomic_int got;
+		static char text[1 << 16];
+		aemp_id p;
+		int i;
+
+		n = mknode("nosample",
+		           ",\"metrics\":\"127.0.0.1:0\",\"metrics_sample\":0",
+		           NULL);
+		tu_start(n);
+		CHECK_OK(aemp_port(n, h_count, &got, &p));
+		for (i = 0; i < 300; i++)
+			if (aemp_snd(n, p.s, AEMP_MSG(aemp_int(i))) < 0)
+				break;
+		CHECK_EQ(i, 300);
+		CHECK(TU_WAIT(atomic_load(&got) == 300, 10));
+		CHECK(aemp_metrics_text(n, text, sizeof(text)) > 0);
+		CHECK(strstr(text,
+		             "aemp_handler_seconds_count{shard=\"0\"} 0\n") !=
+		      NULL);
+		CHECK(strstr(text,
+		             "aemp_handler_seconds_count{shard=\"1\"} 0\n") !=
+		      NULL);
+		aemp_node_free(n);
+	}
 	/* off by default */
 	n = mknode("plain", "", NULL);
 	CHECK_EQ(aemp_metrics_addr(n, buf, sizeof(buf)), 0);
@@ -298,7 +469,8 @@ main(void)
 	int len;
 
 	alarm(55);
-	a = mknode("a", ",\"metrics\":\"127.0.0.1:0\"", NULL);
+	a = mknode("a", ",\"metrics\":\"127.0.0.1:0\",\"metrics_sample\":64",
+	           NULL);
 	b = mknode("b", "", a);
 	CHECK(aemp_metrics_addr(a, maddr, sizeof(maddr)) > 10);
 	CHECK(strncmp(maddr, "127.0.0.1:", 10) == 0 &&
@@ -313,6 +485,9 @@ main(void)
 	CHECK(strstr(resp, "aemp_node_info{node=\"a\",version=\"") != NULL);
 	promtool();
 	traffic(a, b);
+	more_families(a, b);
+	queue_bytes(a, b);
+	promtool(); /* with the histogram filled in */
 	bad_requests();
 	conn_cap();
 	config_errors();

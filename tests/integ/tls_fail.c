@@ -13,7 +13,8 @@
  * while alpha waits for the auth line); a corrupted record after the
  * handshake, which fires alpha's monitors and closes only that
  * connection; more than 4096 bytes before the auth line; and the auth
- * line followed by a large packet in the same TLS write.
+ * line followed by a large packet in the same TLS write.  Then the
+ * failures as counted for the metrics (aemp_stats_get).
  *
  * aemp-test-timeout: 120
  */
@@ -602,6 +603,22 @@ main(void)
 	DIAG("a corrupted record after the handshake, peer as TLS server");
 	corrupt(a, ec, AS_SERVER);
 	still_up(a, b);
+	{
+		/* the metrics' figures (docs/metrics.md): beta's connection
+		 * uses TLS; the failures above were counted by reason */
+		aemp_stats st;
+
+		CHECK_OK(aemp_stats_get(a, &st));
+		DIAG("alpha: %llu TLS connections, handshakes failed: tls "
+		     "%llu, protocol %llu, io %llu",
+		     (unsigned long long)st.tls_connections,
+		     (unsigned long long)st.hs_failed_tls,
+		     (unsigned long long)st.hs_failed_protocol,
+		     (unsigned long long)st.hs_failed_io);
+		CHECK_EQ(st.tls_connections, 1);
+		CHECK(st.hs_failed_tls >= 4);      /* no_tls, unknown_ca */
+		CHECK(st.hs_failed_protocol >= 1); /* flood */
+	}
 	aemp_node_free(b);
 	aemp_node_free(a);
 	if (tap_failed || getenv("AEMP_TEST_LOG"))
