@@ -25,7 +25,7 @@ B := build/$(FLAVOR)
 PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 300
-FUZZ_TEST_SECONDS ?= 15
+FUZZ_TEST_SECONDS ?= 12
 LOOP_RUNS ?= 20
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
