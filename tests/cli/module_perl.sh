@@ -10,20 +10,8 @@
 . "$(dirname "$0")/tap.bash"
 . "$(dirname "$0")/node.bash"
 
-if [ -z "${AEMP_PERL_AEMP:-}" ] || [ ! -x "$AEMP_PERL_AEMP" ]; then
-	echo "1..0 # SKIP no Perl AnyEvent::MP (set AEMP_PERL_AEMP=/tmp/perl-aemp/bin/aemp-perl)"
-	exit 77
-fi
-plib=$(cd "$(dirname "$AEMP_PERL_AEMP")/../lib" && pwd) || {
-	echo "1..0 # SKIP no lib/ next to $(dirname "$AEMP_PERL_AEMP")"
-	exit 77
-}
-export PERL5LIB="$plib${PERL5LIB:+:$PERL5LIB}"
 PL="$(dirname "$0")/module_perl.pl"
-perl -c "$PL" >/dev/null 2>&1 || {
-	echo "1..0 # SKIP AnyEvent::MP not loadable from $PERL5LIB"
-	exit 77
-}
+perl_peer "$PL"
 
 mods="$TMP/mods"
 mkdir -p "$mods"

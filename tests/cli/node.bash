@@ -98,3 +98,23 @@ until_ok() {
 	done
 	return 1
 }
+
+# perl_peer SCRIPT - the Perl peer for a test: skips the test (exit 77)
+# unless AEMP_PERL_AEMP names an executable aemp-perl wrapper with lib/
+# beside its bin/ and SCRIPT compiles with that lib/ (then in PERL5LIB).
+perl_peer() {
+	local plib
+	if [ -z "${AEMP_PERL_AEMP:-}" ] || [ ! -x "$AEMP_PERL_AEMP" ]; then
+		echo "1..0 # SKIP no Perl AnyEvent::MP (set AEMP_PERL_AEMP=/tmp/perl-aemp/bin/aemp-perl)"
+		exit 77
+	fi
+	plib=$(cd "$(dirname "$AEMP_PERL_AEMP")/../lib" && pwd) || {
+		echo "1..0 # SKIP no lib/ next to $(dirname "$AEMP_PERL_AEMP")"
+		exit 77
+	}
+	export PERL5LIB="$plib${PERL5LIB:+:$PERL5LIB}"
+	perl -c "$1" >/dev/null 2>&1 || {
+		echo "1..0 # SKIP $(basename "$1") does not compile with $PERL5LIB (AnyEvent::MP and the modules it uses)"
+		exit 77
+	}
+}
