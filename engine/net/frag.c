@@ -39,6 +39,15 @@ eng_frag_rx_init(struct eng_frag_rx *r, size_t max_packet, size_t max_bytes)
 }
 
 void
+eng_frag_rx_drop_spare(struct eng_frag_rx *r)
+{
+	if (r->spare != NULL)
+		ring_free(r->spare, r->spare_cap + COD_PADDING);
+	r->spare = NULL;
+	r->spare_cap = 0;
+}
+
+void
 eng_frag_rx_fini(struct eng_frag_rx *r)
 {
 	unsigned i;
@@ -48,10 +57,7 @@ eng_frag_rx_fini(struct eng_frag_rx *r)
 			ring_free(r->s[i].buf, r->s[i].cap + COD_PADDING);
 		r->s[i].buf = NULL;
 	}
-	if (r->spare != NULL)
-		ring_free(r->spare, r->spare_cap + COD_PADDING);
-	r->spare = NULL;
-	r->spare_cap = 0;
+	eng_frag_rx_drop_spare(r);
 	r->n = 0;
 	r->held = 0;
 }
@@ -461,11 +467,8 @@ eng_frag_spare_expire(struct eng_conn *c)
 	ring_free(c->bulk_spare, c->bulk_spare_cap);
 	c->bulk_spare = NULL;
 	c->bulk_spare_cap = 0;
-	if (c->frx != NULL && c->frx->spare != NULL) {
-		ring_free(c->frx->spare, c->frx->spare_cap + COD_PADDING);
-		c->frx->spare = NULL;
-		c->frx->spare_cap = 0;
-	}
+	if (c->frx != NULL)
+		eng_frag_rx_drop_spare(c->frx);
 }
 
 static void

@@ -66,6 +66,8 @@ void eng_frag_rx_init(struct eng_frag_rx *r, size_t max_packet,
 /* eng_frag_rx_fini - drop every open stream (a lost connection: nothing
  * partial is ever delivered). */
 void eng_frag_rx_fini(struct eng_frag_rx *r);
+/* eng_frag_rx_drop_spare - free the kept spare buffer, if any. */
+void eng_frag_rx_drop_spare(struct eng_frag_rx *r);
 
 /*
  * eng_frag_parse - is pkt (a decoded packet) a fragment?  Returns 0 if
