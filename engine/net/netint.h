@@ -100,6 +100,7 @@ struct eng_rnode {
 	uint8_t was_up;    /* has an entry in the node-wide up table */
 	uint16_t ntrials;  /* outgoing connections trying for it */
 	uint64_t fail;     /* event number of its last failure, 0: none */
+	char *why;         /* reason of that failure (ring_alloc'd), or NULL */
 	uint64_t idle_ns;  /* on the idle list since */
 	struct eng_rnode *gc_next; /* the shard's idle list, oldest first */
 	struct eng_rnode *gc_prev;
@@ -274,6 +275,7 @@ struct net_gcack {
  * followed by the node ID and the port name. */
 struct monreg_hdr {
 	uint64_t owner; /* owner-side monitor id (MONREG/UNMON) */
+	uint64_t seen;  /* MONREG: the newest owner event the sender saw */
 	uint32_t gen;   /* connection generation (PROXYREG) */
 	uint16_t idlen;
 	uint16_t namelen;

@@ -147,6 +147,8 @@ free_rnode(void *e, void *arg)
 	eng_htab_each(&rn->lmon, free_lmon, sh);
 	eng_htab_fini(&rn->lmon);
 	eng_addr_free(rn->addrs);
+	if (rn->why != NULL)
+		ring_free(rn->why, strlen(rn->why) + 1);
 	ring_free(rn, sizeof(*rn) + rn->idlen + 1);
 }
 
@@ -713,6 +715,22 @@ fire_all(struct eng_shard *sh, struct eng_rnode *rn, struct eng_htab *lmon,
 		ring_free(lists[s].v, lists[s].cap * sizeof(uint64_t));
 }
 
+/* set_why - keep the reason of the failure for monitors registered by a
+ * shard that had not seen it yet (eng_rnode_monreg). */
+static void
+set_why(struct eng_rnode *rn, const char *reason)
+{
+	size_t len = strlen(reason);
+
+	if (rn->why != NULL && strcmp(rn->why, reason) == 0)
+		return;
+	if (rn->why != NULL)
+		ring_free(rn->why, strlen(rn->why) + 1);
+	rn->why = ring_alloc(len + 1);
+	if (rn->why != NULL)
+		memcpy(rn->why, reason, len + 1);
+}
+
 void
 eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 {
@@ -739,6 +757,7 @@ eng_rnode_fail(struct eng_shard *sh, struct eng_rnode *rn, const char *reason)
 		c->rn = NULL;
 	eng_rnode_congestion(sh, rn);
 	rn->fail = ++eng_snet(sh)->evseq;
+	set_why(rn, reason);
 	eng_htab_init(&rn->lmon); /* new monitors from the actions go here */
 	fire_all(sh, rn, &lmon, r, 3, was_up);
 	if (was_up)
@@ -879,6 +898,29 @@ eng_rnode_monreg(struct eng_shard *sh, const uint8_t *p, size_t len)
 		return;
 	}
 	m->u.owner = h.owner;
+	if (h.seen < rn->fail) {
+		/* The node failed after the sender registered (it had not seen
+		 * that failure yet): what it sent after this registration up to
+		 * then may be lost, and the packets it stamped before seeing the
+		 * failure are dropped (eng_rnode_remote_record).  The monitor
+		 * fires now, as if it had been registered before the failure
+		 * (§4.6.7); its REC_FIRE travels behind that failure's node
+		 * event, so the sender's next packets are stamped after it. */
+		aemp_val r[3] = {
+		        aemp_str("transport_error"),
+		        aemp_strn(rn->id, rn->idlen),
+		        aemp_str(rn->why ? rn->why : "connection lost")};
+		struct eng_mon *list = NULL;
+
+		eng_mon_link(&list, m);
+		eng_mon_fire_list(sh, &list, r, 3);
+		if (l->mons == NULL) {
+			eng_htab_remove(&rn->lmon, l, lmon_hash);
+			ring_free(l, sizeof(*l) + l->namelen + 1);
+			eng_rnode_gc_touch(sh, rn);
+		}
+		return;
+	}
 	first = l->mons == NULL;
 	eng_mon_link(&l->mons, m);
 	if (first && h.namelen > 0)
@@ -933,15 +975,18 @@ send_monreg(struct eng_shard *sh, uint8_t sub, const char *port, uint64_t id)
 		return AEMP_ETOOBIG;
 	memset(&r.h, 0, sizeof(r.h));
 	r.h.owner = id;
+	r.h.seen = UINT64_MAX; /* same shard: no event can be unseen */
 	r.h.idlen = (uint16_t)pid.nodelen;
 	r.h.namelen = (uint16_t)pid.namelen;
 	memcpy(r.b, pid.node, pid.nodelen);
 	memcpy(r.b + pid.nodelen, pid.name, pid.namelen);
 	owner = eng_node_owner(sh->node, pid.node, pid.nodelen, NULL);
-	if (owner != sh->idx)
+	if (owner != sh->idx) {
+		r.h.seen = eng_snet(sh)->seen[owner];
 		return eng_net_send_rec(sh, owner, sub, &r,
 		                        sizeof(r.h) + pid.nodelen +
 		                                pid.namelen);
+	}
 	if (sub == NET_MONREG)
 		eng_rnode_monreg(sh, (const uint8_t *)&r, sizeof(r));
 	else
