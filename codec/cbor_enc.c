@@ -166,6 +166,11 @@ cbor_put_str(struct cod_wr *w, const char *s, size_t len, uint8_t flags)
 
 	if (flags & (AEMP_VF_BYTES | AEMP_VF_TEXT))
 		text = !(flags & AEMP_VF_BYTES);
+	else if (w->n > w->cap || len > w->cap - w->n)
+		text = 1; /* the bytes do not fit: the packet is only being
+		           * sized (its caller encodes again into a buffer of
+		           * the size returned), and the head's length does not
+		           * depend on the kind, so no validation pass here */
 	else
 		text = cod_utf8_valid((const uint8_t *)s, len);
 	cbor_put_head(w, text ? 3 : 2, len);
