@@ -111,6 +111,15 @@ int cod_decode_value(enum cod_framing f, struct cod_tape *t, const uint8_t *p,
 typedef int (*cod_pkt_fn)(void *arg, const aemp_val *pkt, const uint8_t *raw,
                           size_t rawlen);
 
+/* Offered (CBOR streams with one set) the start of a packet that does not
+ * end in the input, p[0..n), before the stream would copy it into its own
+ * buffer: *taken = n if the callee took those bytes (the rest of the packet
+ * is then its business: the stream starts afresh after them), 0 to leave
+ * them to the stream.  A non-zero return stops cod_stream_feed, which
+ * returns that value. */
+typedef int (*cod_keep_fn)(void *arg, const uint8_t *p, size_t n,
+                           size_t *taken);
+
 /*
  * A stream decoder for one direction of one connection.  It takes bytes in
  * arbitrary pieces, hands out complete packets in order and keeps a partial
@@ -131,6 +140,9 @@ struct cod_stream {
 	/* CBOR: items left per level; JSON: one bit per level, set for an
 	 * object (brackets must match) */
 	uint32_t stack[AEMP_MAX_DEPTH + 1];
+	/* optional (CBOR), set after cod_stream_init: see cod_keep_fn */
+	cod_keep_fn keep;
+	void *keep_arg;
 };
 
 /* cod_stream_init - set up s for framing f (COD_JSON or COD_CBOR) and

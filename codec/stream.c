@@ -203,8 +203,18 @@ stream_cbor(struct cod_stream *s, struct cod_tape *t, const uint8_t *p,
 	while (i < n) {
 		lim = AEMP_MIN(n - i, s->max_packet);
 		k = cod_cbor_decode_prefix(t, p + i, lim, &pkt);
-		if (k == COD_EMORE)
+		if (k == COD_EMORE) {
+			size_t taken = 0;
+
+			if (s->keep != NULL &&
+			    (rc = s->keep(s->keep_arg, p + i, n - i, &taken)) !=
+			            0)
+				return rc;
+			if (taken == n - i)
+				return 0;
+			AEMP_ASSERT(taken == 0);
 			return stream_keep(s, p + i, n - i);
+		}
 		if (k < 0)
 			return (int)k;
 		if ((rc = cb(arg, pkt, p + i, (size_t)k)) != 0)

@@ -32,11 +32,18 @@
 
 struct ring_bufq_chunk {
 	struct ring_bufq_chunk *next;
-	size_t cap; /* data bytes */
-	size_t rd;  /* first unconsumed byte */
-	size_t wr;  /* end of committed bytes */
+	size_t cap;         /* data bytes */
+	size_t rd;          /* first unconsumed byte */
+	size_t wr;          /* end of committed bytes */
+	const uint8_t *ext; /* NULL, or the bytes (not owned, full: no room) */
 	_Alignas(16) uint8_t data[];
 };
+
+static inline const uint8_t *
+chunk_bytes(const struct ring_bufq_chunk *c)
+{
+	return c->ext != NULL ? c->ext : c->data;
+}
 
 /* Slabs of about this many bytes, and never fewer than 4 chunks. */
 #define RING_BUFQ_SLAB_BYTES (256u * 1024u)
@@ -139,13 +146,16 @@ chunk_new(struct ring_bufq_pool *bp, size_t min)
 	c->cap = cap;
 	c->rd = 0;
 	c->wr = 0;
+	c->ext = NULL;
 	return c;
 }
 
 static void
 chunk_free(struct ring_bufq_pool *bp, struct ring_bufq_chunk *c)
 {
-	if (c->cap == bp->chunk_size)
+	if (c->ext != NULL)
+		ring_free(c, sizeof(*c));
+	else if (c->cap == bp->chunk_size)
 		ring_pool_put(&bp->pool, c);
 	else
 		ring_free(c, sizeof(*c) + c->cap);
@@ -234,7 +244,7 @@ ring_bufq_append(struct ring_bufq *q, const void *p, size_t n)
 	/* Fill what is left of the tail, then one chunk (dedicated if the
 	 * rest is larger than a pooled one) takes the rest, so a failure can
 	 * be undone and the queue never holds a partial append. */
-	if (c != NULL) {
+	if (c != NULL && c->wr < c->cap) {
 		first = AEMP_MIN(n, c->cap - c->wr);
 		memcpy(c->data + c->wr, p, first);
 		c->wr += first;
@@ -256,6 +266,37 @@ ring_bufq_append(struct ring_bufq *q, const void *p, size_t n)
 }
 
 int
+ring_bufq_append_ext(struct ring_bufq *q, const void *p, size_t n)
+{
+	struct ring_bufq_chunk *c;
+
+	if (n == 0)
+		return 0;
+	c = ring_alloc(sizeof(*c));
+	if (AEMP_UNLIKELY(c == NULL))
+		return -ENOMEM;
+	c->next = NULL;
+	c->cap = n;
+	c->rd = 0;
+	c->wr = n;
+	c->ext = p;
+	/* an empty tail left by an uncommitted reservation goes first, as
+	 * in bufq_grow */
+	if (q->tail != NULL && q->tail->wr == q->tail->rd &&
+	    q->tail == q->head) {
+		chunk_free(q->bp, q->tail);
+		q->head = q->tail = NULL;
+	}
+	if (q->tail != NULL)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+	q->bytes += n;
+	return 0;
+}
+
+int
 ring_bufq_iov(const struct ring_bufq *q, struct iovec *iov, int max,
               size_t max_bytes)
 {
@@ -267,7 +308,7 @@ ring_bufq_iov(const struct ring_bufq *q, struct iovec *iov, int max,
 
 		if (len == 0)
 			continue;
-		iov[n].iov_base = (void *)(uintptr_t)(c->data + c->rd);
+		iov[n].iov_base = (void *)(uintptr_t)(chunk_bytes(c) + c->rd);
 		iov[n].iov_len = len;
 		max_bytes -= len;
 		n++;

@@ -76,6 +76,14 @@ void ring_bufq_commit(struct ring_bufq *q, size_t n);
 /* ring_bufq_append - copy n bytes in.  Returns 0 or -ENOMEM. */
 int ring_bufq_append(struct ring_bufq *q, const void *p, size_t n);
 
+/*
+ * ring_bufq_append_ext - n bytes at p join the queue by reference (no
+ * copy): the caller keeps them valid and unchanged until they are consumed
+ * or the queue is cleared (for a connection: until its send completed).
+ * Later reservations start a new chunk.  Returns 0 or -ENOMEM.
+ */
+int ring_bufq_append_ext(struct ring_bufq *q, const void *p, size_t n);
+
 /* ring_bufq_iov - up to max iovecs covering the committed bytes from the
  * front, at most max_bytes in total.  Returns the count. */
 int ring_bufq_iov(const struct ring_bufq *q, struct iovec *iov, int max,

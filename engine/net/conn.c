@@ -418,8 +418,8 @@ conn_send_done(struct ring_op *op, int res, uint32_t flags)
 	/* More to send (a partial send, packets queued meanwhile, or TLS
 	 * records behind the greeting): continue at once rather than wait
 	 * for the end of the turn. */
-	if (eng_conn_queued(c) > 0)
-		eng_conn_flush(c);
+	if (eng_conn_queued(c) > 0 || c->bulk_head != NULL)
+		eng_conn_flush(c); /* (a sent large packet's entry goes) */
 }
 
 unsigned

@@ -637,19 +637,51 @@ eng_connrx_ka_timeout(struct ring_timer *t)
 static int rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw,
                      size_t rawlen);
 
+/* frag_failed - a fragment of stream sid broke the rules (rc). */
+static int
+frag_failed(struct eng_conn *c, uint64_t sid, int rc)
+{
+	eng_conn_fail(c, "fragment of stream %llu: %s", (unsigned long long)sid,
+	              rc == AEMP_EOVERFLOW ? "reassembly above the limits "
+	                                     "(8 streams, max_queue bytes)"
+	                                   : aemp_strerror(rc));
+	return 1;
+}
+
 /*
- * rx_fragment - fragment f arrived on c: add it to its packet, and once
- * that is complete decode it (into the shard's ftape: the fragment's own
- * values are in sh->tape, in use by the stream) and dispatch it as if it
- * had come whole.  A fragment inside a reassembled packet is refused.
- * Returns as rx_packet.
+ * frag_done - the packet of stream sid is complete in buf: decode it (into
+ * the shard's ftape: the last fragment's own values may be in sh->tape,
+ * in use by the stream) and dispatch it as if it had come whole.  A
+ * fragment inside a reassembled packet is refused.  Returns as rx_packet.
  */
+static int
+frag_done(struct eng_conn *c, struct eng_frag_rx *r, uint64_t sid, uint8_t *buf,
+          size_t len, size_t cap)
+{
+	struct eng_frag_piece inner;
+	const aemp_val *pkt;
+	int rc;
+
+	rc = cod_decode(c->rx.framing, &eng_snet(c->sh)->ftape, buf, len, &pkt);
+	if (rc == 0 && eng_frag_parse(pkt, &inner) != 0)
+		rc = AEMP_EMALFORMED;
+	if (rc < 0) {
+		eng_frag_rx_release(r, buf, len, cap);
+		eng_conn_fail(c, "reassembled packet of stream %llu: %s",
+		              (unsigned long long)sid, aemp_strerror(rc));
+		return 1;
+	}
+	rc = rx_packet(c, pkt, buf, len);
+	eng_frag_rx_release(r, buf, len, cap);
+	eng_frag_spare_touch(c);
+	return rc;
+}
+
+/* rx_fragment - fragment f arrived whole on c.  Returns as rx_packet. */
 static int
 rx_fragment(struct eng_conn *c, const struct eng_frag_piece *f)
 {
 	struct eng_frag_rx *r = eng_frag_conn_rx(c);
-	struct eng_frag_piece inner;
-	const aemp_val *pkt;
 	uint8_t *buf;
 	size_t len, cap;
 	int rc;
@@ -661,28 +693,56 @@ rx_fragment(struct eng_conn *c, const struct eng_frag_piece *f)
 	rc = eng_frag_rx_piece(r, f, &buf, &len, &cap);
 	if (rc == 0)
 		return 0;
-	if (rc < 0) {
-		eng_conn_fail(c, "fragment of stream %llu: %s",
-		              (unsigned long long)f->sid,
-		              rc == AEMP_EOVERFLOW
-		                      ? "reassembly above the limits "
-		                        "(8 streams, max_queue bytes)"
-		                      : aemp_strerror(rc));
+	if (rc < 0)
+		return frag_failed(c, f->sid, rc);
+	return frag_done(c, r, f->sid, buf, len, cap);
+}
+
+/*
+ * rx_keep - the stream's cod_keep_fn (CBOR, fragments offered): a packet
+ * that does not end in this receive buffer.  If it is a fragment whose
+ * head is here, its piece goes straight into the reassembly, now and from
+ * the next buffers (rx_feed, frag_left), instead of being copied into the
+ * stream's buffer first: a 64 KiB piece nearly always straddles two
+ * receive buffers.  Anything else is left to the stream.  The checks are
+ * those of the general path (rx_packet, eng_frag_parse, rx_fragment).
+ */
+static int
+rx_keep(void *arg, const uint8_t *p, size_t n, size_t *taken)
+{
+	struct eng_conn *c = arg;
+	struct eng_frag_piece f;
+	struct eng_frag_rx *r;
+	size_t hdr, have;
+	uint8_t *buf;
+	size_t len, cap;
+	int rc;
+
+	if (eng_frag_cbor_head(p, n, &f, &hdr) != 1)
+		return 0;
+	have = n - hdr;
+	if (have >= f.n || f.n > c->rx.max_packet - hdr ||
+	    hdr > c->rx.max_packet)
+		return 0; /* not partial after all, or too big: the stream's */
+	if ((r = eng_frag_conn_rx(c)) == NULL) {
+		eng_conn_fail(c, "out of memory (fragments)");
 		return 1;
 	}
-	rc = cod_decode(c->rx.framing, &eng_snet(c->sh)->ftape, buf, len, &pkt);
-	if (rc == 0 && eng_frag_parse(pkt, &inner) != 0)
-		rc = AEMP_EMALFORMED;
-	if (rc < 0) {
-		eng_frag_rx_release(r, buf, len, cap);
-		eng_conn_fail(c, "reassembled packet of stream %llu: %s",
-		              (unsigned long long)f->sid, aemp_strerror(rc));
-		return 1;
+	if (AEMP_UNLIKELY(c->warm)) {
+		c->warm = 0; /* as rx_packet */
+		eng_conn_mark_dirty(c);
 	}
-	rc = rx_packet(c, pkt, buf, len);
-	eng_frag_rx_release(r, buf, len, cap);
-	eng_frag_spare_touch(c);
-	return rc;
+	if ((rc = eng_frag_rx_begin(r, &f)) < 0)
+		return frag_failed(c, f.sid, rc);
+	rc = eng_frag_rx_write(r, p + hdr, have, &buf, &len, &cap);
+	AEMP_ASSERT(rc == 0); /* have < f.n */
+	(void)buf;
+	(void)len;
+	(void)cap;
+	c->frag_left = f.n - have;
+	c->frag_rx_sid = f.sid;
+	*taken = n;
+	return 0;
 }
 
 static int
@@ -767,11 +827,38 @@ spilled(struct eng_shard *sh)
 	return n;
 }
 
+/* rx_piece_rest - the next bytes of a piece rx_keep began go straight
+ * into the reassembly.  Returns the bytes taken, or -1 if c failed. */
+static ssize_t
+rx_piece_rest(struct eng_conn *c, const uint8_t *p, size_t n)
+{
+	struct eng_frag_rx *r = c->frx;
+	size_t k = AEMP_MIN(n, c->frag_left), len, cap;
+	uint8_t *buf;
+	int rc;
+
+	c->frag_left -= k;
+	rc = eng_frag_rx_write(r, p, k, &buf, &len, &cap);
+	if (rc == 1 && frag_done(c, r, c->frag_rx_sid, buf, len, cap) != 0)
+		return -1;
+	return c->state == CS_CLOSED ? -1 : (ssize_t)k;
+}
+
 static int
 rx_feed(struct eng_conn *c, const uint8_t *p, size_t n)
 {
-	int rc = cod_stream_feed(&c->rx, &c->sh->tape, p, n, rx_packet, c);
+	int rc = 0;
 
+	if (AEMP_UNLIKELY(c->frag_left > 0)) {
+		ssize_t k = rx_piece_rest(c, p, n);
+
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	if (n > 0)
+		rc = cod_stream_feed(&c->rx, &c->sh->tape, p, n, rx_packet, c);
 	if (AEMP_UNLIKELY(rc < 0)) {
 		eng_conn_fail(c, "%s framing: %s",
 		              cod_framing_name(c->rx.framing),
@@ -864,6 +951,10 @@ hs_done(struct eng_conn *c)
 	                       ? sh->node->cfg.fragment_size
 	                       : 0;
 	cod_stream_init(&c->rx, c->hs->recv_framing, sh->node->cfg.max_packet);
+	if (c->frag_rx_on && c->rx.framing == COD_CBOR) {
+		c->rx.keep = rx_keep;
+		c->rx.keep_arg = c;
+	}
 	ring_free(c->hs, sizeof(*c->hs));
 	c->hs = NULL;
 	eng_conn_hs_uncount(c);

@@ -60,6 +60,8 @@ eng_frag_rx_fini(struct eng_frag_rx *r)
 	eng_frag_rx_drop_spare(r);
 	r->n = 0;
 	r->held = 0;
+	r->cur = NULL;
+	r->cur_left = 0;
 }
 
 /* A non-negative integer value. */
@@ -145,12 +147,12 @@ stream_open(struct eng_frag_rx *r, const struct eng_frag_piece *f,
 }
 
 int
-eng_frag_rx_piece(struct eng_frag_rx *r, const struct eng_frag_piece *f,
-                  uint8_t **out, size_t *outlen, size_t *outcap)
+eng_frag_rx_begin(struct eng_frag_rx *r, const struct eng_frag_piece *f)
 {
 	struct eng_frag_stream *s = stream_find(r, f->sid);
 	int rc;
 
+	AEMP_ASSERT(r->cur == NULL);
 	if (f->n == 0 || f->off >= f->total || f->n > f->total - f->off)
 		return AEMP_EMALFORMED;
 	if (s == NULL) {
@@ -161,8 +163,24 @@ eng_frag_rx_piece(struct eng_frag_rx *r, const struct eng_frag_piece *f,
 	} else if (f->off != s->got || f->total != s->total) {
 		return AEMP_EMALFORMED;
 	}
-	memcpy(s->buf + s->got, f->p, f->n);
-	s->got += f->n;
+	r->cur = s;
+	r->cur_left = f->n;
+	return 0;
+}
+
+int
+eng_frag_rx_write(struct eng_frag_rx *r, const uint8_t *p, size_t n,
+                  uint8_t **out, size_t *outlen, size_t *outcap)
+{
+	struct eng_frag_stream *s = r->cur;
+
+	AEMP_ASSERT(s != NULL && n <= r->cur_left);
+	memcpy(s->buf + s->got, p, n);
+	s->got += n;
+	r->cur_left -= n;
+	if (r->cur_left > 0)
+		return 0;
+	r->cur = NULL;
 	if (s->got < s->total)
 		return 0;
 	memset(s->buf + s->total, 0, COD_PADDING);
@@ -172,6 +190,17 @@ eng_frag_rx_piece(struct eng_frag_rx *r, const struct eng_frag_piece *f,
 	s->buf = NULL; /* the slot is free; the bytes stay in held */
 	r->n--;
 	return 1;
+}
+
+int
+eng_frag_rx_piece(struct eng_frag_rx *r, const struct eng_frag_piece *f,
+                  uint8_t **out, size_t *outlen, size_t *outcap)
+{
+	int rc = eng_frag_rx_begin(r, f);
+
+	if (rc < 0)
+		return rc;
+	return eng_frag_rx_write(r, f->p, f->n, out, outlen, outcap);
 }
 
 void
@@ -225,6 +254,61 @@ eng_frag_cbor_name(const uint8_t *pkt, size_t n, const char **name, size_t *len)
 	*name = (const char *)pkt + i;
 	*len = (size_t)l;
 	return 0;
+}
+
+/* The first bytes of every fragment in CBOR: an array of 6, "" and
+ * "aemp_frag" as text strings. */
+static const uint8_t frag_lead[] = {0x86, 0x60, 0x69, 'a', 'e', 'm',
+                                    'p',  '_',  'f',  'r', 'a', 'g'};
+
+/* cbor_uint - a CBOR unsigned integer (major type 0) at p[*i..n):
+ * 1 and *v, 0 if the input ends first, -1 if it is something else. */
+static int
+cbor_uint(const uint8_t *p, size_t n, size_t *i, uint8_t major, uint64_t *v)
+{
+	size_t w;
+	uint8_t k;
+
+	if (*i >= n)
+		return 0;
+	if ((p[*i] >> 5) != major)
+		return -1;
+	k = p[(*i)++] & 31;
+	if (k < 24) {
+		*v = k;
+		return 1;
+	}
+	if (k > 27)
+		return -1;
+	w = (size_t)1 << (k - 24);
+	if (w > n - *i)
+		return 0;
+	for (*v = 0; w-- > 0;)
+		*v = *v << 8 | p[(*i)++];
+	return 1;
+}
+
+int
+eng_frag_cbor_head(const uint8_t *p, size_t n, struct eng_frag_piece *f,
+                   size_t *hdrlen)
+{
+	uint64_t *fields[3] = {&f->sid, &f->off, &f->total}, len;
+	size_t i = sizeof(frag_lead);
+	int k, rc;
+
+	if (n < i || memcmp(p, frag_lead, i) != 0)
+		return 0;
+	for (k = 0; k < 3; k++)
+		if ((rc = cbor_uint(p, n, &i, 0, fields[k])) != 1)
+			return 0;
+	if (cbor_uint(p, n, &i, 2, &len) != 1)
+		return 0;
+	f->p = NULL;
+	f->n = (size_t)len;
+	if (len != f->n)
+		return 0;
+	*hdrlen = i;
+	return 1;
 }
 
 /* ---- sending -------------------------------------------------------- */
@@ -662,8 +746,60 @@ move_held(struct eng_conn *c)
 	return 0;
 }
 
+/* put_head - a CBOR head of major type `major` with argument v, shortest
+ * form (as codec/cbor_enc.c writes it), at p; returns its length. */
+static size_t
+put_head(uint8_t *p, uint8_t major, uint64_t v)
+{
+	size_t w, i;
+
+	if (v < 24) {
+		p[0] = (uint8_t)(major << 5 | v);
+		return 1;
+	}
+	w = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffu ? 4 : 8;
+	p[0] = (uint8_t)(major << 5 | (w == 1   ? 24
+	                               : w == 2 ? 25
+	                               : w == 4 ? 26
+	                                        : 27));
+	for (i = 0; i < w; i++)
+		p[1 + i] = (uint8_t)(v >> (8 * (w - 1 - i)));
+	return 1 + w;
+}
+
+size_t
+eng_frag_cbor_head_put(uint8_t *out, uint64_t sid, uint64_t off, uint64_t total,
+                       size_t n)
+{
+	size_t k = sizeof(frag_lead);
+
+	memcpy(out, frag_lead, k);
+	k += put_head(out + k, 0, sid);
+	k += put_head(out + k, 0, off);
+	k += put_head(out + k, 0, total);
+	k += put_head(out + k, 2, n);
+	return k;
+}
+
+/* piece_cbor - a CBOR piece: its head copied into tx, and the k bytes at
+ * p after it by reference (no copy): they stay in the entry's buffer,
+ * which goes only once tx has drained (eng_frag_emit). */
+static int
+piece_cbor(struct eng_conn *c, const struct eng_bulk *e, const uint8_t *p,
+           size_t k)
+{
+	uint8_t h[ENG_FRAG_HEAD_MAX];
+	size_t n = eng_frag_cbor_head_put(h, e->sid, e->off, e->total, k);
+	int rc;
+
+	if ((rc = ring_bufq_append(&c->tx, h, n)) < 0)
+		return rc;
+	return ring_bufq_append_ext(&c->tx, p, k);
+}
+
 /* emit_piece - the next piece of the bulk entry at the head into tx.
- * Returns 1 if that was its last piece, 0 if not, or an error. */
+ * The entry stays at the head after its last piece, until that piece
+ * has left (eng_frag_emit).  Returns 0 or an error. */
 static int
 emit_piece(struct eng_conn *c)
 {
@@ -678,6 +814,13 @@ emit_piece(struct eng_conn *c)
 		k = c->frag_size;
 	p = e->buf + e->off;
 	a[4] = aemp_bytes(p, k);
+	if (c->send_framing == COD_CBOR) {
+		if ((rc = piece_cbor(c, e, p, k)) < 0)
+			return rc;
+		c->bulk_bytes -= k;
+		e->off += k;
+		return 0;
+	}
 	if (c->send_framing == COD_JSON) {
 		/* JSON text: cut between characters, so the piece is valid
 		 * UTF-8 and goes into a JSON string as it is */
@@ -694,16 +837,13 @@ emit_piece(struct eng_conn *c)
 		return rc;
 	c->bulk_bytes -= k;
 	e->off += k;
-	if (e->off < e->total)
-		return 0;
-	bulk_pop(c);
-	return 1;
+	return 0;
 }
 
 int
 eng_frag_emit(struct eng_conn *c)
 {
-	int rc, emitted = 0;
+	int rc;
 
 	if (c->bulk_head == NULL || c->tx_sent < c->frag_end ||
 	    (c->tls != NULL && ring_bufq_bytes(&c->ctx) > 0))
@@ -714,13 +854,15 @@ eng_frag_emit(struct eng_conn *c)
 				return rc;
 			continue;
 		}
-		if (emitted)
-			break;
-		emitted = 1;
+		if (c->bulk_head->off == c->bulk_head->total) {
+			/* its last piece has left (tx drained): the buffer
+			 * its bytes were sent from can go */
+			bulk_pop(c);
+			continue;
+		}
 		if ((rc = emit_piece(c)) < 0)
 			return rc;
-		if (rc == 0)
-			break;
+		break; /* one piece per send */
 	}
 	c->frag_end = c->tx_sent + ring_bufq_bytes(&c->tx);
 	return 0;

@@ -49,6 +49,9 @@ struct eng_frag_rx {
 	 * (fresh memory costs a page fault per 4 KiB) */
 	uint8_t *spare;
 	size_t spare_cap;
+	/* a piece begun (eng_frag_rx_begin) and not yet all written */
+	struct eng_frag_stream *cur;
+	size_t cur_left;
 };
 
 /* One fragment's fields. */
@@ -92,6 +95,20 @@ int eng_frag_parse(const aemp_val *pkt, struct eng_frag_piece *f);
 int eng_frag_rx_piece(struct eng_frag_rx *r, const struct eng_frag_piece *f,
                       uint8_t **out, size_t *outlen, size_t *outcap);
 
+/*
+ * eng_frag_rx_begin / eng_frag_rx_write - eng_frag_rx_piece in steps, for
+ * a piece whose bytes arrive in several reads (engine/net/connrx.c copies
+ * them straight from the receive buffers): begin checks fragment f (f->p
+ * unused; f->n the piece's length) and returns 0 or the errors of
+ * eng_frag_rx_piece; then writes give the f->n bytes in order, n at most
+ * what is left of the piece; the one that ends the piece returns what
+ * eng_frag_rx_piece would (0, or 1 with the complete packet), the others
+ * 0.  No other piece may begin before the last write.
+ */
+int eng_frag_rx_begin(struct eng_frag_rx *r, const struct eng_frag_piece *f);
+int eng_frag_rx_write(struct eng_frag_rx *r, const uint8_t *p, size_t n,
+                      uint8_t **out, size_t *outlen, size_t *outcap);
+
 /* eng_frag_rx_release - give back a packet eng_frag_rx_piece returned
  * (kept as the spare, or freed). */
 void eng_frag_rx_release(struct eng_frag_rx *r, uint8_t *buf, size_t len,
@@ -105,5 +122,29 @@ void eng_frag_rx_release(struct eng_frag_rx *r, uint8_t *buf, size_t len,
  */
 int eng_frag_cbor_name(const uint8_t *pkt, size_t n, const char **name,
                        size_t *len);
+
+/*
+ * eng_frag_cbor_head - does p[0..n) start with the head of a fragment in
+ * CBOR as aemp encodes it (array of 6, "" and "aemp_frag" as text, SID,
+ * OFF and TOTAL as unsigned integers, PIECE as a byte string of definite
+ * length), complete up to the PIECE's first byte?  Returns 1 with *f
+ * (f->p NULL, f->n the PIECE's length, no consistency checked) and
+ * *hdrlen (the head's bytes), or 0 for anything else, which then takes
+ * the general path (decode, eng_frag_parse).
+ */
+int eng_frag_cbor_head(const uint8_t *p, size_t n, struct eng_frag_piece *f,
+                       size_t *hdrlen);
+
+/* The longest head eng_frag_cbor_head_put writes. */
+#define ENG_FRAG_HEAD_MAX (12 + 4 * 9)
+
+/*
+ * eng_frag_cbor_head_put - the head of a CBOR fragment of stream sid,
+ * OFF off, TOTAL total, with a PIECE of n bytes: exactly the bytes the
+ * codec writes before the PIECE's own (so the piece can be sent from
+ * where it lies).  Returns the head's length, at most ENG_FRAG_HEAD_MAX.
+ */
+size_t eng_frag_cbor_head_put(uint8_t *out, uint64_t sid, uint64_t off,
+                              uint64_t total, size_t n);
 
 #endif /* ENGINE_NET_FRAG_H */

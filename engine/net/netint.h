@@ -225,8 +225,12 @@ struct eng_conn {
 	 * go into tx a piece at a time, once the previous piece has left:
 	 * tx_sent counts the bytes taken from tx, frag_end is its value
 	 * once the last piece is out.  Receiving, when we offered them:
-	 * frx, made at the first fragment. */
+	 * frx, made at the first fragment; frag_left, the bytes of a piece
+	 * still to come, copied straight from the receive buffers into frx
+	 * (CBOR: connrx.c rx_keep). */
 	size_t frag_size; /* 0: packets go whole */
+	size_t frag_left;
+	uint64_t frag_rx_sid; /* that piece's stream */
 	struct eng_bulk *bulk_head;
 	struct eng_bulk *bulk_tail;
 	size_t bulk_bytes;
@@ -238,7 +242,7 @@ struct eng_conn {
 	uint8_t *bulk_spare;       /* the largest buffer of a sent large */
 	size_t bulk_spare_cap;     /* packet, kept for the next one */
 	uint64_t spare_ns;         /* a spare (sent or received) last used */
-	uint32_t frag_sid;
+	uint32_t frag_sid;         /* the next stream we send */
 	uint8_t frag_rx_on;
 	uint64_t tx_sent;
 	uint64_t frag_end;

@@ -10,14 +10,19 @@
  *     flags  1 byte: bit 0 OFF is where the stream stands (else 2 bytes
  *            follow), bit 1 TOTAL is the stream's (else 3 bytes follow),
  *            bit 2 release the complete packet only after the next
- *            fragment
+ *            fragment, bit 3 give the piece in two writes
+ *            (eng_frag_rx_begin, eng_frag_rx_write twice; the split is
+ *            the next byte, scaled), as connrx.c does for a piece that
+ *            straddles receive buffers
  *     len    2 bytes, then len bytes of piece (cut by the input's end)
  * The model predicts every result: 0, a complete packet (compared byte
  * for byte with the pieces the model kept, padding zeroed), or the error
  * code; after an error the connection would close, so the run ends with
  * eng_frag_rx_fini.  held never exceeds max_bytes, nor open streams 8.
- * The same input also goes through eng_frag_cbor_name and, decoded as a
- * CBOR value, eng_frag_parse (a fragment's fields must be consistent).
+ * The same input also goes through eng_frag_cbor_name, eng_frag_cbor_head
+ * and, decoded as a CBOR value, eng_frag_parse (a fragment's fields must be
+ * consistent, and the same through both parsers); and each fragment's head
+ * from eng_frag_cbor_head_put must be the codec's bytes, byte for byte.
  *
  * Build: make FLAVOR=fuzz fuzz-build.
  */
@@ -62,10 +67,10 @@ check_parse(const uint8_t *data, size_t size)
 {
 	static struct cod_tape t;
 	static int init;
-	struct eng_frag_piece f;
+	struct eng_frag_piece f, h;
 	const aemp_val *v;
 	const char *name;
-	size_t len;
+	size_t len, hl;
 	uint8_t *copy;
 	int rc;
 
@@ -85,8 +90,43 @@ check_parse(const uint8_t *data, size_t size)
 		if (rc == 1 &&
 		    (f.n == 0 || f.off >= f.total || f.n > f.total - f.off))
 			fail("parse accepted an inconsistent fragment");
+		if (rc == 1 && eng_frag_cbor_head(data, size, &h, &hl) == 1 &&
+		    (h.sid != f.sid || h.off != f.off || h.total != f.total ||
+		     h.n != f.n || copy + hl != f.p))
+			fail("head parser and decoder disagree");
 	}
+	if (eng_frag_cbor_head(data, size, &h, &hl) == 1 &&
+	    (hl > size || hl > ENG_FRAG_HEAD_MAX))
+		fail("head parser out of bounds");
 	free(copy);
+}
+
+/* check_head_put - the head eng_frag_cbor_head_put writes for fragment f
+ * is what the codec writes before the piece's bytes, and parses back. */
+static void
+check_head_put(const struct eng_frag_piece *f)
+{
+	static uint8_t buf[ENG_FRAG_HEAD_MAX + 65536 + 64];
+	uint8_t h[ENG_FRAG_HEAD_MAX];
+	struct eng_frag_piece g;
+	aemp_val a[5];
+	struct cod_seg seg = {a, 5};
+	size_t hl, gl;
+	ssize_t n;
+
+	a[0] = aemp_str("aemp_frag");
+	a[1] = aemp_uint(f->sid);
+	a[2] = aemp_uint(f->off);
+	a[3] = aemp_uint(f->total);
+	a[4] = aemp_bytes(f->p, f->n);
+	hl = eng_frag_cbor_head_put(h, f->sid, f->off, f->total, f->n);
+	n = cod_encode_packet(COD_CBOR, buf, sizeof(buf), "", 0, &seg, 1);
+	if (n < 0 || (size_t)n != hl + f->n || memcmp(buf, h, hl) != 0)
+		fail("head_put differs from the codec");
+	if (eng_frag_cbor_head(h, hl, &g, &gl) != 1 || gl != hl ||
+	    g.sid != f->sid || g.off != f->off || g.total != f->total ||
+	    g.n != f->n)
+		fail("head_put does not parse back");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -115,17 +155,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned sid = (unsigned)rd(&p, end, 1) % NSID;
 		unsigned flags = (unsigned)rd(&p, end, 1);
 		struct model *s = &m[sid];
-		size_t len;
+		size_t len, split;
 
 		f.sid = sid * 0x100000001ull; /* wide stream ids */
 		f.off = (flags & 1) ? (s->open ? s->got : 0) : rd(&p, end, 2);
 		f.total = (flags & 2) && s->open ? s->total : rd(&p, end, 3);
+		split = (flags & 8) ? rd(&p, end, 1) : 0;
 		len = rd(&p, end, 2);
 		if (len > (size_t)(end - p))
 			len = (size_t)(end - p); /* truncated */
 		f.p = p;
 		f.n = len;
 		p += len;
+		check_head_put(&f);
 
 		/* the model's answer */
 		if (f.n == 0 || f.off >= f.total || f.n > f.total - f.off)
@@ -142,7 +184,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			want = f.off + f.n == f.total;
 
-		rc = eng_frag_rx_piece(&r, &f, &out, &outlen, &outcap);
+		if (flags & 8) {
+			/* in two writes, the first 0..n bytes long */
+			split = f.n * split / 255;
+			rc = eng_frag_rx_begin(&r, &f);
+			if (rc == 0)
+				rc = eng_frag_rx_write(&r, f.p, split, &out,
+				                       &outlen, &outcap);
+			if (rc == 0 && split < f.n)
+				rc = eng_frag_rx_write(&r, f.p + split,
+				                       f.n - split, &out,
+				                       &outlen, &outcap);
+			else if (rc == 1 && split < f.n)
+				fail("complete before the piece's end");
+		} else {
+			rc = eng_frag_rx_piece(&r, &f, &out, &outlen, &outcap);
+		}
 		if (rc == -ENOMEM)
 			break;
 		if (rc != want) {

@@ -1,6 +1,7 @@
 /*
  * tests/unit/ring_bufq.c - the chunked send queue: reserve/commit and
- * append across many chunk boundaries, oversized reservations, bounded
+ * append across many chunk boundaries, appends by reference (no copy),
+ * oversized reservations, bounded
  * iovec gathering, partial consumes, abandoned reservations, and chunks
  * going back to the pool.
  *
@@ -8,6 +9,7 @@
  * gathered iovecs always show exactly the unconsumed bytes, in order.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "ring/bufq.h"
 #include "tests/tap.h"
@@ -72,13 +74,57 @@ gather_ok(struct ring_bufq *q, int max, size_t max_bytes, size_t *got)
 	       (n == max || total == max_bytes || total == ring_bufq_bytes(q));
 }
 
+/* Bytes appended by reference (ring_bufq_append_ext): each stays
+ * allocated until the stream has been consumed past its end. */
+#define EXT_MAX 4096
+static struct {
+	uint8_t *p;
+	uint64_t end;
+} ext[EXT_MAX];
+static size_t ext_head, ext_tail; /* FIFO: [head, tail) live */
+
+static void
+ext_release(void)
+{
+	while (ext_head < ext_tail && ext[ext_head % EXT_MAX].end <= sent) {
+		free(ext[ext_head % EXT_MAX].p);
+		ext_head++;
+	}
+}
+
+static int
+write_ext(struct ring_bufq *q)
+{
+	size_t want = 1 + rnd() % (3 * CHUNK), n;
+	uint8_t *p;
+
+	if (ext_tail - ext_head == EXT_MAX)
+		return 1;
+	p = malloc(want);
+	if (p == NULL)
+		return 0;
+	for (n = 0; n < want; n++)
+		p[n] = pat(written + n);
+	if (ring_bufq_append_ext(q, p, want) != 0) {
+		free(p);
+		return 0;
+	}
+	written += want;
+	ext[ext_tail % EXT_MAX].p = p;
+	ext[ext_tail % EXT_MAX].end = written;
+	ext_tail++;
+	return 1;
+}
+
 static int
 write_some(struct ring_bufq *q)
 {
 	size_t want, room, n;
 	uint8_t *p, tmp[3 * CHUNK];
 
-	switch (rnd() % 8) {
+	switch (rnd() % 9) {
+	case 8: /* by reference: a chunk of its own, no room after it */
+		return write_ext(q);
 	case 0: /* oversized: dedicated chunk */
 		want = CHUNK + 1 + rnd() % (2 * CHUNK);
 		break;
@@ -129,6 +175,7 @@ test_stream(void)
 		got -= rnd() % (got / 3 + 1);
 		ring_bufq_consume(&q, got);
 		sent += got;
+		ext_release();
 	}
 	CHECK_EQ(bad_w, 0);
 	CHECK_EQ(bad_g, 0);
@@ -143,6 +190,9 @@ test_stream(void)
 	}
 	CHECK(q.head == NULL && q.tail == NULL);
 	CHECK_EQ(bp.pool.live, 0);
+	ext_release();
+	CHECK_EQ(ext_tail - ext_head, 0);
+	DIAG("%zu appends by reference", ext_tail);
 	ring_bufq_fini(&q);
 	ring_bufq_pool_fini(&bp);
 }
