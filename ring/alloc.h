@@ -38,6 +38,14 @@ void ring_free_aligned(void *p, size_t align, size_t n);
  * for occasional trims after load, never the hot path. */
 void ring_alloc_release(void);
 
+/* ring_alloc_big_frees - how many large blocks (several MiB) were freed
+ * so far: a count that moves while large packets flow.  ring_alloc_big_purge
+ * - give back the pages the allocator keeps for large blocks (jemalloc
+ * keeps them, so a stream of large packets does not fault its buffers in
+ * again; call it once the count has stopped moving).  libc: 0, no-op. */
+unsigned long ring_alloc_big_frees(void);
+void ring_alloc_big_purge(void);
+
 /* ring_alloc_name - "jemalloc" or "libc", for reports. */
 const char *ring_alloc_name(void);
 

@@ -146,6 +146,17 @@ ring_free_aligned(void *p, size_t align, size_t n)
 	do_free(p, n);
 }
 
+unsigned long
+ring_alloc_big_frees(void)
+{
+	return 0;
+}
+
+void
+ring_alloc_big_purge(void)
+{
+}
+
 void
 ring_alloc_release(void)
 {

@@ -357,6 +357,10 @@ struct eng_shard {
 	uint64_t spin_ns;
 	uint64_t spin_until_ns;
 	unsigned spin_idle; /* idle polls, for the periodic yield */
+	/* large blocks: the allocator's count of their frees last seen, and
+	 * the timer that gives their pages back once it stops moving */
+	unsigned long big_seen;
+	struct ring_timer big_timer;
 	/* scratch for encoding */
 	uint8_t *scratch;
 	size_t scratch_cap;

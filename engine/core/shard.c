@@ -641,12 +641,29 @@ shard_idle(struct eng_shard *sh)
 	return ring_loop_run(&sh->loop, 1);
 }
 
+/* Pages of freed large blocks go back to the system this long after the
+ * last one was freed (ring/alloc_je.c keeps them while they flow). */
+#define SHARD_BIG_PURGE_NS 2000000000ull
+
+static void
+big_purge(struct ring_timer *t)
+{
+	(void)t;
+	ring_alloc_big_purge();
+}
+
 static void
 shard_turn(struct eng_shard *sh)
 {
+	unsigned long big = ring_alloc_big_frees();
 	unsigned work;
 	int rc;
 
+	if (AEMP_UNLIKELY(big != sh->big_seen)) {
+		sh->big_seen = big;
+		ring_timer_start(&sh->loop.timers, &sh->big_timer,
+		                 sh->loop.now_ns + SHARD_BIG_PURGE_NS);
+	}
 	work = shard_drain(sh);
 	eng_shard_flush(sh);
 	work += eng_seam(sh->node)->flush(sh);
@@ -765,6 +782,8 @@ eng_shard_main(void *arg)
 	}
 	sh->loop.timers = saved;
 	sh->spin_ns = (uint64_t)node->cfg.busy_poll_us * 1000u;
+	ring_timer_init(&sh->big_timer, big_purge);
+	sh->big_seen = ring_alloc_big_frees();
 	if (rc == 0)
 		rc = eng_seam(node)->shard_start(sh);
 	shard_started(sh, rc);
@@ -781,6 +800,7 @@ eng_shard_main(void *arg)
 	shard_drain(sh);
 	eng_shard_flush(sh);
 	shard_close(sh);
+	ring_timer_stop(&sh->loop.timers, &sh->big_timer);
 	sh->running = 0;
 	atomic_store(&sh->st.cpu_ns, shard_cpu_ns());
 	atomic_store(&sh->st.tid, 0);
