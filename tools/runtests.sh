@@ -5,7 +5,9 @@
 #                     BUILD_DIR...
 #
 # For each BUILD_DIR (build/release, build/asan, ...) it runs the unit test
-# programs, the integration programs and scripts, and the CLI scripts; then,
+# programs, the integration programs and scripts, and the CLI scripts (unit
+# programs and CLI scripts AEMP_TEST_JOBS at a time, default one per CPU,
+# the rest one at a time); then,
 # with --fuzz-seconds N > 0, every fuzz target in build/fuzz for N seconds
 # (as many at once as there are CPUs).
 # A test passes with exit 0, is skipped with exit 77 (reported, not a
@@ -72,6 +74,68 @@ run_one() {	# $1 = label, $2 = source (for timeout), $3... = command
 	esac
 }
 
+# Unit programs and CLI scripts assert no timing, use their own temporary
+# directories and ports from the kernel: they run $jobs at a time (default
+# one per CPU, AEMP_TEST_JOBS to change it), each reported as it ends.  The
+# integration programs and scripts (fault injection with time bounds, the
+# source checks) run one at a time.
+jobs=${AEMP_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+declare -A pool_label=() pool_src=()
+
+pool_report() {	# $1 = pid that ended; its result is in $logdir/.res.PID
+	local pid=$1 label src rc dt lim log
+	label=${pool_label[$pid]} src=${pool_src[$pid]}
+	unset "pool_label[$pid]" "pool_src[$pid]"
+	read -r rc dt <"$logdir/.res.$pid" 2>/dev/null || { rc=1; dt=0; }
+	rm -f "$logdir/.res.$pid"
+	lim=$(timeout_of "$src")
+	log="$logdir/$(echo "$label" | tr '/ ' '__').log"
+	n=$((n + 1))
+	case $rc in
+	0) passed=$((passed + 1)); echo "ok $n - $label (${dt}s)" ;;
+	77) skipped=$((skipped + 1)); echo "ok $n - $label # SKIP $(grep -m1 -o 'SKIP.*' "$log" | cut -c6-)" ;;
+	124|137) failed=$((failed + 1)); failures="$failures $label"
+		echo "not ok $n - $label (timed out after ${lim}s)"; tail -n 30 "$log" | sed 's/^/#   /' ;;
+	*) failed=$((failed + 1)); failures="$failures $label"
+		echo "not ok $n - $label (exit $rc, ${dt}s)"; tail -n 40 "$log" | sed 's/^/#   /' ;;
+	esac
+}
+
+pool_wait_one() {
+	local pid
+	wait -n -p pid
+	pool_report "$pid"
+}
+
+pool_start() {	# as run_one, in the background when a slot is free
+	local label=$1 src=$2 lim log
+	shift 2
+	if [ -n "$only" ] && [[ "$label" != *$only* ]]; then
+		return
+	fi
+	while [ "${#pool_label[@]}" -ge "$jobs" ]; do
+		pool_wait_one
+	done
+	lim=$(timeout_of "$src")
+	log="$logdir/$(echo "$label" | tr '/ ' '__').log"
+	(
+		t0=$(date +%s.%N)
+		timeout -k 5 "$lim" "$@" >"$log" 2>&1 </dev/null
+		rc=$?
+		t1=$(date +%s.%N)
+		echo "$rc $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" \
+			>"$logdir/.res.$BASHPID"
+	) &
+	pool_label[$!]=$label
+	pool_src[$!]=$src
+}
+
+pool_drain() {
+	while [ "${#pool_label[@]}" -gt 0 ]; do
+		pool_wait_one
+	done
+}
+
 for bdir in "$@"; do
 	bdir=${bdir%/}
 	flavor=$(basename "$bdir")
@@ -82,8 +146,9 @@ for bdir in "$@"; do
 	for t in "$bdir"/tests/unit/*; do
 		[ -x "$t" ] && [ -f "$t" ] || continue
 		name=$(basename "$t")
-		run_one "$flavor/unit/$name" "tests/unit/$name.c" "$t"
+		pool_start "$flavor/unit/$name" "tests/unit/$name.c" "$t"
 	done
+	pool_drain
 	for t in "$bdir"/tests/integ/*; do
 		[ -x "$t" ] && [ -f "$t" ] || continue
 		name=$(basename "$t")
@@ -92,10 +157,15 @@ for bdir in "$@"; do
 	# A directory with only some test programs (build/release-syswolf
 	# from `make test`: the TLS tests against Debian's wolfSSL) has no
 	# programs for the scripts.
-	for t in tests/integ/*.sh tests/cli/*.sh; do
+	for t in tests/integ/*.sh; do
 		[ -f "$t" ] && [ -x "$bdir/aemp" ] || continue
 		run_one "$flavor/${t#tests/}" "$t" bash "$t"
 	done
+	for t in tests/cli/*.sh; do
+		[ -f "$t" ] && [ -x "$bdir/aemp" ] || continue
+		pool_start "$flavor/${t#tests/}" "$t" bash "$t"
+	done
+	pool_drain
 done
 
 # Fuzz targets are single-threaded and untimed: they run $fuzz_jobs at a
