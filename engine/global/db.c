@@ -160,11 +160,21 @@ mirror_store(struct eng_mirror *m, const aemp_val *k, const aemp_val *v,
 {
 	int plain_null = v->type == AEMP_NULL && v->flags == 0;
 	aemp_val *copy = plain_null ? NULL : aemp_val_dup(v);
+	struct eng_kv_ent *e;
 	void *old;
 	int had;
 
 	if (!plain_null && copy == NULL)
 		return;
+	e = eng_kv_find(&m->map.kv, k->u.s, k->len);
+	if (e != NULL) { /* a change, in place: one lookup */
+		old = e->val;
+		e->val = copy;
+		e->kflags = ENG_KFLAGS(k->flags);
+		aemp_val_free(old);
+		diff_add(c, k->u.s, k->len);
+		return;
+	}
 	if (eng_kv_put(&m->map.kv, k->u.s, k->len, copy, &old, &had) < 0) {
 		aemp_val_free(copy);
 		return;

@@ -281,6 +281,13 @@ eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
 	if (v != NULL && (v->type != AEMP_NULL || v->flags != 0) &&
 	    (copy = aemp_val_dup(v)) == NULL)
 		return -ENOMEM;
+	if (e != NULL) { /* in place: no second and third lookup */
+		old = e->val;
+		e->val = copy;
+		e->kflags = ENG_KFLAGS(kflags);
+		aemp_val_free(old);
+		return 1;
+	}
 	if (eng_kv_put(m, k, klen, copy, &old, &had) < 0) {
 		aemp_val_free(copy);
 		return -ENOMEM;
