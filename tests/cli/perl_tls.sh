@@ -8,10 +8,11 @@
 #
 #   AEMP_PERL_AEMP=/tmp/perl-aemp/bin/aemp-perl   the Perl installation
 #                  (its wrapper; lib/ and examples/ are beside bin/)
-# Skips without it, or without openssl.  The echo waits 0.3 s after the
-# spawn (--settle): messages right behind a spawn request are a known,
-# separate problem (/tmp/perl-aemp/USAGE.md "Pitfalls").  Perl starts
-# slowly on a loaded machine: its client gets 60 s.
+# Skips without it, or without openssl.  The client waits 0.3 s after the
+# spawn before it sends (--settle): from before the fix of spawn-then-send
+# (docs/reliability.md, item 9; tests/integ/spawn_order checks it with the
+# real Perl peer), kept so this test checks TLS only.  Perl starts slowly
+# on a loaded machine: its client gets 60 s.
 # aemp-test-timeout: 300
 . "$(dirname "$0")/tap.bash"
 . "$(dirname "$0")/node.bash"
