@@ -7,7 +7,8 @@
 # an AEAD suite (the INFO line of the aemp side).
 #
 #   AEMP_PERL_AEMP=/tmp/perl-aemp/bin/aemp-perl   the Perl installation
-#                  (its wrapper; lib/ and examples/ are beside bin/)
+#                  (its wrapper; lib/ is beside bin/)
+# The Perl node and client are perl_tls_node.pl and perl_tls_client.pl here.
 # Skips without it, or without openssl.  The client waits 0.3 s after the
 # spawn before it sends (--settle): from before the fix of spawn-then-send
 # (docs/reliability.md, item 9; tests/integ/spawn_order checks it with the
@@ -24,8 +25,9 @@ fi
 command -v openssl >/dev/null || { echo "1..0 # SKIP no openssl"; exit 77; }
 PD=$(cd "$(dirname "$AEMP_PERL_AEMP")/.." && pwd)
 export PERL5LIB="$PD/lib${PERL5LIB:+:$PERL5LIB}"
-[ -f "$PD/examples/perl_node.pl" ] ||
-	{ echo "1..0 # SKIP no $PD/examples/perl_node.pl"; exit 77; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+perl -c "$HERE/perl_tls_node.pl" >/dev/null 2>&1 ||
+	{ echo "1..0 # SKIP perl_tls_node.pl does not compile with $PD/lib"; exit 77; }
 
 "$AEMP" gencert >/dev/null || exit 1
 json_get "$RC" '$j->{cert}' >"$TMP/aemp.pem"
@@ -44,7 +46,7 @@ for kind in aemp openssl; do
 
 	# Perl client -> aemp node
 	node_start cn$kind run nodeid cn$kind binds 127.0.0.1:0 || exit 1
-	out=$(timeout -k 2 70 perl "$PD/examples/perl_client.pl" --timeout 60 \
+	out=$(timeout -k 2 70 perl "$HERE/perl_tls_client.pl" --timeout 60 \
 		--seeds "${ADDR[cn$kind]}" --secret s3cret --cert "$pem" \
 		--settle 0.3 echo "cn$kind" 1 '"two"' "\"$BIG\"" 2>"$TMP/pc.err")
 	is "$(printf '%s\n' "$out" | head -n 2)" $'[1]\n["two"]' \
@@ -57,7 +59,7 @@ for kind in aemp openssl; do
 	node_stop cn$kind
 
 	# aemp tool -> Perl node
-	bg pn$kind perl "$PD/examples/perl_node.pl" --nodeid "pn$kind" \
+	bg pn$kind perl "$HERE/perl_tls_node.pl" --nodeid "pn$kind" \
 		--binds 127.0.0.1:0 --secret s3cret --cert "$pem"
 	has_listen() { grep -q '^listen' "$TMP/pn$kind.out"; }
 	ok "$kind certificate: Perl node started" until_ok 20 has_listen
