@@ -56,7 +56,6 @@ run_one() {	# $1 = label, $2 = source (for timeout), $3... = command
 	if [ -n "$only" ] && [[ "$label" != *$only* ]]; then
 		return
 	fi
-	n=$((n + 1))
 	lim=$(timeout_of "$src")
 	log="$logdir/$(echo "$label" | tr '/ ' '__').log"
 	t0=$(date +%s.%N)
@@ -64,6 +63,12 @@ run_one() {	# $1 = label, $2 = source (for timeout), $3... = command
 	rc=$?
 	t1=$(date +%s.%N)
 	dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	report "$label" "$lim" "$log" "$rc" "$dt"
+}
+
+report() {	# $1 = label, $2 = time limit, $3 = log, $4 = exit status, $5 = seconds
+	local label=$1 lim=$2 log=$3 rc=$4 dt=$5
+	n=$((n + 1))
 	case $rc in
 	0) passed=$((passed + 1)); echo "ok $n - $label (${dt}s)" ;;
 	77) skipped=$((skipped + 1)); echo "ok $n - $label # SKIP $(grep -m1 -o 'SKIP.*' "$log" | cut -c6-)" ;;
@@ -90,15 +95,7 @@ pool_report() {	# $1 = pid that ended; its result is in $logdir/.res.PID
 	rm -f "$logdir/.res.$pid"
 	lim=$(timeout_of "$src")
 	log="$logdir/$(echo "$label" | tr '/ ' '__').log"
-	n=$((n + 1))
-	case $rc in
-	0) passed=$((passed + 1)); echo "ok $n - $label (${dt}s)" ;;
-	77) skipped=$((skipped + 1)); echo "ok $n - $label # SKIP $(grep -m1 -o 'SKIP.*' "$log" | cut -c6-)" ;;
-	124|137) failed=$((failed + 1)); failures="$failures $label"
-		echo "not ok $n - $label (timed out after ${lim}s)"; tail -n 30 "$log" | sed 's/^/#   /' ;;
-	*) failed=$((failed + 1)); failures="$failures $label"
-		echo "not ok $n - $label (exit $rc, ${dt}s)"; tail -n 40 "$log" | sed 's/^/#   /' ;;
-	esac
+	report "$label" "$lim" "$log" "$rc" "$dt"
 }
 
 pool_wait_one() {
