@@ -183,15 +183,11 @@ ring_bufq_fini(struct ring_bufq *q)
 	ring_bufq_clear(q);
 }
 
-/* Append a new empty chunk with room for min bytes; drops an empty tail
- * (left by a reservation that was never committed) first. */
-static struct ring_bufq_chunk *
-bufq_grow(struct ring_bufq *q, size_t min)
+/* Link chunk c at the end; drops an empty tail (left by a reservation
+ * that was never committed) first. */
+static void
+bufq_link(struct ring_bufq *q, struct ring_bufq_chunk *c)
 {
-	struct ring_bufq_chunk *c = chunk_new(q->bp, min);
-
-	if (AEMP_UNLIKELY(c == NULL))
-		return NULL;
 	if (q->tail != NULL && q->tail->wr == q->tail->rd &&
 	    q->tail == q->head) {
 		chunk_free(q->bp, q->tail);
@@ -202,6 +198,17 @@ bufq_grow(struct ring_bufq *q, size_t min)
 	else
 		q->head = c;
 	q->tail = c;
+}
+
+/* Append a new empty chunk with room for min bytes. */
+static struct ring_bufq_chunk *
+bufq_grow(struct ring_bufq *q, size_t min)
+{
+	struct ring_bufq_chunk *c = chunk_new(q->bp, min);
+
+	if (AEMP_UNLIKELY(c == NULL))
+		return NULL;
+	bufq_link(q, c);
 	return c;
 }
 
@@ -280,18 +287,7 @@ ring_bufq_append_ext(struct ring_bufq *q, const void *p, size_t n)
 	c->rd = 0;
 	c->wr = n;
 	c->ext = p;
-	/* an empty tail left by an uncommitted reservation goes first, as
-	 * in bufq_grow */
-	if (q->tail != NULL && q->tail->wr == q->tail->rd &&
-	    q->tail == q->head) {
-		chunk_free(q->bp, q->tail);
-		q->head = q->tail = NULL;
-	}
-	if (q->tail != NULL)
-		q->tail->next = c;
-	else
-		q->head = c;
-	q->tail = c;
+	bufq_link(q, c);
 	q->bytes += n;
 	return 0;
 }

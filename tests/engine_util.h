@@ -187,6 +187,17 @@ tu_logf(const char *fmt, ...)
 	atomic_fetch_add(&tu_log.count, 1);
 }
 
+/* tu_fnv - FNV-1a of n bytes: a payload checksum for tests. */
+static inline uint32_t
+tu_fnv(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
 /* tu_has - 1 if the log holds the line `line`. */
 static inline int
 tu_has(const char *line)

@@ -50,19 +50,25 @@ timeout_of() {	# $1 = source file
 	echo "${t:-60}"
 }
 
+timed() {	# $1 = time limit, $2 = log, $3... = command; prints "STATUS SECONDS"
+	local lim=$1 log=$2 rc t0 t1
+	shift 2
+	t0=$(date +%s.%N)
+	timeout -k 5 "$lim" "$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	t1=$(date +%s.%N)
+	echo "$rc $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+}
+
 run_one() {	# $1 = label, $2 = source (for timeout), $3... = command
-	local label=$1 src=$2 lim log rc t0 t1 dt
+	local label=$1 src=$2 lim log rc dt
 	shift 2
 	if [ -n "$only" ] && [[ "$label" != *$only* ]]; then
 		return
 	fi
 	lim=$(timeout_of "$src")
 	log="$logdir/$(echo "$label" | tr '/ ' '__').log"
-	t0=$(date +%s.%N)
-	timeout -k 5 "$lim" "$@" >"$log" 2>&1 </dev/null
-	rc=$?
-	t1=$(date +%s.%N)
-	dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	read -r rc dt < <(timed "$lim" "$log" "$@")
 	report "$label" "$lim" "$log" "$rc" "$dt"
 }
 
@@ -115,14 +121,7 @@ pool_start() {	# as run_one, in the background when a slot is free
 	done
 	lim=$(timeout_of "$src")
 	log="$logdir/$(echo "$label" | tr '/ ' '__').log"
-	(
-		t0=$(date +%s.%N)
-		timeout -k 5 "$lim" "$@" >"$log" 2>&1 </dev/null
-		rc=$?
-		t1=$(date +%s.%N)
-		echo "$rc $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" \
-			>"$logdir/.res.$BASHPID"
-	) &
+	(timed "$lim" "$log" "$@" >"$logdir/.res.$BASHPID") &
 	pool_label[$!]=$label
 	pool_src[$!]=$src
 }

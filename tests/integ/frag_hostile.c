@@ -87,16 +87,6 @@ log_has(const char *s)
 	return found;
 }
 
-static uint32_t
-fnv(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 16777619u;
-	return h;
-}
-
 /* The payload of message seq: every byte value, or (JSON) ASCII text
  * with the characters JSON escapes among it. */
 static void
@@ -137,7 +127,7 @@ h_target(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 	want = malloc(len + 1);
 	payload(want, len, (int)seq, atomic_load(&rx.text[seq]));
 	ok = msg[1].len == len && memcmp(msg[1].u.s, want, len) == 0 &&
-	     (uint32_t)sum == fnv(want, len);
+	     (uint32_t)sum == tu_fnv(want, len);
 	free(want);
 	if (!ok) {
 		tu_logf("target: message %lld: %u bytes (sent %zu), %s",
@@ -211,7 +201,7 @@ msg(struct wbuf *w, size_t n, int *seq)
 	atomic_store(&rx.text[s], text);
 	v[0] = aemp_int(s);
 	v[1] = text ? aemp_strn((const char *)data, n) : aemp_bytes(data, n);
-	v[2] = aemp_int(fnv(data, n));
+	v[2] = aemp_int(tu_fnv(data, n));
 	len = wb_enc(w, "target", v, 3);
 	free(data);
 	if (seq != NULL)

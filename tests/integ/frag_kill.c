@@ -17,16 +17,6 @@
 
 #define BIG (3u << 20)
 
-static uint32_t
-fnv(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 16777619u;
-	return h;
-}
-
 /* ---- the child: sender ---------------------------------------------- */
 
 static int
@@ -64,7 +54,7 @@ role_sender(const char *seed, const char *port)
 		buf[0] = (uint8_t)seq;
 		if (aemp_snd_wait(n, port,
 		                  AEMP_MSG(aemp_int(seq), aemp_bytes(buf, size),
-		                           aemp_int(fnv(buf, size))),
+		                           aemp_int(tu_fnv(buf, size))),
 		                  60) < 0)
 			usleep(10000);
 	}
@@ -88,7 +78,7 @@ h_rx(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 	if (cnt != 3 || msg[1].type != AEMP_STR ||
 	    aemp_get_int(&msg[0], &seq) < 0 ||
 	    aemp_get_int(&msg[2], &sum) < 0 ||
-	    (uint32_t)sum != fnv((const uint8_t *)msg[1].u.s, msg[1].len) ||
+	    (uint32_t)sum != tu_fnv((const uint8_t *)msg[1].u.s, msg[1].len) ||
 	    msg[1].len != (seq % 2 ? 100 + (uint64_t)seq % 50
 	                           : BIG - (uint64_t)seq) ||
 	    seq != atomic_load(&got))

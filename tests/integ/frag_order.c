@@ -27,16 +27,6 @@ struct rx {
 
 static struct rx rx;
 
-static uint32_t
-fnv(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *p++) * 16777619u;
-	return h;
-}
-
 /* Payload of message seq, n bytes.  CBOR: every byte value.  JSON
  * carries text only (binary strings come back as Latin-1 text), so
  * there: UTF-8 of 1 to 4 bytes per character, with the characters JSON
@@ -89,12 +79,12 @@ h_rx(aemp_node *n, const aemp_val *msg, size_t cnt, void *arg)
 	if (mark == 3) /* resent until it arrives: no sequence */
 		seq = atomic_load(&rx.next[port]);
 	if (seq != atomic_load(&rx.next[port]) ||
-	    (uint32_t)sum != fnv((const uint8_t *)msg[1].u.s, msg[1].len)) {
+	    (uint32_t)sum != tu_fnv((const uint8_t *)msg[1].u.s, msg[1].len)) {
 		tu_logf("port %d: seq %lld (expected %ld), %u bytes, sum %s",
 		        port, (long long)seq, atomic_load(&rx.next[port]),
 		        msg[1].len,
-		        (uint32_t)sum == fnv((const uint8_t *)msg[1].u.s,
-		                             msg[1].len)
+		        (uint32_t)sum == tu_fnv((const uint8_t *)msg[1].u.s,
+		                                msg[1].len)
 		                ? "ok"
 		                : "BAD");
 		atomic_fetch_add(&rx.bad, 1);
@@ -123,7 +113,8 @@ send_one(aemp_node *a, const char *port, int which, size_t size, int mark)
 	                   AEMP_MSG(aemp_int(seq),
 	                            text_mode ? aemp_strn((char *)buf, size)
 	                                      : aemp_bytes(buf, size),
-	                            aemp_int(fnv(buf, size)), aemp_int(mark)),
+	                            aemp_int(tu_fnv(buf, size)),
+	                            aemp_int(mark)),
 	                   30);
 	free(buf);
 	return rc;
