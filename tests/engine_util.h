@@ -187,6 +187,42 @@ tu_logf(const char *fmt, ...)
 	atomic_fetch_add(&tu_log.count, 1);
 }
 
+/* A node's whole log (aemp_set_log(node, level, tu_capture_sink, NULL)),
+ * for substring searches: lines "NODEID: MESSAGE", up to 1 MiB. */
+static struct {
+	pthread_mutex_t mu;
+	char buf[1 << 20];
+	size_t len;
+} tu_capture = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
+
+static inline void
+tu_capture_sink(int level, const char *nodeid, const char *msg, void *arg)
+{
+	size_t n = strlen(msg);
+
+	(void)level;
+	(void)arg;
+	pthread_mutex_lock(&tu_capture.mu);
+	if (tu_capture.len + n + 64 < sizeof(tu_capture.buf))
+		tu_capture.len += (size_t)snprintf(
+		        tu_capture.buf + tu_capture.len,
+		        sizeof(tu_capture.buf) - tu_capture.len, "%s: %s\n",
+		        nodeid, msg);
+	pthread_mutex_unlock(&tu_capture.mu);
+}
+
+/* tu_capture_has - 1 if the captured log contains s anywhere. */
+static inline int
+tu_capture_has(const char *s)
+{
+	int found;
+
+	pthread_mutex_lock(&tu_capture.mu);
+	found = memmem(tu_capture.buf, tu_capture.len, s, strlen(s)) != NULL;
+	pthread_mutex_unlock(&tu_capture.mu);
+	return found;
+}
+
 /* tu_fnv - FNV-1a of n bytes: a payload checksum for tests. */
 static inline uint32_t
 tu_fnv(const uint8_t *p, size_t n)

@@ -33,41 +33,9 @@
 	"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5" \
 	"ejAxMjM0NTY3ODkrLw=="
 
-static struct {
-	pthread_mutex_t mu;
-	char buf[1 << 20];
-	size_t len;
-} logs = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
-
 static atomic_int victim_msgs, victim_died, func_calls[2], init_calls[2];
 static aemp_node *nodes[2];
 static char hex_secret[2 * sizeof(SECRET)];
-
-static void
-log_sink(int level, const char *nodeid, const char *msg, void *arg)
-{
-	size_t n = strlen(msg);
-
-	(void)level;
-	(void)arg;
-	pthread_mutex_lock(&logs.mu);
-	if (logs.len + n + 64 < sizeof(logs.buf))
-		logs.len += (size_t)snprintf(logs.buf + logs.len,
-		                             sizeof(logs.buf) - logs.len,
-		                             "%s: %s\n", nodeid, msg);
-	pthread_mutex_unlock(&logs.mu);
-}
-
-static int
-log_has(const char *s)
-{
-	int found;
-
-	pthread_mutex_lock(&logs.mu);
-	found = memmem(logs.buf, logs.len, s, strlen(s)) != NULL;
-	pthread_mutex_unlock(&logs.mu);
-	return found;
-}
 
 static int
 which(aemp_node *n)
@@ -126,7 +94,7 @@ mknode(const char *id, const char *extra)
 	         "\"shards\":2,\"monitor_timeout\":3%s}",
 	         extra);
 	n = tu_node_json(id, conf);
-	CHECK_OK(aemp_set_log(n, AEMP_LOG_TRACE, log_sink, NULL));
+	CHECK_OK(aemp_set_log(n, AEMP_LOG_TRACE, tu_capture_sink, NULL));
 	CHECK_OK(aemp_register(n, "Test::func", f_func, NULL));
 	CHECK_OK(aemp_register(n, "Test::init", f_init, NULL));
 	snprintf(port, sizeof(port), "%s#victim", id);
@@ -204,7 +172,7 @@ refusals(const char *addr)
 
 	CHECK(peer_connect(&p, addr, "wrongsecret", "not-the-secret") < 0);
 	peer_close(&p);
-	CHECK(TU_WAIT(log_has("authentication failure"), 5));
+	CHECK(TU_WAIT(tu_capture_has("authentication failure"), 5));
 	/* echo: the node's own two lines back to it */
 	CHECK_OK(peer_dial(&p, addr));
 	n = snprintf(text, sizeof(text), "%s", "");
@@ -309,7 +277,7 @@ secure(const char *addr)
 	peer_close(&p);
 	CHECK_EQ(atomic_load(&func_calls[1]), 0);
 	CHECK_EQ(atomic_load(&init_calls[1]), 0);
-	CHECK(log_has("secure mode: refused request 'Test::func'"));
+	CHECK(tu_capture_has("secure mode: refused request 'Test::func'"));
 	DIAG("secure mode: no function ran, no port was spawned");
 }
 
@@ -362,7 +330,7 @@ limits(const char *addr)
 
 	memset(greeting, 'a', sizeof(greeting));
 	CHECK_EQ(raw(addr, greeting, sizeof(greeting), seen, sizeof(seen)), 1);
-	CHECK(log_has("4096"));
+	CHECK(tu_capture_has("4096"));
 	CHECK_OK(aemp_mon(nodes[0], "big1", on_death, &fired, NULL));
 	CHECK(oversized(addr, "big1", 0));
 	CHECK(TU_WAIT(atomic_load(&fired) == 1, 5));
@@ -410,16 +378,16 @@ tls_keys(void)
 	         "\",\"shards\":1,\"cert\":\"%s\"}",
 	         esc);
 	t1 = tu_node_json("t1", conf);
-	aemp_set_log(t1, AEMP_LOG_TRACE, log_sink, NULL);
+	aemp_set_log(t1, AEMP_LOG_TRACE, tu_capture_sink, NULL);
 	tu_start(t1);
 	proc_first_addr(t1, seed, sizeof(seed));
 	snprintf(conf + strlen(conf) - 1, sizeof(conf) - strlen(conf) + 1,
 	         ",\"seeds\":[\"%s\"]}", seed);
 	t2 = tu_node_json("t2", conf);
-	aemp_set_log(t2, AEMP_LOG_TRACE, log_sink, NULL);
+	aemp_set_log(t2, AEMP_LOG_TRACE, tu_capture_sink, NULL);
 	tu_start(t2);
 	CHECK(TU_WAIT(aemp_node_is_up(t1, "t2") == 1, 10));
-	CHECK(log_has("TLS"));
+	CHECK(tu_capture_has("TLS"));
 	aemp_node_free(t2);
 	aemp_node_free(t1);
 	k = strstr(pem, "PRIVATE KEY-----\n");
@@ -429,7 +397,7 @@ tls_keys(void)
 
 		snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
 		if (strlen(line) >= 16) {
-			CHECK(!log_has(line));
+			CHECK(!tu_capture_has(line));
 			lines++;
 		}
 		p = nl + 1;
@@ -474,12 +442,12 @@ main(void)
 	aemp_node_free(nodes[1]);
 	aemp_node_free(nodes[0]);
 	CHECK(keylines >= 2);
-	CHECK(!log_has(SECRET));
-	CHECK(!log_has(hex_secret));
+	CHECK(!tu_capture_has(SECRET));
+	CHECK(!tu_capture_has(hex_secret));
 	DIAG("%zu bytes of log at level 9 from 4 nodes: no secret, no "
 	     "cleartext token, none of %d private key lines",
-	     logs.len, keylines);
+	     tu_capture.len, keylines);
 	if (tap_failed && getenv("AEMP_TEST_LOG"))
-		printf("%s", logs.buf);
+		printf("%s", tu_capture.buf);
 	return tap_done();
 }

@@ -55,38 +55,6 @@ static struct {
 	atomic_int bad;
 } rx;
 
-static struct {
-	pthread_mutex_t mu;
-	char buf[1 << 20];
-	size_t len;
-} logs = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
-
-static void
-log_sink(int level, const char *nodeid, const char *msg, void *arg)
-{
-	size_t n = strlen(msg);
-
-	(void)level;
-	(void)arg;
-	pthread_mutex_lock(&logs.mu);
-	if (logs.len + n + 64 < sizeof(logs.buf))
-		logs.len += (size_t)snprintf(logs.buf + logs.len,
-		                             sizeof(logs.buf) - logs.len,
-		                             "%s: %s\n", nodeid, msg);
-	pthread_mutex_unlock(&logs.mu);
-}
-
-static int
-log_has(const char *s)
-{
-	int found;
-
-	pthread_mutex_lock(&logs.mu);
-	found = memmem(logs.buf, logs.len, s, strlen(s)) != NULL;
-	pthread_mutex_unlock(&logs.mu);
-	return found;
-}
-
 /* The payload of message seq: every byte value, or (JSON) ASCII text
  * with the characters JSON escapes among it. */
 static void
@@ -787,7 +755,7 @@ hostile(const struct hcase *hc)
 	CHECK(peer_closed(&p, WAIT));
 	CHECK(TU_WAIT(atomic_load(&m->fired) == 1, WAIT));
 	snprintf(line, sizeof(line), " to %s: %s", id, hc->why);
-	CHECK(TU_WAIT(log_has(line), WAIT));
+	CHECK(TU_WAIT(tu_capture_has(line), WAIT));
 	CHECK(strstr(m->why, "transport_error") != NULL &&
 	      strstr(m->why, hc->why) != NULL);
 	if (strstr(m->why, hc->why) == NULL)
@@ -870,7 +838,7 @@ main(void)
 	         "\"fragment_size\":65536}",
 	         MAXP, MAXP);
 	node = tu_node_json("fh", conf);
-	CHECK_OK(aemp_set_log(node, AEMP_LOG_NOTE, log_sink, NULL));
+	CHECK_OK(aemp_set_log(node, AEMP_LOG_NOTE, tu_capture_sink, NULL));
 	CHECK_OK(aemp_rcv(node, "fh#target", h_target, NULL));
 	tu_start(node);
 	proc_first_addr(node, addr, sizeof(addr));
@@ -884,7 +852,7 @@ main(void)
 	}
 	aemp_node_free(node);
 	if (tap_failed) {
-		printf("# node log:\n%s", logs.buf);
+		printf("# node log:\n%s", tu_capture.buf);
 		tu_log_dump();
 	}
 	return tap_done();
