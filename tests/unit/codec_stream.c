@@ -216,6 +216,124 @@ test_splits(enum cod_framing f)
 	free(b);
 }
 
+/* ---- cod_keep_fn: a partial packet taken over by its consumer ------- */
+
+/* The consumer of one kind of packet (those starting with `head`), as
+ * engine/net/connrx.c is of fragments: it takes such a packet's start
+ * from the stream, then its remaining bytes straight from the pieces
+ * (`left`), and hands the packet on when complete, in stream order. */
+struct keeper {
+	const uint8_t *head; /* the taken packets start with these 8 bytes */
+	size_t plen;         /* ... and are this long */
+	uint8_t buf[1 << 13];
+	size_t got, left;
+	int taken; /* packets taken over */
+	struct coll *c;
+};
+
+static void
+keeper_done(struct keeper *k)
+{
+	const aemp_val *pkt;
+	uint8_t *p = cu_pad(k->buf, k->got);
+
+	if (cod_decode(COD_CBOR, &tape, p, k->got, &pkt) == 0)
+		collect(k->c, pkt, p, k->got);
+	free(p);
+	k->taken++;
+}
+
+static int
+keeper_keep(void *arg, const uint8_t *p, size_t n, size_t *taken)
+{
+	struct keeper *k = arg;
+
+	if (n < 8 || memcmp(p, k->head, 8) != 0 || n >= k->plen)
+		return 0;
+	memcpy(k->buf, p, n);
+	k->got = n;
+	k->left = k->plen - n;
+	*taken = n;
+	return 0;
+}
+
+/* As feed_cuts, with the keeper's bytes going to it first. */
+static int
+feed_cuts_keep(struct cod_stream *s, struct keeper *k, const uint8_t *p,
+               size_t n, const size_t *cut, size_t ncut)
+{
+	size_t i, a, b, m;
+	uint8_t *piece;
+	int rc = 0;
+
+	for (i = 0; i < ncut && rc == 0; i++) {
+		a = cut[i];
+		b = i + 1 < ncut ? cut[i + 1] : n;
+		m = AEMP_MIN(k->left, b - a);
+		memcpy(k->buf + k->got, p + a, m);
+		k->got += m;
+		k->left -= m;
+		if (m > 0 && k->left == 0)
+			keeper_done(k);
+		a += m;
+		if (a == b)
+			continue;
+		piece = malloc(b - a + COD_PADDING);
+		memcpy(piece, p + a, b - a);
+		memset(piece + (b - a), ']', COD_PADDING);
+		rc = cod_stream_feed(s, &tape, piece, b - a, collect, k->c);
+		free(piece);
+	}
+	return rc;
+}
+
+/* Split anywhere: the packets come out the same and in order, the big
+ * one through the keeper whenever it does not end in its piece, through
+ * the stream when it does. */
+static void
+test_keep(void)
+{
+	struct coll ref = {0}, c = {0};
+	struct keeper k;
+	size_t n, kk, cuts[2] = {0, 0}, i, at = 0, big = 0;
+	uint8_t *b = test_stream(COD_CBOR, &n);
+	struct cod_stream s;
+	int ok = 1, rc, takes = 0;
+
+	CHECK_OK(feed_all(COD_CBOR, 1 << 20, b, n, &ref));
+	for (i = 0; i < ref.n; i++) { /* the biggest packet is the kept kind */
+		if (ref.rawlen[i] > ref.rawlen[big])
+			big = i;
+	}
+	for (i = 0; i < big; i++)
+		at += ref.rawlen[i];
+	for (kk = 1; kk < n && ok; kk++) {
+		memset(&k, 0, sizeof(k));
+		k.head = b + at;
+		k.plen = ref.rawlen[big];
+		k.c = &c;
+		cuts[1] = kk;
+		cod_stream_init(&s, COD_CBOR, 1 << 20);
+		s.keep = keeper_keep;
+		s.keep_arg = &k;
+		rc = feed_cuts_keep(&s, &k, b, n, cuts, 2);
+		ok = rc == 0 && coll_same(&ref, &c) &&
+		     cod_stream_pending(&s) == 0 && k.left == 0;
+		takes += k.taken;
+		if (!ok)
+			DIAG("keep, split at %zu of %zu: rc %d, %zu packets, "
+			     "%d taken",
+			     kk, n, rc, c.n, k.taken);
+		cod_stream_fini(&s);
+		coll_free(&c);
+	}
+	CHECK(ok);
+	/* taken whenever the split falls inside it, its first 8 bytes in */
+	CHECK_EQ((size_t)takes, ref.rawlen[big] - 8);
+	coll_free(&ref);
+	free(b);
+}
+
 /* Feeds text 1 byte at a time; returns the first non-zero result, and
  * the number of bytes fed until then in *at. */
 static int
@@ -449,6 +567,7 @@ main(void)
 	cod_tape_init(&tape);
 	test_splits(COD_JSON);
 	test_splits(COD_CBOR);
+	test_keep();
 	test_json_errors();
 	test_cbor_errors();
 	test_misc(COD_JSON);
