@@ -265,7 +265,7 @@ $(EXAMPLE_SO): examples/counter/counter.c include/aemp.h
 # linked like aemp so that they find the aemp_* functions in it.
 TESTMOD_SO := $(patsubst tests/modules/%.c,$(B)/tests/modules/%.so,\
 	$(wildcard tests/modules/*.c))
-$(B)/tests/modules/%.so: tests/modules/%.c include/aemp.h
+$(B)/tests/modules/%.so: tests/modules/%.c tests/modules/nop.h include/aemp.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC     $@")
 	$(Q)$(CC) -shared -fPIC -O2 $(WARN) -Iinclude -o $@ $<

@@ -5,20 +5,12 @@
  */
 #include <aemp.h>
 
-static int
-x(aemp_node *node, const aemp_val *args, size_t n, void *arg)
-{
-	(void)node;
-	(void)args;
-	(void)n;
-	(void)arg;
-	return 0;
-}
+#include "nop.h"
 
 int
 aemp_module_init(aemp_node *node)
 {
-	int err = aemp_register(node, "Dup::ok", x, NULL);
+	int err = aemp_register(node, "Dup::ok", mod_nop, NULL);
 
-	return err < 0 ? err : aemp_register(node, "Many::f7", x, NULL);
+	return err < 0 ? err : aemp_register(node, "Many::f7", mod_nop, NULL);
 }

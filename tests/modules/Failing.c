@@ -6,20 +6,12 @@
 #include <aemp.h>
 #include <errno.h>
 
-static int
-x(aemp_node *node, const aemp_val *args, size_t n, void *arg)
-{
-	(void)node;
-	(void)args;
-	(void)n;
-	(void)arg;
-	return 0;
-}
+#include "nop.h"
 
 int
 aemp_module_init(aemp_node *node)
 {
-	int err = aemp_register(node, "Failing::x", x, NULL);
+	int err = aemp_register(node, "Failing::x", mod_nop, NULL);
 
 	return err < 0 ? err : -EPROTO;
 }

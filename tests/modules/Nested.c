@@ -7,15 +7,7 @@
 #include <aemp.h>
 #include <errno.h>
 
-static int
-x(aemp_node *node, const aemp_val *args, size_t n, void *arg)
-{
-	(void)node;
-	(void)args;
-	(void)n;
-	(void)arg;
-	return 0;
-}
+#include "nop.h"
 
 int
 aemp_module_init(aemp_node *node)
@@ -24,5 +16,5 @@ aemp_module_init(aemp_node *node)
 
 	if (err != -ENOENT)
 		return err < 0 ? err : -EPROTO;
-	return aemp_register(node, "Nested::x", x, NULL);
+	return aemp_register(node, "Nested::x", mod_nop, NULL);
 }
