@@ -145,6 +145,16 @@ tu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* tu_cpu_now - CPU seconds of the whole process (every thread). */
+static inline double
+tu_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* TU_WAIT(cond, seconds): poll cond every ms; evaluates to cond. */
 #define TU_WAIT(cond, seconds)                                                 \
 	({                                                                     \

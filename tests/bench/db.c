@@ -174,15 +174,6 @@ set(aemp_node *w, const char *key, int64_t v)
 		usleep(100);
 }
 
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -227,7 +218,7 @@ family_run(long nkeys, long changes, double *cpu)
 	}
 	for (round = 0; round < FAMILY_ROUNDS; round++) {
 		t0 = tu_now();
-		c0 = cpu_now();
+		c0 = tu_cpu_now();
 		for (k = 1; k <= changes; k++) {
 			snprintf(key, sizeof(key), "k%ld", (k * 7919) % nkeys);
 			set(w, key, round * changes + k);
@@ -240,7 +231,7 @@ family_run(long nkeys, long changes, double *cpu)
 			exit(1);
 		}
 		per[round] = (tu_now() - t0) / (double)(changes + 1);
-		pcpu[round] = (cpu_now() - c0) / (double)(changes + 1);
+		pcpu[round] = (tu_cpu_now() - c0) / (double)(changes + 1);
 	}
 	printf("  family of %6ld keys, %d rounds: us per change", nkeys,
 	       FAMILY_ROUNDS);
