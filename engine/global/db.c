@@ -168,10 +168,7 @@ mirror_store(struct eng_mirror *m, const aemp_val *k, const aemp_val *v,
 		return;
 	e = eng_kv_find(&m->map.kv, k->u.s, k->len);
 	if (e != NULL) { /* a change, in place: one lookup */
-		old = e->val;
-		e->val = copy;
-		e->kflags = ENG_KFLAGS(k->flags);
-		aemp_val_free(old);
+		aemp_val_free(eng_kv_ent_set(e, copy, k->flags));
 		diff_add(c, k->u.s, k->len);
 		return;
 	}

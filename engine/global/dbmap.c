@@ -102,6 +102,16 @@ eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val, void **old,
 	return 0;
 }
 
+void *
+eng_kv_ent_set(struct eng_kv_ent *e, void *val, uint8_t kflags)
+{
+	void *old = e->val;
+
+	e->val = val;
+	e->kflags = ENG_KFLAGS(kflags);
+	return old;
+}
+
 void
 eng_kv_set_kflags(struct eng_kv *m, const char *k, size_t klen, uint8_t kflags)
 {
@@ -282,10 +292,7 @@ eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
 	    (copy = aemp_val_dup(v)) == NULL)
 		return -ENOMEM;
 	if (e != NULL) { /* in place: no second and third lookup */
-		old = e->val;
-		e->val = copy;
-		e->kflags = ENG_KFLAGS(kflags);
-		aemp_val_free(old);
+		aemp_val_free(eng_kv_ent_set(e, copy, kflags));
 		return 1;
 	}
 	if (eng_kv_put(m, k, klen, copy, &old, &had) < 0) {

@@ -50,6 +50,10 @@ struct eng_kv_ent *eng_kv_find(const struct eng_kv *m, const char *k,
  * (val is freed by the caller then). */
 int eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val,
                void **old, int *had);
+/* eng_kv_ent_set - give entry e (found with eng_kv_find) the value val
+ * (taken) and the string flags kflags (as eng_kv_set_kflags) without a
+ * second lookup.  Returns the previous value (the caller's to free). */
+void *eng_kv_ent_set(struct eng_kv_ent *e, void *val, uint8_t kflags);
 /* eng_kv_set_kflags - record the string flags of existing key k (only
  * AEMP_VF_BYTES and AEMP_VF_TEXT are kept). */
 void eng_kv_set_kflags(struct eng_kv *m, const char *k, size_t klen,

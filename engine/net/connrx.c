@@ -721,8 +721,8 @@ rx_keep(void *arg, const uint8_t *p, size_t n, size_t *taken)
 	if (eng_frag_cbor_head(p, n, &f, &hdr) != 1)
 		return 0;
 	have = n - hdr;
-	if (have >= f.n || f.n > c->rx.max_packet - hdr ||
-	    hdr > c->rx.max_packet)
+	if (have >= f.n || hdr > c->rx.max_packet ||
+	    f.n > c->rx.max_packet - hdr)
 		return 0; /* not partial after all, or too big: the stream's */
 	if ((r = eng_frag_conn_rx(c)) == NULL) {
 		eng_conn_fail(c, "out of memory (fragments)");
