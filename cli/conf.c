@@ -482,6 +482,9 @@ const struct cli_cmd cli_conf_cmds[] = {
         SETDEL("fragment_size", "BYTES",
                "aemp: larger packets go to aemp peers in fragments "
                "(default 65536; 0 = off)"),
+        SETDEL("socket_buffer", "BYTES",
+               "aemp: bytes a connection's socket holds each way "
+               "(default 0 = kernel sizing)"),
         SETDEL("max_thread_queue", "BYTES",
                "aemp: queue limit per application "
                "thread and shard"),

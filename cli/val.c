@@ -29,7 +29,7 @@ static const struct {
         {"max_thread_queue", CONV_NUM}, {"nodelay", CONV_BOOL},
         {"busy_poll_us", CONV_NUM},     {"cpus", CONV_LIST},
         {"fragment_size", CONV_NUM},    {"modules", CONV_LIST},
-        {"module_path", CONV_LIST},
+        {"module_path", CONV_LIST},     {"socket_buffer", CONV_NUM},
 };
 
 /* Handshake bounds (docs/config.md "Handshakes under attack"). */

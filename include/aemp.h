@@ -470,7 +470,10 @@ AEMP_API int aemp_json_format(const aemp_val *v, char *buf, size_t cap);
  * shards (number of shard threads, default: CPUs), max_packet (largest
  * packet accepted, bytes), max_queue (per-connection outgoing queue limit,
  * bytes), fragment_size (larger packets go to aemp peers in fragments of
- * this size, so they do not hold up small ones; 0: off), max_handshakes
+ * this size, so they do not hold up small ones; 0: off), socket_buffer
+ * (bytes a connection's socket may hold each way; 0, the default: the
+ * kernel sizes it, which favours throughput over the latency of a message
+ * behind a stream of small ones), max_handshakes
  * (concurrent unauthenticated connections),
  * log_level (1..9), busy_poll_us (idle shards spin that long before
  * sleeping: low latency for a core each; $AEMP_BUSY_POLL_US sets its

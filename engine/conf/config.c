@@ -44,7 +44,7 @@ static const char conf_defaults_json[] =
         " \"cleartext\"],"
         " \"autocork\": false, \"nodelay\": true, \"shards\": 0,"
         " \"max_packet\": 16777216, \"max_queue\": 67108864,"
-        " \"fragment_size\": 65536,"
+        " \"fragment_size\": 65536, \"socket_buffer\": 0,"
         " \"max_handshakes\": 256, \"max_handshakes_per_addr\": 32,"
         " \"per_addr_exempt\": [\"127.0.0.0/8\", \"::1\"],"
         " \"first_byte_timeout\": 5, \"greeting_timeout\": 10,"
@@ -78,6 +78,7 @@ static const struct conf_key conf_keys[] = {
         {"max_packet", CK_INT, 1024, (int64_t)1 << 30, 0},
         {"max_queue", CK_INT, 65536, (int64_t)1 << 40, 0},
         {"fragment_size", CK_INT, 0, (int64_t)1 << 30, 0},
+        {"socket_buffer", CK_INT, 0, (int64_t)1 << 30, 0},
         {"max_handshakes", CK_INT, 1, 65536, 0},
         {"max_handshakes_per_addr", CK_INT, 1, 65536, 0},
         {"per_addr_exempt", CK_NETS, 0, 0, 0},
@@ -782,6 +783,13 @@ eff_validate(const struct conf_eff *e)
 		        AEMP_ECONFIG,
 		        "fragment_size (%lld) must be 0 (off) or at "
 		        "least 1024",
+		        (long long)q);
+	v = eng_rcv_map_get(e->map, "socket_buffer");
+	if (aemp_get_int(v, &q) == 0 && q > 0 && q < 4096)
+		return AEMP_SET_ERR(
+		        AEMP_ECONFIG,
+		        "socket_buffer (%lld) must be 0 (the kernel's "
+		        "automatic sizing) or at least 4096",
 		        (long long)q);
 	return 0;
 }

@@ -55,6 +55,10 @@ struct eng_config {
 	/* Packets above this many bytes go to aemp peers in fragments
 	 * (docs/protocol.md "Fragments"); 0: never, and not offered. */
 	size_t fragment_size;
+	/* Bytes a connection's socket may hold each way (SO_RCVBUF, and
+	 * TCP_NOTSENT_LOWAT for unsent bytes); 0: the kernel's automatic
+	 * sizing (docs/config.md "Socket buffers and latency"). */
+	size_t socket_buffer;
 	int max_handshakes;
 	/* Handshakes of accepted connections (docs/config.md "Handshakes
 	 * under attack"): pending ones per source address (IPv6: per /64)

@@ -349,6 +349,7 @@ build_scalars(struct eng_config *cfg, const struct conf_eff *e)
 	cfg->max_packet = (size_t)int_of(e, "max_packet");
 	cfg->max_queue = (size_t)int_of(e, "max_queue");
 	cfg->fragment_size = (size_t)int_of(e, "fragment_size");
+	cfg->socket_buffer = (size_t)int_of(e, "socket_buffer");
 	cfg->max_handshakes = (int)int_of(e, "max_handshakes");
 	cfg->max_handshakes_per_addr =
 	        (int)int_of(e, "max_handshakes_per_addr");

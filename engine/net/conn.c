@@ -71,7 +71,7 @@ eng_conn_new(struct eng_shard *sh, int fd, int outgoing,
 	if (addr != NULL)
 		c->addr = *addr;
 	c->recv_op.conn = c->send_op.conn = c->conn_op.conn = c;
-	c->cancel_op.conn = c;
+	c->cancel_op.conn = c->pause_op.conn = c;
 	ring_bufq_init(&c->tx, &sn->chunks);
 	ring_bufq_init(&c->ctx, &sn->chunks);
 	ring_timer_init(&c->hs_timer, eng_connrx_hs_timeout);
@@ -91,16 +91,31 @@ eng_conn_hs_uncount(struct eng_conn *c)
 	}
 }
 
+/*
+ * set_sockopts - keepalive, TCP_NODELAY, and with socket_buffer set the
+ * bytes the socket may hold (docs/config.md "Socket buffers and
+ * latency"): SO_RCVBUF caps what the peer may have in flight towards us,
+ * TCP_NOTSENT_LOWAT what waits unsent on our side.  Without them the
+ * kernel grows both to megabytes, and a message queued behind a stream of
+ * small ones waits until the receiver has worked through all of it.
+ */
 static void
 set_sockopts(struct eng_conn *c)
 {
-	int one = 1;
+	const struct eng_config *cfg = &c->sh->node->cfg;
+	int one = 1, v;
 
 	/* Failures here only cost latency or liveness detection. */
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	if (c->sh->node->cfg.nodelay)
+	if (cfg->nodelay)
 		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		                 sizeof(one));
+	if (cfg->socket_buffer > 0) {
+		v = (int)cfg->socket_buffer; /* <= 2^30: validated */
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v,
+		                 sizeof(v));
+	}
 }
 
 static void

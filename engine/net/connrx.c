@@ -6,9 +6,12 @@
  * raw packets to the shard owning the destination port.
  *
  * Back pressure: when records spilled towards other shards exceed
- * NET_PAUSE_BYTES, a connection stops processing and keeps its received
- * buffers (at most the shard's buffer ring); the kernel then runs out of
- * buffers, the receive stops, and TCP flow control reaches the peer.
+ * NET_PAUSE_BYTES, a connection stops processing, keeps the buffers it
+ * has received and cancels its receive (pause_rx): what follows waits in
+ * the socket (bounded by the kernel, or by socket_buffer), then TCP flow
+ * control reaches the peer.  Kept small, it bounds the time a message
+ * waits behind the ones already read (docs/config.md "Socket buffers and
+ * latency").
  *
  * Threads: the connection's shard.
  */
@@ -827,6 +830,44 @@ spilled(struct eng_shard *sh)
 	return n;
 }
 
+static void
+pause_cancel_done(struct ring_op *op, int res, uint32_t flags)
+{
+	struct eng_conn *c = ((struct net_op *)(void *)op)->conn;
+
+	(void)res; /* -ENOENT: the receive had ended already */
+	(void)flags;
+	c->ops--;
+	c->pause_cancel = 0;
+	if (c->state == CS_CLOSED)
+		eng_conn_maybe_reap(c);
+}
+
+/*
+ * pause_rx - stop processing c's input: the records this shard spilled
+ * towards others passed NET_PAUSE_BYTES.  The multishot receive is
+ * cancelled too, so what the peer sends next waits in the kernel (the
+ * socket buffer, then TCP flow control) instead of filling the shard's
+ * receive buffers: everything received is in front of whatever the peer
+ * sends next, a ping included.  eng_connrx_unpause re-arms it.
+ */
+static void
+pause_rx(struct eng_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	c->paused = 1;
+	eng_snet(c->sh)->npaused++;
+	if (!c->recv_multi || c->pause_cancel)
+		return;
+	sqe = ring_sqe(&c->sh->loop);
+	io_uring_prep_cancel(sqe, &c->recv_op.op, 0);
+	c->pause_op.op.fn = pause_cancel_done;
+	ring_sqe_op(sqe, &c->pause_op.op);
+	c->ops++;
+	c->pause_cancel = 1;
+}
+
 /* rx_piece_rest - the next bytes of a piece rx_keep began go straight
  * into the reassembly.  Returns the bytes taken, or -1 if c failed. */
 static ssize_t
@@ -867,10 +908,8 @@ rx_feed(struct eng_conn *c, const uint8_t *p, size_t n)
 	}
 	if (rc > 0 || c->state == CS_CLOSED)
 		return -1;
-	if (AEMP_UNLIKELY(spilled(c->sh) > NET_PAUSE_BYTES) && !c->paused) {
-		c->paused = 1;
-		eng_snet(c->sh)->npaused++;
-	}
+	if (AEMP_UNLIKELY(spilled(c->sh) > NET_PAUSE_BYTES) && !c->paused)
+		pause_rx(c);
 	return 0;
 }
 
@@ -1034,6 +1073,12 @@ data_recv_done(struct ring_op *op, int res, uint32_t flags)
 		if (buf != NULL)
 			ring_bufring_recycle(&sn->rxbufs, bid);
 		eng_conn_maybe_reap(c);
+		return;
+	}
+	if (res == -ECANCELED && buf == NULL) { /* pause_rx */
+		if (!c->recv_multi && c->state == CS_DATA && !c->paused &&
+		    c->nstash == 0)
+			arm_data_recv(c);
 		return;
 	}
 	if (res == -ENOBUFS) {

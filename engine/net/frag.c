@@ -458,17 +458,22 @@ ref_note(struct eng_conn *c, const struct eng_bulk *e, const char *name,
  * lowat - while large packets wait, keep at most two pieces unsent in the
  * kernel (TCP_NOTSENT_LOWAT): the socket buffer (megabytes once TCP has
  * grown it) would otherwise hold many pieces in front of a small packet.
- * Off again (the system default, no limit) when none waits.  A failure
- * only costs latency.
+ * Back to socket_buffer's limit (0: none, the system default) when none
+ * waits.  A failure only costs latency.
  */
 static void
 lowat(struct eng_conn *c, int on)
 {
-	int v = -1; /* UINT_MAX: no limit */
+	size_t sb = c->sh->node->cfg.socket_buffer, v = sb;
+	int iv;
 
 	if (on)
-		v = (int)AEMP_MIN(2 * c->frag_size, (size_t)1 << 30);
-	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+		v = AEMP_MIN(2 * c->frag_size, (size_t)1 << 30);
+	if (on && sb > 0)
+		v = AEMP_MIN(v, sb);
+	iv = v > 0 ? (int)v : -1; /* -1 is UINT_MAX: no limit */
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &iv,
+	                 sizeof(iv));
 }
 
 static struct eng_bulk *

@@ -48,7 +48,7 @@
 #define NET_FIRST_SEND 2048     /* bytes sent right after auth (§2.10) */
 #define NET_WARMUP_NS (20u * 1000 * 1000)
 #define NET_STASH_MAX NET_RXBUF_COUNT
-#define NET_PAUSE_BYTES (16u << 20) /* cross-shard spill that pauses rx */
+#define NET_PAUSE_BYTES (1u << 20) /* cross-shard spill that pauses rx */
 #define ENG_CONG_SLOTS 4096u
 
 /* REC_NET sub-kinds (first byte of the payload). */
@@ -172,6 +172,7 @@ struct eng_conn {
 	uint8_t handover;   /* move to another shard when idle */
 	uint8_t recv_multi; /* multishot recv armed */
 	uint8_t paused;
+	uint8_t pause_cancel; /* pause_op in flight */
 	uint8_t in_dirty;
 	uint8_t in_reap;
 	uint8_t warm; /* right after auth: limited first send */
@@ -203,7 +204,8 @@ struct eng_conn {
 	struct net_op send_op;
 	struct net_op conn_op;
 	struct net_op cancel_op;
-	uint8_t *hsbuf; /* handshake receive buffer */
+	struct net_op pause_op; /* cancels the receive when pausing */
+	uint8_t *hsbuf;         /* handshake receive buffer */
 	size_t hsbuf_len;
 	uint16_t stash[NET_STASH_MAX]; /* received buffers held while paused */
 	uint32_t stash_len[NET_STASH_MAX];

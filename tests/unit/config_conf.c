@@ -323,6 +323,9 @@ static const struct vcase vcases[] = {
          "max_packet: expected an integer "
          "1024..1073741824, got 100"},
         {"max_queue", "1", "max_queue: expected an integer"},
+        {"socket_buffer", "-1",
+         "socket_buffer: expected an integer 0..1073741824, got -1"},
+        {"socket_buffer", "262144", NULL},
         {"max_handshakes", "0", "max_handshakes: expected an integer 1..65536"},
         {"log_level", "0", "log_level: expected an integer 1..9, got 0"},
         {"log_level", "10", "log_level: expected an integer 1..9"},
@@ -377,6 +380,13 @@ test_resolve_errors(void)
 	CHECK_ERR(aemp_conf_resolve(c), AEMP_ECONFIG);
 	CHECK_STREQ(aemp_errmsg(), "max_queue (65536) must be at least "
 	                           "max_packet (1000000)");
+	CHECK_OK(aemp_conf_set_json(c, "max_queue", "1000000"));
+	CHECK_OK(aemp_conf_set_json(c, "socket_buffer", "1000"));
+	CHECK_ERR(aemp_conf_resolve(c), AEMP_ECONFIG);
+	CHECK_STREQ(aemp_errmsg(), "socket_buffer (1000) must be 0 (the "
+	                           "kernel's automatic sizing) or at least "
+	                           "4096");
+	CHECK_OK(aemp_conf_set_json(c, "socket_buffer", "4096"));
 	CHECK_OK(aemp_conf_set_str(c, "profile", ""));
 	CHECK_ERR(aemp_conf_resolve(c), AEMP_ECONFIG);
 	CHECK(strstr(aemp_errmsg(), "profile: the name must be"));
@@ -509,6 +519,7 @@ test_build_from_file(void)
 	CHECK_EQ(cfg.nwarnings, 0);
 	CHECK(cfg.secret == NULL);
 	CHECK_EQ(cfg.nodelay, 1);
+	CHECK_EQ(cfg.socket_buffer, 0); /* the kernel sizes sockets */
 	eng_config_fini(&cfg);
 	f = fopen(path, "w");
 	fputs("{\"seeds\": \"h1,h2:4040\", \"unknown_thing\": 1, \"secret\": "
