@@ -244,6 +244,8 @@ conf_fill(aemp_conf *c, const struct perf_nodecfg *cfg)
 		rc = set_int(c, "shards", cfg->shards);
 	if (rc == 0 && cfg->fragment_size != NULL)
 		rc = aemp_conf_set_json(c, "fragment_size", cfg->fragment_size);
+	if (rc == 0 && cfg->socket_buffer != NULL)
+		rc = aemp_conf_set_json(c, "socket_buffer", cfg->socket_buffer);
 	if (rc == 0 && cfg->busy_poll_us > 0)
 		rc = set_int(c, "busy_poll_us", cfg->busy_poll_us);
 	if (rc == 0 && cfg->global)

@@ -151,12 +151,12 @@ parse_addr(const char *opt, const char *s)
 
 /* Options that take a value; the others are flags. */
 static const char *const valued[] = {
-        "--size",   "--framing", "--shards",    "--senders",
-        "--nodes",  "--seconds", "--count",     "--warmup",
-        "--batch",  "--connect", "--max-queue", "--secret",
-        "--port",   "--bind",    "--nodeid",    "--monitors",
-        "--window", "--globals", "--busy-poll", "--fragment-size",
-        "--many",
+        "--size",   "--framing",       "--shards",    "--senders",
+        "--nodes",  "--seconds",       "--count",     "--warmup",
+        "--batch",  "--connect",       "--max-queue", "--secret",
+        "--port",   "--bind",          "--nodeid",    "--monitors",
+        "--window", "--globals",       "--busy-poll", "--fragment-size",
+        "--many",   "--socket-buffer",
 };
 
 static const char *const flags[] = {
@@ -247,6 +247,16 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 			                "bytes 1024..2^30, got '%s'",
 			                v);
 		o->fragment_size = v;
+		return 0;
+	}
+	if (strcmp(name, "--socket-buffer") == 0) {
+		if (parse_u64(v, 0, (uint64_t)1 << 30, &n) < 0 ||
+		    (n > 0 && n < 4096))
+			return perf_err(PERF_EUSAGE,
+			                "--socket-buffer: expected 0 (kernel "
+			                "sizing) or bytes 4096..2^30, got '%s'",
+			                v);
+		o->socket_buffer = v;
 		return 0;
 	}
 	if (strcmp(name, "--max-queue") == 0) {

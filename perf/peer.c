@@ -114,6 +114,10 @@ peer_start(struct perf_peer *p, const struct perf_opts *o, const char *framing,
 		argv[i++] = "--fragment-size";
 		argv[i++] = (char *)o->fragment_size;
 	}
+	if (o->socket_buffer != NULL) {
+		argv[i++] = "--socket-buffer";
+		argv[i++] = (char *)o->socket_buffer;
+	}
 	argv[i] = NULL;
 	rc = perf_child_spawn(&p->c, argv, perf_secret(o), perf_cert(o));
 	if (rc < 0)
@@ -240,6 +244,8 @@ child_args(int argc, char **argv, struct perf_nodecfg *cfg)
 			cfg->busy_poll_us = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--fragment-size") == 0)
 			cfg->fragment_size = argv[i + 1];
+		else if (strcmp(argv[i], "--socket-buffer") == 0)
+			cfg->socket_buffer = argv[i + 1];
 		else
 			return -EINVAL;
 	}
@@ -333,6 +339,7 @@ duo_dial(struct perf_duo *d, const struct perf_opts *o, const char *framing,
 	cfg.max_queue = o->max_queue;
 	cfg.busy_poll_us = o->busy_poll_us;
 	cfg.fragment_size = o->fragment_size;
+	cfg.socket_buffer = o->socket_buffer;
 	cfg.secret = perf_secret(o);
 	cfg.cert = perf_cert(o);
 	cfg.seed = d->peer.addr;
@@ -441,6 +448,7 @@ duo_remote(struct perf_duo *d, const struct perf_opts *o, const char *framing)
 	cfg.max_queue = o->max_queue;
 	cfg.busy_poll_us = o->busy_poll_us;
 	cfg.fragment_size = o->fragment_size;
+	cfg.socket_buffer = o->socket_buffer;
 	cfg.secret = o->secret;
 	cfg.cert = perf_cert(o);
 	cfg.seed = o->connect;

@@ -79,6 +79,7 @@ struct perf_opts {
 	const char *bind;          /* serve */
 	const char *nodeid;        /* serve */
 	const char *fragment_size; /* the nodes' fragment_size; NULL: default */
+	const char *socket_buffer; /* the nodes' socket_buffer; NULL: default */
 };
 
 /* perf_opts_parse - fill o from argv.  A bad command line prints one line
@@ -236,6 +237,7 @@ struct perf_nodecfg {
 	int64_t *start_ns;         /* if set: when aemp_node_start returned */
 	int busy_poll_us;          /* 0: the engine's default (no spinning) */
 	const char *fragment_size; /* NULL: the engine's default */
+	const char *socket_buffer; /* NULL: the engine's default */
 };
 
 /* perf/scrape.c: AEMP_PERF_METRICS=MS (environment): every node serves
