@@ -1075,9 +1075,10 @@ data_recv_done(struct ring_op *op, int res, uint32_t flags)
 		eng_conn_maybe_reap(c);
 		return;
 	}
-	if (res == -ECANCELED && buf == NULL) { /* pause_rx */
-		if (!c->recv_multi && c->state == CS_DATA && !c->paused &&
-		    c->nstash == 0)
+	if (res == -ECANCELED && buf == NULL) {
+		/* pause_rx's cancel; unpaused meanwhile: receive again (as
+		 * eng_connrx_unpause would have, had this ended first) */
+		if (!c->paused && c->nstash == 0)
 			arm_data_recv(c);
 		return;
 	}
