@@ -33,6 +33,18 @@ void *ring_alloc_aligned(size_t align, size_t n);
  * deallocation must know the alignment: it can change the size class. */
 void ring_free_aligned(void *p, size_t align, size_t n);
 
+/* ring_alloc_table - n zeroed bytes (n > 0) for a large table that is
+ * read at random (engine/global's value maps): aligned to a cache line,
+ * and from RING_TABLE_HUGE bytes up aligned to that and marked for
+ * transparent huge pages (madvise MADV_HUGEPAGE; Debian's default THP
+ * mode is "madvise"), so that a lookup that misses the cache does not
+ * also miss the TLB.  The advice may be refused: the table works the
+ * same.  NULL when out of memory.  ring_free_table - free it (n as
+ * allocated).  Implemented in ring/hugetab.c. */
+#define RING_TABLE_HUGE ((size_t)2 << 20)
+void *ring_alloc_table(size_t n);
+void ring_free_table(void *p, size_t n);
+
 /* ring_alloc_release - return the allocator's free pages to the system
  * (jemalloc: purge every arena; libc: malloc_trim).  Costs system calls:
  * for occasional trims after load, never the hot path. */
