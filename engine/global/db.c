@@ -76,7 +76,7 @@ mirror_free(void *v)
 
 	if (m == NULL)
 		return;
-	eng_kv_fini(&m->map.kv, NULL);
+	eng_vmap_fini(&m->map.kv);
 	eng_strfree(m->family);
 	ring_free(m, sizeof(*m));
 }
@@ -158,26 +158,11 @@ static void
 mirror_store(struct eng_mirror *m, const aemp_val *k, const aemp_val *v,
              struct diff *a, struct diff *c)
 {
-	int plain_null = v->type == AEMP_NULL && v->flags == 0;
-	aemp_val *copy = plain_null ? NULL : aemp_val_dup(v);
-	struct eng_kv_ent *e;
-	void *old;
 	int had;
 
-	if (!plain_null && copy == NULL)
+	if (eng_vmap_set(&m->map.kv, k->u.s, k->len, k->flags, v, &had) < 0)
 		return;
-	e = eng_kv_find(&m->map.kv, k->u.s, k->len);
-	if (e != NULL) { /* a change, in place: one lookup */
-		aemp_val_free(eng_kv_ent_set(e, copy, k->flags));
-		diff_add(c, k->u.s, k->len);
-		return;
-	}
-	if (eng_kv_put(&m->map.kv, k->u.s, k->len, copy, &old, &had) < 0) {
-		aemp_val_free(copy);
-		return;
-	}
-	eng_kv_set_kflags(&m->map.kv, k->u.s, k->len, k->flags);
-	aemp_val_free(old);
+	/* a value set again unchanged is still reported as changed */
 	diff_add(had ? c : a, k->u.s, k->len);
 }
 
@@ -188,12 +173,12 @@ struct resync {
 };
 
 static void
-resync_cb(struct eng_kv_ent *e, void *arg)
+resync_cb(const struct eng_vent *e, void *arg)
 {
 	struct resync *r = arg;
 
-	if (r->hash == NULL || aemp_map_get(r->hash, e->key) == NULL)
-		diff_add(&r->gone, e->key, e->klen);
+	if (r->hash == NULL || aemp_map_get(r->hash, eng_vent_key(e)) == NULL)
+		diff_add(&r->gone, eng_vent_key(e), e->klen);
 }
 
 /* g_chg1 (full) or g_chg2 (incremental) for a mirrored family. */
@@ -208,7 +193,6 @@ eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
 	struct eng_kv_ent *e;
 	struct eng_mirror *m;
 	size_t i;
-	void *old;
 
 	if (n < 1 || args[0].type != AEMP_STR)
 		return;
@@ -221,7 +205,7 @@ eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
 		                   &d,
 		                   {.own = 1}};
 
-		eng_kv_each(&m->map.kv, resync_cb, &r);
+		eng_vmap_each(&m->map.kv, resync_cb, &r);
 		d = r.gone;
 	} else if (n > 2 && args[2].type == AEMP_ARRAY) {
 		for (i = 0; i < args[2].len; i++) {
@@ -232,10 +216,14 @@ eng_client_g_chg(struct eng_shard *sh0, int full, const aemp_val *args,
 		}
 	}
 	for (i = 0; i < d.n; i++) {
-		if (eng_kv_del(&m->map.kv, d.v[i].u.s, d.v[i].len, &old))
-			aemp_val_free(old);
+		(void)eng_vmap_del(&m->map.kv, d.v[i].u.s, d.v[i].len);
 	}
 	for (i = 0; set && set->type == AEMP_MAP && i < set->len; i++) {
+		const aemp_val *next = &set->u.a[2 * i + 2];
+
+		/* the next key's line, while this one is stored */
+		if (i + 1 < set->len && next->type == AEMP_STR)
+			eng_vmap_prefetch(&m->map.kv, next->u.s, next->len);
 		if (set->u.a[2 * i].type == AEMP_STR)
 			mirror_store(m, &set->u.a[2 * i], &set->u.a[2 * i + 1],
 			             &a, &c);
@@ -260,7 +248,7 @@ prime(aemp_node *node, void *arg)
 	if (o == NULL || o->kind != OBJ_DBMON || s->primed)
 		return;
 	s->primed = 1;
-	keys = eng_kv_keys(&s->mir->map.kv);
+	keys = eng_vmap_keys(&s->mir->map.kv);
 	if (keys != NULL)
 		call_sub(sh0, s, keys, &none, &none);
 	else
@@ -293,7 +281,7 @@ dbmon_here(struct eng_shard *sh0, const char *f, aemp_dbmon_fn cb, void *arg,
 			ring_free(m, sizeof(*m));
 			goto nomem;
 		}
-		eng_kv_init(&m->map.kv);
+		eng_vmap_init(&m->map.kv);
 		m->mon = eng_pend_add(sh0, PEND_MON, f, flen);
 	} else {
 		m = e->val;
@@ -618,17 +606,17 @@ static const aemp_val null_value = {.type = AEMP_NULL};
 AEMP_API const aemp_val *
 aemp_dbmirror_get(const aemp_dbmirror *m, const char *key, size_t keylen)
 {
-	struct eng_kv_ent *e = eng_kv_find(&m->kv, key, keylen);
+	const struct eng_vent *e = eng_vmap_find(&m->kv, key, keylen);
 
 	if (e == NULL)
 		return NULL;
-	return e->val != NULL ? e->val : &null_value;
+	return eng_vent_val(e) != NULL ? eng_vent_val(e) : &null_value;
 }
 
 AEMP_API size_t
 aemp_dbmirror_len(const aemp_dbmirror *m)
 {
-	return eng_kv_len(&m->kv);
+	return eng_vmap_len(&m->kv);
 }
 
 struct each_ctx {
@@ -639,13 +627,14 @@ struct each_ctx {
 };
 
 static void
-each_cb(struct eng_kv_ent *e, void *arg)
+each_cb(const struct eng_vent *e, void *arg)
 {
 	struct each_ctx *x = arg;
+	const aemp_val *v = eng_vent_val(e);
 
 	if (x->rc == 0)
-		x->rc = x->fn(e->key, e->klen,
-		              e->val != NULL ? e->val : &null_value, x->arg);
+		x->rc = x->fn(eng_vent_key(e), e->klen,
+		              v != NULL ? v : &null_value, x->arg);
 }
 
 AEMP_API int
@@ -656,14 +645,14 @@ aemp_dbmirror_each(const aemp_dbmirror *m,
 {
 	struct each_ctx x = {fn, arg, 0};
 
-	eng_kv_each(&m->kv, each_cb, &x);
+	eng_vmap_each(&m->kv, each_cb, &x);
 	return x.rc;
 }
 
 AEMP_API aemp_val *
 aemp_dbmirror_map(const aemp_dbmirror *m)
 {
-	return eng_kv_to_map(&m->kv);
+	return eng_vmap_to_map(&m->kv);
 }
 
 /* ---- sizes (metrics, aemp::stats) ------------------------------------ */
@@ -671,7 +660,7 @@ aemp_dbmirror_map(const aemp_dbmirror *m)
 static void
 add_keys(struct eng_kv_ent *e, void *arg)
 {
-	*(uint64_t *)arg += eng_kv_len(e->val);
+	*(uint64_t *)arg += eng_vmap_len(e->val);
 }
 
 /* dbsize_count - count the databases on shard 0 and publish the counts. */

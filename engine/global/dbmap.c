@@ -92,7 +92,6 @@ eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val, void **old,
 	e->hash = eng_hash(k, klen);
 	e->klen = (uint32_t)klen;
 	e->val = val;
-	e->kflags = 0;
 	memcpy(e->key, k, klen);
 	e->key[klen] = '\0';
 	if (eng_htab_insert(&m->t, e->hash, e, ent_hash) < 0) {
@@ -100,25 +99,6 @@ eng_kv_put(struct eng_kv *m, const char *k, size_t klen, void *val, void **old,
 		return -ENOMEM;
 	}
 	return 0;
-}
-
-void *
-eng_kv_ent_set(struct eng_kv_ent *e, void *val, uint8_t kflags)
-{
-	void *old = e->val;
-
-	e->val = val;
-	e->kflags = ENG_KFLAGS(kflags);
-	return old;
-}
-
-void
-eng_kv_set_kflags(struct eng_kv *m, const char *k, size_t klen, uint8_t kflags)
-{
-	struct eng_kv_ent *e = eng_kv_find(m, k, klen);
-
-	if (e != NULL)
-		e->kflags = ENG_KFLAGS(kflags);
 }
 
 int
@@ -156,16 +136,239 @@ eng_kv_each(const struct eng_kv *m, void (*fn)(struct eng_kv_ent *e, void *arg),
 	eng_htab_each(&m->t, each_cb, &c);
 }
 
+/* ---- value maps ----------------------------------------------------- */
+
+_Static_assert(sizeof(struct eng_vent) == 64, "a value-map entry is a line");
+
+#define VMAP_MIN 8u
+
+/* A value that fits the entry: everything but strings and containers. */
+static int
+v_inline(const aemp_val *v)
+{
+	return v->type == AEMP_NULL || v->type == AEMP_BOOL ||
+	       v->type == AEMP_INT || v->type == AEMP_UINT ||
+	       v->type == AEMP_FLOAT;
+}
+
+/* vmake - e's value from v (a copy); -ENOMEM leaves e as it was. */
+static int
+vmake(struct eng_vent *e, const aemp_val *v)
+{
+	aemp_val *copy;
+
+	if (v == NULL || (v->type == AEMP_NULL && v->flags == 0)) {
+		e->vkind = ENG_V_NULL; /* a plain null is stored as NULL */
+	} else if (v_inline(v)) {
+		e->v.in = *v;
+		e->vkind = ENG_V_IN;
+	} else {
+		if ((copy = aemp_val_dup(v)) == NULL)
+			return -ENOMEM;
+		e->v.own = copy;
+		e->vkind = ENG_V_OWN;
+	}
+	return 0;
+}
+
+static void
+vent_release(struct eng_vent *e)
+{
+	if (e->vkind == ENG_V_OWN)
+		aemp_val_free(e->v.own);
+	if (!e->kin)
+		ring_free(e->k.own, (size_t)e->klen + 1);
+}
+
+void
+eng_vmap_fini(struct eng_vmap *m)
+{
+	uint32_t i;
+
+	for (i = 0; m->slot != NULL && i <= m->mask; i++)
+		if (m->slot[i].used)
+			vent_release(&m->slot[i]);
+	if (m->slot != NULL)
+		ring_free_table(m->slot, ((size_t)m->mask + 1) *
+		                                 sizeof(struct eng_vent));
+	eng_vmap_init(m);
+}
+
+/* probe - the index of k's entry (*found = 1) or of the free slot where
+ * its probe path ends (*found = 0).  m must have slots. */
+static uint32_t
+probe(const struct eng_vmap *m, uint32_t h, const char *k, size_t klen,
+      int *found)
+{
+	const struct eng_vent *e;
+	uint32_t i;
+
+	for (i = h & m->mask; (e = &m->slot[i])->used; i = (i + 1) & m->mask) {
+		if (e->hash == h && e->klen == klen &&
+		    memcmp(eng_vent_key(e), k, klen) == 0) {
+			*found = 1;
+			return i;
+		}
+	}
+	*found = 0;
+	return i;
+}
+
+const struct eng_vent *
+eng_vmap_find(const struct eng_vmap *m, const char *k, size_t klen)
+{
+	uint32_t i;
+	int found;
+
+	if (m->len == 0)
+		return NULL;
+	i = probe(m, eng_hash(k, klen), k, klen, &found);
+	return found ? &m->slot[i] : NULL;
+}
+
+/* vresize - cap slots, entries moved over (keys and values go along:
+ * nothing points into an entry from outside). */
+static int
+vresize(struct eng_vmap *m, uint32_t cap)
+{
+	struct eng_vent *ns;
+	uint32_t i, j, oldcap = m->slot ? m->mask + 1 : 0;
+
+	ns = ring_alloc_table((size_t)cap * sizeof(*ns));
+	if (ns == NULL)
+		return -ENOMEM;
+	for (i = 0; i < oldcap; i++) {
+		if (!m->slot[i].used)
+			continue;
+		for (j = m->slot[i].hash & (cap - 1); ns[j].used;
+		     j = (j + 1) & (cap - 1))
+			;
+		ns[j] = m->slot[i];
+	}
+	if (m->slot != NULL)
+		ring_free_table(m->slot, (size_t)oldcap * sizeof(*ns));
+	m->slot = ns;
+	m->mask = cap - 1;
+	return 0;
+}
+
+int
+eng_vmap_set(struct eng_vmap *m, const char *k, size_t klen, uint8_t kflags,
+             const aemp_val *v, int *had)
+{
+	uint32_t h = eng_hash(k, klen), i = 0, cap = m->slot ? m->mask + 1 : 0;
+	struct eng_vent ne, *e;
+	int found = 0;
+
+	if (klen > UINT32_MAX - 1)
+		return -ENOMEM;
+	if (m->slot != NULL)
+		i = probe(m, h, k, klen, &found);
+	*had = found;
+	if (found) { /* a change, in place: one lookup, one line */
+		e = &m->slot[i];
+		e->kflags = ENG_KFLAGS(kflags);
+		if (eng_val_same(eng_vent_val(e), v))
+			return 0;
+		ne = *e;
+		if (vmake(&ne, v) < 0)
+			return -ENOMEM;
+		if (e->vkind == ENG_V_OWN)
+			aemp_val_free(e->v.own);
+		e->v = ne.v;
+		e->vkind = ne.vkind;
+		return 1;
+	}
+	memset(&ne, 0, sizeof(ne));
+	if (vmake(&ne, v) < 0)
+		return -ENOMEM;
+	ne.used = 1;
+	ne.hash = h;
+	ne.klen = (uint32_t)klen;
+	ne.kflags = ENG_KFLAGS(kflags);
+	ne.kin = klen < sizeof(ne.k.in);
+	if (ne.kin) {
+		memcpy(ne.k.in, k, klen);
+	} else if ((ne.k.own = ring_alloc(klen + 1)) != NULL) {
+		memcpy(ne.k.own, k, klen);
+		ne.k.own[klen] = '\0';
+	} else {
+		ne.kin = 1; /* nothing to free */
+		vent_release(&ne);
+		return -ENOMEM;
+	}
+	if ((uint64_t)(m->len + 1) * 4 > (uint64_t)cap * 3) {
+		if (cap >= (1u << 30) ||
+		    vresize(m, cap ? cap * 2 : VMAP_MIN) < 0) {
+			vent_release(&ne);
+			return -ENOMEM;
+		}
+		i = probe(m, h, k, klen, &found);
+	}
+	m->slot[i] = ne;
+	m->len++;
+	return 1;
+}
+
+/* in_range - is home slot `home` between the hole and slot j (cyclically)? */
+static int
+in_range(uint32_t hole, uint32_t home, uint32_t j)
+{
+	if (hole <= j)
+		return home > hole && home <= j;
+	return home > hole || home <= j;
+}
+
+int
+eng_vmap_del(struct eng_vmap *m, const char *k, size_t klen)
+{
+	uint32_t i, j;
+	int found;
+
+	if (m->len == 0)
+		return 0;
+	i = probe(m, eng_hash(k, klen), k, klen, &found);
+	if (!found)
+		return 0;
+	vent_release(&m->slot[i]);
+	m->slot[i].used = 0;
+	m->len--;
+	/* Shift back every later entry of the cluster that may move. */
+	for (j = (i + 1) & m->mask; m->slot[j].used; j = (j + 1) & m->mask) {
+		if (in_range(i, m->slot[j].hash & m->mask, j))
+			continue;
+		m->slot[i] = m->slot[j];
+		m->slot[j].used = 0;
+		i = j;
+	}
+	if (m->len == 0)
+		eng_vmap_fini(m);
+	else if (m->mask + 1 > VMAP_MIN && (uint64_t)m->len * 8 < m->mask + 1)
+		(void)vresize(m, (m->mask + 1) / 2); /* failure is harmless */
+	return 1;
+}
+
+void
+eng_vmap_each(const struct eng_vmap *m,
+              void (*fn)(const struct eng_vent *e, void *arg), void *arg)
+{
+	uint32_t i;
+
+	for (i = 0; m->slot != NULL && i <= m->mask; i++)
+		if (m->slot[i].used)
+			fn(&m->slot[i], arg);
+}
+
 /* ---- databases ------------------------------------------------------ */
 
 static void
 free_family(void *v)
 {
-	struct eng_kv *m = v;
+	struct eng_vmap *m = v;
 
 	if (m == NULL)
 		return;
-	eng_kv_fini(m, NULL);
+	eng_vmap_fini(m);
 	ring_free(m, sizeof(*m));
 }
 
@@ -181,11 +384,11 @@ eng_db_fini(struct eng_db *db)
 	eng_kv_fini(&db->fam, free_family);
 }
 
-struct eng_kv *
+struct eng_vmap *
 eng_db_family(struct eng_db *db, const char *f, size_t flen, int create)
 {
 	struct eng_kv_ent *e = eng_kv_find(&db->fam, f, flen);
-	struct eng_kv *m;
+	struct eng_vmap *m;
 	void *old;
 	int had;
 
@@ -196,7 +399,7 @@ eng_db_family(struct eng_db *db, const char *f, size_t flen, int create)
 	m = ring_alloc(sizeof(*m));
 	if (m == NULL)
 		return NULL;
-	eng_kv_init(m);
+	eng_vmap_init(m);
 	if (eng_kv_put(&db->fam, f, flen, m, &old, &had) < 0) {
 		ring_free(m, sizeof(*m));
 		return NULL;
@@ -207,10 +410,10 @@ eng_db_family(struct eng_db *db, const char *f, size_t flen, int create)
 void
 eng_db_drop_if_empty(struct eng_db *db, const char *f, size_t flen)
 {
-	struct eng_kv *m = eng_db_family(db, f, flen, 0);
+	struct eng_vmap *m = eng_db_family(db, f, flen, 0);
 	void *v;
 
-	if (m != NULL && eng_kv_len(m) == 0 &&
+	if (m != NULL && eng_vmap_len(m) == 0 &&
 	    eng_kv_del(&db->fam, f, flen, &v))
 		free_family(v);
 }
@@ -219,22 +422,21 @@ int
 eng_db_get(struct eng_db *db, const char *f, size_t flen, const char *k,
            size_t klen, const aemp_val **v)
 {
-	struct eng_kv *m = eng_db_family(db, f, flen, 0);
-	struct eng_kv_ent *e = m ? eng_kv_find(m, k, klen) : NULL;
+	const struct eng_vent *e = eng_db_entry(db, f, flen, k, klen);
 
 	if (e == NULL)
 		return 0;
-	*v = e->val;
+	*v = eng_vent_val(e);
 	return 1;
 }
 
-struct eng_kv_ent *
+const struct eng_vent *
 eng_db_entry(struct eng_db *db, const char *f, size_t flen, const char *k,
              size_t klen)
 {
-	struct eng_kv *m = eng_db_family(db, f, flen, 0);
+	struct eng_vmap *m = eng_db_family(db, f, flen, 0);
 
-	return m ? eng_kv_find(m, k, klen) : NULL;
+	return m ? eng_vmap_find(m, k, klen) : NULL;
 }
 
 static int
@@ -270,50 +472,36 @@ eng_val_same(const aemp_val *a, const aemp_val *b)
 	return val_identical(a ? a : &n, b ? b : &n);
 }
 
+void
+eng_db_prefetch(struct eng_db *db, const char *f, size_t flen, const char *k,
+                size_t klen)
+{
+	eng_vmap_prefetch(eng_db_family(db, f, flen, 0), k, klen);
+}
+
 int
 eng_db_set(struct eng_db *db, const char *f, size_t flen, const char *k,
            size_t klen, uint8_t kflags, const aemp_val *v)
 {
-	struct eng_kv *m = eng_db_family(db, f, flen, 1);
-	struct eng_kv_ent *e;
-	aemp_val *copy = NULL;
-	void *old;
-	int had;
+	struct eng_vmap *m = eng_db_family(db, f, flen, 1);
+	int had, rc;
 
 	if (m == NULL)
 		return -ENOMEM;
-	e = eng_kv_find(m, k, klen);
-	if (e != NULL && eng_val_same(e->val, v)) {
-		e->kflags = ENG_KFLAGS(kflags);
-		return 0;
-	}
-	/* A plain null is stored as NULL; `undefined` keeps its flag. */
-	if (v != NULL && (v->type != AEMP_NULL || v->flags != 0) &&
-	    (copy = aemp_val_dup(v)) == NULL)
-		return -ENOMEM;
-	if (e != NULL) { /* in place: no second and third lookup */
-		aemp_val_free(eng_kv_ent_set(e, copy, kflags));
-		return 1;
-	}
-	if (eng_kv_put(m, k, klen, copy, &old, &had) < 0) {
-		aemp_val_free(copy);
-		return -ENOMEM;
-	}
-	eng_kv_set_kflags(m, k, klen, kflags);
-	aemp_val_free(old);
-	return 1;
+	rc = eng_vmap_set(m, k, klen, kflags, v, &had);
+	if (rc < 0 && !had)
+		eng_db_drop_if_empty(db, f, flen);
+	return rc;
 }
 
 int
 eng_db_del(struct eng_db *db, const char *f, size_t flen, const char *k,
            size_t klen)
 {
-	struct eng_kv *m = eng_db_family(db, f, flen, 0);
-	void *v;
+	struct eng_vmap *m = eng_db_family(db, f, flen, 0);
 
-	if (m == NULL || !eng_kv_del(m, k, klen, &v))
+	if (m == NULL || !eng_vmap_del(m, k, klen))
 		return 0;
-	aemp_val_free(v);
 	eng_db_drop_if_empty(db, f, flen);
 	return 1;
 }
@@ -327,11 +515,11 @@ struct build {
 };
 
 static void
-build_cb(struct eng_kv_ent *e, void *arg)
+build_cb(const struct eng_vent *e, void *arg)
 {
 	struct build *b = arg;
-	const aemp_val *val = e->val;
-	aemp_val key = aemp_strn(e->key, e->klen);
+	const aemp_val *val = eng_vent_val(e);
+	aemp_val key = aemp_strn(eng_vent_key(e), e->klen);
 
 	key.flags = e->kflags;
 	if (b->what != 2)
@@ -341,9 +529,9 @@ build_cb(struct eng_kv_ent *e, void *arg)
 }
 
 static aemp_val *
-kv_view(const struct eng_kv *m, int what)
+vmap_view(const struct eng_vmap *m, int what)
 {
-	size_t n = m ? eng_kv_len(m) : 0, per = what == 0 ? 2 : 1;
+	size_t n = m ? eng_vmap_len(m) : 0, per = what == 0 ? 2 : 1;
 	struct build b = {NULL, 0, what};
 	aemp_val top, *out;
 
@@ -351,7 +539,7 @@ kv_view(const struct eng_kv *m, int what)
 	if (b.v == NULL)
 		return NULL;
 	if (m != NULL)
-		eng_kv_each(m, build_cb, &b);
+		eng_vmap_each(m, build_cb, &b);
 	top = what == 0 ? aemp_map(b.v, n) : aemp_array(b.v, n);
 	out = aemp_val_dup(&top);
 	ring_free(b.v, (n * per + 1) * sizeof(aemp_val));
@@ -359,21 +547,21 @@ kv_view(const struct eng_kv *m, int what)
 }
 
 aemp_val *
-eng_kv_to_map(const struct eng_kv *m)
+eng_vmap_to_map(const struct eng_vmap *m)
 {
-	return kv_view(m, 0);
+	return vmap_view(m, 0);
 }
 
 aemp_val *
-eng_kv_keys(const struct eng_kv *m)
+eng_vmap_keys(const struct eng_vmap *m)
 {
-	return kv_view(m, 1);
+	return vmap_view(m, 1);
 }
 
 aemp_val *
-eng_kv_values(const struct eng_kv *m)
+eng_vmap_values(const struct eng_vmap *m)
 {
-	return kv_view(m, 2);
+	return vmap_view(m, 2);
 }
 
 struct dbbuild {
@@ -388,8 +576,8 @@ static void
 db_build_cb(struct eng_kv_ent *e, void *arg)
 {
 	struct dbbuild *b = arg;
-	const struct eng_kv *m = e->val;
-	size_t n = eng_kv_len(m), f = b->i / 2;
+	const struct eng_vmap *m = e->val;
+	size_t n = eng_vmap_len(m), f = b->i / 2;
 	struct build ib = {NULL, 0, 0};
 
 	ib.v = ring_alloc((2 * n + 1) * sizeof(aemp_val));
@@ -399,11 +587,10 @@ db_build_cb(struct eng_kv_ent *e, void *arg)
 		b->fail = 1;
 		return;
 	}
-	eng_kv_each(m, build_cb, &ib);
+	eng_vmap_each(m, build_cb, &ib);
 	b->top[b->i++] = aemp_strn(e->key, e->klen);
 	b->top[b->i++] = aemp_map(ib.v, n);
 }
-
 aemp_val *
 eng_db_to_map(const struct eng_db *db)
 {

@@ -52,7 +52,7 @@ struct eng_dbmon {
 
 /* The read-only view of a mirror that db_mon callbacks get (aemp.h). */
 struct aemp_dbmirror {
-	struct eng_kv kv; /* key -> aemp_val (owned; NULL: null) */
+	struct eng_vmap kv; /* key -> aemp_val */
 };
 
 /* The mirror of one monitored family (§6.10), updated in place. */

@@ -174,15 +174,15 @@ struct other {
 	const char *k;
 	size_t klen;
 	struct eng_gsvc *s;
-	const struct eng_kv_ent *slave; /* value and key flags */
-	const struct eng_kv_ent *global;
+	const struct eng_vent *slave; /* value and key flags */
+	const struct eng_vent *global;
 };
 
 static void
 other_cb(struct eng_kv_ent *e, void *arg)
 {
 	struct other *o = arg;
-	const struct eng_kv_ent *x;
+	const struct eng_vent *x;
 
 	if ((x = eng_db_entry(e->val, o->f, o->flen, o->k, o->klen)) == NULL)
 		return;
@@ -212,23 +212,24 @@ upd_del_key(struct upd *u, struct eng_gsvc *s, const char *k, size_t klen,
             uint8_t kf)
 {
 	struct other o = {u->f, u->flen, k, klen, s, NULL, NULL};
-	const struct eng_kv_ent *x;
+	const struct eng_vent *x;
 	const aemp_val *cur;
 	int has = eng_db_get(&s->global, u->f, u->flen, k, klen, &cur);
 
 	eng_kv_each(&s->shards, other_cb, &o);
 	if ((x = o.slave) != NULL) {
-		if (!has || !eng_val_same(cur, x->val)) {
+		if (!has || !eng_val_same(cur, eng_vent_val(x))) {
 			eng_db_set(&s->global, u->f, u->flen, k, klen,
-			           x->kflags, x->val);
-			pairs_add(&u->set, k, klen, x->kflags, x->val);
+			           x->kflags, eng_vent_val(x));
+			pairs_add(&u->set, k, klen, x->kflags, eng_vent_val(x));
 		}
 	} else if ((x = o.global) != NULL) {
 		keys_add(&u->del_global, k, klen, kf);
-		if (!has || !eng_val_same(cur, x->val)) {
+		if (!has || !eng_val_same(cur, eng_vent_val(x))) {
 			eng_db_set(&s->global, u->f, u->flen, k, klen,
-			           x->kflags, x->val);
-			pairs_add(&u->extra, k, klen, x->kflags, x->val);
+			           x->kflags, eng_vent_val(x));
+			pairs_add(&u->extra, k, klen, x->kflags,
+			          eng_vent_val(x));
 		}
 	} else {
 		eng_db_del(&s->global, u->f, u->flen, k, klen);
@@ -286,6 +287,16 @@ upd_finish(struct upd *u, struct eng_gsvc *s)
 static void keep_update(struct eng_shard *sh0);
 
 static void
+upd_prefetch(struct eng_db *S, struct eng_gsvc *s, const char *f, size_t flen,
+             const aemp_val *k)
+{
+	if (k->type == AEMP_STR) {
+		eng_db_prefetch(S, f, flen, k->u.s, k->len);
+		eng_db_prefetch(&s->global, f, flen, k->u.s, k->len);
+	}
+}
+
+static void
 upd(struct eng_shard *sh0, const char *n, size_t nlen, const char *f,
     size_t flen, const aemp_val *set, const aemp_val *del)
 {
@@ -300,6 +311,13 @@ upd(struct eng_shard *sh0, const char *n, size_t nlen, const char *f,
 	for (i = 0; set && set->type == AEMP_MAP && i < set->len; i++) {
 		const aemp_val *k = &set->u.a[2 * i], *v = &set->u.a[2 * i + 1];
 
+		/* Both tables' lines of this key, then of the next one: in
+		 * families of many keys each lookup misses the cache, and
+		 * the misses overlap (docs/perf.md). */
+		if (i == 0)
+			upd_prefetch(S, s, f, flen, k);
+		if (i + 1 < set->len)
+			upd_prefetch(S, s, f, flen, &set->u.a[2 * i + 2]);
 		if (k->type != AEMP_STR || k->len == 0)
 			continue;
 		eng_db_set(S, f, flen, k->u.s, k->len, k->flags, v);
@@ -433,8 +451,8 @@ static void
 merge_fam(struct eng_kv_ent *fam, void *arg)
 {
 	struct eng_db *out = ((struct merge *)arg)->out;
-	struct eng_kv *m = fam->val;
-	aemp_val *pairs = eng_kv_to_map(m);
+	struct eng_vmap *m = fam->val;
+	aemp_val *pairs = eng_vmap_to_map(m);
 	size_t i;
 
 	for (i = 0; pairs != NULL && i < pairs->len; i++) {
@@ -515,18 +533,18 @@ query(struct eng_shard *sh0, const aemp_val *tag, const aemp_val *args,
       size_t n, const char *src, size_t srclen)
 {
 	struct eng_gsvc *s = eng_global(sh0->node)->svc;
-	struct eng_kv *m;
+	struct eng_vmap *m;
 	aemp_val *res;
 
 	if (n < 2 || args[0].type != AEMP_STR)
 		return;
 	m = eng_db_family(&s->global, args[0].u.s, args[0].len, 0);
 	if (aemp_str_eq(tag, "g_db_family"))
-		res = eng_kv_to_map(m);
+		res = eng_vmap_to_map(m);
 	else if (aemp_str_eq(tag, "g_db_keys"))
-		res = eng_kv_keys(m);
+		res = eng_vmap_keys(m);
 	else
-		res = eng_kv_values(m);
+		res = eng_vmap_values(m);
 	if (res != NULL)
 		reply(sh0, src, srclen, "g_reply", &args[1], res);
 	aemp_val_free(res);
@@ -551,6 +569,7 @@ g_mon(struct eng_shard *sh0, int on, const aemp_val *args, size_t n,
 	struct eng_gsvc *s = eng_global(sh0->node)->svc;
 	struct eng_kv_ent *e;
 	struct eng_kv *set;
+	struct eng_vmap *fam;
 	aemp_val *map, nul = aemp_null();
 	void *old;
 	int had;
@@ -580,10 +599,8 @@ g_mon(struct eng_shard *sh0, int on, const aemp_val *args, size_t n,
 		set = e->val;
 	}
 	set_add(set, src, srclen);
-	map = eng_db_family(&s->global, args[0].u.s, args[0].len, 0)
-	              ? eng_kv_to_map(eng_db_family(&s->global, args[0].u.s,
-	                                            args[0].len, 0))
-	              : NULL;
+	fam = eng_db_family(&s->global, args[0].u.s, args[0].len, 0);
+	map = fam != NULL ? eng_vmap_to_map(fam) : NULL;
 	reply(sh0, src, srclen, "g_chg1", &args[0], map ? map : &nul);
 	aemp_val_free(map);
 }
@@ -714,25 +731,25 @@ eng_gsvc_node_down(struct eng_shard *sh0, const char *id, size_t idlen)
 }
 
 static void
-keep_add_cb(struct eng_kv_ent *e, void *arg)
+keep_add_cb(const struct eng_vent *e, void *arg)
 {
 	struct eng_shard *sh0 = arg;
 	struct eng_gsvc *s = eng_global(sh0->node)->svc;
 
-	if (!eng_is_self(sh0->node, e->key, e->klen))
-		set_add(&s->keep, e->key, e->klen);
+	if (!eng_is_self(sh0->node, eng_vent_key(e), e->klen))
+		set_add(&s->keep, eng_vent_key(e), e->klen);
 }
 
 static void
 keep_update(struct eng_shard *sh0)
 {
 	struct eng_gsvc *s = eng_global(sh0->node)->svc;
-	struct eng_kv *gfam = eng_db_family(&s->global, "'g", 2, 0);
+	struct eng_vmap *gfam = eng_db_family(&s->global, "'g", 2, 0);
 
 	eng_kv_fini(&s->keep, no_free);
 	eng_kv_init(&s->keep);
 	if (gfam != NULL)
-		eng_kv_each(gfam, keep_add_cb, sh0);
+		eng_vmap_each(gfam, keep_add_cb, sh0);
 	if (eng_kv_len(&s->keep) > 0 && !ring_timer_armed(&s->keep_timer)) {
 		s->keep_delay = 0.3;
 		ring_timer_start(&sh0->loop.timers, &s->keep_timer,
