@@ -1137,14 +1137,16 @@ drain_stash(struct eng_conn *c)
 		ring_bufring_recycle(&sn->rxbufs, c->stash[i]);
 		i++;
 	}
-	if (c->state != CS_DATA) {
-		eng_connrx_release_stash(c);
-		return;
-	}
+	/* Off the stash first: the buffers before i are back in the ring,
+	 * and if c failed meanwhile, releasing them again would hand one
+	 * buffer to the kernel twice (two receives into it, one of them
+	 * on any connection of the shard, overwriting the other's data). */
 	memmove(c->stash, c->stash + i, (c->nstash - i) * sizeof(c->stash[0]));
 	memmove(c->stash_len, c->stash_len + i,
 	        (c->nstash - i) * sizeof(c->stash_len[0]));
 	c->nstash -= i;
+	if (c->state != CS_DATA)
+		eng_connrx_release_stash(c); /* the rest, and the pause */
 }
 
 void
