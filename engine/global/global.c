@@ -64,6 +64,7 @@ eng_global_free(struct aemp_node *node)
 		pend_free(p);
 	}
 	eng_kv_fini(&g->known_globals, NULL);
+	eng_local_queue_free(g);
 	eng_db_fini(&g->local);
 	eng_strfree(g->master);
 	pthread_mutex_destroy(&g->master_mu);
@@ -76,6 +77,7 @@ eng_global_stop(struct eng_shard *sh0)
 {
 	struct eng_global *g = eng_global(sh0->node);
 
+	eng_local_flush(sh0);
 	ring_timer_stop(&sh0->loop.timers, &g->seed_timer);
 	if (g->svc != NULL)
 		ring_timer_stop(&sh0->loop.timers, &g->svc->keep_timer);
@@ -89,6 +91,7 @@ eng_gsend(struct eng_shard *sh0, const char *id, size_t idlen,
 {
 	struct eng_pid pid = {id, idlen, id + idlen, 0, 0};
 
+	eng_local_flush(sh0); /* queued writes go first */
 	if (eng_is_self(sh0->node, id, idlen))
 		eng_snd_node_from(sh0, sh0->idx, NULL, 0, segs, nsegs);
 	else
@@ -113,6 +116,7 @@ eng_global_send_g_slave(struct eng_shard *sh0, const char *id, size_t idlen,
 	aemp_val *db = NULL;
 	struct cod_seg seg = {v, 1};
 
+	eng_local_flush(sh0);
 	if (with_db) {
 		db = eng_db_to_map(&g->local);
 		if (db == NULL) {

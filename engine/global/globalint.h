@@ -83,6 +83,21 @@ struct eng_gsvc {
 	double keep_delay;
 };
 
+/* Writes of aemp_db_set / _reg / _del queued on the control shard and
+ * applied in a batch in the next loop turn (db.c, eng_local_flush). */
+struct eng_dbq_op {
+	char *f, *k; /* owned */
+	size_t flen, klen;
+	aemp_val *msg; /* owned: the value is u.a[0] if len is 1, else null */
+	int del;
+};
+
+struct eng_dbq {
+	struct eng_dbq_op *v;
+	size_t n, cap;
+	int armed; /* the flush is scheduled */
+};
+
 struct eng_global {
 	struct eng_shard *sh0;
 	/* seeds (seeds.c) */
@@ -102,6 +117,7 @@ struct eng_global {
 	 * and the master's eng_hash while a remote master is known */
 	atomic_uint_fast64_t master_room;
 	struct eng_db local; /* LOCAL_DB */
+	struct eng_dbq dbq;  /* its writes not applied yet (db.c) */
 	struct eng_pending *pend;
 	uint64_t qctr;               /* query IDs */
 	struct eng_kv mirrors;       /* family -> struct eng_mirror */
@@ -133,7 +149,14 @@ void eng_global_send_g_slave(struct eng_shard *sh0, const char *id,
  * later turn through the control shard's own queue). */
 void eng_gsend(struct eng_shard *sh0, const char *id, size_t idlen,
                const struct cod_seg *segs, size_t nsegs);
-/* eng_local_set / eng_local_del - change LOCAL_DB and tell the master. */
+/* eng_local_flush - apply the queued writes to LOCAL_DB and send their
+ * changes to the master.  Called before anything that reads LOCAL_DB or
+ * sends g_* traffic, so that order is the order of the calls. */
+void eng_local_flush(struct eng_shard *sh0);
+/* eng_local_queue_free - drop the queue unapplied (node teardown). */
+void eng_local_queue_free(struct eng_global *g);
+/* eng_local_set / eng_local_del - change LOCAL_DB and tell the master
+ * (after the queued writes: eng_local_flush). */
 int eng_local_set(struct eng_shard *sh0, const char *f, size_t flen,
                   const char *k, size_t klen, const aemp_val *v);
 int eng_local_del(struct eng_shard *sh0, const char *f, size_t flen,
