@@ -223,7 +223,10 @@ fam_round(aemp_node *w, struct fam *f, long round, double *cpu)
 	long k;
 
 	for (k = 1; k <= FAMILY_CHANGES; k++) {
-		snprintf(key, sizeof(key), "k%ld", (k * 7919) % f->nkeys);
+		/* a different part of the family every round: each round
+		 * meets keys the previous ones left out of the cache */
+		snprintf(key, sizeof(key), "k%ld",
+		         ((round * FAMILY_CHANGES + k) * 7919) % f->nkeys);
 		set(w, f->name, key, round * FAMILY_CHANGES + k);
 	}
 	set(w, f->name, "end", round + 1);
