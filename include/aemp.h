@@ -1294,7 +1294,11 @@ AEMP_API aemp_val *aemp_dbmirror_map(const aemp_dbmirror *mirror);
  * (application thread, max_thread_queue), or the record queue to shard 0
  * is full (another shard).  A write that returned 0 is never dropped: it
  * reaches the master (or the next master, which gets this node's whole
- * part of the database when it takes over).
+ * part of the database when it takes over); only running out of memory
+ * when it is applied can lose it, and that is logged (AEMP_LOG_CRIT).
+ * Writes are applied on shard 0 in the order of the calls, in batches:
+ * those of one loop turn in the next, the changes of consecutive writes
+ * to one family sent to the master as one g_upd (each key once).
  */
 AEMP_API int aemp_db_set(aemp_node *node, const char *family, const char *key,
                          const aemp_val *value, aemp_guard *guard);
