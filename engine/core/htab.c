@@ -75,15 +75,6 @@ eng_htab_insert(struct eng_htab *t, uint32_t h, void *entry,
 	return 0;
 }
 
-/* in_range - is home slot h between the hole and slot j (cyclically)? */
-static int
-in_range(uint32_t hole, uint32_t home, uint32_t j)
-{
-	if (hole <= j)
-		return home > hole && home <= j;
-	return home > hole || home <= j;
-}
-
 void
 eng_htab_remove(struct eng_htab *t, void *entry, eng_htab_hash_fn hash)
 {
@@ -98,7 +89,7 @@ eng_htab_remove(struct eng_htab *t, void *entry, eng_htab_hash_fn hash)
 	/* Shift back every later entry of the cluster that may move. */
 	for (j = (i + 1) & t->mask; t->slot[j] != NULL; j = (j + 1) & t->mask) {
 		home = hash(eng_htab_entry(t->slot[j])) & t->mask;
-		if (in_range(i, home, j))
+		if (eng_htab_in_range(i, home, j))
 			continue;
 		t->slot[i] = t->slot[j];
 		t->slot[j] = NULL;

@@ -97,6 +97,18 @@ eng_htab_find(const struct eng_htab *t, uint32_t h,
 	return NULL;
 }
 
+/* eng_htab_in_range - in linear probing with backward-shift deletion: may
+ * the entry in slot j, whose home slot is `home`, NOT move back into the
+ * hole (its home lies cyclically after the hole, up to j)?  Shared by
+ * every open-addressing table of the engine. */
+static inline int
+eng_htab_in_range(uint32_t hole, uint32_t home, uint32_t j)
+{
+	if (hole <= j)
+		return home > hole && home <= j;
+	return home > hole || home <= j;
+}
+
 /* eng_htab_insert - add entry (hash h; duplicates are the caller's
  * business).  Returns 0 or -ENOMEM. */
 int eng_htab_insert(struct eng_htab *t, uint32_t h, void *entry,

@@ -310,15 +310,6 @@ eng_vmap_set(struct eng_vmap *m, const char *k, size_t klen, uint8_t kflags,
 	return 1;
 }
 
-/* in_range - is home slot `home` between the hole and slot j (cyclically)? */
-static int
-in_range(uint32_t hole, uint32_t home, uint32_t j)
-{
-	if (hole <= j)
-		return home > hole && home <= j;
-	return home > hole || home <= j;
-}
-
 int
 eng_vmap_del(struct eng_vmap *m, const char *k, size_t klen)
 {
@@ -335,7 +326,7 @@ eng_vmap_del(struct eng_vmap *m, const char *k, size_t klen)
 	m->len--;
 	/* Shift back every later entry of the cluster that may move. */
 	for (j = (i + 1) & m->mask; m->slot[j].used; j = (j + 1) & m->mask) {
-		if (in_range(i, m->slot[j].hash & m->mask, j))
+		if (eng_htab_in_range(i, m->slot[j].hash & m->mask, j))
 			continue;
 		m->slot[i] = m->slot[j];
 		m->slot[j].used = 0;
