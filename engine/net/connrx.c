@@ -748,6 +748,20 @@ rx_keep(void *arg, const uint8_t *p, size_t n, size_t *taken)
 	return 0;
 }
 
+/* rx_forward - pass a received packet on to shard dst (see rx_packet);
+ * out of memory fails the connection: the stream cannot skip a packet
+ * without losing it silently, and the monitors of the peer's ports must
+ * hear of the loss.  Returns 0, or 1 (c failed). */
+static int
+rx_forward(struct eng_conn *c, int dst, const uint8_t *raw, size_t rawlen)
+{
+	if (eng_rec_forward(c->sh, dst, c->rx.framing, c->peer, c->peerlen, raw,
+	                    rawlen) == 0)
+		return 0;
+	eng_conn_fail(c, "out of memory passing a packet to shard %d", dst);
+	return 1;
+}
+
 static int
 rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 {
@@ -786,9 +800,7 @@ rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 		 * (e.g. a g_global answered before ours was sent). */
 		if (eng_self_busy(sh)) {
 			c->np_behind = 1;
-			return eng_rec_forward(sh, sh->idx, c->rx.framing,
-			                       c->peer, c->peerlen, raw,
-			                       rawlen) < 0;
+			return rx_forward(c, sh->idx, raw, rawlen);
 		}
 		eng_nodeport(sh, pkt->u.a + 1, pkt->len - 1, c->peer,
 		             c->peerlen);
@@ -804,14 +816,11 @@ rx_packet(void *arg, const aemp_val *pkt, const uint8_t *raw, size_t rawlen)
 	 * empty queue means the request has run. */
 	if (dst == sh->idx || AEMP_UNLIKELY(c->np_behind)) {
 		if (eng_self_busy(sh))
-			return eng_rec_forward(sh, sh->idx, c->rx.framing,
-			                       c->peer, c->peerlen, raw,
-			                       rawlen) < 0;
+			return rx_forward(c, sh->idx, raw, rawlen);
 		c->np_behind = 0;
 	}
 	if (dst != sh->idx)
-		return eng_rec_forward(sh, dst, c->rx.framing, c->peer,
-		                       c->peerlen, raw, rawlen) < 0;
+		return rx_forward(c, dst, raw, rawlen);
 	p = eng_port_find(sh, name->u.s, name->len, h);
 	if (p != NULL)
 		eng_deliver(sh, p, pkt->u.a + 1, pkt->len - 1, c->peer,
@@ -1043,7 +1052,10 @@ arm_data_recv(struct eng_conn *c)
 	ring_sqe_op(sqe, &c->recv_op.op);
 	c->ops++;
 	c->recv_multi = 1;
-	c->need_rearm = 0;
+	if (c->need_rearm) {
+		c->need_rearm = 0;
+		eng_snet(c->sh)->nrearm--;
+	}
 }
 
 static void
@@ -1083,9 +1095,11 @@ data_recv_done(struct ring_op *op, int res, uint32_t flags)
 		return;
 	}
 	if (res == -ENOBUFS) {
-		c->need_rearm =
-		        1; /* buffers come back at the end of the turn */
-		sn->nrearm++;
+		/* buffers come back at the end of the turn */
+		if (!c->need_rearm) {
+			c->need_rearm = 1;
+			sn->nrearm++;
+		}
 		return;
 	}
 	if (res <= 0) {
@@ -1120,6 +1134,10 @@ eng_connrx_release_stash(struct eng_conn *c)
 	if (c->paused) {
 		c->paused = 0;
 		sn->npaused--;
+	}
+	if (c->need_rearm) { /* so unpausing stops looking at every conn */
+		c->need_rearm = 0;
+		sn->nrearm--;
 	}
 }
 
