@@ -839,6 +839,21 @@ spilled(struct eng_shard *sh)
 	return n;
 }
 
+static void pause_cancel_done(struct ring_op *op, int res, uint32_t flags);
+
+/* cancel_rx - cancel c's multishot receive (pause_rx). */
+static void
+cancel_rx(struct eng_conn *c)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&c->sh->loop);
+
+	io_uring_prep_cancel(sqe, &c->recv_op.op, 0);
+	c->pause_op.op.fn = pause_cancel_done;
+	ring_sqe_op(sqe, &c->pause_op.op);
+	c->ops++;
+	c->pause_cancel = 1;
+}
+
 static void
 pause_cancel_done(struct ring_op *op, int res, uint32_t flags)
 {
@@ -848,8 +863,16 @@ pause_cancel_done(struct ring_op *op, int res, uint32_t flags)
 	(void)flags;
 	c->ops--;
 	c->pause_cancel = 0;
-	if (c->state == CS_CLOSED)
+	if (c->state == CS_CLOSED) {
 		eng_conn_maybe_reap(c);
+		return;
+	}
+	/* Paused again while this one was under way (pause_rx skipped its
+	 * own cancel), and a receive is running that this one missed (it
+	 * found the old one ended and a new one was armed since): cancel
+	 * that too, or it fills the stash while the connection is paused. */
+	if (c->paused && c->recv_multi)
+		cancel_rx(c);
 }
 
 /*
@@ -863,18 +886,12 @@ pause_cancel_done(struct ring_op *op, int res, uint32_t flags)
 static void
 pause_rx(struct eng_conn *c)
 {
-	struct io_uring_sqe *sqe;
-
 	c->paused = 1;
 	eng_snet(c->sh)->npaused++;
-	if (!c->recv_multi || c->pause_cancel)
-		return;
-	sqe = ring_sqe(&c->sh->loop);
-	io_uring_prep_cancel(sqe, &c->recv_op.op, 0);
-	c->pause_op.op.fn = pause_cancel_done;
-	ring_sqe_op(sqe, &c->pause_op.op);
-	c->ops++;
-	c->pause_cancel = 1;
+	/* no receive yet: arm_data_recv does not arm a paused connection;
+	 * a cancel under way: pause_cancel_done looks again */
+	if (c->recv_multi && !c->pause_cancel)
+		cancel_rx(c);
 }
 
 /* rx_piece_rest - the next bytes of a piece rx_keep began go straight
@@ -1042,7 +1059,8 @@ arm_data_recv(struct eng_conn *c)
 {
 	struct io_uring_sqe *sqe;
 
-	if (c->recv_multi || c->state != CS_DATA)
+	/* paused: eng_connrx_unpause arms it */
+	if (c->recv_multi || c->state != CS_DATA || c->paused)
 		return;
 	sqe = ring_sqe(&c->sh->loop);
 	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
