@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "engine/core/flat.h"
 #include "engine/global/global.h"
 #include "engine/global/globalint.h"
 #include "ring/alloc.h"
@@ -84,8 +85,9 @@ eng_local_del(struct eng_shard *sh0, const char *f, size_t flen, const char *k,
  * master sees writes and requests in the order of the calls.
  */
 #define DBQ_MAX 1024 /* queued writes: a full queue is applied at once */
-#define DBQ_GROUP 64 /* keys per g_upd */
-#define DBQ_AHEAD 4  /* writes prefetched ahead of the one applied */
+#define DBQ_MAX_BYTES ((size_t)1 << 20) /* so is one of this many bytes */
+#define DBQ_GROUP 64                    /* keys per g_upd */
+#define DBQ_AHEAD 4 /* writes prefetched ahead of the one applied */
 
 /* One g_upd being built: changes of one family, each key once. */
 struct dbq_group {
@@ -173,7 +175,7 @@ eng_local_flush(struct eng_shard *sh0)
 		return;
 	/* taken out first: sending below may come back here */
 	g->dbq.v = NULL;
-	g->dbq.n = g->dbq.cap = 0;
+	g->dbq.n = g->dbq.cap = g->dbq.bytes = 0;
 	if ((gr = ring_alloc(sizeof(*gr))) != NULL)
 		gr->n = gr->nset = gr->ndel = 0;
 	for (i = 0; i < n; i++) {
@@ -251,6 +253,17 @@ local_queue(struct eng_shard *sh0, struct eng_call *c, int del)
 	c->s[0] = c->s[1] = NULL;
 	if (!del)
 		c->msg = NULL;
+	/* bounded in bytes too: values may be large */
+	q->bytes += op->flen + op->klen + sizeof(*op);
+	if (op->msg != NULL) {
+		struct cod_seg seg = {op->msg, 1};
+		struct eng_flat_plan plan;
+
+		if (eng_flat_plan(0, &seg, 1, &plan) == 0)
+			q->bytes += plan.size;
+	}
+	if (q->bytes >= DBQ_MAX_BYTES)
+		eng_local_flush(sh0);
 	return 0;
 }
 

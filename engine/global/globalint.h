@@ -95,7 +95,8 @@ struct eng_dbq_op {
 struct eng_dbq {
 	struct eng_dbq_op *v;
 	size_t n, cap;
-	int armed; /* the flush is scheduled */
+	size_t bytes; /* about what the queued writes hold */
+	int armed;    /* the flush is scheduled */
 };
 
 struct eng_global {
