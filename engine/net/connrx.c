@@ -1054,12 +1054,23 @@ hs_done(struct eng_conn *c)
 
 static void data_recv_done(struct ring_op *op, int res, uint32_t flags);
 
+/* rearm_clear - c no longer waits for buffers to receive again. */
+static void
+rearm_clear(struct eng_conn *c)
+{
+	if (c->need_rearm) {
+		c->need_rearm = 0;
+		eng_snet(c->sh)->nrearm--;
+	}
+}
+
+/* arm_data_recv - start c's multishot receive, unless one runs, c is not
+ * in the data phase, or c is paused (eng_connrx_unpause arms it). */
 static void
 arm_data_recv(struct eng_conn *c)
 {
 	struct io_uring_sqe *sqe;
 
-	/* paused: eng_connrx_unpause arms it */
 	if (c->recv_multi || c->state != CS_DATA || c->paused)
 		return;
 	sqe = ring_sqe(&c->sh->loop);
@@ -1070,10 +1081,7 @@ arm_data_recv(struct eng_conn *c)
 	ring_sqe_op(sqe, &c->recv_op.op);
 	c->ops++;
 	c->recv_multi = 1;
-	if (c->need_rearm) {
-		c->need_rearm = 0;
-		eng_snet(c->sh)->nrearm--;
-	}
+	rearm_clear(c);
 }
 
 static void
@@ -1108,7 +1116,7 @@ data_recv_done(struct ring_op *op, int res, uint32_t flags)
 	if (res == -ECANCELED && buf == NULL) {
 		/* pause_rx's cancel; unpaused meanwhile: receive again (as
 		 * eng_connrx_unpause would have, had this ended first) */
-		if (!c->paused && c->nstash == 0)
+		if (c->nstash == 0)
 			arm_data_recv(c);
 		return;
 	}
@@ -1136,8 +1144,7 @@ data_recv_done(struct ring_op *op, int res, uint32_t flags)
 		process(c, buf, (size_t)res);
 		ring_bufring_recycle(&sn->rxbufs, bid);
 	}
-	if (!c->recv_multi && c->state == CS_DATA && !c->paused)
-		arm_data_recv(c);
+	arm_data_recv(c);
 }
 
 void
@@ -1153,10 +1160,7 @@ eng_connrx_release_stash(struct eng_conn *c)
 		c->paused = 0;
 		sn->npaused--;
 	}
-	if (c->need_rearm) { /* so unpausing stops looking at every conn */
-		c->need_rearm = 0;
-		sn->nrearm--;
-	}
+	rearm_clear(c); /* so unpausing stops looking at every conn */
 }
 
 static void
@@ -1202,11 +1206,8 @@ eng_connrx_unpause(struct eng_shard *sh)
 			sn->npaused--;
 			drain_stash(c);
 		}
-		if (c->need_rearm) {
-			c->need_rearm = 0;
-			sn->nrearm--;
-		}
-		if (c->state == CS_DATA && !c->paused && c->nstash == 0)
+		rearm_clear(c);
+		if (c->nstash == 0)
 			arm_data_recv(c);
 	}
 }
