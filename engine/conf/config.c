@@ -738,6 +738,22 @@ cpus_match_shards(const struct conf_eff *e)
 	                    origin_of(e, "cpus"));
 }
 
+/* zero_or_min - integer key, when set, is 0 (meaning `zero`) or at least
+ * min. */
+static int
+zero_or_min(const struct conf_eff *e, const char *key, int64_t min,
+            const char *zero)
+{
+	int64_t q;
+
+	if (aemp_get_int(eng_rcv_map_get(e->map, key), &q) == 0 && q > 0 &&
+	    q < min)
+		return AEMP_SET_ERR(AEMP_ECONFIG,
+		                    "%s (%lld) must be 0 (%s) or at least %lld",
+		                    key, (long long)q, zero, (long long)min);
+	return 0;
+}
+
 /* Every known key of the effective map, then the relations between keys. */
 static int
 eff_validate(const struct conf_eff *e)
@@ -777,21 +793,10 @@ eff_validate(const struct conf_eff *e)
 		        "max_queue (%lld) must be at least max_packet "
 		        "(%lld)",
 		        (long long)q, (long long)pkt);
-	v = eng_rcv_map_get(e->map, "fragment_size");
-	if (aemp_get_int(v, &q) == 0 && q > 0 && q < 1024)
-		return AEMP_SET_ERR(
-		        AEMP_ECONFIG,
-		        "fragment_size (%lld) must be 0 (off) or at "
-		        "least 1024",
-		        (long long)q);
-	v = eng_rcv_map_get(e->map, "socket_buffer");
-	if (aemp_get_int(v, &q) == 0 && q > 0 && q < 4096)
-		return AEMP_SET_ERR(
-		        AEMP_ECONFIG,
-		        "socket_buffer (%lld) must be 0 (the kernel's "
-		        "automatic sizing) or at least 4096",
-		        (long long)q);
-	return 0;
+	if ((rc = zero_or_min(e, "fragment_size", 1024, "off")) < 0)
+		return rc;
+	return zero_or_min(e, "socket_buffer", 4096,
+	                   "the kernel's automatic sizing");
 }
 
 /* RUNIQ (§1.4): 10 characters of 0-9A-Za-z from the kernel CSPRNG, the
