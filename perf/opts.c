@@ -198,6 +198,23 @@ set_flag(struct perf_opts *o, const char *name)
 	return 0;
 }
 
+/* zero_or_bytes - option name's value v: 0 (meaning `zero`) or bytes
+ * min..2^30, kept as text in *out (the nodes' configuration takes it). */
+static int
+zero_or_bytes(const char *name, const char *v, uint64_t min, const char *zero,
+              const char **out)
+{
+	uint64_t n;
+
+	if (parse_u64(v, 0, (uint64_t)1 << 30, &n) < 0 || (n > 0 && n < min))
+		return perf_err(PERF_EUSAGE,
+		                "%s: expected 0 (%s) or bytes %llu..2^30, got "
+		                "'%s'",
+		                name, zero, (unsigned long long)min, v);
+	*out = v;
+	return 0;
+}
+
 static int
 set_value(struct perf_opts *o, const char *name, const char *v)
 {
@@ -239,26 +256,11 @@ set_value(struct perf_opts *o, const char *name, const char *v)
 		o->count = n;
 		return 0;
 	}
-	if (strcmp(name, "--fragment-size") == 0) {
-		if (parse_u64(v, 0, (uint64_t)1 << 30, &n) < 0 ||
-		    (n > 0 && n < 1024))
-			return perf_err(PERF_EUSAGE,
-			                "--fragment-size: expected 0 (off) or "
-			                "bytes 1024..2^30, got '%s'",
-			                v);
-		o->fragment_size = v;
-		return 0;
-	}
-	if (strcmp(name, "--socket-buffer") == 0) {
-		if (parse_u64(v, 0, (uint64_t)1 << 30, &n) < 0 ||
-		    (n > 0 && n < 4096))
-			return perf_err(PERF_EUSAGE,
-			                "--socket-buffer: expected 0 (kernel "
-			                "sizing) or bytes 4096..2^30, got '%s'",
-			                v);
-		o->socket_buffer = v;
-		return 0;
-	}
+	if (strcmp(name, "--fragment-size") == 0)
+		return zero_or_bytes(name, v, 1024, "off", &o->fragment_size);
+	if (strcmp(name, "--socket-buffer") == 0)
+		return zero_or_bytes(name, v, 4096, "kernel sizing",
+		                     &o->socket_buffer);
 	if (strcmp(name, "--max-queue") == 0) {
 		if (parse_u64(v, 65536, (uint64_t)1 << 40, &n) < 0)
 			return perf_err(
