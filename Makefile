@@ -45,6 +45,14 @@ ifeq ($(FLAVOR),release)
 CC := gcc
 CXX := g++
 OPT := -O2 -g
+# Link-time optimisation across the library's files (docs/perf.md, issue
+# 17): the programs and libaemp.so are linked with it; the objects also
+# carry ordinary code (fat), which the tests (linked with -fno-lto: an
+# LTO link of every test would add minutes to make test) and a user's
+# plain link use.
+LTO_CFLAGS := -flto=auto -ffat-lto-objects
+LTO_LDFLAGS := -flto=auto $(OPT)
+LTO_OFF := -fno-lto
 SAN :=
 ALLOC_SRC := ring/alloc_je.c
 MALLOC_LIBS := -ljemalloc
@@ -76,9 +84,15 @@ endif
 ifeq ($(DEBUG),1)
 OPT += -DAEMP_DEBUG=1
 endif
+LTO_CFLAGS ?=
+LTO_LDFLAGS ?=
+LTO_OFF ?=
 
 DEPS_STAMP := build/.deps-ok
 include tools/wolfssl.mk
+# The objects are rebuilt when LTO is turned on or off, as when the
+# wolfSSL choice changes (every object depends on this stamp).
+WOLF_MODE_TEXT += lto=$(LTO_CFLAGS)
 
 WARN := -Wall -Wextra -Werror
 CPPFLAGS := -D_GNU_SOURCE -Iinclude -I. $(WOLF_CPPFLAGS) -MMD -MP
@@ -161,23 +175,23 @@ $(DEPS_STAMP): tools/deps.sh
 $(B)/obj/%.o: %.c $(WOLF_MODE) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC     $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LTO_CFLAGS) -c $< -o $@
 
 $(B)/obj/%.o: %.cc $(WOLF_MODE) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX    $<")
-	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LTO_CFLAGS) -c $< -o $@
 
 ifneq ($(OBJ_B),$(B))
 $(OBJ_B)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC     $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LTO_CFLAGS) -c $< -o $@
 
 $(OBJ_B)/obj/%.o: %.cc | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX    $<")
-	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LTO_CFLAGS) -c $< -o $@
 endif
 
 $(STATIC_LIB): $(LIB_OBJ)
@@ -188,16 +202,21 @@ $(STATIC_LIB): $(LIB_OBJ)
 $(SHARED_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) -shared -Wl,-soname,libaemp.so.$(SOVERSION) $(LDFLAGS) -o $@ \
+	$(Q)$(CC) -shared -Wl,-soname,libaemp.so.$(SOVERSION) $(LDFLAGS) \
+		$(LTO_LDFLAGS) -o $@ \
 		$(LIB_OBJ) $(SO_LIBS)
 	$(Q)ln -sf libaemp.so.$(VERSION) $(B)/libaemp.so.$(SOVERSION)
 	$(Q)ln -sf libaemp.so.$(SOVERSION) $(B)/libaemp.so
 
-# The installed libaemp.a.  With our wolfSSL, crypto/'s objects and the
+# The installed libaemp.a (ordinary objects only: the LTO sections of
+# this compiler's version are stripped, as another gcc cannot read them).
+# With our wolfSSL, crypto/'s objects and the
 # wolfSSL members they use become one object whose only global symbols
 # are crypto/'s own: the archive needs no wolfSSL, and wolfSSL's names
 # (SSL_*, sp_*, Base64_Decode, ...) cannot clash with a program's.
 CRY_OBJ := $(filter $(B)/obj/crypto/%,$(LIB_OBJ))
+# ld -r below needs ordinary objects: crypto/ is compiled without LTO.
+$(CRY_OBJ): LTO_CFLAGS :=
 $(DIST_LIB): $(LIB_OBJ) $(WOLF_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  AR     $@")
@@ -210,6 +229,9 @@ ifeq ($(WOLF_BUILT),1)
 else
 	$(Q)rm -f $@ && ar rcs $@ $(LIB_OBJ)
 endif
+ifneq ($(LTO_CFLAGS),)
+	$(Q)objcopy --wildcard -R '.gnu.lto_*' -R '.gnu.debuglto_*' $@
+endif
 
 # aemp hosts service modules (docs/hosting.md): it keeps every object of
 # the library and exports the public aemp_* symbols (and only those) for
@@ -217,7 +239,7 @@ endif
 HOST_LDFLAGS := -Wl,--export-dynamic-symbol='aemp_*'
 $(B)/aemp: $(CLI_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) $(HOST_LDFLAGS) -o $@ $(CLI_OBJ) \
+	$(Q)$(CC) $(LDFLAGS) $(LTO_LDFLAGS) $(HOST_LDFLAGS) -o $@ $(CLI_OBJ) \
 		-Wl,--whole-archive $(STATIC_LIB) -Wl,--no-whole-archive $(LIBS)
 
 # aemp-perf's ZeroMQ baseline (perf/zmq.c) when libzmq is installed
@@ -230,7 +252,8 @@ endif
 
 $(B)/aemp-perf: $(PERF_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(PERF_OBJ) $(STATIC_LIB) $(LIBS) $(PERF_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(LTO_LDFLAGS) -o $@ $(PERF_OBJ) $(STATIC_LIB) \
+		$(LIBS) $(PERF_LIBS)
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)
@@ -243,14 +266,14 @@ $(B)/obj/tests/unit/engine_%.o: CPPFLAGS += -DTU_CORE_ONLY
 $(B)/tests/unit/engine_%: $(B)/obj/tests/unit/engine_%.o $(CORE_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(CORE_LIB) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(LTO_OFF) -o $@ $< $(CORE_LIB) $(LIBS)
 
 # Tests and benchmarks link the static library; a test may also #include a
 # .c file to reach its static functions (STYLE.md §12).
 $(B)/tests/%: $(B)/obj/tests/%.o $(HELPER_OBJ) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(HELPER_OBJ) $(STATIC_LIB) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(LTO_OFF) -o $@ $< $(HELPER_OBJ) $(STATIC_LIB) $(LIBS)
 
 # ---- tests -----------------------------------------------------------------
 # The example service module (examples/counter), for the hosting
@@ -274,7 +297,7 @@ $(B)/tests/integ/module_%: $(B)/obj/tests/integ/module_%.o $(HELPER_OBJ) \
 		$(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD     $@")
-	$(Q)$(CC) $(LDFLAGS) $(HOST_LDFLAGS) -o $@ $< $(HELPER_OBJ) \
+	$(Q)$(CC) $(LDFLAGS) $(LTO_OFF) $(HOST_LDFLAGS) -o $@ $< $(HELPER_OBJ) \
 		-Wl,--whole-archive $(STATIC_LIB) -Wl,--no-whole-archive $(LIBS)
 
 test-build: lib progs $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(EXAMPLE_SO) \
