@@ -1,4 +1,4 @@
-# aemp - GNU Makefile.  See README.md and docs/build.md.
+# aemp - GNU Makefile.  See README.md ("On a fresh Debian 12 machine").
 #
 #   make                 release build: libaemp.a, libaemp.so, aemp, aemp-perf
 #   make test            unit + integration tests (release, then ASan+UBSan),
