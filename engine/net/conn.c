@@ -238,6 +238,72 @@ eng_conn_encode(struct eng_conn *c, const char *name, size_t namelen,
 	return rc;
 }
 
+/*
+ * The batch: each packet is encoded right after the one before it, into
+ * the room left by one reservation, and the lot committed at once; the
+ * counters and the dirty mark are touched once.  A packet that does not
+ * fit in what is left, or that may have to go in pieces (above
+ * frag_size), commits what is there and takes eng_conn_encode; so does
+ * every packet while large ones wait (must_hold decides there).  The
+ * bytes are those of as many eng_conn_encode calls.
+ */
+int
+eng_conn_encode_many(struct eng_conn *c, const char *name, size_t namelen,
+                     const struct cod_seg *msgs, size_t count, size_t lim)
+{
+	enum cod_framing f = c->send_framing;
+	size_t i, nb = 0, room = 0, used = 0, queued = eng_conn_queued(c);
+	uint8_t *p = NULL;
+	ssize_t n;
+	int rc = 0;
+
+	for (i = 0; i < count; i++) {
+		if (queued + used > lim)
+			break;
+		if (c->bulk_head != NULL) {
+			n = -1; /* large packets wait: the single path */
+		} else {
+			if (room - used < 64) {
+				if (used > 0)
+					ring_bufq_commit(&c->tx, used);
+				queued += used;
+				used = 0;
+				p = ring_bufq_reserve(&c->tx, 64, &room);
+				if (AEMP_UNLIKELY(p == NULL)) {
+					room = 0;
+					rc = -ENOMEM;
+					break;
+				}
+			}
+			n = cod_encode_packet(f, p + used, room - used, name,
+			                      namelen, &msgs[i], 1);
+			if (AEMP_UNLIKELY(n < 0)) {
+				rc = (int)n;
+				break;
+			}
+		}
+		if (AEMP_LIKELY(n >= 0 && (size_t)n <= room - used &&
+		                (c->frag_size == 0 || (size_t)n <= c->frag_size))) {
+			used += (size_t)n;
+			nb++;
+			continue;
+		}
+		if (used > 0)
+			ring_bufq_commit(&c->tx, used);
+		used = room = 0;
+		if ((rc = eng_conn_encode(c, name, namelen, &msgs[i], 1)) < 0)
+			break;
+		queued = eng_conn_queued(c);
+	}
+	if (used > 0)
+		ring_bufq_commit(&c->tx, used);
+	if (nb > 0) { /* eng_conn_encode counted the others */
+		ENG_STAT_ADD(c->sh->st.remote_out, nb);
+		eng_conn_mark_dirty(c);
+	}
+	return i > 0 ? (int)i : rc;
+}
+
 int
 eng_conn_append_cbor(struct eng_conn *c, const uint8_t *pkt, size_t len)
 {

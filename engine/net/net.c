@@ -513,16 +513,15 @@ eng_remote_snd_many(struct eng_shard *sh, const struct eng_pid *pid,
 
 	if (AEMP_UNLIKELY(pid->nodelen == 0))
 		return (int)count; /* the empty (unconfigured) node ID */
-	if (owner == sh->idx &&
-	    (rn = eng_rnode_get(sh, pid->node, pid->nodelen, hash)) == NULL)
-		return -ENOMEM;
+	if (owner == sh->idx) {
+		rn = eng_rnode_get(sh, pid->node, pid->nodelen, hash);
+		if (rn == NULL)
+			return -ENOMEM;
+		return eng_rnode_send_many(sh, rn, pid->name, pid->namelen,
+		                           msgs, count, must);
+	}
 	for (i = 0; i < count; i++) {
-		if (rn != NULL)
-			rc = eng_rnode_send(sh, rn, pid->name, pid->namelen,
-			                    &msgs[i], 1, must);
-		else
-			rc = remote_hop(sh, owner, pid, hash, &msgs[i], 1,
-			                must);
+		rc = remote_hop(sh, owner, pid, hash, &msgs[i], 1, must);
 		if (rc < 0)
 			return i > 0 ? (int)i : rc;
 	}

@@ -488,6 +488,14 @@ void eng_rnode_congestion(struct eng_shard *sh, struct eng_rnode *rn);
 int eng_rnode_send(struct eng_shard *sh, struct eng_rnode *rn, const char *name,
                    size_t namelen, const struct cod_seg *segs, size_t nsegs,
                    int must);
+/* eng_rnode_send_many - eng_rnode_send of count one-message segments
+ * (msgs[i]) for one port, in order; on an up connection encoded into one
+ * reservation of its queue.  Returns how many were queued (the rest met
+ * back pressure or an error), or, when none was, the first one's error
+ * (-EAGAIN included). */
+int eng_rnode_send_many(struct eng_shard *sh, struct eng_rnode *rn,
+                        const char *name, size_t namelen,
+                        const struct cod_seg *msgs, size_t count, int must);
 /* eng_rnode_send_cbor - append an already CBOR-encoded packet. */
 int eng_rnode_send_cbor(struct eng_shard *sh, struct eng_rnode *rn,
                         const uint8_t *pkt, size_t len);
@@ -544,6 +552,14 @@ void eng_conn_mark_dirty(struct eng_conn *c);
 /* eng_conn_encode - append [name, segs...] in the connection's framing. */
 int eng_conn_encode(struct eng_conn *c, const char *name, size_t namelen,
                     const struct cod_seg *segs, size_t nsegs);
+/* eng_conn_encode_many - eng_conn_encode of count one-message segments
+ * for one port, back to back in one reservation of the queue; stops
+ * before a message while more than lim bytes are queued.  Returns how
+ * many were queued, or the first one's error (0: none, queue above
+ * lim). */
+int eng_conn_encode_many(struct eng_conn *c, const char *name, size_t namelen,
+                         const struct cod_seg *msgs, size_t count,
+                         size_t lim);
 /* eng_bufq_encode - encode [name, segs...] in framing f into q. */
 int eng_bufq_encode(struct ring_bufq *q, enum cod_framing f, const char *name,
                     size_t namelen, const struct cod_seg *segs, size_t nsegs);

@@ -445,6 +445,31 @@ eng_rnode_send(struct eng_shard *sh, struct eng_rnode *rn, const char *name,
 }
 
 int
+eng_rnode_send_many(struct eng_shard *sh, struct eng_rnode *rn,
+                    const char *name, size_t namelen,
+                    const struct cod_seg *msgs, size_t count, int must)
+{
+	size_t lim =
+	        max_queue(sh) + (must == ENG_SND_CTL ? max_queue(sh) / 2 : 0);
+	size_t i;
+	int rc;
+
+	if (rn->state == RN_UP && count > 1) {
+		rc = eng_conn_encode_many(rn->conn, name, namelen, msgs, count,
+		                          must == 1 ? SIZE_MAX : lim);
+		if (rc > 0)
+			check_hard_limit(sh, rn);
+		return rc == 0 ? -EAGAIN : rc;
+	}
+	for (i = 0; i < count; i++) {
+		rc = eng_rnode_send(sh, rn, name, namelen, &msgs[i], 1, must);
+		if (rc < 0)
+			return i > 0 ? (int)i : rc;
+	}
+	return (int)count;
+}
+
+int
 eng_rnode_send_cbor(struct eng_shard *sh, struct eng_rnode *rn,
                     const uint8_t *pkt, size_t len)
 {
