@@ -375,10 +375,19 @@ struct perf_flow {
 	const pid_t *peers; /* other processes of the run, for CPU */
 	int npeers;
 	int cal; /* pinger: round trips are aemp_cal calls */
+	double backoff_s; /* sender: pause after -EAGAIN (perf_flow_init) */
 };
 
 void perf_flow_init(struct perf_flow *f, const struct perf_opts *o, size_t size,
                     int shard, const char *target);
+
+/* perf_backoff_s - how long a sender on a shard pauses after -EAGAIN
+ * instead of trying again at once (which would spin and count as CPU
+ * per message): the time a connection at 1 GB/s needs to send a quarter
+ * of max_queue (0: the engine's default), at most PERF_BACKOFF_MAX_S.
+ * The queue stays far from empty meanwhile, so the rate is not lowered. */
+#define PERF_BACKOFF_MAX_S 0.0002
+double perf_backoff_s(uint64_t max_queue);
 
 /* Start a task on f->shard; *out is set (and kept) even if it failed to
  * start (phase PH_FAILED).  Returns 0 or -ENOMEM. */

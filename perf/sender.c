@@ -102,7 +102,17 @@ perf_flow_init(struct perf_flow *f, const struct perf_opts *o, size_t size,
 	f->batch = o->batch;
 	f->shard = shard;
 	f->cal = o->cal;
+	f->backoff_s = perf_backoff_s(o->max_queue);
 	snprintf(f->target, sizeof(f->target), "%s", target);
+}
+
+double
+perf_backoff_s(uint64_t max_queue)
+{
+	/* 0: the engine's default max_queue, 64 MiB */
+	double q = max_queue != 0 ? (double)max_queue : 64.0 * 1048576;
+
+	return q / 4e9 < PERF_BACKOFF_MAX_S ? q / 4e9 : PERF_BACKOFF_MAX_S;
 }
 
 int
@@ -131,9 +141,9 @@ perf_task_fail(struct perf_task *t, int rc, const char *what)
 static void tick(aemp_node *node, void *arg);
 
 static void
-reschedule(struct perf_sender *s)
+reschedule(struct perf_sender *s, double delay_s)
 {
-	int rc = aemp_after(s->node, 0, tick, s, NULL);
+	int rc = aemp_after(s->node, delay_s, tick, s, NULL);
 
 	if (rc < 0)
 		perf_task_fail(&s->t, rc, "aemp_after");
@@ -233,6 +243,11 @@ tick(aemp_node *node, void *arg)
 			return;
 		}
 		s->sync_due = phase_over(s, ph);
+		if (rc == -EAGAIN && !s->sync_due) {
+			/* back pressure: pause instead of spinning */
+			reschedule(s, s->f.backoff_s);
+			return;
+		}
 	}
 	if (s->sync_due) {
 		/* The reply may come at once (a port on this shard). */
@@ -248,7 +263,7 @@ tick(aemp_node *node, void *arg)
 			return;
 		}
 	}
-	reschedule(s);
+	reschedule(s, 0);
 }
 
 /* ---- the sending loop (application thread, --foreign) --------------- */
@@ -335,7 +350,7 @@ sender_rcv(aemp_node *node, const aemp_val *msg, size_t n, void *arg)
 		s->deadline = s->t.t0 + (int64_t)(s->f.seconds * 1e9);
 		perf_task_set(&s->t, PH_RUN);
 		if (!s->f.foreign)
-			reschedule(s);
+			reschedule(s, 0);
 	} else if (ph == PH_SYNC) {
 		final_sync(s, msg, n);
 	}
