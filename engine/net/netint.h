@@ -490,7 +490,8 @@ int eng_rnode_send(struct eng_shard *sh, struct eng_rnode *rn, const char *name,
                    int must);
 /* eng_rnode_send_many - eng_rnode_send of count one-message segments
  * (msgs[i]) for one port, in order; on an up connection encoded into one
- * reservation of its queue.  Returns how many were queued (the rest met
+ * reservation of its queue (eng_conn_encode_many, also for one message:
+ * the short way of aemp_snd_ref).  Returns how many were queued (the rest met
  * back pressure or an error), or, when none was, the first one's error
  * (-EAGAIN included). */
 int eng_rnode_send_many(struct eng_shard *sh, struct eng_rnode *rn,

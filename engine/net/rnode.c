@@ -454,7 +454,7 @@ eng_rnode_send_many(struct eng_shard *sh, struct eng_rnode *rn,
 	size_t i;
 	int rc;
 
-	if (rn->state == RN_UP && count > 1) {
+	if (rn->state == RN_UP) {
 		rc = eng_conn_encode_many(rn->conn, name, namelen, msgs, count,
 		                          must == 1 ? SIZE_MAX : lim);
 		if (rc > 0)
