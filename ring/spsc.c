@@ -232,11 +232,3 @@ ring_spsc_release(struct ring_spsc *q)
 	atomic_store_explicit(&q->head, q->head_local, memory_order_release);
 }
 
-int
-ring_spsc_empty(struct ring_spsc *q)
-{
-	if (q->head_local != q->tail_cache)
-		return 0;
-	q->tail_cache = atomic_load_explicit(&q->tail, memory_order_acquire);
-	return q->head_local == q->tail_cache;
-}

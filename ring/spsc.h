@@ -111,7 +111,15 @@ const void *ring_spsc_front(struct ring_spsc *q, uint32_t *kind, size_t *len);
 void ring_spsc_pop(struct ring_spsc *q);
 void ring_spsc_release(struct ring_spsc *q);
 
-/* ring_spsc_empty - 1 if the consumer would find nothing (acquire load). */
-int ring_spsc_empty(struct ring_spsc *q);
+/* ring_spsc_empty - 1 if the consumer would find nothing (acquire load).
+ * Inline: shards ask it of their own queue for every received packet. */
+static inline int
+ring_spsc_empty(struct ring_spsc *q)
+{
+	if (q->head_local != q->tail_cache)
+		return 0;
+	q->tail_cache = atomic_load_explicit(&q->tail, memory_order_acquire);
+	return q->head_local == q->tail_cache;
+}
 
 #endif /* RING_SPSC_H */

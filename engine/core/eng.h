@@ -736,9 +736,6 @@ int eng_snd_segs(struct eng_shard *sh, const char *id,
                  const struct cod_seg *segs, size_t nsegs, int must);
 int eng_snd_pid(struct eng_shard *sh, const struct eng_pid *pid,
                 const struct cod_seg *segs, size_t nsegs, int must);
-/* eng_self_busy - 1 if this shard's own deferral queue holds records: an
- * immediate delivery now could overtake them. */
-int eng_self_busy(struct eng_shard *sh);
 /* eng_msg_record - deliver a REC_MSG payload on this shard, or pass a
  * received packet for another shard's port on to its owner. */
 void eng_msg_record(struct eng_shard *sh, const uint8_t *p, size_t len);
@@ -886,5 +883,20 @@ void eng_strfree(char *s);
  * AEMP_ETOOBIG. */
 int eng_make_id(char *out, size_t cap, const char *node, size_t nodelen,
                 const char *name, size_t namelen);
+
+/* eng_self_busy - 1 if this shard's own deferral queue holds records: an
+ * immediate delivery now could overtake them.  Inline: asked for every
+ * packet a connection receives for a port of its shard. */
+static inline int
+eng_self_busy(struct eng_shard *sh)
+{
+	struct ring_spsc *q = atomic_load_explicit(
+	        &sh->node->q[sh->idx][sh->idx], memory_order_relaxed);
+
+	if (q == NULL)
+		return 0;
+	return ring_spsc_unpublished(q) || !ring_spsc_empty(q) ||
+	       sh->ovf[sh->idx].head != NULL;
+}
 
 #endif /* ENGINE_CORE_ENG_H */

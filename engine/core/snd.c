@@ -31,18 +31,6 @@ struct rec_msghdr {
 	uint16_t srclen;
 };
 
-int
-eng_self_busy(struct eng_shard *sh)
-{
-	struct ring_spsc *q = atomic_load_explicit(
-	        &sh->node->q[sh->idx][sh->idx], memory_order_relaxed);
-
-	if (q == NULL)
-		return 0;
-	return ring_spsc_unpublished(q) || !ring_spsc_empty(q) ||
-	       sh->ovf[sh->idx].head != NULL;
-}
-
 /* flatten - the segments as one array: the first segment itself when
  * alone, else copied into buf (cap values) or a new allocation. */
 static const aemp_val *
