@@ -374,7 +374,7 @@ struct perf_flow {
 	char target[AEMP_ID_MAX];
 	const pid_t *peers; /* other processes of the run, for CPU */
 	int npeers;
-	int cal; /* pinger: round trips are aemp_cal calls */
+	int cal;          /* pinger: round trips are aemp_cal calls */
 	double backoff_s; /* sender: pause after -EAGAIN (perf_flow_init) */
 };
 

@@ -231,4 +231,3 @@ ring_spsc_release(struct ring_spsc *q)
 		return;
 	atomic_store_explicit(&q->head, q->head_local, memory_order_release);
 }
-

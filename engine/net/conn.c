@@ -282,8 +282,9 @@ eng_conn_encode_many(struct eng_conn *c, const char *name, size_t namelen,
 				break;
 			}
 		}
-		if (AEMP_LIKELY(n >= 0 && (size_t)n <= room - used &&
-		                (c->frag_size == 0 || (size_t)n <= c->frag_size))) {
+		if (AEMP_LIKELY(
+		            n >= 0 && (size_t)n <= room - used &&
+		            (c->frag_size == 0 || (size_t)n <= c->frag_size))) {
 			used += (size_t)n;
 			nb++;
 			continue;

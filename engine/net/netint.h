@@ -559,8 +559,7 @@ int eng_conn_encode(struct eng_conn *c, const char *name, size_t namelen,
  * many were queued, or the first one's error (0: none, queue above
  * lim). */
 int eng_conn_encode_many(struct eng_conn *c, const char *name, size_t namelen,
-                         const struct cod_seg *msgs, size_t count,
-                         size_t lim);
+                         const struct cod_seg *msgs, size_t count, size_t lim);
 /* eng_bufq_encode - encode [name, segs...] in framing f into q. */
 int eng_bufq_encode(struct ring_bufq *q, enum cod_framing f, const char *name,
                     size_t namelen, const struct cod_seg *segs, size_t nsegs);

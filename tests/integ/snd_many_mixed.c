@@ -15,7 +15,7 @@
 
 #define TOTAL 20000
 #define BATCH 50
-#define BIG 3000   /* above 1.5 x the fragment size: sent in pieces */
+#define BIG 3000 /* above 1.5 x the fragment size: sent in pieces */
 #define SMALL 16
 #define BIG_EVERY 7
 
@@ -159,8 +159,8 @@ run(const char *framing, long frag)
 	CHECK_EQ(atomic_load(&bad), 0);
 	CHECK_EQ(snd.errs, 0);
 	CHECK(snd.shorts > 0); /* back pressure ended some batches early */
-	DIAG("%s, fragment_size %ld: %ld received, %ld short batches",
-	     framing, frag, atomic_load(&got), snd.shorts);
+	DIAG("%s, fragment_size %ld: %ld received, %ld short batches", framing,
+	     frag, atomic_load(&got), snd.shorts);
 	aemp_ref_free(a, snd.to);
 	aemp_node_free(a);
 	aemp_node_free(b);
