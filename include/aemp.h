@@ -895,7 +895,10 @@ typedef struct aemp_msgv {
  * aemp_snd_many - send count messages to one resolved destination, in
  * order, as count aemp_snd_ref calls would, but resolving the route once
  * for the whole batch (for a remote node: the connection is found once,
- * and the packets are encoded one after another into its queue).  Every
+ * and, on the shard that owns it, the packets are encoded back to back
+ * into one reservation of its queue, counted and checked against
+ * max_queue as they go; from another shard they are handed over one by
+ * one).  Every
  * message is copied or encoded before return, so msgs and what it points
  * to are borrowed only for the call.  On the wire and at the receiver
  * nothing tells a batch from single sends.
