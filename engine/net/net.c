@@ -508,7 +508,7 @@ eng_remote_snd_many(struct eng_shard *sh, const struct eng_pid *pid,
                     int must)
 {
 	int owner = eng_shard_of_node(sh->node, hash), rc = 0;
-	struct eng_rnode *rn = NULL;
+	struct eng_rnode *rn;
 	size_t i;
 
 	if (AEMP_UNLIKELY(pid->nodelen == 0))

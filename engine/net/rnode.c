@@ -418,14 +418,21 @@ queue_append(struct ring_bufq *q, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
+/* send_limit - the queue above which a send with this `must` meets back
+ * pressure; ENG_SND_CTL: control messages may use half of max_queue
+ * more. */
+static size_t
+send_limit(struct eng_shard *sh, int must)
+{
+	return max_queue(sh) + (must == ENG_SND_CTL ? max_queue(sh) / 2 : 0);
+}
+
 int
 eng_rnode_send(struct eng_shard *sh, struct eng_rnode *rn, const char *name,
                size_t namelen, const struct cod_seg *segs, size_t nsegs,
                int must)
 {
-	/* ENG_SND_CTL: control messages may use half of max_queue more */
-	size_t lim =
-	        max_queue(sh) + (must == ENG_SND_CTL ? max_queue(sh) / 2 : 0);
+	size_t lim = send_limit(sh, must);
 	int rc;
 
 	if (rn->state == RN_UP) {
@@ -449,8 +456,7 @@ eng_rnode_send_many(struct eng_shard *sh, struct eng_rnode *rn,
                     const char *name, size_t namelen,
                     const struct cod_seg *msgs, size_t count, int must)
 {
-	size_t lim =
-	        max_queue(sh) + (must == ENG_SND_CTL ? max_queue(sh) / 2 : 0);
+	size_t lim = send_limit(sh, must);
 	size_t i;
 	int rc;
 
