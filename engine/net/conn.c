@@ -260,17 +260,13 @@ eng_conn_encode_many(struct eng_conn *c, const char *name, size_t namelen,
 	for (i = 0; i < count; i++) {
 		if (queued + used > lim)
 			break;
-		if (c->bulk_head != NULL) {
-			n = -1; /* large packets wait: the single path */
-		} else {
+		if (c->bulk_head == NULL) { /* else large packets wait */
 			if (room - used < 64) {
-				if (used > 0)
-					ring_bufq_commit(&c->tx, used);
+				ring_bufq_commit(&c->tx, used);
 				queued += used;
 				used = 0;
 				p = ring_bufq_reserve(&c->tx, 64, &room);
 				if (AEMP_UNLIKELY(p == NULL)) {
-					room = 0;
 					rc = -ENOMEM;
 					break;
 				}
@@ -281,23 +277,22 @@ eng_conn_encode_many(struct eng_conn *c, const char *name, size_t namelen,
 				rc = (int)n;
 				break;
 			}
+			if (AEMP_LIKELY((size_t)n <= room - used &&
+			                (c->frag_size == 0 ||
+			                 (size_t)n <= c->frag_size))) {
+				used += (size_t)n;
+				nb++;
+				continue;
+			}
 		}
-		if (AEMP_LIKELY(
-		            n >= 0 && (size_t)n <= room - used &&
-		            (c->frag_size == 0 || (size_t)n <= c->frag_size))) {
-			used += (size_t)n;
-			nb++;
-			continue;
-		}
-		if (used > 0)
-			ring_bufq_commit(&c->tx, used);
+		/* the single path, after what is here */
+		ring_bufq_commit(&c->tx, used);
 		used = room = 0;
 		if ((rc = eng_conn_encode(c, name, namelen, &msgs[i], 1)) < 0)
 			break;
 		queued = eng_conn_queued(c);
 	}
-	if (used > 0)
-		ring_bufq_commit(&c->tx, used);
+	ring_bufq_commit(&c->tx, used);
 	if (nb > 0) { /* eng_conn_encode counted the others */
 		ENG_STAT_ADD(c->sh->st.remote_out, nb);
 		eng_conn_mark_dirty(c);
