@@ -191,9 +191,9 @@ eng_local_flush(struct eng_shard *sh0)
 		else
 			rc = eng_db_set(&g->local, op->f, op->flen, op->k,
 			                op->klen, 0, op_val(op));
-		if (rc < 0 || gr == NULL)
-			nomem++;
-		if (rc > 0 && gr != NULL) /* only changes go out */
+		if (rc < 0 || (rc > 0 && gr == NULL))
+			nomem++; /* not applied, or a change not sent */
+		else if (rc > 0) /* only changes go out */
 			group_add(sh0, gr, op, op_val(op));
 	}
 	if (gr != NULL) {
